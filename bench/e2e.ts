@@ -1,0 +1,221 @@
+/*
+ * End-to-end benchmark: two namespace hosts, A and B, joined by a forwarder,
+ * measured in one run for each forwarder on the same topology:
+ *
+ *   tap:    A[tap] <-fd-> forwarder <-fd-> [tap]B     linc-ts | C poll+read/write
+ *   veth:   A[veth]--[veth] forwarder [veth]--[veth]B  linc-ts | C recvmmsg/sendmmsg | Linux bridge
+ *
+ * Per forwarder: 64-byte UDP frames from trafgen (one core) in A, delivered
+ * pps counted by B's interface, offered pps and loss; iperf3 TCP Gbit/s with
+ * the hosts' default offloads; ping p50 latency; the forwarder's RSS under
+ * load. Each figure is the median of `runs` runs. Only namespaces, TAPs and
+ * veths made here carry traffic, and all of them are removed at the end.
+ */
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliPath, linkMac, linkStats, repoRoot, sh, Topology } from '../test/helpers/netns.js';
+import { median } from './inprocess.js';
+import { trafgenConfig, udpTemplate } from './frames.js';
+
+export type Forwarder = 'linc-ts' | 'c-fwd' | 'bridge';
+export type Link = 'tap' | 'veth';
+
+export interface E2eResult {
+  link: Link;
+  forwarder: Forwarder;
+  offeredKpps: number;
+  deliveredKpps: number;
+  lossPct: number;
+  tcpGbps: number;
+  pingP50Us: number;
+  rssMB: number;
+}
+
+const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
+
+export function buildBaseline(): void {
+  const src = join(repoRoot, 'bench', 'baseline', 'fwd.c');
+  execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, src], { stdio: 'inherit' });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`forwarder did not print "${text}": ${seen.slice(-500)}`)), timeoutMs);
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', on);
+    proc.stderr?.on('data', on);
+    proc.once('exit', (code) => reject(new Error(`forwarder exited ${code}: ${seen.slice(-500)}`)));
+  });
+}
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+async function stopProc(p: ChildProcess | null): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
+}
+
+interface Setup {
+  topo: Topology;
+  nsA: string;
+  nsB: string;
+  devA: string;
+  devB: string;
+  proc: ChildProcess | null;
+}
+
+async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
+  const topo = new Topology();
+  const nsA = topo.addNamespace('A');
+  const nsB = topo.addNamespace('B');
+  let proc: ChildProcess | null = null;
+  let devA: string;
+  let devB: string;
+  if (link === 'tap') {
+    devA = topo.ifname('ta');
+    devB = topo.ifname('tb');
+    proc =
+      fwd === 'linc-ts'
+        ? spawn(process.execPath, [cliPath, 'run', '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(fwdBin, ['tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (fwd === 'linc-ts') {
+      // --log-level warn prints nothing when all is well: wait for both TAPs to exist instead.
+      for (let i = 0; i < 100 && !(existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`)); i++) await sleep(100);
+    } else {
+      await waitFor(proc, 'ready');
+    }
+    topo.attach(devA, nsA, '10.77.0.1/24');
+    topo.attach(devB, nsB, '10.77.0.2/24');
+  } else {
+    devA = topo.ifname('ia');
+    devB = topo.ifname('ib');
+    const outA = topo.ifname('oa');
+    const outB = topo.ifname('ob');
+    topo.veth(devA, outA, nsA, '10.77.0.1/24');
+    topo.veth(devB, outB, nsB, '10.77.0.2/24');
+    if (fwd === 'bridge') {
+      const br = topo.ifname('br');
+      sh(`ip link add ${br} type bridge`);
+      topo.rootLinks.push(br);
+      sh(`sysctl -qw net.ipv6.conf.${br}.disable_ipv6=1`);
+      sh(`ip link set ${outA} master ${br} && ip link set ${outB} master ${br} && ip link set ${br} up`);
+    } else if (fwd === 'linc-ts') {
+      proc = spawn(process.execPath, [cliPath, 'run', '--port', `if:${outA}=1`, '--port', `if:${outB}=2`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await waitFor(proc, 'switch running');
+    } else {
+      proc = spawn(fwdBin, ['packet', outA, outB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await waitFor(proc, 'ready');
+    }
+  }
+  // Warm up: ARP and MAC learning in both directions.
+  topo.exec(nsA, 'ping -c 2 -i 0.2 -W 2 10.77.0.2');
+  return { topo, nsA, nsB, devA, devB, proc };
+}
+
+async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number }> {
+  const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
+  const cfg = join(dir, 'udp64.cfg');
+  writeFileSync(cfg, trafgenConfig(frame));
+  const a0 = linkStats(s.nsA, s.devA);
+  const b0 = linkStats(s.nsB, s.devB);
+  // -P 1: one generator process; -A -Q: leave the machine's socket memory and IRQ affinity alone.
+  const gen = spawn('ip', ['netns', 'exec', s.nsA, 'trafgen', '-o', s.devA, '-i', cfg, '-P', '1', '-A', '-Q', '-C', '-q'], { stdio: 'ignore' });
+  await sleep(seconds * 500);
+  const rss = s.proc ? rssMB(s.proc.pid!) : 0;
+  await sleep(seconds * 500);
+  await stopProc(gen);
+  await sleep(300);
+  const a1 = linkStats(s.nsA, s.devA);
+  const b1 = linkStats(s.nsB, s.devB);
+  // What A's interface took (sent or dropped at its queue) is what was offered.
+  const offered = a1.txPackets - a0.txPackets + (a1.txDropped - a0.txDropped);
+  const delivered = b1.rxPackets - b0.rxPackets;
+  return { offered: offered / seconds, delivered: delivered / seconds, rss };
+}
+
+async function tcpGbps(s: Setup, seconds: number): Promise<number> {
+  const server = spawn('ip', ['netns', 'exec', s.nsB, 'iperf3', '-s', '-1', '-B', '10.77.0.2'], { stdio: 'ignore' });
+  try {
+    await sleep(400);
+    const out = JSON.parse(s.topo.exec(s.nsA, `iperf3 -J -c 10.77.0.2 -t ${seconds}`, { timeoutMs: (seconds + 30) * 1000 }));
+    return out.end.sum_received.bits_per_second / 1e9;
+  } finally {
+    await stopProc(server);
+  }
+}
+
+function pingP50Us(s: Setup): number {
+  const out = s.topo.exec(s.nsA, 'ping -c 200 -i 0.005 -W 1 10.77.0.2', { timeoutMs: 30_000 });
+  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+  return times.length ? median(times) : NaN;
+}
+
+export async function runE2e(opts: { runs?: number; seconds?: number; only?: Link[]; log?: (s: string) => void } = {}): Promise<E2eResult[]> {
+  const runs = opts.runs ?? 3;
+  const seconds = opts.seconds ?? 3;
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  if (!existsSync(fwdBin)) buildBaseline();
+  const dir = mkdtempSync(join(tmpdir(), 'linc-bench-'));
+  const plan: Array<[Link, Forwarder]> = [
+    ['tap', 'linc-ts'],
+    ['tap', 'c-fwd'],
+    ['veth', 'linc-ts'],
+    ['veth', 'c-fwd'],
+    ['veth', 'bridge'],
+  ];
+  const results: E2eResult[] = [];
+  try {
+    for (const [link, fwd] of plan.filter(([l]) => !opts.only || opts.only.includes(l))) {
+      const samples: Array<{ offered: number; delivered: number; rss: number; tcp: number; p50: number }> = [];
+      for (let r = 0; r < runs; r++) {
+        const s = await setUp(link, fwd);
+        try {
+          const u = await udpPps(s, seconds, dir);
+          const tcp = await tcpGbps(s, seconds);
+          const p50 = pingP50Us(s);
+          samples.push({ ...u, tcp, p50 });
+          log(`  ${link}/${fwd} run ${r + 1}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps, TCP ${tcp.toFixed(2)} Gbit/s, ping p50 ${p50.toFixed(0)} us`);
+        } finally {
+          await stopProc(s.proc);
+          s.topo.cleanup();
+        }
+      }
+      const offered = median(samples.map((x) => x.offered));
+      const delivered = median(samples.map((x) => x.delivered));
+      results.push({
+        link,
+        forwarder: fwd,
+        offeredKpps: offered / 1e3,
+        deliveredKpps: delivered / 1e3,
+        lossPct: offered > 0 ? Math.max(0, (1 - median(samples.map((x) => x.delivered / x.offered))) * 100) : 0,
+        tcpGbps: median(samples.map((x) => x.tcp)),
+        pingP50Us: median(samples.map((x) => x.p50)),
+        rssMB: median(samples.map((x) => x.rss)),
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

@@ -1,0 +1,77 @@
+/*
+ * `npm run bench`: runs the in-process benchmark and, as root with the tools
+ * installed, the end-to-end one; prints a table and appends dated rows to
+ * BENCHMARKS.md. Figures are medians; ratios compare forwarders measured in
+ * the same run on the same topology.
+ *
+ *   npm run bench                      everything
+ *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
+ *   npm run bench -- --only inprocess  or --only tap, --only veth
+ */
+
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hasCommand, isRoot, repoRoot } from '../test/helpers/netns.js';
+import { runE2e, type E2eResult, type Link } from './e2e.js';
+import { runInProcess } from './inprocess.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    runs: { type: 'string' },
+    'no-record': { type: 'boolean', default: false },
+  },
+});
+
+const only = values.only ?? ['inprocess', 'tap', 'veth'];
+const quick = values.quick;
+const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
+const date = new Date().toISOString().slice(0, 10);
+const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+const rows: string[] = [];
+const e2eRows: string[] = [];
+
+if (only.includes('inprocess')) {
+  const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
+  const line = `in-process | parse + learn + forward, 64 B, burst 32, 1 core | ${r.mppsMedian.toFixed(2)} Mpps (runs ${r.mppsRuns.map((x) => x.toFixed(2)).join(', ')}) | heap ${r.heapBeforeMB.toFixed(1)} -> ${r.heapAfterMB.toFixed(1)} MB over ${(r.heapFrames / 1e6).toFixed(0)}M frames`;
+  console.log(line);
+  rows.push(`| learning switch, MemoryPort -> MemoryPort, 64 B, burst 32, 1 core | ${r.mppsMedian.toFixed(2)} Mpps | ${r.heapBeforeMB.toFixed(1)} -> ${r.heapAfterMB.toFixed(1)} MB over ${(r.heapFrames / 1e6).toFixed(0)}M frames |`);
+}
+
+const e2eLinks = only.filter((o): o is Link => o === 'tap' || o === 'veth');
+if (e2eLinks.length > 0) {
+  const missing = ['trafgen', 'iperf3', 'ip', 'cc'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0) {
+    console.log(`end-to-end: skipped (${!isRoot ? 'needs root and /dev/net/tun' : 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh'})`);
+  } else {
+    const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: e2eLinks });
+    const base = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'c-fwd');
+    const bridge = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'bridge');
+    console.log('\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB');
+    for (const r of results) {
+      const b = base(r);
+      const br = bridge(r);
+      const ratio = b ? (r.deliveredKpps / b.deliveredKpps).toFixed(2) : '-';
+      const ratioBr = br ? (r.deliveredKpps / br.deliveredKpps).toFixed(2) : '-';
+      const tcpRatio = b ? (r.tcpGbps / b.tcpGbps).toFixed(2) : '-';
+      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), r.deliveredKpps.toFixed(0), r.lossPct.toFixed(1), ratio, ratioBr, r.tcpGbps.toFixed(2), tcpRatio, r.pingP50Us.toFixed(0), r.rssMB ? r.rssMB.toFixed(0) : '-'];
+      console.log(cells.join(' | '));
+      e2eRows.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length > 0) {
+  const file = join(repoRoot, 'BENCHMARKS.md');
+  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
+  let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
+  if (rows.length) text += `\n| in-process | throughput | heap before -> after |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
+  if (e2eRows.length) {
+    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+  }
+  appendFileSync(file, text);
+  console.log(`\nappended the figures to BENCHMARKS.md`);
+}

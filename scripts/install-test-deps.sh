@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests and benchmarks drive:
+# ip/netns (iproute2), iperf3, trafgen (netsniff-ng), tshark/tcpdump,
+# ovs-ofctl (openvswitch-common), prometheus/promtool, ethtool.
+# Needs root (or sudo). Safe to run again.
+set -euo pipefail
+[ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(iproute2 iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 g++ make)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The TAP driver; built in on most kernels, a module on some.
+[ -e /dev/net/tun ] || modprobe tun 2>/dev/null || true
+echo "test dependencies installed: ${pkgs[*]}"

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/*
+ * The linc-ts command line: parses flags, loads the config file, starts the
+ * switch and turns every expected failure (bad flag, bad config value, a port
+ * that cannot be opened) into one line on stderr and a non-zero exit code,
+ * never a stack trace. No switching logic lives here.
+ *
+ * Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (a port
+ * cannot be opened), 2 usage or configuration error.
+ */
+
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, DEFAULT_PORTS, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
+import { createLogger } from './stats/log.js';
+import { PortOpenError, startSwitch } from './switch.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return (previous ?? []).concat(value);
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`linc-ts: ${message}\n`);
+  process.exit(code);
+}
+
+function run(opts: CliValues & { config?: string }): void {
+  let cfg;
+  try {
+    const file = opts.config !== undefined ? loadConfigFile(opts.config) : {};
+    cfg = resolveConfig(opts, file);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, 2);
+    throw e;
+  }
+  const log = createLogger(cfg.logLevel);
+  if (opts.config !== undefined) log.info({ file: opts.config }, 'config loaded');
+  let sw;
+  try {
+    sw = startSwitch(cfg, log);
+  } catch (e) {
+    if (e instanceof PortOpenError) fail(e.message, 1);
+    throw e;
+  }
+  log.info(
+    { datapathId: '0x' + sw.datapathId.toString(16).padStart(16, '0'), ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`), burst: cfg.burst, mode: 'standalone' },
+    'switch running',
+  );
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    sw.close();
+    log.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('linc-ts')
+    .description('A userspace OpenFlow switch: TAP and AF_PACKET ports, a batched datapath, llstat counters.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run linc-ts --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description(`Run the switch. With no --port and no --config it is a standalone learning switch between two TAPs it creates (${DEFAULT_PORTS.join(', ')}).`)
+    .option('-p, --port <spec>', 'a port: tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (existing interface, AF_PACKET); repeatable', collect)
+    .option('-c, --config <file>', 'YAML config file (same keys as the long options); options on the command line win')
+    .option('-b, --burst <n>', 'frames per rxBurst/txBurst call (1-256, default 32)')
+    .option('--datapath-id <hex>', 'datapath id, up to 16 hex digits (default: from a port MAC)')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .option('--pool-slots <n>', 'packet pool slots (default 1024)')
+    .option('--no-offload', 'do not ask TAPs for checksum/TSO offload (frames are segmented and checksummed by the kernel)')
+    .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
+    .option('--mac-table-size <n>', 'MAC learning table size (default 8192)')
+    .action((opts: CliValues & { config?: string; offload?: boolean }) => {
+      // commander sets offload=true by default for --no-offload; only pass it when the flag was given.
+      if (opts.offload === true) delete opts.offload;
+      run(opts);
+    });
+  return program;
+}
+
+function main(argv: string[]): void {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    throw e;
+  }
+}
+
+main(process.argv);

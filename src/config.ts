@@ -1,0 +1,207 @@
+/*
+ * The switch configuration: one validated shape, filled from the YAML config
+ * file and the command line (flags win over the file). Every bad value is
+ * reported as one sentence naming its key; nothing here opens a port.
+ *
+ * YAML keys are the long flag names: ports, burst, datapath-id, log-level,
+ * pool-slots, offload, mac-aging, mac-table-size.
+ */
+
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export type PortKindSpec = 'tap' | 'if';
+
+export interface PortConfig {
+  kind: PortKindSpec;
+  name: string;
+  ofPort: number;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface SwitchConfig {
+  ports: PortConfig[];
+  burst: number;
+  datapathId: bigint | null;
+  logLevel: LogLevel;
+  poolSlots: number;
+  offload: boolean;
+  macAgingSec: number;
+  macTableSize: number;
+}
+
+/** The embedded default: a standalone learning switch between two TAPs it creates. */
+export const DEFAULT_PORTS = ['tap:linc0=1', 'tap:linc1=2'];
+
+export class ConfigError extends Error {
+  readonly code = 'LINC_ERR_CONFIG';
+}
+
+const IFNAME = /^[^\s/:=]{1,15}$/;
+/** Highest physical port number in OpenFlow 1.3 (OFPP_MAX). */
+export const OFPP_MAX = 0xffffff00;
+
+const portString = z.string().transform((s, ctx) => {
+  const m = /^(tap|if):([^=]*)(?:=(.*))?$/.exec(s.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port spec: use tap:NAME[=OFPORT] or if:NAME[=OFPORT]` });
+    return z.NEVER;
+  }
+  const [, kind, name, num] = m;
+  if (!IFNAME.test(name)) {
+    ctx.addIssue({ code: 'custom', message: `"${name}" is not an interface name (1 to 15 characters, no spaces, '/', ':' or '=')` });
+    return z.NEVER;
+  }
+  let ofPort: number | undefined;
+  if (num !== undefined) {
+    ofPort = Number(num);
+    if (!/^\d+$/.test(num) || ofPort < 1 || ofPort > OFPP_MAX) {
+      ctx.addIssue({ code: 'custom', message: `OpenFlow port number "${num}" must be an integer from 1 to ${OFPP_MAX}` });
+      return z.NEVER;
+    }
+  }
+  return { kind: kind as PortKindSpec, name, ofPort };
+});
+
+const portObject = z
+  .object({
+    type: z.enum(['tap', 'if'], { message: 'type must be "tap" or "if"' }),
+    name: z.string().regex(IFNAME, 'must be an interface name (1 to 15 characters, no spaces, "/", ":" or "=")'),
+    ofport: z.number().int().min(1).max(OFPP_MAX).optional(),
+  })
+  .strict()
+  .transform((o) => ({ kind: o.type, name: o.name, ofPort: o.ofport }));
+
+/** A port is either a spec string or a mapping; errors come from whichever form was given. */
+const portEntry = z.unknown().transform((v, ctx) => {
+  const r = typeof v === 'string' ? portString.safeParse(v) : portObject.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message } as never);
+  return z.NEVER;
+});
+
+const datapathId = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const s = String(v).trim().toLowerCase().replace(/^0x/, '').replaceAll(':', '');
+  if (!/^[0-9a-f]{1,16}$/.test(s)) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a datapath id: up to 16 hex digits, e.g. 0x1 or 00:00:00:00:00:00:00:01` });
+    return z.NEVER;
+  }
+  return BigInt('0x' + s);
+});
+
+const fileSchema = z
+  .object({
+    ports: z.array(portEntry).min(1, 'needs at least one port'),
+    burst: z.number().int().min(1).max(256),
+    'datapath-id': datapathId,
+    'log-level': z.enum(LOG_LEVELS),
+    'pool-slots': z.number().int().min(256).max(1 << 20),
+    offload: z.boolean(),
+    'mac-aging': z.number().int().min(1).max(1_000_000),
+    'mac-table-size': z.number().int().min(16).max(1 << 22),
+  })
+  .partial()
+  .strict();
+
+type FileConfig = z.output<typeof fileSchema>;
+
+/** Command-line values, as commander hands them over (strings), all optional. */
+export interface CliValues {
+  port?: string[];
+  burst?: string;
+  datapathId?: string;
+  logLevel?: string;
+  poolSlots?: string;
+  offload?: boolean;
+  macAging?: string;
+  macTableSize?: string;
+}
+
+function describe(issue: z.core.$ZodIssue, where: string): string {
+  const key = issue.path.length === 0 ? '' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}${key ? ` in ${key}` : ''}`;
+  return `${where}${key ? ` ${key}` : ''}: ${issue.message}`;
+}
+
+function validate(raw: unknown, where: string): FileConfig {
+  const r = fileSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(describe(r.error.issues[0], where));
+  return r.data;
+}
+
+/** Read and validate a YAML config file. */
+export function loadConfigFile(path: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${path}: the top level must be a mapping of keys (ports, burst, ...)`);
+  return validate(raw, `config file ${path}:`);
+}
+
+function intFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`option --${flag}: "${v}" is not a whole number`);
+  return Number(v);
+}
+
+/** Merge a config file (optional) and the command line into one validated SwitchConfig. */
+export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConfig {
+  const fromCli = validate(
+    {
+      ports: cli.port,
+      burst: intFlag(cli.burst, 'burst'),
+      'datapath-id': cli.datapathId,
+      'log-level': cli.logLevel,
+      'pool-slots': intFlag(cli.poolSlots, 'pool-slots'),
+      offload: cli.offload,
+      'mac-aging': intFlag(cli.macAging, 'mac-aging'),
+      'mac-table-size': intFlag(cli.macTableSize, 'mac-table-size'),
+    },
+    'option',
+  );
+  const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) } as FileConfig;
+  const ports = merged.ports ?? validate({ ports: DEFAULT_PORTS }, 'default').ports!;
+  return {
+    ports: assignPortNumbers(ports),
+    burst: merged.burst ?? 32,
+    datapathId: merged['datapath-id'] ?? null,
+    logLevel: merged['log-level'] ?? 'info',
+    poolSlots: merged['pool-slots'] ?? 1024,
+    offload: merged.offload ?? true,
+    macAgingSec: merged['mac-aging'] ?? 300,
+    macTableSize: merged['mac-table-size'] ?? 8192,
+  };
+}
+
+/** Give ports without a number the lowest free one; refuse duplicate names and numbers. */
+export function assignPortNumbers(ports: Array<{ kind: PortKindSpec; name: string; ofPort?: number }>): PortConfig[] {
+  const used = new Set<number>();
+  const names = new Set<string>();
+  for (const p of ports) {
+    if (names.has(p.name)) throw new ConfigError(`port ${p.name} is listed twice`);
+    names.add(p.name);
+    if (p.ofPort === undefined) continue;
+    if (used.has(p.ofPort)) throw new ConfigError(`OpenFlow port number ${p.ofPort} is given to two ports`);
+    used.add(p.ofPort);
+  }
+  let next = 1;
+  return ports.map((p) => {
+    if (p.ofPort !== undefined) return { kind: p.kind, name: p.name, ofPort: p.ofPort };
+    while (used.has(next)) next++;
+    used.add(next);
+    return { kind: p.kind, name: p.name, ofPort: next };
+  });
+}

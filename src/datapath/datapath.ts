@@ -1,0 +1,266 @@
+/*
+ * Datapath: owns the packet pool, the ports' tx queues and the path of one
+ * batch (DESIGN.md):
+ *
+ *   wakeup -> rxBurst -> parseBurst -> pipeline.processBurst -> flush -> free
+ *
+ * A pipeline (the standalone learning switch now, the OpenFlow tables later)
+ * decides per frame and calls output()/flood(); frames are never copied, only
+ * their slot index is queued on each egress port.
+ *
+ * Ownership: the burst owns its slots from allocBurst until the end of the
+ * wakeup round; tx queues only borrow them for that round (flush() runs
+ * before the slots go back to the pool), so one slot may sit on several
+ * queues (flooding) without reference counts.
+ *
+ * Invariants
+ * - A port's tx queue holds at most `burst` entries: a frame is queued at most
+ *   once per egress port, and a round holds at most `burst` frames.
+ * - Every frame received is, by the end of its round, either sent or counted
+ *   in exactly one drop counter (per egress port) or FwdDropped.
+ * - Nothing in onReadable .. flush allocates.
+ */
+
+import type { Port } from '../ports/port.js';
+import { PortCounters, PortStat, histBucket } from '../stats/port-counters.js';
+import { completeChecksum } from './checksum.js';
+import { ParsedBatch, parseBurst } from './parse.js';
+import { PacketPool } from './pool.js';
+import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from './vnet.js';
+
+export const DEFAULT_BURST = 32;
+export const MAX_BURST = 256;
+/** rxBurst rounds per wakeup before yielding to the event loop (other ports, timers, controllers). */
+export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
+
+/** What decides where frames go: the standalone learning switch, or the OpenFlow pipeline. */
+export interface Pipeline {
+  /** Rows 0..n of `parsed` describe slots[0..n) received on `inPort`. Call dp.output / dp.flood for each frame to forward. */
+  processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void;
+  /** Periodic housekeeping (aging); called about once a second. */
+  tick(nowMs: number): void;
+  /** A port left the datapath. */
+  portRemoved(ofPort: number): void;
+}
+
+/** A port as the datapath holds it: the driver, its counters and its tx queue for the current round. */
+export class DpPort {
+  readonly port: Port;
+  readonly ofPort: number;
+  readonly counters = new PortCounters();
+  readonly txq: Int32Array;
+  txn = 0;
+  /** Position in Datapath.portList (dense, changes when ports are removed). */
+  index = -1;
+  /** Forwarding allowed (port-mod and link state may clear it). */
+  forwarding = true;
+
+  constructor(port: Port, burst: number) {
+    this.port = port;
+    this.ofPort = port.ofPort;
+    this.txq = new Int32Array(burst);
+  }
+}
+
+export interface DatapathOptions {
+  pool?: PacketPool;
+  burst?: number;
+  roundsPerWakeup?: number;
+}
+
+export class Datapath {
+  readonly pool: PacketPool;
+  readonly burst: number;
+  readonly roundsPerWakeup: number;
+  pipeline: Pipeline | null = null;
+  /** Ports in a dense array (hot-path iteration) and by OpenFlow number. */
+  readonly portList: DpPort[] = [];
+  private readonly byNo = new Map<number, DpPort>();
+  private readonly rxSlots: Int32Array;
+  private readonly parsed: ParsedBatch;
+  private readonly dirty: DpPort[] = [];
+  private nDirty = 0;
+
+  constructor(opts: DatapathOptions = {}) {
+    const burst = opts.burst ?? DEFAULT_BURST;
+    if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) throw new RangeError(`burst must be an integer in 1..${MAX_BURST}, got ${burst}`);
+    this.burst = burst;
+    this.roundsPerWakeup = opts.roundsPerWakeup ?? DEFAULT_ROUNDS_PER_WAKEUP;
+    this.pool = opts.pool ?? new PacketPool();
+    if (this.pool.slots < burst * 2) throw new RangeError(`pool of ${this.pool.slots} slots is too small for burst ${burst}`);
+    this.rxSlots = new Int32Array(burst);
+    this.parsed = new ParsedBatch(burst);
+  }
+
+  /** Add a port and start polling it. Its OpenFlow number must be unique. */
+  addPort(port: Port): DpPort {
+    if (this.byNo.has(port.ofPort)) throw new Error(`port number ${port.ofPort} is already used by ${this.byNo.get(port.ofPort)!.port.name}`);
+    const dp = new DpPort(port, this.burst);
+    dp.index = this.portList.length;
+    this.portList.push(dp);
+    this.byNo.set(port.ofPort, dp);
+    this.dirty.push(dp); // grow the dirty list's backing store once per port, never in the hot path
+    this.dirty.length = this.portList.length;
+    port.start(() => this.pollPort(dp));
+    return dp;
+  }
+
+  /** Stop polling and forget a port (the caller closes it). */
+  removePort(ofPort: number): DpPort | undefined {
+    const dp = this.byNo.get(ofPort);
+    if (!dp) return undefined;
+    dp.port.stop();
+    this.byNo.delete(ofPort);
+    this.portList.splice(dp.index, 1);
+    for (let i = 0; i < this.portList.length; i++) this.portList[i].index = i;
+    this.dirty.length = this.portList.length;
+    this.pipeline?.portRemoved(ofPort);
+    return dp;
+  }
+
+  port(ofPort: number): DpPort | undefined {
+    return this.byNo.get(ofPort);
+  }
+
+  /**
+   * One wakeup of a port: drain up to roundsPerWakeup bursts. Exposed so that
+   * tests and benchmarks can drive the datapath synchronously.
+   */
+  pollPort(dp: DpPort): number {
+    const c = dp.counters.c;
+    const pool = this.pool;
+    const slots = this.rxSlots;
+    const burst = this.burst;
+    const now = performance.now();
+    let total = 0;
+    c[PortStat.RxWakeups] += 1;
+    for (let round = 0; round < this.roundsPerWakeup; round++) {
+      const n = pool.allocBurst(slots, burst);
+      if (n === 0) {
+        c[PortStat.RxDropNoSlot] += 1;
+        break;
+      }
+      const got = dp.port.rxBurst(pool, slots, n);
+      if (got <= 0) {
+        pool.releaseBurst(slots, 0, n);
+        if (got < 0) c[PortStat.RxErrors] += 1;
+        break;
+      }
+      if (got < n) pool.releaseBurst(slots, got, n);
+      this.processRound(dp, got, now);
+      total += got;
+      if (got < n) break;
+    }
+    if (total > 0) {
+      if (total < c[PortStat.RxWakeupFramesMin]) c[PortStat.RxWakeupFramesMin] = total;
+      if (total > c[PortStat.RxWakeupFramesMax]) c[PortStat.RxWakeupFramesMax] = total;
+      dp.counters.rxWakeupHist[histBucket(total)] += 1;
+    }
+    return total;
+  }
+
+  private processRound(dp: DpPort, n: number, now: number): void {
+    const pool = this.pool;
+    const slots = this.rxSlots;
+    const c = dp.counters.c;
+    const ofPort = dp.ofPort;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      pool.inPort[s] = ofPort;
+      bytes += pool.len[s];
+    }
+    c[PortStat.RxBursts] += 1;
+    c[PortStat.RxFrames] += n;
+    c[PortStat.RxBytes] += bytes;
+    c[PortStat.RxMalformed] += parseBurst(pool, slots, n, this.parsed);
+    if (dp.forwarding && this.pipeline !== null) {
+      this.pipeline.processBurst(this, dp, slots, this.parsed, n, now);
+    } else {
+      c[PortStat.FwdDropped] += n;
+    }
+    this.flush();
+    pool.releaseBurst(slots, 0, n);
+    c[PortStat.SlotsFreed] += n;
+  }
+
+  /** Queue frame `slot` for transmission on `out` in this round. */
+  output(slot: number, out: DpPort): void {
+    const pool = this.pool;
+    const port = out.port;
+    if (!out.forwarding) {
+      out.counters.c[PortStat.FwdDropped] += 1;
+      return;
+    }
+    if (!port.vnetHdr) {
+      // The egress port cannot carry offload state: finish it here or drop.
+      const v = pool.dataOff[slot] - VNET_HDR_LEN;
+      if (pool.bytes[v + VNET_GSO_TYPE] !== VNET_GSO_NONE) {
+        out.counters.c[PortStat.TxDropGso] += 1;
+        return;
+      }
+      if ((pool.bytes[v] & VNET_F_NEEDS_CSUM) !== 0 && completeChecksum(pool, slot)) {
+        out.counters.c[PortStat.TxCsumSoftware] += 1;
+      }
+      if (pool.len[slot] > port.maxFrame) {
+        out.counters.c[PortStat.TxDropMtu] += 1;
+        return;
+      }
+    } else if (pool.len[slot] > port.maxFrame && pool.bytes[pool.dataOff[slot] - VNET_HDR_LEN + VNET_GSO_TYPE] === VNET_GSO_NONE) {
+      out.counters.c[PortStat.TxDropMtu] += 1;
+      return;
+    }
+    if (out.txn === 0) this.dirty[this.nDirty++] = out;
+    out.txq[out.txn++] = slot;
+  }
+
+  /** Queue frame `slot` on every forwarding port but `inPort`. */
+  flood(slot: number, inPort: DpPort): void {
+    const list = this.portList;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p !== inPort) this.output(slot, p);
+    }
+    inPort.counters.c[PortStat.FwdFlooded] += 1;
+  }
+
+  /** Send every queued frame: one txBurst ("kick") per port with frames queued. */
+  flush(): void {
+    const pool = this.pool;
+    for (let d = 0; d < this.nDirty; d++) {
+      const out = this.dirty[d];
+      const n = out.txn;
+      out.txn = 0;
+      const c = out.counters.c;
+      const sent = out.port.txBurst(pool, out.txq, n);
+      c[PortStat.TxKicks] += 1;
+      if (n < c[PortStat.TxKickFramesMin]) c[PortStat.TxKickFramesMin] = n;
+      if (n > c[PortStat.TxKickFramesMax]) c[PortStat.TxKickFramesMax] = n;
+      out.counters.txKickHist[histBucket(n)] += 1;
+      const ok = sent > 0 ? sent : 0;
+      let bytes = 0;
+      for (let i = 0; i < ok; i++) bytes += pool.len[out.txq[i]];
+      c[PortStat.TxFrames] += ok;
+      c[PortStat.TxBytes] += bytes;
+      if (ok < n) {
+        const errno = out.port.lastErrno;
+        if (errno === EAGAIN || errno === ENOBUFS) c[PortStat.TxDropQueueFull] += n - ok;
+        else c[PortStat.TxErrors] += n - ok;
+      }
+    }
+    this.nDirty = 0;
+  }
+
+  /** Periodic work: aging in the pipeline. */
+  tick(nowMs = performance.now()): void {
+    this.pipeline?.tick(nowMs);
+  }
+
+  /** Stop polling every port (the owner closes them). */
+  stop(): void {
+    for (const p of this.portList) p.port.stop();
+  }
+}
+
+const EAGAIN = 11;
+const ENOBUFS = 105;

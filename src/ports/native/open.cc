@@ -1,0 +1,294 @@
+/*
+ * Slow-path syscalls: open a TAP, open an AF_PACKET socket on an interface,
+ * read and set link state. Each returns plain JS values or throws
+ * Error{code, errno, syscall}; nothing here runs per frame.
+ *
+ * Invariants
+ * - Every fd this file returns is non-blocking and close-on-exec.
+ * - On any failure after an fd was opened, the fd is closed before throwing.
+ * - Interface ioctls go through a short-lived AF_INET datagram socket, so
+ *   they see the network namespace of this process.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "sys.h"
+
+namespace linc {
+
+namespace {
+
+constexpr int kVnetHdrLen = 10;
+constexpr unsigned kTapOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+/* TX queue length given to a TAP we create: room for bursts while JS is busy (the kernel default is 500-1000). */
+constexpr int kTapTxQueueLen = 4096;
+/* Socket buffers of a packet port (SO_*BUFFORCE, falling back to the capped SO_*BUF). */
+constexpr int kPacketSockBuf = 4 << 20;
+
+/* The interface name, or empty when it cannot be an interface name. */
+bool ValidIfName(const std::string& name) {
+  return !name.empty() && name.size() < IFNAMSIZ && name.find('\0') == std::string::npos;
+}
+
+void FillIfreq(struct ifreq* ifr, const std::string& name) {
+  memset(ifr, 0, sizeof(*ifr));
+  memcpy(ifr->ifr_name, name.data(), name.size());
+}
+
+/* ioctl on a fresh AF_INET control socket; returns 0 or a positive errno. */
+int IfIoctl(unsigned long req, struct ifreq* ifr) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  int rc = ioctl(s, req, ifr);
+  int err = rc < 0 ? errno : 0;
+  close(s);
+  return err;
+}
+
+/* Set IFF_UP on `name`; returns 0 or a positive errno. */
+int BringUp(const std::string& name) {
+  struct ifreq ifr;
+  FillIfreq(&ifr, name);
+  int err = IfIoctl(SIOCGIFFLAGS, &ifr);
+  if (err != 0) return err;
+  if (ifr.ifr_flags & IFF_UP) return 0;
+  ifr.ifr_flags |= IFF_UP;
+  return IfIoctl(SIOCSIFFLAGS, &ifr);
+}
+
+bool GetStringArg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) return false;
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool GetBoolOpt(const Napi::CallbackInfo& info, size_t i, const char* key) {
+  if (info.Length() <= i || !info[i].IsObject()) return false;
+  return info[i].As<Napi::Object>().Get(key).ToBoolean().Value();
+}
+
+/* openTap(name, {vnetHdr, offloads}) -> {fd, name, created} */
+Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetStringArg(info, 0, &name)) return ThrowType(env, "openTap(name, opts): name must be a string");
+  const bool vnet = GetBoolOpt(info, 1, "vnetHdr");
+  const bool offloads = vnet && GetBoolOpt(info, 1, "offloads");
+  if (!ValidIfName(name)) return ThrowSys(env, name.empty() ? EINVAL : ENAMETOOLONG, "TUNSETIFF", name);
+
+  const bool existed = if_nametoindex(name.c_str()) != 0;
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ThrowSys(env, errno, "open /dev/net/tun", name);
+
+  struct ifreq ifr;
+  FillIfreq(&ifr, name);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+  const char* failed = nullptr;
+  int err = 0;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    failed = "TUNSETIFF";
+  } else if (vnet) {
+    int hdr = kVnetHdrLen;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) failed = "TUNSETVNETHDRSZ";
+  }
+  // Without a vnet header we must not be handed partial-checksum or GSO
+  // frames, even if a previous owner of a persistent TAP enabled offloads.
+  if (failed == nullptr && ioctl(fd, TUNSETOFFLOAD, offloads ? kTapOffloads : 0u) < 0) failed = "TUNSETOFFLOAD";
+  if (failed != nullptr) {
+    err = errno;
+    close(fd);
+    return ThrowSys(env, err, failed, name);
+  }
+  const std::string actual(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  if (!existed) {
+    struct ifreq q;
+    FillIfreq(&q, actual);
+    q.ifr_qlen = kTapTxQueueLen;
+    IfIoctl(SIOCSIFTXQLEN, &q);  // best effort: a short queue only costs drops under bursts
+  }
+  err = BringUp(actual);
+  if (err != 0) {
+    close(fd);
+    return ThrowSys(env, err, "SIOCSIFFLAGS", actual);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", fd);
+  out.Set("name", actual);
+  out.Set("created", !existed);
+  return out;
+}
+
+/* openPacket(ifname, {vnetHdr}) -> {fd, ifindex} */
+Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetStringArg(info, 0, &name)) return ThrowType(env, "openPacket(ifname, opts): ifname must be a string");
+  const bool vnet = GetBoolOpt(info, 1, "vnetHdr");
+  if (!ValidIfName(name)) return ThrowSys(env, name.empty() ? EINVAL : ENAMETOOLONG, "if_nametoindex", name);
+  const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  if (ifindex == 0) return ThrowSys(env, errno == 0 ? ENODEV : errno, "if_nametoindex", name);
+
+  // Protocol 0 until bind, so no frame of another interface is queued meanwhile.
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowSys(env, errno, "socket AF_PACKET", name);
+
+  const int one = 1;
+  const char* failed = nullptr;
+  // Never re-receive what we transmit (LINC looped its own frames that way).
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) failed = "PACKET_IGNORE_OUTGOING";
+  // The kernel strips VLAN tags into metadata on receive; auxdata reports them.
+  else if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) failed = "PACKET_AUXDATA";
+  else if (vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) failed = "PACKET_VNET_HDR";
+  if (failed == nullptr) {
+    struct packet_mreq mr;
+    memset(&mr, 0, sizeof mr);
+    mr.mr_ifindex = ifindex;
+    mr.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) failed = "PACKET_ADD_MEMBERSHIP";
+  }
+  if (failed == nullptr) {
+    const int sz = kPacketSockBuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    // No PACKET_QDISC_BYPASS: veth has no qdisc anyway, and on a NIC the
+    // qdisc absorbs bursts that a full driver ring would otherwise drop.
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = ifindex;
+    if (bind(fd, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) < 0) failed = "bind";
+  }
+  int err = failed != nullptr ? errno : BringUp(name);
+  if (err != 0) {
+    close(fd);
+    return ThrowSys(env, err, failed != nullptr ? failed : "SIOCSIFFLAGS", name);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", fd);
+  out.Set("ifindex", ifindex);
+  return out;
+}
+
+/* linkInfo(name) -> {adminUp, carrier, mtu, mac, ifindex} | null */
+Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetStringArg(info, 0, &name)) return ThrowType(env, "linkInfo(name): name must be a string");
+  if (!ValidIfName(name)) return env.Null();
+  struct ifreq ifr;
+  FillIfreq(&ifr, name);
+  int err = IfIoctl(SIOCGIFINDEX, &ifr);
+  if (err == ENODEV) return env.Null();
+  if (err != 0) return ThrowSys(env, err, "SIOCGIFINDEX", name);
+  const int ifindex = ifr.ifr_ifindex;
+  FillIfreq(&ifr, name);
+  if ((err = IfIoctl(SIOCGIFFLAGS, &ifr)) != 0) return err == ENODEV ? env.Null() : ThrowSys(env, err, "SIOCGIFFLAGS", name);
+  const int flags = ifr.ifr_flags;
+  FillIfreq(&ifr, name);
+  if ((err = IfIoctl(SIOCGIFMTU, &ifr)) != 0) return err == ENODEV ? env.Null() : ThrowSys(env, err, "SIOCGIFMTU", name);
+  const int mtu = ifr.ifr_mtu;
+  FillIfreq(&ifr, name);
+  if ((err = IfIoctl(SIOCGIFHWADDR, &ifr)) != 0) return err == ENODEV ? env.Null() : ThrowSys(env, err, "SIOCGIFHWADDR", name);
+  double mac = 0;
+  for (int i = 0; i < 6; i++) mac = mac * 256 + static_cast<unsigned char>(ifr.ifr_hwaddr.sa_data[i]);
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("adminUp", (flags & IFF_UP) != 0);
+  // ifr_flags is 16 bits wide, so IFF_LOWER_UP is cut off; IFF_RUNNING is the operational state.
+  out.Set("carrier", (flags & IFF_RUNNING) != 0);
+  out.Set("mtu", mtu);
+  out.Set("mac", mac);
+  out.Set("ifindex", ifindex);
+  return out;
+}
+
+/* setLinkUp(name) -> undefined */
+Napi::Value SetLinkUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetStringArg(info, 0, &name)) return ThrowType(env, "setLinkUp(name): name must be a string");
+  if (!ValidIfName(name)) return ThrowSys(env, ENODEV, "SIOCSIFFLAGS", name);
+  int err = BringUp(name);
+  if (err != 0) return ThrowSys(env, err, "SIOCSIFFLAGS", name);
+  return env.Undefined();
+}
+
+/*
+ * tapInfo(fd) -> {name, sameNetns: boolean | null} | null
+ * Asks the TAP behind `fd` for its current name and whether it still lives in
+ * our network namespace (it may have been moved with `ip link set X netns
+ * NS`). null: the device is gone. sameNetns null: the kernel cannot say.
+ */
+Napi::Value TapInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "tapInfo(fd): fd must be a number");
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+    if (errno == EBADFD) return env.Null();
+    return ThrowSys(env, errno, "TUNGETIFF", "fd " + std::to_string(fd));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  Napi::Value same = env.Null();
+  int nsfd = ioctl(fd, TUNGETDEVNETNS);
+  if (nsfd >= 0) {
+    struct stat dev_ns, our_ns;
+    if (fstat(nsfd, &dev_ns) == 0 && stat("/proc/self/ns/net", &our_ns) == 0) {
+      same = Napi::Boolean::New(env, dev_ns.st_ino == our_ns.st_ino && dev_ns.st_dev == our_ns.st_dev);
+    }
+    close(nsfd);
+  }
+  out.Set("sameNetns", same);
+  return out;
+}
+
+/* closeFd(fd): for an fd that never made it into an Io. */
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "closeFd(fd): fd must be a number");
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd >= 0) close(fd);
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Value ThrowSys(Napi::Env env, int err, const char* syscall, const std::string& subject) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + subject + ": " + strerror(err));
+  Napi::Object o = e.Value();
+  o.Set("code", uv_err_name(-err));
+  o.Set("errno", err);
+  o.Set("syscall", syscall);
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value ThrowType(Napi::Env env, const char* msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+void InitOpen(Napi::Env env, Napi::Object exports) {
+  exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
+  exports.Set("openPacket", Napi::Function::New(env, OpenPacket, "openPacket"));
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfo, "linkInfo"));
+  exports.Set("setLinkUp", Napi::Function::New(env, SetLinkUp, "setLinkUp"));
+  exports.Set("tapInfo", Napi::Function::New(env, TapInfo, "tapInfo"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+}
+
+}  // namespace linc

@@ -1,0 +1,38 @@
+/*
+ * Shared declarations of the linc_native addon.
+ *
+ * What: the addon does Linux syscalls for the ports and nothing else (no
+ * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
+ * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc.
+ *
+ * Errors: slow-path calls throw a JS Error carrying
+ *   { code: 'EPERM' | 'ENODEV' | ..., errno: <positive number>, syscall: string }
+ * and a terse message; src/ports/open-errors.ts turns it into the sentence a
+ * user reads. The hot path (Io.rx/Io.tx) never throws: it returns counts or
+ * -errno and writes details into the caller's status array.
+ */
+
+#ifndef LINC_NATIVE_SYS_H_
+#define LINC_NATIVE_SYS_H_
+
+#include <napi.h>
+
+#include <string>
+
+namespace linc {
+
+/* Throw Error{code, errno, syscall} for `err` (a positive errno) and return undefined. */
+Napi::Value ThrowSys(Napi::Env env, int err, const char* syscall, const std::string& subject);
+
+/* Throw a TypeError with `msg` and return undefined. */
+Napi::Value ThrowType(Napi::Env env, const char* msg);
+
+/* Register the slow-path functions on `exports`. */
+void InitOpen(Napi::Env env, Napi::Object exports);
+
+/* Register the Io class and createIo on `exports`. */
+void InitIo(Napi::Env env, Napi::Object exports);
+
+}  // namespace linc
+
+#endif  // LINC_NATIVE_SYS_H_

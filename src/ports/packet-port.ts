@@ -1,0 +1,266 @@
+/*
+ * PacketPort: a port on an existing Linux interface (veth, NIC, vif) through
+ * an AF_PACKET raw socket bound to it, in promiscuous mode.
+ *
+ * What: receives with one recvmmsg and sends with sendmmsg per burst (one
+ * native call each). The socket never re-receives its own transmitted frames
+ * (PACKET_IGNORE_OUTGOING). With vnetHdr (the default) frames carry their
+ * virtio_net_hdr (PACKET_VNET_HDR), so partial checksums and GSO frames from
+ * a veth peer cross the switch intact.
+ *
+ * VLAN tags: the kernel strips the outer 802.1Q/802.1ad tag into metadata
+ * before a packet socket sees the frame, and reports it in PACKET_AUXDATA.
+ * rxBurst puts it back where it was: the 12 MAC bytes (and the vnet header)
+ * move 4 bytes into the headroom, the TPID and TCI go after them, and a
+ * NEEDS_CSUM csum_start (and a GSO hdr_len) grows by 4.
+ *
+ * Invariants
+ * - Burst arrays are allocated once (sized to `burst`) and shared with the
+ *   native Io; rxBurst/txBurst allocate nothing and never throw.
+ * - After rxBurst, each slot's frame starts at pool.dataOff[slot] with the
+ *   vnet header (or VNET_HDR_LEN zero bytes without one) right before it.
+ * - close() closes the socket; the interface itself is left as it is.
+ */
+
+import type { PacketPool } from '../datapath/pool.js';
+import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../datapath/vnet.js';
+import {
+  ERRNO_EINVAL,
+  IO_KIND_PACKET,
+  loadNative,
+  RX_TCI_TPID_8021AD,
+  STATUS_LAST_ERRNO,
+  STATUS_LEN,
+  STATUS_RX_TRUNCATED,
+  STATUS_TX_REJECTED,
+  STATUS_TX_STOPPED,
+  type NativeBinding,
+  type NativeIo,
+} from './native.js';
+import { checkIfName, describeOpenError } from './open-errors.js';
+import type { LinkInfo, Port } from './port.js';
+import { checkBurst } from './tap-port.js';
+
+const L2_OVERHEAD = 18;
+const VLAN_TAG_LEN = 4;
+const MAC_BYTES = 12;
+
+export interface PacketPortOptions {
+  /** An existing interface in this network namespace. */
+  name: string;
+  ofPort: number;
+  pool: PacketPool;
+  /** Most frames per recvmmsg/sendmmsg. */
+  burst: number;
+  /** Frames carry a virtio_net_hdr (default true). */
+  vnetHdr?: boolean;
+}
+
+/**
+ * Put back the VLAN tag the kernel stripped from the frame in `slot` (`tagInfo`
+ * is an rxTci value with RX_TCI_PRESENT set). `hdr` is the vnet header length
+ * before the frame (0 or VNET_HDR_LEN). Needs 4 bytes of headroom.
+ */
+export function reinsertVlanTag(pool: PacketPool, slot: number, tagInfo: number, hdr: number): void {
+  const bytes = pool.bytes;
+  const off = pool.dataOff[slot];
+  const len = pool.len[slot];
+  if (len < MAC_BYTES) return; // not an Ethernet frame: the parser counts it
+  bytes.copyWithin(off - hdr - VLAN_TAG_LEN, off - hdr, off + MAC_BYTES);
+  const tag = off - VLAN_TAG_LEN + MAC_BYTES;
+  const tpid = (tagInfo & RX_TCI_TPID_8021AD) !== 0 ? 0x88a8 : 0x8100;
+  bytes[tag] = tpid >>> 8;
+  bytes[tag + 1] = tpid & 0xff;
+  bytes[tag + 2] = (tagInfo >>> 8) & 0xff;
+  bytes[tag + 3] = tagInfo & 0xff;
+  pool.dataOff[slot] = off - VLAN_TAG_LEN;
+  pool.len[slot] = len + VLAN_TAG_LEN;
+  if (hdr === 0) return;
+  // Offsets in the vnet header count from the frame's first byte: the tag shifted what follows it.
+  const v = off - VLAN_TAG_LEN - VNET_HDR_LEN;
+  if ((bytes[v + VNET_FLAGS] & VNET_F_NEEDS_CSUM) !== 0) {
+    const cs = (bytes[v + VNET_CSUM_START] | (bytes[v + VNET_CSUM_START + 1] << 8)) + VLAN_TAG_LEN;
+    bytes[v + VNET_CSUM_START] = cs & 0xff;
+    bytes[v + VNET_CSUM_START + 1] = (cs >>> 8) & 0xff;
+  }
+  if (bytes[v + VNET_GSO_TYPE] !== VNET_GSO_NONE) {
+    const hl = bytes[v + VNET_HDR_LEN_OFF] | (bytes[v + VNET_HDR_LEN_OFF + 1] << 8);
+    if (hl !== 0) {
+      bytes[v + VNET_HDR_LEN_OFF] = (hl + VLAN_TAG_LEN) & 0xff;
+      bytes[v + VNET_HDR_LEN_OFF + 1] = ((hl + VLAN_TAG_LEN) >>> 8) & 0xff;
+    }
+  }
+}
+
+export class PacketPort implements Port {
+  readonly kind = 'if' as const;
+  readonly name: string;
+  readonly ofPort: number;
+  readonly vnetHdr: boolean;
+  readonly burst: number;
+  /** ifindex the socket is bound to. */
+  readonly ifindex: number;
+  /** Largest non-GSO frame accepted on tx: last known MTU + Ethernet header + one VLAN tag. */
+  maxFrame: number;
+
+  private readonly native: NativeBinding;
+  private readonly pool: PacketPool;
+  private readonly io: NativeIo;
+  private readonly hdr: number;
+  private readonly rxOff: Uint32Array;
+  private readonly rxLen: Uint32Array;
+  private readonly rxTci: Uint32Array;
+  private readonly txOff: Uint32Array;
+  private readonly txLen: Uint32Array;
+  private readonly status: Int32Array;
+  private closed = false;
+  private lastMtu = 1500;
+  private lastMac = 0;
+
+  /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
+  static open(opts: PacketPortOptions): PacketPort {
+    checkBurst(opts.burst);
+    const bad = checkIfName('if', opts.name);
+    if (bad !== null) throw bad;
+    const vnetHdr = opts.vnetHdr ?? true;
+    const native = loadNative();
+    let opened: { fd: number; ifindex: number };
+    try {
+      opened = native.openPacket(opts.name, { vnetHdr });
+    } catch (e) {
+      throw describeOpenError('if', opts.name, e);
+    }
+    try {
+      return new PacketPort(native, opts, opened, vnetHdr);
+    } catch (e) {
+      native.closeFd(opened.fd);
+      throw e;
+    }
+  }
+
+  private constructor(native: NativeBinding, opts: PacketPortOptions, opened: { fd: number; ifindex: number }, vnetHdr: boolean) {
+    this.native = native;
+    this.name = opts.name;
+    this.ofPort = opts.ofPort;
+    this.pool = opts.pool;
+    this.burst = opts.burst;
+    this.vnetHdr = vnetHdr;
+    this.ifindex = opened.ifindex;
+    this.hdr = vnetHdr ? VNET_HDR_LEN : 0;
+    this.rxOff = new Uint32Array(opts.burst);
+    this.rxLen = new Uint32Array(opts.burst);
+    this.rxTci = new Uint32Array(opts.burst);
+    this.txOff = new Uint32Array(opts.burst);
+    this.txLen = new Uint32Array(opts.burst);
+    this.status = new Int32Array(STATUS_LEN);
+    this.maxFrame = this.lastMtu + L2_OVERHEAD;
+    this.io = native.createIo(
+      opened.fd,
+      IO_KIND_PACKET,
+      opts.pool.buffer,
+      this.rxOff,
+      opts.pool.frameCapacity + this.hdr,
+      this.rxLen,
+      this.rxTci,
+      this.txOff,
+      this.txLen,
+      this.status,
+    );
+    this.link();
+  }
+
+  get lastErrno(): number {
+    return this.status[STATUS_LAST_ERRNO];
+  }
+
+  /** Frames dropped on receive because they did not fit in a slot (cumulative). */
+  get rxTruncated(): number {
+    return this.status[STATUS_RX_TRUNCATED];
+  }
+
+  /** Frames the kernel refused one by one on transmit (cumulative). */
+  get txRejected(): number {
+    return this.status[STATUS_TX_REJECTED];
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {
+    if (pool !== this.pool) return -ERRNO_EINVAL;
+    if (n > this.burst) n = this.burst;
+    if (n <= 0) return 0;
+    const dataOff = pool.dataOff;
+    const rxOff = this.rxOff;
+    const hdr = this.hdr;
+    for (let i = 0; i < n; i++) rxOff[i] = dataOff[slots[i]] - hdr;
+    const got = this.io.rx(n);
+    if (got <= 0) return got;
+    const len = pool.len;
+    const rxLen = this.rxLen;
+    const rxTci = this.rxTci;
+    const bytes = pool.bytes;
+    for (let i = 0; i < got; i++) {
+      const slot = slots[i];
+      const l = rxLen[i];
+      len[slot] = l > hdr ? l - hdr : 0;
+      if (rxTci[i] !== 0) reinsertVlanTag(pool, slot, rxTci[i], hdr);
+      if (hdr === 0) {
+        const off = dataOff[slot];
+        bytes.fill(0, off - VNET_HDR_LEN, off);
+      }
+    }
+    return got;
+  }
+
+  txBurst(pool: PacketPool, slots: Int32Array, n: number): number {
+    if (pool !== this.pool) return -ERRNO_EINVAL;
+    const burst = this.burst;
+    const hdr = this.hdr;
+    const dataOff = pool.dataOff;
+    const len = pool.len;
+    const txOff = this.txOff;
+    const txLen = this.txLen;
+    const status = this.status;
+    let sent = 0;
+    for (let base = 0; base < n; base += burst) {
+      const m = n - base < burst ? n - base : burst;
+      for (let j = 0; j < m; j++) {
+        const slot = slots[base + j];
+        txOff[j] = dataOff[slot] - hdr;
+        txLen[j] = len[slot] + hdr;
+      }
+      const r = this.io.tx(m);
+      if (r < 0) return sent > 0 ? sent : r;
+      sent += r;
+      if (status[STATUS_TX_STOPPED] !== 0) break;
+    }
+    return sent;
+  }
+
+  start(onReadable: () => void): void {
+    this.io.startPoll(onReadable);
+  }
+
+  stop(): void {
+    this.io.stopPoll();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.close();
+  }
+
+  link(): LinkInfo {
+    const info = this.closed ? null : this.native.linkInfo(this.name);
+    if (info === null) {
+      return { adminUp: false, carrier: false, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.ifindex };
+    }
+    this.lastMtu = info.mtu;
+    this.lastMac = info.mac;
+    this.maxFrame = info.mtu + L2_OVERHEAD;
+    return info;
+  }
+}

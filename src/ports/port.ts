@@ -1,0 +1,70 @@
+/*
+ * The Port provider interface (after OVS netdev-provider.h): what every kind
+ * of port (TapPort, PacketPort, MemoryPort) gives the datapath.
+ *
+ * Ownership
+ * - rxBurst: the caller owns the pool slots it passes in and keeps owning
+ *   them; the port only writes frame bytes, the vnet header and pool.len.
+ * - txBurst: the port reads the listed slots and never keeps them; the caller
+ *   frees them afterwards, sent or not (a frame not sent is a tx drop).
+ * Neither call throws on the hot path: failures come back as counts and
+ * errno values in `lastErrno`.
+ */
+
+import type { PacketPool } from '../datapath/pool.js';
+
+export type PortKind = 'tap' | 'if' | 'memory';
+
+export interface LinkInfo {
+  /** Administrative state: the interface is up (IFF_UP). */
+  adminUp: boolean;
+  /** Carrier / lower layer up (IFF_LOWER_UP or IFF_RUNNING). */
+  carrier: boolean;
+  mtu: number;
+  /** 6-byte MAC as a 48-bit number, 0 when unknown. */
+  mac: number;
+  ifindex: number;
+}
+
+export interface Port {
+  readonly kind: PortKind;
+  /** Interface name as the user gave it (tap0, veth1). */
+  readonly name: string;
+  /** OpenFlow port number (1..0xffffff00). */
+  readonly ofPort: number;
+  /**
+   * True when frames of this port carry a virtio_net_hdr (VNET_HDR_LEN bytes
+   * before pool.dataOff): rx fills it, tx sends it. A port without it cannot
+   * take a frame whose checksum is partial or that is a GSO super-frame; the
+   * datapath completes the checksum or drops such a frame before txBurst.
+   */
+  readonly vnetHdr: boolean;
+  /** Largest frame (without vnet header) the port accepts on tx; GSO frames may exceed the MTU only when vnetHdr. */
+  readonly maxFrame: number;
+  /** errno of the last failed syscall in rxBurst/txBurst (EAGAIN and ENOBUFS included), 0 if none. */
+  readonly lastErrno: number;
+
+  /**
+   * Receive up to `n` frames into slots[0..n) (already allocated from `pool`).
+   * Returns the number received (frames fill slots[0..k)), 0 when nothing was
+   * ready, or -errno on a real error with nothing received.
+   */
+  rxBurst(pool: PacketPool, slots: Int32Array, n: number): number;
+
+  /**
+   * Send the frames in slots[0..n). Returns how many the kernel took; the
+   * rest were dropped (EAGAIN/ENOBUFS: queue full, other errno: error; see
+   * lastErrno). Returns -errno only when nothing could be sent because of a
+   * real error.
+   */
+  txBurst(pool: PacketPool, slots: Int32Array, n: number): number;
+
+  /** Call `onReadable` once per wakeup while frames may be waiting (level-triggered). */
+  start(onReadable: () => void): void;
+  /** Stop calling onReadable. */
+  stop(): void;
+  /** Close the fd; a TAP the switch created goes away with it. Idempotent. */
+  close(): void;
+  /** Current link state, read from the kernel (slow path). */
+  link(): LinkInfo;
+}

@@ -1,0 +1,20 @@
+/*
+ * Logging: pino, JSON lines on stdout, readable lines when stdout is a TTY.
+ * Loggers are created once (a child per port or controller); nothing logs
+ * per frame, and the datapath never calls a logger from its hot path.
+ */
+
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogLevel } from '../config.js';
+
+export type { Logger };
+
+export function createLogger(level: LogLevel, opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+  const base = { name: 'linc-ts' };
+  const usePretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
+  if (usePretty) {
+    return pino({ level, base }, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }));
+  }
+  return pino({ level, base }, opts.destination ?? pino.destination({ dest: 1, sync: true }));
+}

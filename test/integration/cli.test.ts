@@ -1,0 +1,72 @@
+/*
+ * The linc-ts command line as a user runs it: help, version, bad flags and
+ * bad config files (exit 2, one line naming the problem), ports that cannot
+ * be opened (exit 1, one sentence naming the port), and a clean SIGTERM.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliPath, isRoot, linkStats, repoRoot, SwitchProcess, uniq } from '../helpers/netns.js';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'linc-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('linc-ts CLI', () => {
+  it('prints help and version', () => {
+    const h = cli('run', '--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/--port <spec>/);
+    expect(h.out).toMatch(/tap:NAME\[=OFPORT\]/);
+    const v = cli('--version');
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+  });
+
+  it('refuses bad flags and bad config values with one line and exit code 2', () => {
+    const bad = [
+      { args: ['run', '--burst', 'lots'], msg: /^linc-ts: option --burst: "lots" is not a whole number$/ },
+      { args: ['run', '--port', 'eth0'], msg: /^linc-ts: option ports\[0\]: "eth0" is not a port spec/ },
+      { args: ['run', '--datapath-id', 'zz'], msg: /datapath-id: "zz" is not a datapath id/ },
+      { args: ['run', '--frobnicate'], msg: /unknown option '--frobnicate'/ },
+      { args: ['run', '--config', join(dir, 'nope.yaml')], msg: /cannot read config file .*nope\.yaml: no such file/ },
+    ];
+    for (const b of bad) {
+      const r = cli(...b.args);
+      expect(r.code, b.args.join(' ')).toBe(2);
+      expect(r.err.split('\n')[0]).toMatch(b.msg);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const cfg = join(dir, 'bad.yaml');
+    writeFileSync(cfg, 'ports: [tap:a]\nmac-aging: -5\n');
+    const r = cli('run', '--config', cfg);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.yaml: mac-aging: /);
+  });
+
+  it.skipIf(!isRoot)('names a port that cannot be opened and exits 1', () => {
+    const r = cli('run', '--port', `if:lnoexist${uniq()}`);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^linc-ts: .*lnoexist[0-9a-f]{6}.*no such interface/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it.skipIf(!isRoot)('runs from a config file and exits 0 on SIGTERM, removing the TAPs it created', async () => {
+    const t = `lcf${uniq()}`;
+    const cfg = join(dir, 'ok.yaml');
+    writeFileSync(cfg, `ports:\n  - tap:${t}a=3\n  - { type: tap, name: ${t}b }\nburst: 16\nlog-level: info\n`);
+    const sw = await SwitchProcess.start(['run', '--config', cfg]);
+    const running = sw.logs.find((l) => l.msg === 'switch running')!;
+    expect(running.ports).toEqual([`tap:${t}a=3`, `tap:${t}b=1`]);
+    expect(linkStats(null, `${t}a`).rxPackets).toBeGreaterThanOrEqual(0);
+    expect(await sw.stop()).toBe(0);
+    expect(() => linkStats(null, `${t}a`)).toThrow();
+  });
+});
