@@ -67,13 +67,47 @@ function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-async function stopProc(p: ChildProcess | null): Promise<void> {
-  if (!p || p.exitCode !== null) return;
+async function stopProc(p: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
+  p.kill(signal);
   const t = setTimeout(() => p.kill('SIGKILL'), 5000);
   await done;
   clearTimeout(t);
+}
+
+/** SIGINT to a process group we started (trafgen and its worker), then SIGKILL if it lingers. */
+async function stopGroup(p: ChildProcess): Promise<void> {
+  const pgid = p.pid!;
+  const done = p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r));
+  try {
+    process.kill(-pgid, 'SIGINT');
+  } catch {
+    return;
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, 5000);
+  await done;
+  clearTimeout(t);
+  // The worker may outlive the parent by a moment: wait until the group is empty.
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await sleep(100);
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 interface Setup {
@@ -139,12 +173,17 @@ async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered
   writeFileSync(cfg, trafgenConfig(frame));
   const a0 = linkStats(s.nsA, s.devA);
   const b0 = linkStats(s.nsB, s.devB);
-  // -P 1: one generator process; -A -Q: leave the machine's socket memory and IRQ affinity alone.
-  const gen = spawn('ip', ['netns', 'exec', s.nsA, 'trafgen', '-o', s.devA, '-i', cfg, '-P', '1', '-A', '-Q', '-C', '-q'], { stdio: 'ignore' });
-  await sleep(seconds * 500);
-  const rss = s.proc ? rssMB(s.proc.pid!) : 0;
-  await sleep(seconds * 500);
-  await stopProc(gen);
+  // -P 1: one generator process; -Q: leave IRQ affinity alone (inside a namespace it cannot change socket memory limits).
+  // trafgen forks its generator; it runs in a process group of its own so that ^C reaches both.
+  const gen = spawn('ip', ['netns', 'exec', s.nsA, 'trafgen', '-o', s.devA, '-i', cfg, '-P', '1', '-Q', '-C', '-q'], { stdio: 'ignore', detached: true });
+  let rss = 0;
+  try {
+    await sleep(seconds * 500);
+    rss = s.proc ? rssMB(s.proc.pid!) : 0;
+    await sleep(seconds * 500);
+  } finally {
+    await stopGroup(gen);
+  }
   await sleep(300);
   const a1 = linkStats(s.nsA, s.devA);
   const b1 = linkStats(s.nsB, s.devB);

@@ -5,13 +5,19 @@
  * that cannot be opened) into one line on stderr and a non-zero exit code,
  * never a stack trace. No switching logic lives here.
  *
+ * `linc-ts llstat ...` (src/llstat-cli.ts) talks to a running switch through
+ * its admin socket.
+ *
  * Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (a port
- * cannot be opened), 2 usage or configuration error.
+ * cannot be opened, no switch on the admin socket), 2 usage or configuration
+ * error.
  */
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, DEFAULT_PORTS, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
+import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
+import { addLlstatCommand } from './llstat-cli.js';
+import { defaultAdminSocketPath } from './stats/admin.js';
 import { createLogger } from './stats/log.js';
 import { PortOpenError, startSwitch } from './switch.js';
 
@@ -42,14 +48,24 @@ function run(opts: CliValues & { config?: string }): void {
   if (opts.config !== undefined) log.info({ file: opts.config }, 'config loaded');
   let sw;
   try {
-    sw = startSwitch(cfg, log);
+    sw = startSwitch(cfg, log, { version: packageVersion() });
   } catch (e) {
     if (e instanceof PortOpenError) fail(e.message, 1);
     throw e;
   }
-  log.info(
-    { datapathId: '0x' + sw.datapathId.toString(16).padStart(16, '0'), ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`), burst: cfg.burst, mode: 'standalone' },
-    'switch running',
+  const running = sw;
+  void sw.ready.then(() =>
+    log.info(
+      {
+        datapathId: '0x' + running.datapathId.toString(16).padStart(16, '0'),
+        ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`),
+        burst: cfg.burst,
+        mode: 'standalone',
+        metrics: running.metricsServer()?.url ?? null,
+        adminSocket: running.adminServer()?.socketPath ?? null,
+      },
+      'switch running',
+    ),
   );
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -80,22 +96,25 @@ export function buildProgram(): Command {
     .option('--no-offload', 'do not ask TAPs for checksum/TSO offload (frames are segmented and checksummed by the kernel)')
     .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
     .option('--mac-table-size <n>', 'MAC learning table size (default 8192)')
+    .option('--metrics <addr:port|off>', `serve Prometheus /metrics on ADDR:PORT (default ${DEFAULT_METRICS}; off disables)`)
+    .option('--admin-socket <path|off>', `Unix socket for linc-ts llstat (default ${defaultAdminSocketPath()}; off disables)`)
     .action((opts: CliValues & { config?: string; offload?: boolean }) => {
       // commander sets offload=true by default for --no-offload; only pass it when the flag was given.
       if (opts.offload === true) delete opts.offload;
       run(opts);
     });
+  addLlstatCommand(program);
   return program;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    program.parse(argv);
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
     throw e;
   }
 }
 
-main(process.argv);
+void main(process.argv);

@@ -4,12 +4,13 @@
  * reported as one sentence naming its key; nothing here opens a port.
  *
  * YAML keys are the long flag names: ports, burst, datapath-id, log-level,
- * pool-slots, offload, mac-aging, mac-table-size.
+ * pool-slots, offload, mac-aging, mac-table-size, metrics, admin-socket.
  */
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { defaultAdminSocketPath } from './stats/admin.js';
 
 export type PortKindSpec = 'tap' | 'if';
 
@@ -31,7 +32,14 @@ export interface SwitchConfig {
   offload: boolean;
   macAgingSec: number;
   macTableSize: number;
+  /** Where /metrics listens, or null (`--metrics off`). */
+  metrics: { host: string; port: number } | null;
+  /** The admin endpoint's Unix socket (llstat), or null (`--admin-socket off`). */
+  adminSocket: string | null;
 }
+
+/** Prometheus' /metrics: loopback only unless the operator says otherwise. */
+export const DEFAULT_METRICS = '127.0.0.1:9091';
 
 /** The embedded default: a standalone learning switch between two TAPs it creates. */
 export const DEFAULT_PORTS = ['tap:linc0=1', 'tap:linc1=2'];
@@ -92,6 +100,25 @@ const datapathId = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return BigInt('0x' + s);
 });
 
+/** `off`, or ADDR:PORT with ADDR an IPv4 address, a host name or a bracketed IPv6 address; port 0 picks a free one. */
+const metricsAddress = z.string().transform((v, ctx) => {
+  const s = v.trim();
+  if (s === 'off') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not ADDR:PORT or off (e.g. 127.0.0.1:9091, [::1]:9091)` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? m[2], port };
+});
+
+const socketPath = z
+  .string()
+  .min(1, 'must be a path or off')
+  .max(100, 'must be at most 100 characters (a Unix socket path)')
+  .transform((s) => (s === 'off' ? null : s));
+
 const fileSchema = z
   .object({
     ports: z.array(portEntry).min(1, 'needs at least one port'),
@@ -102,6 +129,8 @@ const fileSchema = z
     offload: z.boolean(),
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
+    metrics: metricsAddress,
+    'admin-socket': socketPath,
   })
   .partial()
   .strict();
@@ -118,6 +147,8 @@ export interface CliValues {
   offload?: boolean;
   macAging?: string;
   macTableSize?: string;
+  metrics?: string;
+  adminSocket?: string;
 }
 
 function describe(issue: z.core.$ZodIssue, where: string): string {
@@ -169,6 +200,8 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       offload: cli.offload,
       'mac-aging': intFlag(cli.macAging, 'mac-aging'),
       'mac-table-size': intFlag(cli.macTableSize, 'mac-table-size'),
+      metrics: cli.metrics,
+      'admin-socket': cli.adminSocket,
     },
     'option',
   );
@@ -183,6 +216,8 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     offload: merged.offload ?? true,
     macAgingSec: merged['mac-aging'] ?? 300,
     macTableSize: merged['mac-table-size'] ?? 8192,
+    metrics: merged.metrics !== undefined ? merged.metrics : validate({ metrics: DEFAULT_METRICS }, 'default').metrics!,
+    adminSocket: merged['admin-socket'] !== undefined ? merged['admin-socket'] : defaultAdminSocketPath(),
   };
 }
 

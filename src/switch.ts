@@ -2,13 +2,18 @@
  * Switch: builds a running switch from a validated SwitchConfig: the packet
  * pool, the datapath, its ports and the forwarding pipeline (the standalone
  * learning switch until an OpenFlow controller takes over), plus the
- * once-a-second housekeeping tick (MAC aging, link-state changes).
+ * once-a-second housekeeping tick (MAC aging, link-state changes), and the
+ * stats services: llstat windows, the admin socket and Prometheus /metrics.
  *
  * Invariants
  * - If any port fails to open, the ones already opened are closed again and
  *   the error names the port; a half-built switch is never left running.
  * - close() is idempotent: stops polling, closes every fd (a TAP the switch
- *   created disappears with its fd), clears the tick.
+ *   created disappears with its fd), clears the tick, removes the admin
+ *   socket and stops the metrics server.
+ * - The admin and metrics servers are best effort: if one cannot listen
+ *   (address in use, another switch on the socket) the error is logged and
+ *   the switch keeps forwarding without it. `ready` settles once both tried.
  */
 
 import { Datapath } from './datapath/datapath.js';
@@ -19,7 +24,10 @@ import { PortOpenError } from './ports/open-errors.js';
 import { PacketPort } from './ports/packet-port.js';
 import type { LinkInfo, Port } from './ports/port.js';
 import { TapPort } from './ports/tap-port.js';
+import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
+import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
+import { createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
 
 export const TICK_MS = 1000;
 
@@ -28,6 +36,13 @@ export interface RunningSwitch {
   readonly datapath: Datapath;
   readonly normal: NormalSwitch;
   readonly datapathId: bigint;
+  readonly llstat: LlstatWindows;
+  readonly metrics: SwitchMetrics;
+  /** Settles when the admin endpoint and the metrics server listen (or failed to, which is logged). */
+  readonly ready: Promise<void>;
+  /** The servers that did start (null when off or failed). */
+  readonly adminServer: () => AdminServer | null;
+  readonly metricsServer: () => MetricsServer | null;
   close(): void;
 }
 
@@ -49,7 +64,7 @@ function linkSummary(l: LinkInfo): string {
   return `${l.adminUp ? 'up' : 'down'}/${l.carrier ? 'carrier' : 'no-carrier'}`;
 }
 
-export function startSwitch(cfg: SwitchConfig, log: Logger): RunningSwitch {
+export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: string } = {}): RunningSwitch {
   const pool = new PacketPool({ slots: cfg.poolSlots, frameCapacity: cfg.offload ? GSO_FRAME_CAPACITY : STANDARD_FRAME_CAPACITY });
   const datapath = new Datapath({ pool, burst: cfg.burst });
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
@@ -88,18 +103,61 @@ export function startSwitch(cfg: SwitchConfig, log: Logger): RunningSwitch {
   }, TICK_MS);
   tick.unref();
 
+  const llstat = new LlstatWindows(datapath);
+  const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown' });
+  let admin: AdminServer | null = null;
+  let metricsServer: MetricsServer | null = null;
   let closed = false;
+  const adminReady =
+    cfg.adminSocket === null
+      ? Promise.resolve()
+      : startAdminServer(cfg.adminSocket, {
+          llstat,
+          log,
+          status: () => ({
+            datapathId: '0x' + datapathId.toString(16).padStart(16, '0'),
+            ports: datapath.portList.map((p) => ({ port: p.ofPort, name: p.port.name, kind: p.port.kind })),
+          }),
+        }).then(
+          (s) => {
+            if (closed) void s.close();
+            else admin = s;
+          },
+          (e: Error) => {
+            if (e instanceof AdminSocketError) log.warn({ socket: cfg.adminSocket }, `admin endpoint not started (llstat unavailable): ${e.message}`);
+            else log.error({ err: e, socket: cfg.adminSocket }, 'admin endpoint not started (llstat unavailable)');
+          },
+        );
+  const metricsReady =
+    cfg.metrics === null
+      ? Promise.resolve()
+      : startMetricsServer(cfg.metrics, metrics, log).then(
+          (s) => {
+            if (closed) void s.close();
+            else metricsServer = s;
+          },
+          (e: NodeJS.ErrnoException) => log.error({ address: `${cfg.metrics!.host}:${cfg.metrics!.port}`, code: e.code }, `metrics server not started: ${e.message}`),
+        );
+
   return {
     config: cfg,
     datapath,
     normal,
     datapathId,
+    llstat,
+    metrics,
+    ready: Promise.all([adminReady, metricsReady]).then(() => undefined),
+    adminServer: () => admin,
+    metricsServer: () => metricsServer,
     close() {
       if (closed) return;
       closed = true;
       clearInterval(tick);
+      void admin?.close();
+      void metricsServer?.close();
       datapath.stop();
       for (const dp of [...datapath.portList]) {
+        llstat.portRemoved(dp.ofPort);
         datapath.removePort(dp.ofPort);
         dp.port.close();
         log.info({ port: dp.ofPort, name: dp.port.name, stats: dp.counters.toJSON() }, 'port removed');

@@ -127,36 +127,25 @@ export function parseIpv6(b: Uint8Array, p: number, end: number, off: number, ou
   let destBeforeRouter = false;
   let reachedUpper = false;
   for (;;) {
-    let hlen: number;
     let bit: number;
-    if (nh === IP6_HOPOPTS) {
-      bit = EXTHDR_HOP;
-      hlen = 8;
-    } else if (nh === IP6_DSTOPTS) {
-      bit = EXTHDR_DEST;
-      hlen = 8;
-    } else if (nh === IP6_ROUTING) {
-      bit = EXTHDR_ROUTER;
-      hlen = 8;
-    } else if (nh === IP6_FRAGMENT) {
-      bit = EXTHDR_FRAG;
-      hlen = 8;
-    } else if (nh === IP6_AUTH) {
-      bit = EXTHDR_AUTH;
-      hlen = 8;
-    } else {
+    if (nh === IP6_HOPOPTS) bit = EXTHDR_HOP;
+    else if (nh === IP6_DSTOPTS) bit = EXTHDR_DEST;
+    else if (nh === IP6_ROUTING) bit = EXTHDR_ROUTER;
+    else if (nh === IP6_FRAGMENT) bit = EXTHDR_FRAG;
+    else if (nh === IP6_AUTH) bit = EXTHDR_AUTH;
+    else {
       if (nh === IP6_ESP) ext |= EXTHDR_ESP;
       else if (nh === IP6_NONEXT) ext |= EXTHDR_NONEXT;
       reachedUpper = true;
       break;
     }
-    // Every extension header is at least 8 bytes; its length field is in byte 1.
+    // Every extension header is at least 8 bytes; its length field is byte 1
+    // (8-byte units past the first 8; AH: 4-byte units minus 2; fragment: fixed).
     if (q + 8 > lim) {
       flags |= PARSE_MALFORMED;
       break;
     }
-    if (nh === IP6_AUTH) hlen = (b[q + 1] + 2) << 2;
-    else if (nh !== IP6_FRAGMENT) hlen = (b[q + 1] + 1) << 3;
+    const hlen = nh === IP6_FRAGMENT ? 8 : nh === IP6_AUTH ? (b[q + 1] + 2) << 2 : (b[q + 1] + 1) << 3;
     if (q + hlen > lim) {
       flags |= PARSE_MALFORMED;
       break;

@@ -107,8 +107,8 @@ function parseEthernet(b: Uint8Array, off: number, end: number, out: ParsedBatch
       keys[base + K.EthTypeVlan] = type << 16;
       return PARSE_MALFORMED;
     }
-    // OpenFlow form: the DEI/CFI bit is replaced by "present".
-    vlan = (((b[p] << 8) | b[p + 1]) & ~VLAN_PRESENT) | VLAN_PRESENT;
+    // OpenFlow form: the DEI/CFI bit (bit 12) reads as "present".
+    vlan = (b[p] << 8) | b[p + 1] | VLAN_PRESENT;
     type = (b[p + 2] << 8) | b[p + 3];
     p += 4;
     if (isVlanTpid(type)) {
@@ -116,7 +116,7 @@ function parseEthernet(b: Uint8Array, off: number, end: number, out: ParsedBatch
         keys[base + K.EthTypeVlan] = (type << 16) | vlan;
         return PARSE_MALFORMED;
       }
-      keys[base + K.VlanInner] = (((b[p] << 8) | b[p + 1]) & ~VLAN_PRESENT) | VLAN_PRESENT;
+      keys[base + K.VlanInner] = (b[p] << 8) | b[p + 1] | VLAN_PRESENT;
       type = (b[p + 2] << 8) | b[p + 3];
       p += 4;
       // A third tag is left unparsed: eth_type is its TPID (OVS keeps two as well).

@@ -1,0 +1,234 @@
+/*
+ * The local admin endpoint: HTTP/1.1 with JSON bodies over a Unix socket, so
+ * only local processes allowed by the socket's mode (0600: the switch's
+ * user) can reach it, never another host. `linc-ts llstat` is its client.
+ *
+ * Protocol (all answers are JSON; errors are {"error": "sentence"} with a
+ * 4xx status):
+ *   GET  /v1/status                      {pid, datapathId, ports: [{port, name, kind}], windows}
+ *   POST /v1/llstat/start?port=P|all     {started: [ofPort...]}
+ *   POST /v1/llstat/stop[?port=P]        {stopped: [ofPort...]}
+ *   GET  /v1/llstat[?port=P]             {reports: LlstatReport[]}
+ * P is an OpenFlow port number or a port name.
+ *
+ * Invariants
+ * - Slow path only; requests are served between datapath wakeups.
+ * - The socket file is created with mode 0600 (umask held while binding,
+ *   then chmod). A stale socket (nobody answers) is replaced; a live one
+ *   (another switch) or a file that is not a socket is left alone and the
+ *   endpoint is not started.
+ * - close() removes the socket file only if it is still the one we bound.
+ */
+
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { LlstatError, type LlstatReport, type LlstatWindows } from './llstat.js';
+import type { Logger } from './log.js';
+
+/** The admin socket a switch uses when none is configured (and where `linc-ts llstat` looks). */
+export function defaultAdminSocketPath(uid = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
+  if (uid === 0) return '/run/linc-ts.sock';
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'linc-ts.sock');
+  return join(tmpdir(), `linc-ts-${uid}.sock`);
+}
+
+/** What the endpoint serves: the llstat windows and a description of the switch. */
+export interface AdminContext {
+  llstat: LlstatWindows;
+  status(): { datapathId: string; ports: Array<{ port: number; name: string; kind: string }> };
+  log?: Logger;
+}
+
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** One request, routed; pure apart from the windows it starts and stops. */
+export function handleAdminRequest(ctx: AdminContext, method: string, url: string): AdminAnswer {
+  const u = new URL(url, 'http://linc-ts');
+  const port = u.searchParams.get('port') ?? undefined;
+  const route = `${method} ${u.pathname}`;
+  try {
+    switch (route) {
+      case 'GET /v1/status':
+        return { status: 200, body: { pid: process.pid, ...ctx.status(), windows: ctx.llstat.list() } };
+      case 'POST /v1/llstat/start': {
+        if (port === undefined) return { status: 400, body: { error: 'llstat start needs a port: PORT or all' } };
+        const started = ctx.llstat.start(port);
+        ctx.log?.info({ ports: started }, 'llstat window started');
+        return { status: 200, body: { started } };
+      }
+      case 'POST /v1/llstat/stop': {
+        const stopped = ctx.llstat.stop(port);
+        ctx.log?.info({ ports: stopped }, 'llstat window stopped');
+        return { status: 200, body: { stopped } };
+      }
+      case 'GET /v1/llstat':
+        return { status: 200, body: { reports: ctx.llstat.show(port) } };
+      default:
+        if (['/v1/status', '/v1/llstat/start', '/v1/llstat/stop', '/v1/llstat'].includes(u.pathname)) {
+          return { status: 405, body: { error: `${method} is not allowed on ${u.pathname}` } };
+        }
+        return { status: 404, body: { error: `no such endpoint: ${u.pathname}` } };
+    }
+  } catch (e) {
+    if (e instanceof LlstatError) return { status: 404, body: { error: e.message } };
+    throw e;
+  }
+}
+
+export interface AdminServer {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+/** Is something answering on the Unix socket `path`? */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Why the endpoint could not be started (the switch keeps running without it). */
+export class AdminSocketError extends Error {
+  readonly code = 'LINC_ERR_ADMIN_SOCKET';
+}
+
+/** Listen on `socketPath` (mode 0600). Rejects with AdminSocketError when the path is taken or cannot be bound. */
+export async function startAdminServer(socketPath: string, ctx: AdminContext): Promise<AdminServer> {
+  let existing;
+  try {
+    existing = lstatSync(socketPath);
+  } catch {
+    existing = null;
+  }
+  if (existing !== null) {
+    if (!existing.isSocket()) throw new AdminSocketError(`${socketPath} exists and is not a socket; not touching it`);
+    if (await socketAlive(socketPath)) throw new AdminSocketError(`${socketPath} is in use by another switch (choose another with --admin-socket)`);
+    unlinkSync(socketPath); // stale: its switch is gone
+  }
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.once('end', () => {
+      let answer: AdminAnswer;
+      try {
+        answer = handleAdminRequest(ctx, req.method ?? 'GET', req.url ?? '/');
+      } catch (e) {
+        ctx.log?.error({ err: e }, 'admin request failed');
+        answer = { status: 500, body: { error: `internal error: ${(e as Error).message}` } };
+      }
+      const text = JSON.stringify(answer.body);
+      res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new AdminSocketError(`cannot listen on ${socketPath}: ${e.code ?? e.message}`)));
+    // The socket file is created by bind(), synchronously inside listen(): hold the umask so it is never group/world accessible.
+    const old = process.umask(0o177);
+    try {
+      server.listen(socketPath, () => resolve());
+    } finally {
+      process.umask(old);
+    }
+  });
+  chmodSync(socketPath, 0o600);
+  const ino = lstatSync(socketPath).ino;
+  ctx.log?.info({ socket: socketPath }, 'admin endpoint listening');
+
+  let closed = false;
+  return {
+    socketPath,
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      try {
+        if (lstatSync(socketPath).ino === ino) unlinkSync(socketPath);
+      } catch {
+        /* already gone */
+      }
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/* ---------------------------------------------------------------- client */
+
+/** The switch could not be reached on its admin socket (no switch, stale socket, or no permission). */
+export class AdminUnreachableError extends Error {
+  readonly code = 'LINC_ERR_ADMIN_UNREACHABLE';
+}
+
+/** A request the switch refused ({"error"} with a 4xx/5xx status). */
+export class AdminRequestError extends Error {
+  readonly code = 'LINC_ERR_ADMIN_REQUEST';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** One request to the admin endpoint at `socketPath`; resolves with the JSON body of a 2xx answer. */
+export function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: { 'content-length': 0 } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          reject(new AdminRequestError(`the switch answered with something that is not JSON (status ${res.statusCode})`, res.statusCode ?? 0));
+          return;
+        }
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(body as T);
+        else reject(new AdminRequestError((body as { error?: string }).error ?? `status ${status}`, status));
+      });
+    });
+    req.once('timeout', () => req.destroy(new Error('ETIMEDOUT')));
+    req.once('error', (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === 'ENOENT' ? 'no such socket'
+        : e.code === 'ECONNREFUSED' ? 'nothing is listening (stale socket)'
+        : e.code === 'EACCES' ? 'permission denied (run as the switch\'s user)'
+        : (e.code ?? e.message);
+      reject(new AdminUnreachableError(`no linc-ts switch at ${socketPath}: ${why}`));
+    });
+    req.end();
+  });
+}
+
+export interface AdminStatus {
+  pid: number;
+  datapathId: string;
+  ports: Array<{ port: number; name: string; kind: string }>;
+  windows: Array<{ port: number; name: string; running: boolean }>;
+}
+
+export const adminClient = {
+  status: (socket: string) => adminRequest<AdminStatus>(socket, 'GET', '/v1/status'),
+  llstatStart: (socket: string, which: string) => adminRequest<{ started: number[] }>(socket, 'POST', `/v1/llstat/start?port=${encodeURIComponent(which)}`),
+  llstatStop: (socket: string, which?: string) =>
+    adminRequest<{ stopped: number[] }>(socket, 'POST', `/v1/llstat/stop${which === undefined ? '' : `?port=${encodeURIComponent(which)}`}`),
+  llstatShow: (socket: string, which?: string) =>
+    adminRequest<{ reports: LlstatReport[] }>(socket, 'GET', `/v1/llstat${which === undefined ? '' : `?port=${encodeURIComponent(which)}`}`),
+};

@@ -1,0 +1,301 @@
+/*
+ * Prometheus metrics: a prom-client Registry of its own (never the global
+ * one) with the default process/Node.js metrics and the switch's families,
+ * plus the `/metrics` HTTP server.
+ *
+ * Every switch value is read at scrape time, in collect(), from the typed
+ * arrays the datapath increments (port-counters.ts) and from the MAC table;
+ * nothing in prom-client is touched per frame. Families exist only for what
+ * the switch has today: ports, the learning switch (NORMAL) and the switch
+ * itself.
+ *
+ * Extension point: later subsystems (flow tables, the exact-match cache,
+ * controller connections) add their families to `SwitchMetrics.registry`
+ * the same way, a Counter/Gauge with a collect() reading their own state,
+ * e.g. `linc_flow_table_active_entries{table}`, `linc_datapath_cache_hits_total`,
+ * `linc_controller_connected{target}`.
+ *
+ * Invariants
+ * - Label sets: every port series carries {port="<OpenFlow number>", name="<ifname>"}.
+ * - A port removed from the switch disappears from the next scrape (collect()
+ *   rebuilds the series from Datapath.portList).
+ * - Burst histograms come from the log2 bucket arrays: bucket b holds bursts
+ *   of 2^b .. 2^(b+1)-1 frames, so the cumulative bounds are le = 1, 3, 7, 15,
+ *   ..., 511, +Inf.
+ */
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import type { Datapath, DpPort } from '../datapath/datapath.js';
+import type { NormalSwitch } from '../datapath/normal.js';
+import { BURST_HIST_BUCKETS, PortStat } from './port-counters.js';
+import type { Logger } from './log.js';
+
+export interface MetricsSource {
+  datapath: Pick<Datapath, 'portList'>;
+  /** The learning switch, when it is the pipeline (or NORMAL is available). */
+  normal?: NormalSwitch | null;
+  datapathId: bigint;
+  version: string;
+}
+
+export interface SwitchMetrics {
+  registry: Registry;
+  /** The exposition text of one scrape. */
+  scrape(): Promise<string>;
+}
+
+type PortLabels = 'port' | 'name';
+
+/** Default prom-client metrics that break the Prometheus naming rules (gauges named *_total). */
+export const PROMTOOL_REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+interface PortCounterSpec {
+  name: string;
+  help: string;
+  stat: PortStat;
+}
+
+/** One Prometheus counter per PortStat counter that means something on its own. */
+const PORT_COUNTERS: PortCounterSpec[] = [
+  { name: 'linc_port_rx_wakeups_total', help: 'Wakeups of the port\'s poll handle (llstat "interrupts"); each drains up to a few bursts.', stat: PortStat.RxWakeups },
+  { name: 'linc_port_rx_bursts_total', help: 'rxBurst calls that returned at least one frame.', stat: PortStat.RxBursts },
+  { name: 'linc_port_rx_packets_total', help: 'Frames received on the port.', stat: PortStat.RxFrames },
+  { name: 'linc_port_rx_bytes_total', help: 'Bytes of the frames received on the port (Ethernet header and payload, no FCS).', stat: PortStat.RxBytes },
+  { name: 'linc_port_rx_dropped_total', help: 'Receive attempts abandoned because the packet pool had no free slot (the frames stay in the kernel queue, which drops them when full).', stat: PortStat.RxDropNoSlot },
+  { name: 'linc_port_rx_errors_total', help: 'rxBurst calls that failed with an error other than EAGAIN.', stat: PortStat.RxErrors },
+  { name: 'linc_port_rx_malformed_total', help: 'Frames received with a malformed or truncated header.', stat: PortStat.RxMalformed },
+  { name: 'linc_port_tx_packets_total', help: 'Frames sent on the port (llstat "outputs").', stat: PortStat.TxFrames },
+  { name: 'linc_port_tx_bytes_total', help: 'Bytes of the frames sent on the port (Ethernet header and payload, no FCS).', stat: PortStat.TxBytes },
+  { name: 'linc_port_tx_kicks_total', help: 'txBurst calls on the port (llstat "kicks"); frames per kick = tx_burst_frames.', stat: PortStat.TxKicks },
+  { name: 'linc_port_tx_errors_total', help: 'Frames lost to a send error other than a full queue.', stat: PortStat.TxErrors },
+  { name: 'linc_port_tx_checksum_completed_total', help: 'Partial checksums completed in software because the egress port takes no offload metadata.', stat: PortStat.TxCsumSoftware },
+  { name: 'linc_port_slots_freed_total', help: 'Packet pool slots given back after the frames received on the port were forwarded.', stat: PortStat.SlotsFreed },
+  { name: 'linc_port_forward_dropped_total', help: 'Frames received on the port that the forwarding decision dropped (e.g. destination is the in port, port not forwarding).', stat: PortStat.FwdDropped },
+  { name: 'linc_port_flooded_total', help: 'Frames received on the port that were flooded to every other port.', stat: PortStat.FwdFlooded },
+];
+
+/** tx drop reasons (non-overlapping, port-counters.ts) as the `reason` label of linc_port_tx_dropped_total. */
+const TX_DROP_REASONS: Array<[string, PortStat]> = [
+  ['queue_full', PortStat.TxDropQueueFull],
+  ['mtu', PortStat.TxDropMtu],
+  ['gso', PortStat.TxDropGso],
+];
+
+function portLabels(p: DpPort): Record<PortLabels, string> {
+  return { port: String(p.ofPort), name: p.port.name };
+}
+
+/** Upper bounds of the log2 burst buckets: 1, 3, 7, ..., 2^(B-1)-1, then +Inf. */
+export const BURST_BUCKET_BOUNDS: readonly string[] = Array.from({ length: BURST_HIST_BUCKETS }, (_, b) => (b === BURST_HIST_BUCKETS - 1 ? '+Inf' : String(2 ** (b + 1) - 1)));
+
+interface HistValue {
+  metricName: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * A histogram whose buckets are kept elsewhere (the datapath's Float64Arrays):
+ * prom-client's Histogram can only observe(), so this object gives the
+ * registry the same shape (get() -> {name, help, type, values}) from the
+ * arrays at scrape time.
+ */
+class PortBurstHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly dp: Pick<Datapath, 'portList'>,
+    private readonly hist: (p: DpPort) => Float64Array,
+    /** Sum of the frames of every burst counted in the buckets. */
+    private readonly frames: (p: DpPort) => number,
+  ) {}
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: HistValue[] } {
+    const values: HistValue[] = [];
+    for (const p of this.dp.portList) {
+      const labels = portLabels(p);
+      const h = this.hist(p);
+      let cum = 0;
+      for (let b = 0; b < BURST_HIST_BUCKETS; b++) {
+        cum += h[b];
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: BURST_BUCKET_BOUNDS[b] }, value: cum });
+      }
+      values.push({ metricName: `${this.name}_sum`, labels, value: this.frames(p) });
+      values.push({ metricName: `${this.name}_count`, labels, value: cum });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    /* the arrays belong to the datapath */
+  }
+}
+
+/** The switch's registry: default process metrics plus the port, MAC-table and switch families. */
+export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check metrics
+  // refuses them); their per-type siblings (nodejs_active_handles{type}, ...) carry the same numbers.
+  for (const name of PROMTOOL_REFUSED_DEFAULTS) registry.removeSingleMetric(name);
+  const dp = src.datapath;
+
+  for (const spec of PORT_COUNTERS) {
+    new Counter<PortLabels>({
+      name: spec.name,
+      help: spec.help,
+      labelNames: ['port', 'name'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of dp.portList) this.inc(portLabels(p), p.counters.c[spec.stat]);
+      },
+    });
+  }
+
+  new Counter<PortLabels | 'reason'>({
+    name: 'linc_port_tx_dropped_total',
+    help: 'Frames not sent on the port, by reason: queue_full (EAGAIN/ENOBUFS), mtu (longer than the port takes), gso (offload frame to a port without offload).',
+    labelNames: ['port', 'name', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of dp.portList) {
+        for (const [reason, stat] of TX_DROP_REASONS) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
+      }
+    },
+  });
+
+  const rxHist = new PortBurstHistogram(
+    'linc_port_rx_burst_frames',
+    'Frames read per wakeup of the port (wakeups that read nothing are not counted).',
+    dp,
+    (p) => p.counters.rxWakeupHist,
+    (p) => p.counters.c[PortStat.RxFrames],
+  );
+  const txHist = new PortBurstHistogram(
+    'linc_port_tx_burst_frames',
+    'Frames handed to each txBurst call (kick) of the port, sent or dropped.',
+    dp,
+    (p) => p.counters.txKickHist,
+    // Every frame handed to a kick is sent, or dropped as queue-full or error (port-counters.ts).
+    (p) => p.counters.c[PortStat.TxFrames] + p.counters.c[PortStat.TxDropQueueFull] + p.counters.c[PortStat.TxErrors],
+  );
+  registry.registerMetric(rxHist as unknown as Metric);
+  registry.registerMetric(txHist as unknown as Metric);
+
+  if (src.normal) {
+    const macs = src.normal.macs;
+    new Gauge({
+      name: 'linc_mac_table_entries',
+      help: 'Entries in the MAC learning table of the standalone switch (NORMAL), aged ones included until swept.',
+      registers: [registry],
+      collect() {
+        this.set(macs.size);
+      },
+    });
+    const macCounters: Array<[string, string, keyof typeof macs.stats]> = [
+      ['linc_mac_learned_total', 'MAC addresses learned (new entries).', 'learned'],
+      ['linc_mac_moved_total', 'Known MAC addresses seen on another port.', 'moved'],
+      ['linc_mac_evicted_total', 'Live entries pushed out of the full MAC table.', 'evicted'],
+      ['linc_mac_expired_total', 'MAC entries that aged out.', 'expired'],
+    ];
+    for (const [name, help, key] of macCounters) {
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(macs.stats[key]);
+        },
+      });
+    }
+  }
+
+  new Gauge<'datapath_id' | 'version'>({
+    name: 'linc_switch_info',
+    help: 'Always 1; labels describe the switch.',
+    labelNames: ['datapath_id', 'version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ datapath_id: '0x' + src.datapathId.toString(16).padStart(16, '0'), version: src.version }, 1);
+    },
+  });
+  new Gauge({
+    name: 'linc_ports',
+    help: 'Ports attached to the switch.',
+    registers: [registry],
+    collect() {
+      this.set(dp.portList.length);
+    },
+  });
+
+  return { registry, scrape: () => registry.metrics() };
+}
+
+/* ---------------------------------------------------------------- server */
+
+export interface MetricsAddress {
+  host: string;
+  port: number;
+}
+
+export interface MetricsServer {
+  /** Where it listens (the real port when 0 was asked). */
+  readonly address: MetricsAddress;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serve `GET /metrics` (and a pointer at `/`) on host:port. Rejects if it cannot listen. */
+export async function startMetricsServer(addr: MetricsAddress, metrics: SwitchMetrics, log?: Logger): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.scrape().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        (e: Error) => {
+          log?.error({ err: e }, 'metrics scrape failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${e.message}\n`);
+        },
+      );
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('linc-ts: metrics at /metrics\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const address = { host: addr.host, port: a.port };
+  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`;
+  log?.info({ url }, 'metrics server listening');
+  return {
+    address,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,198 @@
+/*
+ * The Prometheus exposition of a datapath driven through MemoryPorts: every
+ * family has HELP and TYPE, port series equal the typed-array counters at
+ * scrape time, histograms are cumulative with sum/count matching the frame
+ * counters, removed ports vanish, and promtool accepts the text.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { register as globalRegistry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { Datapath } from '../../src/datapath/datapath.js';
+import { NormalSwitch } from '../../src/datapath/normal.js';
+import { PacketPool } from '../../src/datapath/pool.js';
+import { MemoryPort } from '../../src/ports/memory-port.js';
+import { BURST_BUCKET_BOUNDS, createSwitchMetrics, startMetricsServer, type MetricsServer } from '../../src/stats/metrics.js';
+import { histBucket, PortStat } from '../../src/stats/port-counters.js';
+import { hasCommand } from '../helpers/netns.js';
+import { udpFrame } from '../helpers/frames.js';
+
+const A = '02:00:00:00:00:0a';
+const B = '02:00:00:00:00:0b';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Exposition {
+  help: Map<string, string>;
+  type: Map<string, string>;
+  samples: Sample[];
+}
+
+/** A strict reader of the Prometheus text format (0.0.4) as far as these tests need. */
+function parseExposition(text: string): Exposition {
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (m) {
+      (m[1] === 'HELP' ? help : type).set(m[2], m[3]);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    if (m[2]) for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    samples.push({ name: m[1], labels, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
+  }
+  return { help, type, samples };
+}
+
+function value(e: Exposition, name: string, labels: Record<string, string>): number | undefined {
+  return e.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+function setup() {
+  const dp = new Datapath({ pool: new PacketPool({ slots: 256 }), burst: 8 });
+  const normal = new NormalSwitch();
+  dp.pipeline = normal;
+  const a = new MemoryPort({ name: 'tapA', ofPort: 1, capture: false });
+  const b = new MemoryPort({ name: 'tapB', ofPort: 7, capture: false, txLimit: 4 });
+  dp.addPort(a);
+  dp.addPort(b);
+  const send = (p: MemoryPort, n: number, f: Uint8Array) => {
+    for (let i = 0; i < n; i++) p.inject(f);
+    p.wake();
+  };
+  send(b, 1, udpFrame(A, B)); // B learned on 7
+  send(a, 1, udpFrame(B, A)); // A learned on 1, one frame to B
+  send(a, 3, udpFrame(B, A, { size: 200 }));
+  send(a, 6, udpFrame(B, A, { size: 200 })); // 6 to a port taking 4 per kick: 2 queue-full drops
+  const metrics = createSwitchMetrics({ datapath: dp, normal, datapathId: 0xabcn, version: '9.9.9' });
+  return { dp, normal, a, b, send, metrics };
+}
+
+describe('Prometheus metrics', () => {
+  it('gives every family HELP and TYPE, and port counters equal to the datapath counters', async () => {
+    const { dp, metrics } = setup();
+    const e = parseExposition(await metrics.scrape());
+    const families = new Set(e.samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
+    for (const f of families) {
+      const base = e.type.has(f) ? f : f.replace(/_(bucket|sum|count)$/, '');
+      expect(e.help.get(base), `HELP of ${f}`).toBeTruthy();
+      expect(e.type.get(base), `TYPE of ${f}`).toMatch(/^(counter|gauge|histogram|summary)$/);
+    }
+    const pairs: Array<[string, PortStat]> = [
+      ['linc_port_rx_packets_total', PortStat.RxFrames],
+      ['linc_port_rx_bytes_total', PortStat.RxBytes],
+      ['linc_port_rx_wakeups_total', PortStat.RxWakeups],
+      ['linc_port_tx_packets_total', PortStat.TxFrames],
+      ['linc_port_tx_bytes_total', PortStat.TxBytes],
+      ['linc_port_tx_kicks_total', PortStat.TxKicks],
+      ['linc_port_rx_dropped_total', PortStat.RxDropNoSlot],
+      ['linc_port_flooded_total', PortStat.FwdFlooded],
+    ];
+    for (const p of dp.portList) {
+      const labels = { port: String(p.ofPort), name: p.port.name };
+      for (const [name, stat] of pairs) expect(value(e, name, labels), `${name}${JSON.stringify(labels)}`).toBe(p.counters.c[stat]);
+      expect(e.type.get('linc_port_rx_packets_total')).toBe('counter');
+    }
+    const b = dp.port(7)!.counters.c;
+    expect(b[PortStat.TxDropQueueFull]).toBe(2);
+    expect(value(e, 'linc_port_tx_dropped_total', { port: '7', reason: 'queue_full' })).toBe(2);
+    expect(value(e, 'linc_port_tx_dropped_total', { port: '7', reason: 'mtu' })).toBe(0);
+    expect(value(e, 'linc_port_rx_packets_total', { port: '1', name: 'tapA' })).toBe(10);
+    expect(value(e, 'linc_mac_table_entries', {})).toBe(2);
+    expect(value(e, 'linc_mac_learned_total', {})).toBe(2);
+    expect(value(e, 'linc_switch_info', { datapath_id: '0x0000000000000abc', version: '9.9.9' })).toBe(1);
+    expect(value(e, 'linc_ports', {})).toBe(2);
+    expect(value(e, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
+  });
+
+  it('builds burst histograms from the log2 buckets: cumulative, le = 2^(b+1)-1, sum and count from the counters', async () => {
+    const { dp, metrics } = setup();
+    const e = parseExposition(await metrics.scrape());
+    expect(BURST_BUCKET_BOUNDS.slice(0, 4)).toEqual(['1', '3', '7', '15']);
+    expect(BURST_BUCKET_BOUNDS.at(-1)).toBe('+Inf');
+    expect(e.type.get('linc_port_rx_burst_frames')).toBe('histogram');
+    const a = dp.port(1)!.counters;
+    // Port 1 woke with 1, 3 and 6 frames: buckets [1], [2,3], [4,7].
+    expect([histBucket(1), histBucket(3), histBucket(6)]).toEqual([0, 1, 2]);
+    const buckets = BURST_BUCKET_BOUNDS.map((le) => value(e, 'linc_port_rx_burst_frames_bucket', { port: '1', le })!);
+    expect(buckets).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
+    expect(value(e, 'linc_port_rx_burst_frames_count', { port: '1' })).toBe(3);
+    expect(value(e, 'linc_port_rx_burst_frames_sum', { port: '1' })).toBe(a.c[PortStat.RxFrames]);
+    // Port 7 got kicks of 1, 3 and 6 frames (4 sent + 2 refused): the sum counts every frame handed over.
+    const txb = BURST_BUCKET_BOUNDS.map((le) => value(e, 'linc_port_tx_burst_frames_bucket', { port: '7', le })!);
+    expect(txb).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
+    expect(value(e, 'linc_port_tx_burst_frames_sum', { port: '7' })).toBe(10);
+  });
+
+  it('reads the counters at scrape time and drops removed ports', async () => {
+    const { dp, a, send, metrics } = setup();
+    const before = parseExposition(await metrics.scrape());
+    send(a, 2, udpFrame(B, A));
+    const after = parseExposition(await metrics.scrape());
+    expect(value(after, 'linc_port_rx_packets_total', { port: '1' })).toBe(value(before, 'linc_port_rx_packets_total', { port: '1' })! + 2);
+    dp.removePort(7);
+    const gone = parseExposition(await metrics.scrape());
+    expect(gone.samples.filter((s) => s.labels.port === '7')).toEqual([]);
+    expect(value(gone, 'linc_ports', {})).toBe(1);
+  });
+
+  it('uses a registry of its own, never the global one', async () => {
+    const { metrics } = setup();
+    expect(metrics.registry).not.toBe(globalRegistry);
+    expect(await globalRegistry.metrics()).not.toMatch(/linc_/);
+  });
+
+  it.skipIf(!hasCommand('promtool'))('passes promtool check metrics', async () => {
+    const { metrics } = setup();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.scrape(), encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('is configured by --metrics ADDR:PORT|off, loopback 9091 by default', () => {
+    expect(resolveConfig({}).metrics).toEqual({ host: '127.0.0.1', port: 9091 });
+    expect(resolveConfig({ metrics: '0.0.0.0:9100' }).metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(resolveConfig({ metrics: '[::1]:0' }).metrics).toEqual({ host: '::1', port: 0 });
+    expect(resolveConfig({ metrics: 'off' }).metrics).toBeNull();
+    expect(resolveConfig({ metrics: 'off' }, { metrics: { host: 'h', port: 1 } }).metrics).toBeNull(); // the command line wins
+    for (const bad of ['9091', 'localhost:99999', 'a b:1', '[zz]:1']) expect(() => resolveConfig({ metrics: bad }), bad).toThrow(/option metrics: .* is not ADDR:PORT or off/);
+  });
+
+  describe('the /metrics server', () => {
+    let server: MetricsServer;
+    afterAll(() => server?.close());
+
+    it('serves /metrics on loopback with the Prometheus content type, 404 elsewhere', async () => {
+      const { metrics } = setup();
+      server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, metrics);
+      expect(server.address.port).toBeGreaterThan(0);
+      const get = (path: string) =>
+        new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+          request({ host: '127.0.0.1', port: server.address.port, path }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+          })
+            .on('error', reject)
+            .end();
+        });
+      const m = await get('/metrics');
+      expect(m.status).toBe(200);
+      expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(value(parseExposition(m.body), 'linc_port_rx_packets_total', { port: '1' })).toBe(10);
+      expect((await get('/nope')).status).toBe(404);
+      expect(server.url).toBe(`http://127.0.0.1:${server.address.port}/metrics`);
+    });
+  });
+});
