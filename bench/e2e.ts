@@ -20,7 +20,7 @@ import { cliPath, linkMac, linkStats, repoRoot, sh, Topology } from '../test/hel
 import { median } from './inprocess.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
 
-export type Forwarder = 'linc-ts' | 'c-fwd' | 'bridge';
+export type Forwarder = 'linc-ts' | 'linc-ts busy-poll' | 'c-fwd' | 'bridge';
 export type Link = 'tap' | 'veth';
 
 export interface E2eResult {
@@ -110,6 +110,15 @@ async function stopGroup(p: ChildProcess): Promise<void> {
   }
 }
 
+function isLinc(fwd: Forwarder): boolean {
+  return fwd === 'linc-ts' || fwd === 'linc-ts busy-poll';
+}
+
+/** Flags for a linc-ts run in the benchmark: no servers (nothing else listens), busy-poll when asked. */
+function lincArgs(fwd: Forwarder): string[] {
+  return ['--metrics', 'off', '--admin-socket', 'off', ...(fwd === 'linc-ts busy-poll' ? ['--busy-poll'] : [])];
+}
+
 interface Setup {
   topo: Topology;
   nsA: string;
@@ -129,11 +138,10 @@ async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
   if (link === 'tap') {
     devA = topo.ifname('ta');
     devB = topo.ifname('tb');
-    proc =
-      fwd === 'linc-ts'
-        ? spawn(process.execPath, [cliPath, 'run', '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn(fwdBin, ['tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (fwd === 'linc-ts') {
+    proc = isLinc(fwd)
+      ? spawn(process.execPath, [cliPath, 'run', ...lincArgs(fwd), '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(fwdBin, ['tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (isLinc(fwd)) {
       // --log-level warn prints nothing when all is well: wait for both TAPs to exist instead.
       for (let i = 0; i < 100 && !(existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`)); i++) await sleep(100);
     } else {
@@ -154,8 +162,8 @@ async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
       topo.rootLinks.push(br);
       sh(`sysctl -qw net.ipv6.conf.${br}.disable_ipv6=1`);
       sh(`ip link set ${outA} master ${br} && ip link set ${outB} master ${br} && ip link set ${br} up`);
-    } else if (fwd === 'linc-ts') {
-      proc = spawn(process.execPath, [cliPath, 'run', '--port', `if:${outA}=1`, '--port', `if:${outB}=2`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } else if (isLinc(fwd)) {
+      proc = spawn(process.execPath, [cliPath, 'run', ...lincArgs(fwd), '--port', `if:${outA}=1`, '--port', `if:${outB}=2`], { stdio: ['ignore', 'pipe', 'pipe'] });
       await waitFor(proc, 'switch running');
     } else {
       proc = spawn(fwdBin, ['packet', outA, outB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -218,8 +226,10 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
   const dir = mkdtempSync(join(tmpdir(), 'linc-bench-'));
   const plan: Array<[Link, Forwarder]> = [
     ['tap', 'linc-ts'],
+    ['tap', 'linc-ts busy-poll'],
     ['tap', 'c-fwd'],
     ['veth', 'linc-ts'],
+    ['veth', 'linc-ts busy-poll'],
     ['veth', 'c-fwd'],
     ['veth', 'bridge'],
   ];

@@ -96,6 +96,7 @@ export function buildProgram(): Command {
     .option('--no-offload', 'do not ask TAPs for checksum/TSO offload (frames are segmented and checksummed by the kernel)')
     .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
     .option('--mac-table-size <n>', 'MAC learning table size (default 8192)')
+    .option('--busy-poll', 'poll ports in a loop instead of sleeping until one is readable: lowest latency, keeps one core busy')
     .option('--metrics <addr:port|off>', `serve Prometheus /metrics on ADDR:PORT (default ${DEFAULT_METRICS}; off disables)`)
     .option('--admin-socket <path|off>', `Unix socket for linc-ts llstat (default ${defaultAdminSocketPath()}; off disables)`)
     .action((opts: CliValues & { config?: string; offload?: boolean }) => {

@@ -36,6 +36,8 @@ export interface SwitchConfig {
   metrics: { host: string; port: number } | null;
   /** The admin endpoint's Unix socket (llstat), or null (`--admin-socket off`). */
   adminSocket: string | null;
+  /** Poll ports in a loop instead of sleeping until one is readable (lower latency, one core busy). */
+  busyPoll: boolean;
 }
 
 /** Prometheus' /metrics: loopback only unless the operator says otherwise. */
@@ -129,6 +131,7 @@ const fileSchema = z
     offload: z.boolean(),
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
+    'busy-poll': z.boolean(),
     metrics: metricsAddress,
     'admin-socket': socketPath,
   })
@@ -147,6 +150,7 @@ export interface CliValues {
   offload?: boolean;
   macAging?: string;
   macTableSize?: string;
+  busyPoll?: boolean;
   metrics?: string;
   adminSocket?: string;
 }
@@ -200,6 +204,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       offload: cli.offload,
       'mac-aging': intFlag(cli.macAging, 'mac-aging'),
       'mac-table-size': intFlag(cli.macTableSize, 'mac-table-size'),
+      'busy-poll': cli.busyPoll,
       metrics: cli.metrics,
       'admin-socket': cli.adminSocket,
     },
@@ -216,6 +221,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     offload: merged.offload ?? true,
     macAgingSec: merged['mac-aging'] ?? 300,
     macTableSize: merged['mac-table-size'] ?? 8192,
+    busyPoll: merged['busy-poll'] ?? false,
     metrics: merged.metrics !== undefined ? merged.metrics : validate({ metrics: DEFAULT_METRICS }, 'default').metrics!,
     adminSocket: merged['admin-socket'] !== undefined ? merged['admin-socket'] : defaultAdminSocketPath(),
   };

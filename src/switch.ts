@@ -66,7 +66,7 @@ function linkSummary(l: LinkInfo): string {
 
 export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: string } = {}): RunningSwitch {
   const pool = new PacketPool({ slots: cfg.poolSlots, frameCapacity: cfg.offload ? GSO_FRAME_CAPACITY : STANDARD_FRAME_CAPACITY });
-  const datapath = new Datapath({ pool, burst: cfg.burst });
+  const datapath = new Datapath({ pool, burst: cfg.burst, busyPoll: cfg.busyPoll });
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
   datapath.pipeline = normal;
 

@@ -32,6 +32,8 @@ export const DEFAULT_BURST = 32;
 export const MAX_BURST = 256;
 /** rxBurst rounds per wakeup before yielding to the event loop (other ports, timers, controllers). */
 export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
+/** Busy-poll: passes over every port per event-loop turn before yielding (controllers, scrapes, timers). */
+export const BUSY_POLL_PASSES = 16;
 
 /** What decides where frames go: the standalone learning switch, or the OpenFlow pipeline. */
 export interface Pipeline {
@@ -66,12 +68,20 @@ export interface DatapathOptions {
   pool?: PacketPool;
   burst?: number;
   roundsPerWakeup?: number;
+  /**
+   * Never sleep: poll every port's rxBurst in a loop that yields to the event
+   * loop every BUSY_POLL_PASSES passes (a DPDK-style PMD on the main thread).
+   * Costs a core; saves the wakeup latency of a sleeping process.
+   */
+  busyPoll?: boolean;
 }
 
 export class Datapath {
   readonly pool: PacketPool;
   readonly burst: number;
   readonly roundsPerWakeup: number;
+  readonly busyPoll: boolean;
+  private spinning: ReturnType<typeof setImmediate> | null = null;
   pipeline: Pipeline | null = null;
   /** Ports in a dense array (hot-path iteration) and by OpenFlow number. */
   readonly portList: DpPort[] = [];
@@ -86,6 +96,7 @@ export class Datapath {
     if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) throw new RangeError(`burst must be an integer in 1..${MAX_BURST}, got ${burst}`);
     this.burst = burst;
     this.roundsPerWakeup = opts.roundsPerWakeup ?? DEFAULT_ROUNDS_PER_WAKEUP;
+    this.busyPoll = opts.busyPoll ?? false;
     this.pool = opts.pool ?? new PacketPool();
     if (this.pool.slots < burst * 2) throw new RangeError(`pool of ${this.pool.slots} slots is too small for burst ${burst}`);
     this.rxSlots = new Int32Array(burst);
@@ -101,7 +112,8 @@ export class Datapath {
     this.byNo.set(port.ofPort, dp);
     this.dirty.push(dp); // grow the dirty list's backing store once per port, never in the hot path
     this.dirty.length = this.portList.length;
-    port.start(() => this.pollPort(dp));
+    if (this.busyPoll) this.startSpinning();
+    else port.start(() => this.pollPort(dp));
     return dp;
   }
 
@@ -122,18 +134,31 @@ export class Datapath {
     return this.byNo.get(ofPort);
   }
 
+  private startSpinning(): void {
+    if (this.spinning !== null) return;
+    const spin = () => {
+      const list = this.portList;
+      for (let pass = 0; pass < BUSY_POLL_PASSES; pass++) {
+        for (let i = 0; i < list.length; i++) this.pollPort(list[i], true);
+      }
+      this.spinning = setImmediate(spin);
+    };
+    this.spinning = setImmediate(spin);
+  }
+
   /**
    * One wakeup of a port: drain up to roundsPerWakeup bursts. Exposed so that
-   * tests and benchmarks can drive the datapath synchronously.
+   * tests and benchmarks can drive the datapath synchronously. A busy-poll
+   * pass that finds nothing is not counted as a wakeup.
    */
-  pollPort(dp: DpPort): number {
+  pollPort(dp: DpPort, polled = false): number {
     const c = dp.counters.c;
     const pool = this.pool;
     const slots = this.rxSlots;
     const burst = this.burst;
     const now = performance.now();
     let total = 0;
-    c[PortStat.RxWakeups] += 1;
+    if (!polled) c[PortStat.RxWakeups] += 1;
     for (let round = 0; round < this.roundsPerWakeup; round++) {
       const n = pool.allocBurst(slots, burst);
       if (n === 0) {
@@ -152,6 +177,7 @@ export class Datapath {
       if (got < n) break;
     }
     if (total > 0) {
+      if (polled) c[PortStat.RxWakeups] += 1;
       if (total < c[PortStat.RxWakeupFramesMin]) c[PortStat.RxWakeupFramesMin] = total;
       if (total > c[PortStat.RxWakeupFramesMax]) c[PortStat.RxWakeupFramesMax] = total;
       dp.counters.rxWakeupHist[histBucket(total)] += 1;
@@ -258,6 +284,8 @@ export class Datapath {
 
   /** Stop polling every port (the owner closes them). */
   stop(): void {
+    if (this.spinning !== null) clearImmediate(this.spinning);
+    this.spinning = null;
     for (const p of this.portList) p.port.stop();
   }
 }

@@ -262,3 +262,25 @@ describe('allocation', () => {
     expect(grown).toBeLessThan(512 * 1024);
   });
 });
+
+describe('busy-poll mode', () => {
+  it('forwards without wakeups from the ports, counts only polls that found frames, and stops', async () => {
+    const dp = new Datapath({ pool: new PacketPool({ slots: 256 }), burst: 32, busyPoll: true });
+    dp.pipeline = new NormalSwitch();
+    const a = new MemoryPort({ name: 'a', ofPort: 1 });
+    const b = new MemoryPort({ name: 'b', ofPort: 2 });
+    dp.addPort(a);
+    dp.addPort(b);
+    const f = udpFrame(B, A);
+    a.inject(f); // no wake(): the spin loop must find it
+    for (let i = 0; i < 20 && b.sent.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(b.sent.map((s) => s.frame)).toEqual([f]);
+    expect(dp.port(1)!.counters.c[PortStat.RxWakeups]).toBe(1);
+    expect(dp.port(2)!.counters.c[PortStat.RxWakeups]).toBe(0);
+    dp.stop();
+    await new Promise((r) => setImmediate(r));
+    a.inject(f);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(b.sent).toHaveLength(1);
+  });
+});
