@@ -29,10 +29,15 @@ export interface E2eResult {
   offeredKpps: number;
   deliveredKpps: number;
   lossPct: number;
+  /** Loss with trafgen paced at BELOW_KNEE_PPS, below every forwarder's knee. */
+  lossBelowKneePct: number;
   tcpGbps: number;
   pingP50Us: number;
   rssMB: number;
 }
+
+/** The paced rate for the below-the-knee loss figure. */
+export const BELOW_KNEE_PPS = 100_000;
 
 const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
 
@@ -175,7 +180,8 @@ async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
   return { topo, nsA, nsB, devA, devB, proc };
 }
 
-async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number }> {
+/** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed or at `rate` pps. */
+async function udpPps(s: Setup, seconds: number, dir: string, rate?: number): Promise<{ offered: number; delivered: number; rss: number }> {
   const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
   const cfg = join(dir, 'udp64.cfg');
   writeFileSync(cfg, trafgenConfig(frame));
@@ -183,7 +189,8 @@ async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered
   const b0 = linkStats(s.nsB, s.devB);
   // -P 1: one generator process; -Q: leave IRQ affinity alone (inside a namespace it cannot change socket memory limits).
   // trafgen forks its generator; it runs in a process group of its own so that ^C reaches both.
-  const gen = spawn('ip', ['netns', 'exec', s.nsA, 'trafgen', '-o', s.devA, '-i', cfg, '-P', '1', '-Q', '-C', '-q'], { stdio: 'ignore', detached: true });
+  const rateArgs = rate === undefined ? [] : ['-b', `${rate}pps`];
+  const gen = spawn('ip', ['netns', 'exec', s.nsA, 'trafgen', '-o', s.devA, '-i', cfg, '-P', '1', '-Q', '-C', '-q', ...rateArgs], { stdio: 'ignore', detached: true });
   let rss = 0;
   try {
     await sleep(seconds * 500);
@@ -236,15 +243,17 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
   const results: E2eResult[] = [];
   try {
     for (const [link, fwd] of plan.filter(([l]) => !opts.only || opts.only.includes(l))) {
-      const samples: Array<{ offered: number; delivered: number; rss: number; tcp: number; p50: number }> = [];
+      const samples: Array<{ offered: number; delivered: number; rss: number; tcp: number; p50: number; lossBelow: number }> = [];
       for (let r = 0; r < runs; r++) {
         const s = await setUp(link, fwd);
         try {
           const u = await udpPps(s, seconds, dir);
+          const paced = await udpPps(s, seconds, dir, BELOW_KNEE_PPS);
+          const lossBelow = paced.offered > 0 ? Math.max(0, (1 - paced.delivered / paced.offered) * 100) : 0;
           const tcp = await tcpGbps(s, seconds);
           const p50 = pingP50Us(s);
-          samples.push({ ...u, tcp, p50 });
-          log(`  ${link}/${fwd} run ${r + 1}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps, TCP ${tcp.toFixed(2)} Gbit/s, ping p50 ${p50.toFixed(0)} us`);
+          samples.push({ ...u, tcp, p50, lossBelow });
+          log(`  ${link}/${fwd} run ${r + 1}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps, loss at ${BELOW_KNEE_PPS / 1e3} kpps ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50 ${p50.toFixed(0)} us`);
         } finally {
           await stopProc(s.proc);
           s.topo.cleanup();
@@ -258,6 +267,7 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
         offeredKpps: offered / 1e3,
         deliveredKpps: delivered / 1e3,
         lossPct: offered > 0 ? Math.max(0, (1 - median(samples.map((x) => x.delivered / x.offered))) * 100) : 0,
+        lossBelowKneePct: median(samples.map((x) => x.lossBelow)),
         tcpGbps: median(samples.map((x) => x.tcp)),
         pingP50Us: median(samples.map((x) => x.p50)),
         rssMB: median(samples.map((x) => x.rss)),

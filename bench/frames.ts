@@ -3,13 +3,7 @@
  * checksums, as bytes (in-process) or as a trafgen packet config (end-to-end).
  */
 
-function sum16(b: Uint8Array, off: number, len: number, init = 0): number {
-  let s = init;
-  for (let i = 0; i + 1 < len; i += 2) s += (b[off + i] << 8) | b[off + i + 1];
-  if (len & 1) s += b[off + len - 1] << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
+import { onesComplementSum as sum16 } from '../src/datapath/checksum.js';
 
 function putMac(f: Uint8Array, off: number, mac: number): void {
   for (let i = 5; i >= 0; i--) {

@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasCommand, isRoot, repoRoot } from '../test/helpers/netns.js';
-import { runE2e, type E2eResult, type Link } from './e2e.js';
+import { BELOW_KNEE_PPS, runE2e, type E2eResult, type Link } from './e2e.js';
 import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
 
@@ -62,14 +62,14 @@ if (e2eLinks.length > 0) {
     const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: e2eLinks });
     const base = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'c-fwd');
     const bridge = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'bridge');
-    console.log('\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB');
+    console.log(`\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % at ${BELOW_KNEE_PPS / 1e3} kpps | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB`);
     for (const r of results) {
       const b = base(r);
       const br = bridge(r);
       const ratio = b ? (r.deliveredKpps / b.deliveredKpps).toFixed(2) : '-';
       const ratioBr = br ? (r.deliveredKpps / br.deliveredKpps).toFixed(2) : '-';
       const tcpRatio = b ? (r.tcpGbps / b.tcpGbps).toFixed(2) : '-';
-      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), r.deliveredKpps.toFixed(0), r.lossPct.toFixed(1), ratio, ratioBr, r.tcpGbps.toFixed(2), tcpRatio, r.pingP50Us.toFixed(0), r.rssMB ? r.rssMB.toFixed(0) : '-'];
+      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), r.deliveredKpps.toFixed(0), r.lossPct.toFixed(1), ratio, ratioBr, r.lossBelowKneePct.toFixed(2), r.tcpGbps.toFixed(2), tcpRatio, r.pingP50Us.toFixed(0), r.rssMB ? r.rssMB.toFixed(0) : '-'];
       console.log(cells.join(' | '));
       e2eRows.push(`| ${cells.join(' | ')} |`);
     }
@@ -83,7 +83,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (rows.length) text += `\n| in-process | throughput | heap before -> after |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
   if (counterRows.length) text += `\n| counters and scrape | figure | result |\n| --- | --- | --- |\n${counterRows.join('\n')}\n`;
   if (e2eRows.length) {
-    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % at ${BELOW_KNEE_PPS / 1e3} kpps | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);

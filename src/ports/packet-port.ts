@@ -24,24 +24,11 @@
 
 import type { PacketPool } from '../datapath/pool.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../datapath/vnet.js';
-import {
-  ERRNO_EINVAL,
-  IO_KIND_PACKET,
-  loadNative,
-  RX_TCI_TPID_8021AD,
-  STATUS_LAST_ERRNO,
-  STATUS_LEN,
-  STATUS_RX_TRUNCATED,
-  STATUS_TX_REJECTED,
-  STATUS_TX_STOPPED,
-  type NativeBinding,
-  type NativeIo,
-} from './native.js';
+import { IO_KIND_PACKET, loadNative, RX_TCI_TPID_8021AD, type NativeBinding } from './native.js';
+import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
-import { checkBurst } from './tap-port.js';
 
-const L2_OVERHEAD = 18;
 const VLAN_TAG_LEN = 4;
 const MAC_BYTES = 12;
 
@@ -92,30 +79,11 @@ export function reinsertVlanTag(pool: PacketPool, slot: number, tagInfo: number,
   }
 }
 
-export class PacketPort implements Port {
+export class PacketPort extends NativePort implements Port {
   readonly kind = 'if' as const;
   readonly name: string;
-  readonly ofPort: number;
-  readonly vnetHdr: boolean;
-  readonly burst: number;
   /** ifindex the socket is bound to. */
   readonly ifindex: number;
-  /** Largest non-GSO frame accepted on tx: last known MTU + Ethernet header + one VLAN tag. */
-  maxFrame: number;
-
-  private readonly native: NativeBinding;
-  private readonly pool: PacketPool;
-  private readonly io: NativeIo;
-  private readonly hdr: number;
-  private readonly rxOff: Uint32Array;
-  private readonly rxLen: Uint32Array;
-  private readonly rxTci: Uint32Array;
-  private readonly txOff: Uint32Array;
-  private readonly txLen: Uint32Array;
-  private readonly status: Int32Array;
-  private closed = false;
-  private lastMtu = 1500;
-  private lastMac = 0;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -139,118 +107,23 @@ export class PacketPort implements Port {
   }
 
   private constructor(native: NativeBinding, opts: PacketPortOptions, opened: { fd: number; ifindex: number }, vnetHdr: boolean) {
-    this.native = native;
+    super(native, IO_KIND_PACKET, opened.fd, opts, vnetHdr);
     this.name = opts.name;
-    this.ofPort = opts.ofPort;
-    this.pool = opts.pool;
-    this.burst = opts.burst;
-    this.vnetHdr = vnetHdr;
     this.ifindex = opened.ifindex;
-    this.hdr = vnetHdr ? VNET_HDR_LEN : 0;
-    this.rxOff = new Uint32Array(opts.burst);
-    this.rxLen = new Uint32Array(opts.burst);
-    this.rxTci = new Uint32Array(opts.burst);
-    this.txOff = new Uint32Array(opts.burst);
-    this.txLen = new Uint32Array(opts.burst);
-    this.status = new Int32Array(STATUS_LEN);
-    this.maxFrame = this.lastMtu + L2_OVERHEAD;
-    this.io = native.createIo(
-      opened.fd,
-      IO_KIND_PACKET,
-      opts.pool.buffer,
-      this.rxOff,
-      opts.pool.frameCapacity + this.hdr,
-      this.rxLen,
-      this.rxTci,
-      this.txOff,
-      this.txLen,
-      this.status,
-    );
     this.link();
   }
 
-  get lastErrno(): number {
-    return this.status[STATUS_LAST_ERRNO];
-  }
-
-  /** Frames dropped on receive because they did not fit in a slot (cumulative). */
-  get rxTruncated(): number {
-    return this.status[STATUS_RX_TRUNCATED];
-  }
-
-  /** Frames the kernel refused one by one on transmit (cumulative). */
-  get txRejected(): number {
-    return this.status[STATUS_TX_REJECTED];
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {
-    if (pool !== this.pool) return -ERRNO_EINVAL;
-    if (n > this.burst) n = this.burst;
-    if (n <= 0) return 0;
-    const dataOff = pool.dataOff;
-    const rxOff = this.rxOff;
-    const hdr = this.hdr;
-    for (let i = 0; i < n; i++) rxOff[i] = dataOff[slots[i]] - hdr;
-    const got = this.io.rx(n);
-    if (got <= 0) return got;
-    const len = pool.len;
-    const rxLen = this.rxLen;
+    const got = this.receive(pool, slots, n);
     const rxTci = this.rxTci;
-    const bytes = pool.bytes;
     for (let i = 0; i < got; i++) {
+      if (rxTci[i] === 0) continue;
       const slot = slots[i];
-      const l = rxLen[i];
-      len[slot] = l > hdr ? l - hdr : 0;
-      if (rxTci[i] !== 0) reinsertVlanTag(pool, slot, rxTci[i], hdr);
-      if (hdr === 0) {
-        const off = dataOff[slot];
-        bytes.fill(0, off - VNET_HDR_LEN, off);
-      }
+      reinsertVlanTag(pool, slot, rxTci[i], this.hdr);
+      // Without a vnet header the frame moved into bytes receive() did not zero.
+      if (this.hdr === 0) pool.bytes.fill(0, pool.dataOff[slot] - VNET_HDR_LEN, pool.dataOff[slot]);
     }
     return got;
-  }
-
-  txBurst(pool: PacketPool, slots: Int32Array, n: number): number {
-    if (pool !== this.pool) return -ERRNO_EINVAL;
-    const burst = this.burst;
-    const hdr = this.hdr;
-    const dataOff = pool.dataOff;
-    const len = pool.len;
-    const txOff = this.txOff;
-    const txLen = this.txLen;
-    const status = this.status;
-    let sent = 0;
-    for (let base = 0; base < n; base += burst) {
-      const m = n - base < burst ? n - base : burst;
-      for (let j = 0; j < m; j++) {
-        const slot = slots[base + j];
-        txOff[j] = dataOff[slot] - hdr;
-        txLen[j] = len[slot] + hdr;
-      }
-      const r = this.io.tx(m);
-      if (r < 0) return sent > 0 ? sent : r;
-      sent += r;
-      if (status[STATUS_TX_STOPPED] !== 0) break;
-    }
-    return sent;
-  }
-
-  start(onReadable: () => void): void {
-    this.io.startPoll(onReadable);
-  }
-
-  stop(): void {
-    this.io.stopPoll();
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
   }
 
   link(): LinkInfo {

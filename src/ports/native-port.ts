@@ -1,0 +1,165 @@
+/*
+ * NativePort: what TapPort and PacketPort share. It owns the native Io of one
+ * fd and the burst arrays it exchanges with it, and moves bursts between the
+ * fd and the PacketPool with one native call each way.
+ *
+ * Invariants
+ * - The burst arrays (rxOff/rxLen/rxTci/txOff/txLen/status) are allocated
+ *   once, sized to `burst`, and shared with the native Io: receive/transmit
+ *   allocate nothing and never throw.
+ * - After receive, each slot's frame starts at pool.dataOff[slot] and
+ *   pool.len[slot] counts frame bytes only; the VNET_HDR_LEN bytes before it
+ *   hold the kernel's vnet header, or zeros when the port has none (so the
+ *   datapath always sees valid offload state).
+ * - Only the pool the port was opened with is accepted (-EINVAL otherwise):
+ *   the Io holds raw offsets into that pool's memory.
+ */
+
+import type { PacketPool } from '../datapath/pool.js';
+import { VNET_HDR_LEN } from '../datapath/vnet.js';
+import {
+  ERRNO_EINVAL,
+  STATUS_LAST_ERRNO,
+  STATUS_LEN,
+  STATUS_RX_TRUNCATED,
+  STATUS_TX_REJECTED,
+  STATUS_TX_STOPPED,
+  type NativeBinding,
+  type NativeIo,
+} from './native.js';
+
+/** Ethernet header plus one VLAN tag: what a frame may add to the MTU. */
+export const L2_OVERHEAD = 18;
+export const MAX_BURST = 1024;
+
+export function checkBurst(burst: number): void {
+  if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) {
+    throw new RangeError(`burst must be an integer in 1..${MAX_BURST}, got ${burst}`);
+  }
+}
+
+export abstract class NativePort {
+  readonly ofPort: number;
+  readonly vnetHdr: boolean;
+  readonly burst: number;
+  /** Largest non-GSO frame accepted on tx: last known MTU + Ethernet header + one VLAN tag. */
+  maxFrame: number;
+
+  protected readonly native: NativeBinding;
+  protected readonly pool: PacketPool;
+  protected readonly fd: number;
+  protected readonly io: NativeIo;
+  /** vnet header bytes before each frame on the fd: VNET_HDR_LEN or 0. */
+  protected readonly hdr: number;
+  protected readonly rxTci: Uint32Array;
+  private readonly rxOff: Uint32Array;
+  private readonly rxLen: Uint32Array;
+  private readonly txOff: Uint32Array;
+  private readonly txLen: Uint32Array;
+  private readonly status: Int32Array;
+  protected closed = false;
+  protected lastMtu = 1500;
+  protected lastMac = 0;
+
+  protected constructor(native: NativeBinding, kind: number, fd: number, opts: { ofPort: number; pool: PacketPool; burst: number }, vnetHdr: boolean) {
+    this.native = native;
+    this.ofPort = opts.ofPort;
+    this.pool = opts.pool;
+    this.burst = opts.burst;
+    this.vnetHdr = vnetHdr;
+    this.fd = fd;
+    this.hdr = vnetHdr ? VNET_HDR_LEN : 0;
+    this.rxOff = new Uint32Array(opts.burst);
+    this.rxLen = new Uint32Array(opts.burst);
+    this.rxTci = new Uint32Array(opts.burst);
+    this.txOff = new Uint32Array(opts.burst);
+    this.txLen = new Uint32Array(opts.burst);
+    this.status = new Int32Array(STATUS_LEN);
+    this.maxFrame = this.lastMtu + L2_OVERHEAD;
+    this.io = native.createIo(fd, kind, opts.pool.buffer, this.rxOff, opts.pool.frameCapacity + this.hdr, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
+  }
+
+  get lastErrno(): number {
+    return this.status[STATUS_LAST_ERRNO];
+  }
+
+  /** Frames dropped on receive because they did not fit in a slot (cumulative). */
+  get rxTruncated(): number {
+    return this.status[STATUS_RX_TRUNCATED];
+  }
+
+  /** Frames the kernel refused one by one on transmit (cumulative). */
+  get txRejected(): number {
+    return this.status[STATUS_TX_REJECTED];
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Receive up to n frames into slots (see Port.rxBurst); rxTci[i] is left for the subclass. */
+  protected receive(pool: PacketPool, slots: Int32Array, n: number): number {
+    if (pool !== this.pool) return -ERRNO_EINVAL;
+    if (n > this.burst) n = this.burst;
+    if (n <= 0) return 0;
+    const dataOff = pool.dataOff;
+    const rxOff = this.rxOff;
+    const hdr = this.hdr;
+    for (let i = 0; i < n; i++) rxOff[i] = dataOff[slots[i]] - hdr;
+    const got = this.io.rx(n);
+    if (got <= 0) return got;
+    const len = pool.len;
+    const rxLen = this.rxLen;
+    for (let i = 0; i < got; i++) {
+      const l = rxLen[i];
+      len[slots[i]] = l > hdr ? l - hdr : 0;
+    }
+    if (hdr === 0) {
+      const bytes = pool.bytes;
+      for (let i = 0; i < got; i++) {
+        const off = dataOff[slots[i]];
+        bytes.fill(0, off - VNET_HDR_LEN, off);
+      }
+    }
+    return got;
+  }
+
+  txBurst(pool: PacketPool, slots: Int32Array, n: number): number {
+    if (pool !== this.pool) return -ERRNO_EINVAL;
+    const burst = this.burst;
+    const hdr = this.hdr;
+    const dataOff = pool.dataOff;
+    const len = pool.len;
+    const txOff = this.txOff;
+    const txLen = this.txLen;
+    const status = this.status;
+    let sent = 0;
+    for (let base = 0; base < n; base += burst) {
+      const m = n - base < burst ? n - base : burst;
+      for (let j = 0; j < m; j++) {
+        const slot = slots[base + j];
+        txOff[j] = dataOff[slot] - hdr;
+        txLen[j] = len[slot] + hdr;
+      }
+      const r = this.io.tx(m);
+      if (r < 0) return sent > 0 ? sent : r;
+      sent += r;
+      if (status[STATUS_TX_STOPPED] !== 0) break;
+    }
+    return sent;
+  }
+
+  start(onReadable: () => void): void {
+    this.io.startPoll(onReadable);
+  }
+
+  stop(): void {
+    this.io.stopPoll();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.close();
+  }
+}
