@@ -6,7 +6,7 @@
  *
  *   npm run bench                      everything
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
- *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters
+ *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier
  */
 
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { hasCommand, isRoot, repoRoot } from '../test/helpers/netns.js';
 import { BELOW_KNEE_PPS, runE2e, type E2eResult, type Link } from './e2e.js';
 import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
+import { formatClassifierBench, runClassifierBench } from './classifier.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +28,7 @@ const { values } = parseArgs({
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'tap', 'veth'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'tap', 'veth'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -35,6 +36,7 @@ const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.
 const rows: string[] = [];
 const e2eRows: string[] = [];
 const counterRows: string[] = [];
+const classifierRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -51,6 +53,13 @@ if (only.includes('counters')) {
   console.log(scrape);
   counterRows.push(`| llstat counters, learning switch MemoryPort -> MemoryPort, 64 B, burst 32 | ${r.onMpps.toFixed(2)} Mpps on, ${r.offMpps.toFixed(2)} Mpps compiled out (per CPU second; medians of ${r.pairs} alternating pairs) | ${r.overheadPct.toFixed(1)} % overhead (target <= 3 %) |`);
   counterRows.push(`| Prometheus scrape, ${r.scrapePorts} MemoryPorts, default process metrics, no flow tables yet | median ${r.scrapeMsMedian.toFixed(2)} ms, p95 ${r.scrapeMsP95.toFixed(2)} ms (${r.scrapes} scrapes) | target < 50 ms with 100k flows (flows not measured) |`);
+}
+
+if (only.includes('classifier')) {
+  for (const line of formatClassifierBench(runClassifierBench({ quick }))) {
+    console.log(line);
+    classifierRows.push(`| ${line} |`);
+  }
 }
 
 const e2eLinks = only.filter((o): o is Link => o === 'tap' || o === 'veth');
@@ -76,7 +85,7 @@ if (e2eLinks.length > 0) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length > 0) {
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -84,6 +93,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (counterRows.length) text += `\n| counters and scrape | figure | result |\n| --- | --- | --- |\n${counterRows.join('\n')}\n`;
   if (e2eRows.length) {
     text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % at ${BELOW_KNEE_PPS / 1e3} kpps | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+  }
+  if (classifierRows.length) {
+    text += `\n| stage | setting | throughput | detail |\n| --- | --- | --- | --- |\n${classifierRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
