@@ -15,7 +15,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
+import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { createLogger } from './stats/log.js';
@@ -60,7 +60,9 @@ function run(opts: CliValues & { config?: string }): void {
         datapathId: '0x' + running.datapathId.toString(16).padStart(16, '0'),
         ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`),
         burst: cfg.burst,
-        mode: 'standalone',
+        mode: cfg.failMode,
+        controllers: cfg.controllers.map((c) => c.spec),
+        listen: running.openflowListeners(),
         metrics: running.metricsServer()?.url ?? null,
         adminSocket: running.adminServer()?.socketPath ?? null,
       },
@@ -97,6 +99,11 @@ export function buildProgram(): Command {
     .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
     .option('--mac-table-size <n>', 'MAC learning table size (default 8192)')
     .option('--busy-poll', 'poll ports in a loop instead of sleeping until one is readable: lowest latency, keeps one core busy')
+    .option('--controller <target>', 'an OpenFlow controller to connect to: tcp:HOST[:PORT] (port 6653 by default; IPv6 as tcp:[::1]:6653); repeatable', collect)
+    .option('--listen <target>', 'accept OpenFlow connections (ovs-ofctl, controllers): ptcp:[PORT][:ADDR] (address 127.0.0.1 unless given); repeatable', collect)
+    .addOption(new Option('--fail-mode <mode>', 'with no controller connected: standalone = learning switch, secure = flow tables only (default standalone)').choices(FAIL_MODES))
+    .option('--inactivity-probe <seconds>', 'echo request after this much silence on an OpenFlow connection, disconnect after as long again; 0 = off (default 5)')
+    .option('--max-backoff <seconds>', 'longest wait between reconnects to a controller (default 8)')
     .option('--metrics <addr:port|off>', `serve Prometheus /metrics on ADDR:PORT (default ${DEFAULT_METRICS}; off disables)`)
     .option('--admin-socket <path|off>', `Unix socket for linc-ts llstat (default ${defaultAdminSocketPath()}; off disables)`)
     .action((opts: CliValues & { config?: string; offload?: boolean }) => {

@@ -4,12 +4,19 @@
  * reported as one sentence naming its key; nothing here opens a port.
  *
  * YAML keys are the long flag names: ports, burst, datapath-id, log-level,
- * pool-slots, offload, mac-aging, mac-table-size, metrics, admin-socket.
+ * pool-slots, offload, mac-aging, mac-table-size, metrics, admin-socket,
+ * busy-poll; and for OpenFlow controllers (one `--controller` flag per
+ * entry), listen (one `--listen` per entry), fail-mode, inactivity-probe,
+ * max-backoff.
  */
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import {
+  DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
+} from './openflow/connections.js';
+import type { FailMode } from './openflow/switch-api.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 
 export type PortKindSpec = 'tap' | 'if';
@@ -38,7 +45,19 @@ export interface SwitchConfig {
   adminSocket: string | null;
   /** Poll ports in a loop instead of sleeping until one is readable (lower latency, one core busy). */
   busyPoll: boolean;
+  /** OpenFlow controllers the switch connects to (`--controller tcp:HOST:PORT`). */
+  controllers: ControllerTarget[];
+  /** Where the switch accepts OpenFlow connections (`--listen ptcp:PORT[:ADDR]`). */
+  listen: ListenTarget[];
+  /** standalone: learning switch while no controller is connected; secure: the flow tables only. */
+  failMode: FailMode;
+  /** Echo request after this much silence on a connection, disconnect after as long again; 0 = off. */
+  inactivityProbeMs: number;
+  /** Ceiling of the reconnect backoff to controllers. */
+  maxBackoffMs: number;
 }
+
+export const FAIL_MODES = ['standalone', 'secure'] as const;
 
 /** Prometheus' /metrics: loopback only unless the operator says otherwise. */
 export const DEFAULT_METRICS = '127.0.0.1:9091';
@@ -121,6 +140,31 @@ const socketPath = z
   .max(100, 'must be at most 100 characters (a Unix socket path)')
   .transform((s) => (s === 'off' ? null : s));
 
+/** A list of OpenFlow targets, each parsed by `parse` (whose string result is the error), without duplicates. */
+function targetList<T extends { spec: string }>(parse: (s: string) => T | string) {
+  const entry = z.string({ message: 'must be a string' }).transform((s, ctx) => {
+    const t = parse(s);
+    if (typeof t === 'string') {
+      ctx.addIssue({ code: 'custom', message: t });
+      return z.NEVER;
+    }
+    return t;
+  });
+  return z.array(entry).superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((t, i) => {
+      if (seen.has(t.spec)) ctx.addIssue({ code: 'custom', path: [i], message: `${t.spec} is listed twice` });
+      seen.add(t.spec);
+    });
+  });
+}
+
+const seconds = (max: number) =>
+  z
+    .number({ message: 'must be a number of seconds' })
+    .min(0, 'must not be negative')
+    .max(max, `must be at most ${max} seconds`);
+
 const fileSchema = z
   .object({
     ports: z.array(portEntry).min(1, 'needs at least one port'),
@@ -132,6 +176,11 @@ const fileSchema = z
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
     'busy-poll': z.boolean(),
+    controllers: targetList(parseControllerTarget),
+    listen: targetList(parseListenTarget),
+    'fail-mode': z.enum(FAIL_MODES, { message: 'must be "standalone" or "secure"' }),
+    'inactivity-probe': seconds(3600).refine((v) => v === 0 || v >= 1, 'must be 0 (off) or at least 1 second'),
+    'max-backoff': seconds(3600).int('must be a whole number of seconds').min(1, 'must be at least 1 second'),
     metrics: metricsAddress,
     'admin-socket': socketPath,
   })
@@ -151,6 +200,11 @@ export interface CliValues {
   macAging?: string;
   macTableSize?: string;
   busyPoll?: boolean;
+  controller?: string[];
+  listen?: string[];
+  failMode?: string;
+  inactivityProbe?: string;
+  maxBackoff?: string;
   metrics?: string;
   adminSocket?: string;
 }
@@ -186,6 +240,12 @@ export function loadConfigFile(path: string): FileConfig {
   return validate(raw, `config file ${path}:`);
 }
 
+function numberFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new ConfigError(`option --${flag}: "${v}" is not a number`);
+  return Number(v);
+}
+
 function intFlag(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v.trim())) throw new ConfigError(`option --${flag}: "${v}" is not a whole number`);
@@ -205,6 +265,11 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       'mac-aging': intFlag(cli.macAging, 'mac-aging'),
       'mac-table-size': intFlag(cli.macTableSize, 'mac-table-size'),
       'busy-poll': cli.busyPoll,
+      controllers: cli.controller,
+      listen: cli.listen,
+      'fail-mode': cli.failMode,
+      'inactivity-probe': numberFlag(cli.inactivityProbe, 'inactivity-probe'),
+      'max-backoff': numberFlag(cli.maxBackoff, 'max-backoff'),
       metrics: cli.metrics,
       'admin-socket': cli.adminSocket,
     },
@@ -222,6 +287,11 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     macAgingSec: merged['mac-aging'] ?? 300,
     macTableSize: merged['mac-table-size'] ?? 8192,
     busyPoll: merged['busy-poll'] ?? false,
+    controllers: merged.controllers ?? [],
+    listen: merged.listen ?? [],
+    failMode: merged['fail-mode'] ?? 'standalone',
+    inactivityProbeMs: merged['inactivity-probe'] !== undefined ? Math.round(merged['inactivity-probe'] * 1000) : DEFAULT_INACTIVITY_PROBE_MS,
+    maxBackoffMs: merged['max-backoff'] !== undefined ? merged['max-backoff'] * 1000 : DEFAULT_MAX_BACKOFF_MS,
     metrics: merged.metrics !== undefined ? merged.metrics : validate({ metrics: DEFAULT_METRICS }, 'default').metrics!,
     adminSocket: merged['admin-socket'] !== undefined ? merged['admin-socket'] : defaultAdminSocketPath(),
   };

@@ -14,6 +14,9 @@
  * - The admin and metrics servers are best effort: if one cannot listen
  *   (address in use, another switch on the socket) the error is logged and
  *   the switch keeps forwarding without it. `ready` settles once both tried.
+ *   The OpenFlow listeners are best effort the same way; the controller
+ *   manager (src/openflow/controller-manager.ts) exists only when
+ *   controllers or listeners are configured.
  */
 
 import { Datapath } from './datapath/datapath.js';
@@ -27,7 +30,9 @@ import { TapPort } from './ports/tap-port.js';
 import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
 import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
-import { createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
+import { addControllerMetrics, createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
+import { ControllerManager } from './openflow/controller-manager.js';
+import { OfSwitch } from './openflow/of-switch.js';
 
 export const TICK_MS = 1000;
 
@@ -43,6 +48,12 @@ export interface RunningSwitch {
   /** The servers that did start (null when off or failed). */
   readonly adminServer: () => AdminServer | null;
   readonly metricsServer: () => MetricsServer | null;
+  /** The OpenFlow side of the switch: tables, groups, meters; decides between itself and the learning switch (fail mode). */
+  readonly ofSwitch: OfSwitch;
+  /** The OpenFlow connections (null when no --controller and no --listen). */
+  readonly openflow: ControllerManager | null;
+  /** Where the OpenFlow listeners listen ("ADDR:PORT"), once `ready`. */
+  openflowListeners(): string[];
   close(): void;
 }
 
@@ -82,7 +93,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     datapath.addPort(port);
     const link = port.link();
     lastLink.set(port.ofPort, linkSummary(link));
-    log.info({ port: port.ofPort, name: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr }, 'port added');
+    log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr }, 'port added');
   }
   let datapathId = cfg.datapathId;
   if (datapathId === null) {
@@ -90,13 +101,16 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     const mac = opened.map((p) => p.link().mac).find((m) => m !== 0) ?? 1;
     datapathId = BigInt(mac);
   }
+  // Standalone with no controller: it keeps the learning switch as the pipeline; secure: the flow tables.
+  const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode });
 
   const tick = setInterval(() => {
     datapath.tick();
+    ofSwitch.tick();
     for (const dp of datapath.portList) {
       const now = linkSummary(dp.port.link());
       if (lastLink.get(dp.ofPort) !== now) {
-        log.info({ port: dp.ofPort, name: dp.port.name, link: now }, 'port link changed');
+        log.info({ port: dp.ofPort, ifname: dp.port.name, link: now }, 'port link changed');
         lastLink.set(dp.ofPort, now);
       }
     }
@@ -105,6 +119,19 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
 
   const llstat = new LlstatWindows(datapath);
   const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown' });
+  let openflow: ControllerManager | null = null;
+  if (cfg.controllers.length > 0 || cfg.listen.length > 0) {
+    openflow = new ControllerManager({
+      sw: ofSwitch,
+      log,
+      controllers: cfg.controllers,
+      listen: cfg.listen,
+      inactivityProbeMs: cfg.inactivityProbeMs,
+      maxBackoffMs: cfg.maxBackoffMs,
+    });
+    addControllerMetrics(metrics, openflow);
+  }
+  const openflowReady = openflow?.start() ?? Promise.resolve();
   let admin: AdminServer | null = null;
   let metricsServer: MetricsServer | null = null;
   let closed = false;
@@ -146,12 +173,17 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     datapathId,
     llstat,
     metrics,
-    ready: Promise.all([adminReady, metricsReady]).then(() => undefined),
+    ready: Promise.all([adminReady, metricsReady, openflowReady]).then(() => undefined),
     adminServer: () => admin,
     metricsServer: () => metricsServer,
+    ofSwitch,
+    openflow,
+    openflowListeners: () =>
+      (openflow?.listenerStatus() ?? []).flatMap((l) => (l.address ? [`${l.address.family === 'IPv6' ? `[${l.address.address}]` : l.address.address}:${l.address.port}`] : [])),
     close() {
       if (closed) return;
       closed = true;
+      openflow?.close();
       clearInterval(tick);
       void admin?.close();
       void metricsServer?.close();
@@ -160,8 +192,9 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
         llstat.portRemoved(dp.ofPort);
         datapath.removePort(dp.ofPort);
         dp.port.close();
-        log.info({ port: dp.ofPort, name: dp.port.name, stats: dp.counters.toJSON() }, 'port removed');
+        log.info({ port: dp.ofPort, ifname: dp.port.name, stats: dp.counters.toJSON() }, 'port removed');
       }
     },
   };
 }
+

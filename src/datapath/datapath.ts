@@ -13,11 +13,20 @@
  * before the slots go back to the pool), so one slot may sit on several
  * queues (flooding) without reference counts.
  *
+ * Copy-on-write (the OpenFlow pipeline edits frames between outputs): once a
+ * slot is queued for tx, `frozen[slot]` is set and its bytes must not change
+ * again this round; a pipeline that wants to edit it takes a copy with
+ * cloneSlot() and goes on with the copy. Clones belong to the round too and
+ * go back to the pool after the flush (finishRound()).
+ *
  * Invariants
- * - A port's tx queue holds at most `burst` entries: a frame is queued at most
- *   once per egress port, and a round holds at most `burst` frames.
+ * - A port's tx queue holds at most `burst` entries; a frame queued on a full
+ *   queue first sends what the queue holds (an early kick), so frames output
+ *   several times per round are never lost to queue space.
  * - Every frame received is, by the end of its round, either sent or counted
  *   in exactly one drop counter (per egress port) or FwdDropped.
+ * - frozen[s] is meaningful only for slots of the current round: it is
+ *   cleared when a slot enters a round (rx, clone, pipeline injection).
  * - Nothing in onReadable .. flush allocates.
  */
 
@@ -56,6 +65,12 @@ export class DpPort {
   index = -1;
   /** Forwarding allowed (port-mod and link state may clear it). */
   forwarding = true;
+  /** Frames received on this port go to the pipeline (OpenFlow OFPPC_NO_RECV clears it). */
+  rxEnabled = true;
+  /** Frames may be sent on this port (OpenFlow OFPPC_NO_FWD clears it). */
+  txEnabled = true;
+  /** On the datapath's dirty list this round (its queue may have been kicked early). */
+  dirty = false;
 
   constructor(port: Port, burst: number) {
     this.port = port;
@@ -90,6 +105,11 @@ export class Datapath {
   private readonly parsed: ParsedBatch;
   private readonly dirty: DpPort[] = [];
   private nDirty = 0;
+  /** Per slot: queued for tx this round, bytes must not change (see copy-on-write above). */
+  readonly frozen: Uint8Array;
+  /** Slots cloned this round, given back by finishRound(). */
+  private readonly clones: Int32Array;
+  private nClones = 0;
 
   constructor(opts: DatapathOptions = {}) {
     const burst = opts.burst ?? DEFAULT_BURST;
@@ -101,6 +121,8 @@ export class Datapath {
     if (this.pool.slots < burst * 2) throw new RangeError(`pool of ${this.pool.slots} slots is too small for burst ${burst}`);
     this.rxSlots = new Int32Array(burst);
     this.parsed = new ParsedBatch(burst);
+    this.frozen = new Uint8Array(this.pool.slots);
+    this.clones = new Int32Array(this.pool.slots);
   }
 
   /** Add a port and start polling it. Its OpenFlow number must be unique. */
@@ -191,21 +213,23 @@ export class Datapath {
     const c = dp.counters.c;
     const ofPort = dp.ofPort;
     let bytes = 0;
+    const frozen = this.frozen;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
       pool.inPort[s] = ofPort;
+      frozen[s] = 0;
       bytes += pool.len[s];
     }
     c[PortStat.RxBursts] += 1;
     c[PortStat.RxFrames] += n;
     c[PortStat.RxBytes] += bytes;
     c[PortStat.RxMalformed] += parseBurst(pool, slots, n, this.parsed);
-    if (dp.forwarding && this.pipeline !== null) {
+    if (dp.forwarding && dp.rxEnabled && this.pipeline !== null) {
       this.pipeline.processBurst(this, dp, slots, this.parsed, n, now);
     } else {
       c[PortStat.FwdDropped] += n;
     }
-    this.flush();
+    this.finishRound();
     pool.releaseBurst(slots, 0, n);
     c[PortStat.SlotsFreed] += n;
   }
@@ -214,7 +238,7 @@ export class Datapath {
   output(slot: number, out: DpPort): void {
     const pool = this.pool;
     const port = out.port;
-    if (!out.forwarding) {
+    if (!out.forwarding || !out.txEnabled) {
       out.counters.c[PortStat.FwdDropped] += 1;
       return;
     }
@@ -236,8 +260,42 @@ export class Datapath {
       out.counters.c[PortStat.TxDropMtu] += 1;
       return;
     }
-    if (out.txn === 0) this.dirty[this.nDirty++] = out;
+    if (!out.dirty) {
+      out.dirty = true;
+      this.dirty[this.nDirty++] = out;
+    } else if (out.txn === out.txq.length) {
+      this.kick(out);
+    }
     out.txq[out.txn++] = slot;
+    this.frozen[slot] = 1;
+  }
+
+  /**
+   * A copy of frame `slot` (vnet header, bytes, length, in_port) in a fresh
+   * slot owned by this round, for a pipeline that must edit a frame already
+   * queued (copy-on-write). Returns -1 when the pool is empty. No allocation.
+   */
+  cloneSlot(slot: number): number {
+    const pool = this.pool;
+    const copy = pool.alloc();
+    if (copy < 0) return -1;
+    const from = pool.dataOff[slot];
+    const len = pool.len[slot];
+    pool.bytes.copyWithin(pool.dataOff[copy] - VNET_HDR_LEN, from - VNET_HDR_LEN, from + len);
+    pool.len[copy] = len;
+    pool.inPort[copy] = pool.inPort[slot];
+    this.frozen[copy] = 0;
+    this.clones[this.nClones++] = copy;
+    return copy;
+  }
+
+  /** End of a round: send everything queued, then give this round's clones back. */
+  finishRound(): void {
+    this.flush();
+    if (this.nClones > 0) {
+      this.pool.releaseBurst(this.clones, 0, this.nClones);
+      this.nClones = 0;
+    }
   }
 
   /** Queue frame `slot` on every forwarding port but `inPort`. */
@@ -252,29 +310,35 @@ export class Datapath {
 
   /** Send every queued frame: one txBurst ("kick") per port with frames queued. */
   flush(): void {
-    const pool = this.pool;
     for (let d = 0; d < this.nDirty; d++) {
       const out = this.dirty[d];
-      const n = out.txn;
-      out.txn = 0;
-      const c = out.counters.c;
-      const sent = out.port.txBurst(pool, out.txq, n);
-      c[PortStat.TxKicks] += 1;
-      if (n < c[PortStat.TxKickFramesMin]) c[PortStat.TxKickFramesMin] = n;
-      if (n > c[PortStat.TxKickFramesMax]) c[PortStat.TxKickFramesMax] = n;
-      out.counters.txKickHist[histBucket(n)] += 1;
-      const ok = sent > 0 ? sent : 0;
-      let bytes = 0;
-      for (let i = 0; i < ok; i++) bytes += pool.len[out.txq[i]];
-      c[PortStat.TxFrames] += ok;
-      c[PortStat.TxBytes] += bytes;
-      if (ok < n) {
-        const errno = out.port.lastErrno;
-        if (errno === EAGAIN || errno === ENOBUFS) c[PortStat.TxDropQueueFull] += n - ok;
-        else c[PortStat.TxErrors] += n - ok;
-      }
+      out.dirty = false;
+      if (out.txn > 0) this.kick(out);
     }
     this.nDirty = 0;
+  }
+
+  /** One txBurst of everything on `out`'s queue, with its counters. */
+  private kick(out: DpPort): void {
+    const pool = this.pool;
+    const n = out.txn;
+    out.txn = 0;
+    const c = out.counters.c;
+    const sent = out.port.txBurst(pool, out.txq, n);
+    c[PortStat.TxKicks] += 1;
+    if (n < c[PortStat.TxKickFramesMin]) c[PortStat.TxKickFramesMin] = n;
+    if (n > c[PortStat.TxKickFramesMax]) c[PortStat.TxKickFramesMax] = n;
+    out.counters.txKickHist[histBucket(n)] += 1;
+    const ok = sent > 0 ? sent : 0;
+    let bytes = 0;
+    for (let i = 0; i < ok; i++) bytes += pool.len[out.txq[i]];
+    c[PortStat.TxFrames] += ok;
+    c[PortStat.TxBytes] += bytes;
+    if (ok < n) {
+      const errno = out.port.lastErrno;
+      if (errno === EAGAIN || errno === ENOBUFS) c[PortStat.TxDropQueueFull] += n - ok;
+      else c[PortStat.TxErrors] += n - ok;
+    }
   }
 
   /** Periodic work: aging in the pipeline. */

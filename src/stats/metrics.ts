@@ -12,8 +12,10 @@
  * Extension point: later subsystems (flow tables, the exact-match cache,
  * controller connections) add their families to `SwitchMetrics.registry`
  * the same way, a Counter/Gauge with a collect() reading their own state,
- * e.g. `linc_flow_table_active_entries{table}`, `linc_datapath_cache_hits_total`,
- * `linc_controller_connected{target}`.
+ * e.g. `linc_flow_table_active_entries{table}`, `linc_datapath_cache_hits_total`.
+ * OpenFlow connections: addControllerMetrics() (linc_controller_connected
+ * {target}, linc_controller_role{target,role}, linc_openflow_connections
+ * {kind}, linc_openflow_errors_sent_total, linc_openflow_async_dropped_total).
  *
  * Invariants
  * - Label sets: every port series carries {port="<OpenFlow number>", name="<ifname>"}.
@@ -238,6 +240,77 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
   });
 
   return { registry, scrape: () => registry.metrics() };
+}
+
+/* ----------------------------------------------------------- controllers */
+
+/** What the controller manager reports (src/openflow/controller-manager.ts), read at scrape time. */
+export interface ControllerMetricsSource {
+  /** One entry per configured controller (`--controller`). */
+  controllers(): Array<{ target: string; connected: boolean; role: 'equal' | 'master' | 'slave' }>;
+  /** Connections that finished the OpenFlow handshake, by kind. */
+  connectionCounts(): { controller: number; service: number };
+  errorsSent(): number;
+  asyncDropped(): number;
+}
+
+export const CONTROLLER_ROLES = ['equal', 'master', 'slave'] as const;
+
+/** Adds the OpenFlow connection families to the switch's registry. */
+export function addControllerMetrics(metrics: SwitchMetrics, src: ControllerMetricsSource): void {
+  const registers = [metrics.registry];
+  new Gauge<'target'>({
+    name: 'linc_controller_connected',
+    help: '1 while the connection to this controller (--controller) is up and past the OpenFlow handshake, else 0.',
+    labelNames: ['target'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of src.controllers()) this.set({ target: c.target }, c.connected ? 1 : 0);
+    },
+  });
+  new Gauge<'target' | 'role'>({
+    name: 'linc_controller_role',
+    help: 'The OpenFlow role of each connected controller: 1 on the series of its current role (equal, master, slave), 0 on the others.',
+    labelNames: ['target', 'role'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of src.controllers()) {
+        if (!c.connected) continue;
+        for (const role of CONTROLLER_ROLES) this.set({ target: c.target, role }, c.role === role ? 1 : 0);
+      }
+    },
+  });
+  new Gauge<'kind'>({
+    name: 'linc_openflow_connections',
+    help: 'OpenFlow connections past the handshake: kind="controller" (--controller, these decide the fail mode) or kind="service" (accepted on --listen).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const n = src.connectionCounts();
+      this.set({ kind: 'controller' }, n.controller);
+      this.set({ kind: 'service' }, n.service);
+    },
+  });
+  new Counter({
+    name: 'linc_openflow_errors_sent_total',
+    help: 'OFPT_ERROR messages sent on OpenFlow connections (malformed or refused requests).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.errorsSent());
+    },
+  });
+  new Counter({
+    name: 'linc_openflow_async_dropped_total',
+    help: 'Asynchronous messages (packet-in, port-status, flow-removed) dropped because a connection had too much unsent data.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.asyncDropped());
+    },
+  });
 }
 
 /* ---------------------------------------------------------------- server */

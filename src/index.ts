@@ -1,0 +1,20 @@
+/*
+ * linc-ts as a library: the pieces a program embedding the switch (or a
+ * test harness) builds on. The command line (src/cli.ts) uses the same ones.
+ */
+
+export { startSwitch, type RunningSwitch } from './switch.js';
+export { resolveConfig, loadConfigFile, ConfigError, type SwitchConfig, type PortConfig } from './config.js';
+export { Datapath, DpPort, type Pipeline } from './datapath/datapath.js';
+export { PacketPool } from './datapath/pool.js';
+export { NormalSwitch } from './datapath/normal.js';
+export { MacLearningTable } from './datapath/mac-learning.js';
+export { parseFrame, parseBurst, ParsedBatch } from './datapath/parse.js';
+export type { Port, LinkInfo } from './ports/port.js';
+export { TapPort } from './ports/tap-port.js';
+export { PacketPort } from './ports/packet-port.js';
+export { MemoryPort } from './ports/memory-port.js';
+export { PortOpenError } from './ports/open-errors.js';
+export { PortCounters, PortStat, PORT_STAT_NAMES } from './stats/port-counters.js';
+export { createLogger } from './stats/log.js';
+export * as openflow from './openflow/wire.js';

@@ -1,0 +1,195 @@
+/*
+ * Test doubles for the OpenFlow control channel:
+ * - FakeOfSwitch: an OpenFlowSwitch (switch-api.ts) that records every call,
+ *   answers from plain fields, and returns a scripted OfError when asked to;
+ * - duplexPair(): two connected in-memory Duplex streams (what a net.Socket
+ *   pair looks like to the channel): writes on one are data on the other,
+ *   end() ends the other's readable side, destroy() closes both;
+ * - PeerController: the far end of a connection, speaking the codec (the
+ *   controller or ovs-ofctl side), usable over a Duplex or a real socket.
+ */
+
+import { Duplex } from 'node:stream';
+import { decodeMessage, encodeMessage, isDecodeError, MessageFramer, OFPC, type OfpMessage } from '../../src/openflow/wire.js';
+import type { FlowMod } from '../../src/openflow/msg/flow-mod.js';
+import type { GroupMod } from '../../src/openflow/msg/group-mod.js';
+import type { MeterMod } from '../../src/openflow/msg/meter-mod.js';
+import type { MultipartReplyBody, MultipartRequestBody } from '../../src/openflow/msg/multipart.js';
+import type { PacketOut } from '../../src/openflow/msg/packet-out.js';
+import type { PortMod } from '../../src/openflow/msg/port-mod.js';
+import type { QueueGetConfigReply } from '../../src/openflow/msg/queue-config.js';
+import type { TableMod } from '../../src/openflow/msg/table-mod.js';
+import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../../src/openflow/switch-api.js';
+
+export type FakeCall =
+  | { kind: 'flowMod'; msg: FlowMod }
+  | { kind: 'groupMod'; msg: GroupMod }
+  | { kind: 'meterMod'; msg: MeterMod }
+  | { kind: 'portMod'; msg: PortMod }
+  | { kind: 'tableMod'; msg: TableMod }
+  | { kind: 'packetOut'; msg: PacketOut }
+  | { kind: 'setConfig'; msg: { flags: number; missSendLen: number } }
+  | { kind: 'multipart'; msg: MultipartRequestBody }
+  | { kind: 'queueGetConfig'; msg: { port: number } };
+
+export class FakeOfSwitch implements OpenFlowSwitch {
+  datapathId = 0x00000000_0000abcdn;
+  nTables = 64;
+  capabilities = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.GROUP_STATS;
+  sink: SwitchEventSink | null = null;
+  /** Every controllersConnected(n) call, in order. */
+  readonly connectedCalls: number[] = [];
+  readonly calls: FakeCall[] = [];
+  config = { flags: 0, missSendLen: 128 };
+  /** The error the next call of that kind returns (then cleared). */
+  readonly nextError = new Map<FakeCall['kind'], OfError>();
+  /** How multipart requests are answered (default: a desc reply for desc, else an empty port-stats list). */
+  multipartAnswer: (req: MultipartRequestBody) => MultipartReplyBody[] | OfError = (req) =>
+    req.type === 'desc'
+      ? [{ type: 'desc', mfrDesc: 'test', hwDesc: 'fake', swDesc: 'fake', serialNum: '1', dpDesc: 'fake switch' }]
+      : [{ type: 'port_stats', entries: [] }];
+
+  setEventSink(sink: SwitchEventSink | null): void {
+    this.sink = sink;
+  }
+  controllersConnected(n: number): void {
+    this.connectedCalls.push(n);
+  }
+  private record(call: FakeCall): OfError | null {
+    this.calls.push(call);
+    const e = this.nextError.get(call.kind) ?? null;
+    this.nextError.delete(call.kind);
+    return e;
+  }
+  flowMod(msg: FlowMod): OfError | null {
+    return this.record({ kind: 'flowMod', msg });
+  }
+  groupMod(msg: GroupMod): OfError | null {
+    return this.record({ kind: 'groupMod', msg });
+  }
+  meterMod(msg: MeterMod): OfError | null {
+    return this.record({ kind: 'meterMod', msg });
+  }
+  portMod(msg: PortMod): OfError | null {
+    return this.record({ kind: 'portMod', msg });
+  }
+  tableMod(msg: TableMod): OfError | null {
+    return this.record({ kind: 'tableMod', msg });
+  }
+  packetOut(msg: PacketOut): OfError | null {
+    return this.record({ kind: 'packetOut', msg });
+  }
+  getConfig(): { flags: number; missSendLen: number } {
+    return { ...this.config };
+  }
+  setConfig(flags: number, missSendLen: number): OfError | null {
+    const e = this.record({ kind: 'setConfig', msg: { flags, missSendLen } });
+    if (e === null) this.config = { flags, missSendLen };
+    return e;
+  }
+  multipart(req: MultipartRequestBody): MultipartReplyBody[] | OfError {
+    const e = this.record({ kind: 'multipart', msg: req });
+    return e ?? this.multipartAnswer(req);
+  }
+  queueGetConfig(port: number): Omit<QueueGetConfigReply, 'type' | 'xid'> | OfError {
+    const e = this.record({ kind: 'queueGetConfig', msg: { port } });
+    return e ?? { port, queues: [] };
+  }
+}
+
+/** Two connected in-memory streams, like the two ends of a TCP connection. */
+export function duplexPair(): [Duplex, Duplex] {
+  const ends: Duplex[] = [];
+  const ended = [false, false];
+  const pushTo = (i: number, chunk: Buffer | null) => {
+    const other = ends[i];
+    if (other.destroyed || ended[i]) return;
+    if (chunk === null) ended[i] = true;
+    other.push(chunk);
+  };
+  for (let i = 0; i < 2; i++) {
+    const peer = 1 - i;
+    ends.push(
+      new Duplex({
+        read() {},
+        write(chunk: Buffer, _enc, cb) {
+          pushTo(peer, Buffer.from(chunk));
+          cb();
+        },
+        final(cb) {
+          pushTo(peer, null);
+          cb();
+        },
+        destroy(err, cb) {
+          pushTo(peer, null);
+          pushTo(i, null);
+          cb(err);
+        },
+      }),
+    );
+  }
+  return [ends[0], ends[1]];
+}
+
+/** Lets queued stream events run (works with fake timers: uses process.nextTick and microtasks only). */
+export async function flush(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => process.nextTick(r));
+}
+
+/** The far end of an OpenFlow connection: sends typed messages or raw bytes, collects what arrives. */
+export class PeerController {
+  readonly received: OfpMessage[] = [];
+  readonly rawReceived: Buffer[] = [];
+  ended = false;
+  private readonly framer = new MessageFramer();
+
+  constructor(readonly socket: Duplex) {
+    socket.on('data', (chunk: Buffer) => {
+      this.framer.push(chunk, (m) => {
+        const copy = Buffer.from(m);
+        this.rawReceived.push(copy);
+        const r = decodeMessage(copy);
+        if (isDecodeError(r)) throw new Error(`the switch sent a message that does not decode: ${r.toString()}`);
+        this.received.push(r.ok);
+      });
+    });
+    socket.on('end', () => (this.ended = true));
+    socket.on('close', () => (this.ended = true));
+    socket.on('error', () => (this.ended = true));
+  }
+
+  send(m: OfpMessage): void {
+    this.socket.write(encodeMessage(m));
+  }
+
+  sendRaw(b: Uint8Array): void {
+    this.socket.write(b);
+  }
+
+  /** Messages of one type received so far. */
+  ofType<T extends OfpMessage['type']>(type: T): Extract<OfpMessage, { type: T }>[] {
+    return this.received.filter((m): m is Extract<OfpMessage, { type: T }> => m.type === type);
+  }
+
+  /** Takes (and removes) everything received so far. */
+  drain(): OfpMessage[] {
+    return this.received.splice(0);
+  }
+
+  /** Polls (with real timers) until a message matching `pred` arrived. */
+  async waitFor<T extends OfpMessage>(pred: (m: OfpMessage) => m is T, timeoutMs?: number): Promise<T>;
+  async waitFor(pred: (m: OfpMessage) => boolean, timeoutMs?: number): Promise<OfpMessage>;
+  async waitFor(pred: (m: OfpMessage) => boolean, timeoutMs = 5000): Promise<OfpMessage> {
+    const t0 = Date.now();
+    for (;;) {
+      const hit = this.received.find(pred);
+      if (hit) return hit;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for a message; got ${this.received.map((m) => m.type).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
