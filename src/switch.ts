@@ -118,7 +118,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   tick.unref();
 
   const llstat = new LlstatWindows(datapath);
-  const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown' });
+  const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown', openflow: ofSwitch });
   let openflow: ControllerManager | null = null;
   if (cfg.controllers.length > 0 || cfg.listen.length > 0) {
     openflow = new ControllerManager({

@@ -4,18 +4,23 @@
  * plus the `/metrics` HTTP server.
  *
  * Every switch value is read at scrape time, in collect(), from the typed
- * arrays the datapath increments (port-counters.ts) and from the MAC table;
- * nothing in prom-client is touched per frame. Families exist only for what
- * the switch has today: ports, the learning switch (NORMAL) and the switch
- * itself.
+ * arrays the datapath increments (port-counters.ts, the flow tables'
+ * TableCounter, the classifiers' ClsStat, the exact-match cache's EmcStat,
+ * the OpenFlow pipeline's OfStat) and from the MAC table; nothing in
+ * prom-client is touched per frame.
  *
- * Extension point: later subsystems (flow tables, the exact-match cache,
- * controller connections) add their families to `SwitchMetrics.registry`
- * the same way, a Counter/Gauge with a collect() reading their own state,
- * e.g. `linc_flow_table_active_entries{table}`, `linc_datapath_cache_hits_total`.
- * OpenFlow connections: addControllerMetrics() (linc_controller_connected
- * {target}, linc_controller_role{target,role}, linc_openflow_connections
- * {kind}, linc_openflow_errors_sent_total, linc_openflow_async_dropped_total).
+ * Families
+ *   ports, the learning switch (NORMAL), the switch itself: always;
+ *   OpenFlow pipeline (MetricsSource.openflow, the OfSwitch): flow tables
+ *     (linc_flow_table_*{table}), exact-match cache (linc_datapath_cache_*),
+ *     table walks and pipeline drops (linc_datapath_*), packet-ins
+ *     (linc_openflow_packet_ins_*), groups, meters, which pipeline forwards;
+ *   OpenFlow connections: addControllerMetrics() (linc_controller_connected
+ *     {target}, linc_controller_role{target,role}, linc_openflow_connections
+ *     {kind}, linc_openflow_errors_sent_total, linc_openflow_async_dropped_total).
+ * Extension point: a later subsystem adds its families to
+ * `SwitchMetrics.registry` the same way, a Counter/Gauge with a collect()
+ * reading its own state.
  *
  * Invariants
  * - Label sets: every port series carries {port="<OpenFlow number>", name="<ifname>"}.
@@ -24,13 +29,21 @@
  * - Burst histograms come from the log2 bucket arrays: bucket b holds bursts
  *   of 2^b .. 2^(b+1)-1 frames, so the cumulative bounds are le = 1, 3, 7, 15,
  *   ..., 511, +Inf.
+ * - Every flow table (0 .. nTables-1) has its series, empty or not, so a
+ *   table's counters never appear mid-way; a scrape costs the same with 10
+ *   or 100k flows (sizes and counters are O(1) reads per table).
  */
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { OfStat } from '../datapath/actions-exec.js';
+import { ClsStat } from '../datapath/classifier.js';
 import type { Datapath, DpPort } from '../datapath/datapath.js';
+import { EmcStat } from '../datapath/emc.js';
+import { TableCounter } from '../datapath/flow-table.js';
 import type { NormalSwitch } from '../datapath/normal.js';
+import type { OfSwitch } from '../openflow/of-switch.js';
 import { BURST_HIST_BUCKETS, PortStat } from './port-counters.js';
 import type { Logger } from './log.js';
 
@@ -40,7 +53,12 @@ export interface MetricsSource {
   normal?: NormalSwitch | null;
   datapathId: bigint;
   version: string;
+  /** The OpenFlow side (flow tables, cache, pipeline, groups, meters): its families are added when given. */
+  openflow?: OpenFlowMetricsSource | null;
 }
+
+/** What the OpenFlow families read from the OfSwitch (of-switch.ts). */
+export type OpenFlowMetricsSource = Pick<OfSwitch, 'datapath' | 'tables' | 'pipeline' | 'groups' | 'meters'>;
 
 export interface SwitchMetrics {
   registry: Registry;
@@ -239,7 +257,165 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
     },
   });
 
+  if (src.openflow) addOpenFlowFamilies(registry, src.openflow);
+
   return { registry, scrape: () => registry.metrics() };
+}
+
+/* --------------------------------------------------- the OpenFlow pipeline */
+
+type TableLabels = 'table';
+
+interface TableFamilySpec {
+  name: string;
+  help: string;
+  kind: 'counter' | 'gauge';
+  read: (t: OpenFlowMetricsSource['tables']['tables'][number]) => number;
+}
+
+/** Per-table families: label table="<id>", one series per table. */
+const TABLE_FAMILIES: TableFamilySpec[] = [
+  { name: 'linc_flow_table_active_entries', kind: 'gauge', help: 'Flow entries installed in the OpenFlow table (OFPMP_TABLE active_count).', read: (t) => t.size },
+  {
+    name: 'linc_flow_table_lookups_total', kind: 'counter',
+    help: 'Packets looked up in the OpenFlow table, answered by the exact-match cache or by the classifier (OFPMP_TABLE lookup_count).',
+    read: (t) => t.counters[TableCounter.Lookups],
+  },
+  {
+    name: 'linc_flow_table_matched_total', kind: 'counter',
+    help: 'Lookups in the OpenFlow table that hit a flow entry (OFPMP_TABLE matched_count); lookups minus matched went to no entry and were dropped.',
+    read: (t) => t.counters[TableCounter.Matched],
+  },
+  {
+    name: 'linc_flow_table_classifier_lookups_total', kind: 'counter',
+    help: 'Lookups in the OpenFlow table that searched its classifier (exact-match cache misses walking the tables).',
+    read: (t) => t.classifier.stats[ClsStat.Lookups],
+  },
+  {
+    name: 'linc_flow_table_subtables_probed_total', kind: 'counter',
+    help: 'Classifier subtables (one per distinct match mask) hashed and probed by the table\'s classifier lookups; per lookup this is the tuple-space search cost.',
+    read: (t) => t.classifier.stats[ClsStat.Probes],
+  },
+  { name: 'linc_flow_table_subtables', kind: 'gauge', help: 'Classifier subtables (distinct match masks) of the OpenFlow table.', read: (t) => t.classifier.subtableCount },
+];
+
+interface ScalarSpec {
+  name: string;
+  help: string;
+  read: () => number;
+}
+
+/** Frames (or copies of them) the OpenFlow pipeline dropped, as the `reason` label of linc_datapath_dropped_total. */
+const PIPELINE_DROP_REASONS: Array<[string, OfStat]> = [
+  ['table_miss', OfStat.TableMissDrops],
+  ['meter', OfStat.MeterDrops],
+  ['invalid_ttl', OfStat.InvalidTtlDrops],
+  ['no_slot', OfStat.NoSlotDrops],
+  ['no_headroom', OfStat.NoHeadroom],
+  ['local_port', OfStat.LocalDrops],
+  ['no_such_port', OfStat.NoSuchPort],
+  ['in_port', OfStat.InPortDrops],
+  ['group_too_deep', OfStat.GroupTooDeep],
+  ['fragment', OfStat.FragDrops],
+];
+
+/** Adds the flow-table, cache, pipeline, packet-in, group and meter families (read at scrape time from `of`). */
+function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): void {
+  const registers = [registry];
+  const tables = of.tables.tables;
+  // Label objects made once: a scrape allocates no per-table label set.
+  const tableLabels = tables.map((t) => ({ table: String(t.id) }));
+  for (const spec of TABLE_FAMILIES) {
+    const opts = { name: spec.name, help: spec.help, labelNames: ['table'] as const, registers };
+    if (spec.kind === 'counter') {
+      new Counter<TableLabels>({
+        ...opts,
+        collect() {
+          this.reset();
+          for (let i = 0; i < tables.length; i++) this.inc(tableLabels[i], spec.read(tables[i]));
+        },
+      });
+    } else {
+      new Gauge<TableLabels>({
+        ...opts,
+        collect() {
+          for (let i = 0; i < tables.length; i++) this.set(tableLabels[i], spec.read(tables[i]));
+        },
+      });
+    }
+  }
+
+  const pipe = of.pipeline;
+  const emc = pipe.emc.stats;
+  const stats = pipe.stats;
+  const counters: ScalarSpec[] = [
+    { name: 'linc_datapath_cache_hits_total', help: 'Frames whose flow key was found in the exact-match cache: the cached path ran, no table was searched.', read: () => emc[EmcStat.Hits] },
+    { name: 'linc_datapath_cache_misses_total', help: 'Exact-match cache lookups that found nothing valid (absent, or stale since the last flow, group, meter or port change): the frame walked the tables.', read: () => emc[EmcStat.Misses] },
+    { name: 'linc_datapath_cache_inserts_total', help: 'Flow keys stored in the exact-match cache after a table walk.', read: () => emc[EmcStat.Inserts] },
+    { name: 'linc_datapath_cache_evictions_total', help: 'Exact-match cache inserts that displaced a live entry holding another flow key.', read: () => emc[EmcStat.Evictions] },
+    { name: 'linc_datapath_table_walks_total', help: 'Frames that walked the flow tables from table 0 (cache misses, and frames the cache does not take).', read: () => stats[OfStat.Walks] },
+    { name: 'linc_datapath_paths_resolved_total', help: 'Table walks resolved into a new cached program (a path through the tables not seen since the last change).', read: () => stats[OfStat.ProgramsBuilt] },
+    { name: 'linc_datapath_uncacheable_walks_total', help: 'Complete table walks whose result could not be cached (the key had to be re-parsed between tables).', read: () => stats[OfStat.Uncacheable] },
+    { name: 'linc_openflow_packet_ins_total', help: 'Packet-ins the pipeline handed to the OpenFlow connections (each connection\'s async config may still filter them).', read: () => stats[OfStat.PacketIns] },
+  ];
+  for (const spec of counters) {
+    new Counter({
+      name: spec.name,
+      help: spec.help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(spec.read());
+      },
+    });
+  }
+  new Counter<'reason'>({
+    name: 'linc_openflow_packet_ins_dropped_total',
+    help: 'Packet-ins not sent, by reason: meter (rate-limited by the reserved meters OFPM_CONTROLLER / OFPM_SLOWPATH), blocked (OFPPC_NO_PACKET_IN on the in port, or no OpenFlow connection to send to).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ reason: 'meter' }, stats[OfStat.PacketInMetered]);
+      this.inc({ reason: 'blocked' }, stats[OfStat.PacketInBlocked]);
+    },
+  });
+  new Counter<'reason'>({
+    name: 'linc_datapath_dropped_total',
+    help: 'Frames (or copies of them) the OpenFlow pipeline dropped, by reason: table_miss (no entry and no table-miss flow), meter (band drop), invalid_ttl, no_slot (no pool slot for a copy), no_headroom (no room for a push), local_port, no_such_port, in_port (output to the in port by number), group_too_deep, fragment (OFPC_FRAG_DROP).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, stat] of PIPELINE_DROP_REASONS) this.inc({ reason }, stats[stat]);
+    },
+  });
+  const gauges: ScalarSpec[] = [
+    { name: 'linc_datapath_cache_entries', help: 'Live entries of the exact-match cache (valid for the current tables).', read: () => pipe.emc.liveEntries() },
+    { name: 'linc_group_entries', help: 'OpenFlow groups installed.', read: () => of.groups.size },
+    { name: 'linc_meter_entries', help: 'OpenFlow meters installed.', read: () => of.meters.size },
+  ];
+  for (const spec of gauges) {
+    new Gauge({
+      name: spec.name,
+      help: spec.help,
+      registers,
+      collect() {
+        this.set(spec.read());
+      },
+    });
+  }
+  new Gauge<'pipeline'>({
+    name: 'linc_switch_pipeline',
+    help: 'Which pipeline forwards: 1 on pipeline="openflow" (the flow tables: a controller is connected, or fail mode secure), else 1 on pipeline="normal" (the standalone learning switch).',
+    labelNames: ['pipeline'],
+    registers,
+    collect() {
+      const openflow = of.datapath.pipeline === pipe;
+      this.set({ pipeline: 'openflow' }, openflow ? 1 : 0);
+      this.set({ pipeline: 'normal' }, openflow ? 0 : 1);
+    },
+  });
 }
 
 /* ----------------------------------------------------------- controllers */

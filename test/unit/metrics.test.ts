@@ -2,7 +2,10 @@
  * The Prometheus exposition of a datapath driven through MemoryPorts: every
  * family has HELP and TYPE, port series equal the typed-array counters at
  * scrape time, histograms are cumulative with sum/count matching the frame
- * counters, removed ports vanish, and promtool accepts the text.
+ * counters, removed ports vanish, and promtool accepts the text. With an
+ * OfSwitch on MemoryPorts: per-table entries, lookups and matches, the
+ * exact-match cache's hits and misses, table walks, pipeline drops and
+ * packet-ins (sent, metered, blocked) follow the traffic that went through.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -13,11 +16,14 @@ import { resolveConfig } from '../../src/config.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/normal.js';
 import { PacketPool } from '../../src/datapath/pool.js';
+import { ClsStat } from '../../src/datapath/classifier.js';
+import { OFPFC, OFPM, OFPMC, OFPMF, OFPP } from '../../src/openflow/enums.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { BURST_BUCKET_BOUNDS, createSwitchMetrics, startMetricsServer, type MetricsServer } from '../../src/stats/metrics.js';
 import { histBucket, PortStat } from '../../src/stats/port-counters.js';
 import { hasCommand } from '../helpers/netns.js';
 import { udpFrame } from '../helpers/frames.js';
+import { apply, fm, gotoTable, inPort, out, setup as ofSetup } from '../helpers/of-harness.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -77,6 +83,25 @@ function setup() {
   send(a, 6, udpFrame(B, A, { size: 200 })); // 6 to a port taking 4 per kick: 2 queue-full drops
   const metrics = createSwitchMetrics({ datapath: dp, normal, datapathId: 0xabcn, version: '9.9.9' });
   return { dp, normal, a, b, send, metrics };
+}
+
+const C = '02:00:00:00:00:0c';
+
+/**
+ * An OfSwitch (fail mode secure: the tables forward) on MemoryPorts 1..3 with
+ *   table 0: in_port=1 -> goto 1 (priority 100); table-miss -> CONTROLLER
+ *   table 1: eth_dst=B -> output 2
+ * and OFPM_CONTROLLER letting a burst of 2 packet-ins through (the clock stands still).
+ */
+function ofSetup3() {
+  const h = ofSetup(3);
+  h.flow({ tableId: 0, priority: 100, match: [inPort(1)], instructions: [gotoTable(1)] });
+  h.flow({ tableId: 0, priority: 0, match: [], instructions: [apply(out(OFPP.CONTROLLER))] });
+  h.flow({ tableId: 1, priority: 100, match: [{ field: 'eth_dst', value: 0x02000000000b }], instructions: [apply(out(2))] });
+  const meter = h.sw.meterMod({ type: 'meter_mod', xid: 0, command: OFPMC.ADD, flags: OFPMF.PKTPS | OFPMF.BURST, meterId: OFPM.CONTROLLER, bands: [{ type: 'drop', rate: 10, burstSize: 2 }] });
+  expect(meter).toBeNull();
+  const metrics = createSwitchMetrics({ datapath: h.dp, normal: h.normal, datapathId: 0xabcn, version: 't', openflow: h.sw });
+  return { h, metrics };
 }
 
 describe('Prometheus metrics', () => {
@@ -158,6 +183,115 @@ describe('Prometheus metrics', () => {
     const r = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.scrape(), encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  describe('the OpenFlow pipeline', () => {
+    it('has no OpenFlow families without an OfSwitch', async () => {
+      const { metrics } = setup();
+      const e = parseExposition(await metrics.scrape());
+      expect(e.samples.filter((s) => /^linc_(flow_table|datapath|openflow_packet_ins|switch_pipeline)/.test(s.name))).toEqual([]);
+    });
+
+    it('shows per-table entries, lookups and matches, cache hits and misses, drops and packet-ins from the traffic', async () => {
+      const { h, metrics } = ofSetup3();
+      const same = (n: number, f: Uint8Array) => Array.from({ length: n }, () => f);
+      h.send(0, ...same(5, udpFrame(B, A))); // table 0 -> table 1 -> port 2: one walk, then 4 cache hits
+      h.send(0, ...same(3, udpFrame(C, A))); // table 1 has no entry for C: dropped as a table miss (cached too)
+      h.send(1, ...same(4, udpFrame(A, B))); // table-miss entry of table 0 -> CONTROLLER: 2 pass the meter, 2 do not
+      expect(h.taken()[1]).toHaveLength(5);
+      expect(h.events.packetIns).toHaveLength(2);
+
+      const e = parseExposition(await metrics.scrape());
+      for (const f of ['linc_flow_table_active_entries', 'linc_flow_table_lookups_total', 'linc_datapath_cache_hits_total', 'linc_openflow_packet_ins_dropped_total']) {
+        expect(e.help.get(f), `HELP of ${f}`).toBeTruthy();
+      }
+      expect(e.type.get('linc_flow_table_active_entries')).toBe('gauge');
+      expect(e.type.get('linc_flow_table_lookups_total')).toBe('counter');
+      // Every table has its series, empty or not.
+      const entries = e.samples.filter((s) => s.name === 'linc_flow_table_active_entries');
+      expect(entries.map((s) => s.labels.table)).toEqual(Array.from({ length: h.sw.nTables }, (_, i) => String(i)));
+      expect(entries.slice(0, 3).map((s) => s.value)).toEqual([2, 1, 0]);
+      expect(entries.reduce((n, s) => n + s.value, 0)).toBe(3);
+
+      const table = (name: string, t: number) => value(e, name, { table: String(t) });
+      // Table 0 sees every frame (12) and always matches (it has a table-miss entry); table 1 sees the 8 from port 1, 5 match.
+      expect([table('linc_flow_table_lookups_total', 0), table('linc_flow_table_matched_total', 0)]).toEqual([12, 12]);
+      expect([table('linc_flow_table_lookups_total', 1), table('linc_flow_table_matched_total', 1)]).toEqual([8, 5]);
+      expect([table('linc_flow_table_lookups_total', 2), table('linc_flow_table_matched_total', 2)]).toEqual([0, 0]);
+      // Three distinct flow keys: three walks through the classifiers, everything else from the cache.
+      expect(value(e, 'linc_datapath_cache_misses_total', {})).toBe(3);
+      expect(value(e, 'linc_datapath_cache_hits_total', {})).toBe(9);
+      expect(value(e, 'linc_datapath_cache_inserts_total', {})).toBe(3);
+      expect(value(e, 'linc_datapath_cache_entries', {})).toBe(3);
+      expect(value(e, 'linc_datapath_table_walks_total', {})).toBe(3);
+      expect(value(e, 'linc_datapath_paths_resolved_total', {})).toBe(3);
+      expect([table('linc_flow_table_classifier_lookups_total', 0), table('linc_flow_table_classifier_lookups_total', 1)]).toEqual([3, 2]);
+      expect([table('linc_flow_table_subtables', 0), table('linc_flow_table_subtables', 1)]).toEqual([2, 1]);
+      for (const t of [0, 1]) {
+        const probed = table('linc_flow_table_subtables_probed_total', t)!;
+        expect(probed).toBe(h.sw.tables.tables[t].classifier.stats[ClsStat.Probes]);
+        const lookups = table('linc_flow_table_classifier_lookups_total', t)!;
+        expect(probed).toBeGreaterThanOrEqual(lookups);
+        expect(probed).toBeLessThanOrEqual(lookups * table('linc_flow_table_subtables', t)!);
+      }
+      expect(value(e, 'linc_datapath_dropped_total', { reason: 'table_miss' })).toBe(3);
+      expect(value(e, 'linc_datapath_dropped_total', { reason: 'meter' })).toBe(0);
+      expect(value(e, 'linc_openflow_packet_ins_total', {})).toBe(2);
+      expect(value(e, 'linc_openflow_packet_ins_dropped_total', { reason: 'meter' })).toBe(2);
+      expect(value(e, 'linc_openflow_packet_ins_dropped_total', { reason: 'blocked' })).toBe(0);
+      expect(value(e, 'linc_meter_entries', {})).toBe(1);
+      expect(value(e, 'linc_group_entries', {})).toBe(0);
+      expect(value(e, 'linc_switch_pipeline', { pipeline: 'openflow' })).toBe(1);
+      expect(value(e, 'linc_switch_pipeline', { pipeline: 'normal' })).toBe(0);
+      expect(value(e, 'linc_port_tx_packets_total', { port: '2' })).toBe(5);
+    });
+
+    it('follows flow-mods and later traffic at the next scrape', async () => {
+      const { h, metrics } = ofSetup3();
+      h.send(0, udpFrame(B, A), udpFrame(B, A));
+      const before = parseExposition(await metrics.scrape());
+      expect(value(before, 'linc_flow_table_active_entries', { table: '1' })).toBe(1);
+      expect(h.sw.flowMod(fm({ tableId: 1, command: OFPFC.DELETE }))).toBeNull();
+      // The cached path is stale after the delete: the next frame walks again and now misses in table 1.
+      h.send(0, udpFrame(B, A), udpFrame(B, A));
+      const after = parseExposition(await metrics.scrape());
+      expect(value(after, 'linc_flow_table_active_entries', { table: '1' })).toBe(0);
+      expect(value(after, 'linc_flow_table_active_entries', { table: '0' })).toBe(2);
+      expect(value(after, 'linc_datapath_cache_misses_total', {})).toBe(value(before, 'linc_datapath_cache_misses_total', {})! + 1);
+      expect(value(after, 'linc_datapath_cache_hits_total', {})).toBe(value(before, 'linc_datapath_cache_hits_total', {})! + 1);
+      expect(value(after, 'linc_flow_table_lookups_total', { table: '1' })).toBe(4);
+      expect(value(after, 'linc_flow_table_matched_total', { table: '1' })).toBe(2);
+      expect(value(after, 'linc_datapath_dropped_total', { reason: 'table_miss' })).toBe(2);
+      // No connection to send packet-ins to: blocked, not metered.
+      h.sw.setEventSink(null);
+      h.send(1, udpFrame(A, B, { sport: 1 }), udpFrame(A, B, { sport: 2 }), udpFrame(A, B, { sport: 3 }));
+      const blocked = parseExposition(await metrics.scrape());
+      expect(value(blocked, 'linc_openflow_packet_ins_dropped_total', { reason: 'blocked' })).toBe(3);
+      expect(value(blocked, 'linc_openflow_packet_ins_total', {})).toBe(0);
+    });
+
+    it('reports the learning switch as the pipeline in fail mode standalone without a controller', async () => {
+      const h = ofSetup(2, { failMode: 'standalone' });
+      h.sw.controllersConnected(0);
+      const metrics = createSwitchMetrics({ datapath: h.dp, normal: h.normal, datapathId: 1n, version: 't', openflow: h.sw });
+      h.send(0, udpFrame(B, A));
+      const e = parseExposition(await metrics.scrape());
+      expect(value(e, 'linc_switch_pipeline', { pipeline: 'normal' })).toBe(1);
+      expect(value(e, 'linc_switch_pipeline', { pipeline: 'openflow' })).toBe(0);
+      expect(value(e, 'linc_flow_table_lookups_total', { table: '0' })).toBe(0);
+      expect(value(e, 'linc_port_flooded_total', { port: '1' })).toBe(1);
+      h.sw.controllersConnected(1);
+      expect(value(parseExposition(await metrics.scrape()), 'linc_switch_pipeline', { pipeline: 'openflow' })).toBe(1);
+    });
+
+    it.skipIf(!hasCommand('promtool'))('passes promtool check metrics with the OpenFlow families', async () => {
+      const { h, metrics } = ofSetup3();
+      h.send(0, udpFrame(B, A), udpFrame(C, A));
+      h.send(1, udpFrame(A, B));
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.scrape(), encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
   });
 
   it('is configured by --metrics ADDR:PORT|off, loopback 9091 by default', () => {
