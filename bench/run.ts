@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasCommand, isRoot, repoRoot } from '../test/helpers/netns.js';
-import { BELOW_KNEE_PPS, runE2e, type E2eResult, type Link } from './e2e.js';
+import { BELOW_KNEE_DATAGRAMS, runE2e, type E2eResult, type Link } from './e2e.js';
 import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
@@ -86,7 +86,7 @@ if (e2eLinks.length > 0) {
     const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: e2eLinks });
     const base = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'c-fwd');
     const bridge = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'bridge');
-    console.log(`\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % at ${BELOW_KNEE_PPS / 1e3} kpps | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB`);
+    console.log(`\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB`);
     for (const r of results) {
       const b = base(r);
       const br = bridge(r);
@@ -107,7 +107,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (rows.length) text += `\n| in-process | throughput | heap before -> after |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
   if (counterRows.length) text += `\n| counters and scrape | figure | result |\n| --- | --- | --- |\n${counterRows.join('\n')}\n`;
   if (e2eRows.length) {
-    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % at ${BELOW_KNEE_PPS / 1e3} kpps | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
   }
   if (classifierRows.length) {
     text += `\n| stage | setting | throughput | detail |\n| --- | --- | --- | --- |\n${classifierRows.join('\n')}\n`;

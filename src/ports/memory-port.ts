@@ -71,7 +71,12 @@ export class MemoryPort implements Port {
 
   /** Switch to generator mode: rxBurst cycles over these frames. */
   setGenerator(templates: Uint8Array[]): void {
-    this.templates = templates.map((t) => t.slice());
+    // Each template is stored behind a zeroed vnet header: one copy per frame.
+    this.templates = templates.map((t) => {
+      const withHdr = new Uint8Array(VNET_HDR_LEN + t.length);
+      withHdr.set(t, VNET_HDR_LEN);
+      return withHdr;
+    });
     this.nextTemplate = 0;
     this.pending = 0;
   }
@@ -107,10 +112,8 @@ export class MemoryPort implements Port {
       this.nextTemplate = this.nextTemplate + 1 === templates.length ? 0 : this.nextTemplate + 1;
       this.pending--;
       const slot = slots[got++];
-      const off = pool.dataOff[slot];
-      bytes.fill(0, off - VNET_HDR_LEN, off);
-      bytes.set(t, off);
-      pool.len[slot] = t.length;
+      bytes.set(t, pool.dataOff[slot] - VNET_HDR_LEN);
+      pool.len[slot] = t.length - VNET_HDR_LEN;
     }
     return got;
   }
