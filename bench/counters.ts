@@ -36,7 +36,7 @@ import { MemoryPort } from '../src/ports/memory-port.js';
 import { createSwitchMetrics } from '../src/stats/metrics.js';
 import { PortStat } from '../src/stats/port-counters.js';
 import { udpTemplate } from './frames.js';
-import { median } from './inprocess.js';
+import { buildLearningBench, median } from './inprocess.js';
 
 /* ------------------------------------------------ compiling the counters out */
 
@@ -166,33 +166,12 @@ export async function loadDatapathWithoutCounters(opts: { keep?: boolean } = {})
 
 /* ------------------------------------------------------------- throughput */
 
-function build(DP: typeof Datapath, burst: number) {
-  const dp = new DP({ pool: new PacketPool({ slots: 1024 }), burst });
-  dp.pipeline = new NormalSwitch();
-  const src = new MemoryPort({ name: 'gen', ofPort: 1, capture: false });
-  const sink = new MemoryPort({ name: 'sink', ofPort: 2, capture: false });
-  dp.addPort(src);
-  dp.addPort(sink);
-  const sinkMac = 0x020000000002;
-  src.setGenerator(Array.from({ length: 64 }, (_, i) => udpTemplate(sinkMac, 0x020000001000 + i, 64)));
-  sink.setGenerator([udpTemplate(0x020000001000, sinkMac, 64)]);
-  sink.offer(1);
-  dp.pollPort(dp.port(2)!);
-  const srcPort = dp.port(1)!;
-  const pump = (frames: number) => {
-    for (let sent = 0; sent < frames; sent += burst) {
-      src.offer(burst);
-      dp.pollPort(srcPort);
-    }
-  };
-  return { dp, pump, sink };
-}
 
 /**
  * Frames per second of this process's CPU time (user + system), not wall
  * time: on a shared machine, time spent descheduled is not the datapath's.
  */
-function mpps(run: ReturnType<typeof build>, frames: number): number {
+function mpps(run: ReturnType<typeof buildLearningBench>, frames: number): number {
   const before = run.sink.txFrames;
   const c0 = process.cpuUsage();
   run.pump(frames);
@@ -293,8 +272,8 @@ export async function runCounters(opts: { pairs?: number; framesPerRun?: number;
   const framesPerRun = opts.framesPerRun ?? 1_000_000;
   const stripped = await loadDatapathWithoutCounters();
   try {
-    const on = build(Datapath, 32);
-    const off = build(stripped.Datapath, 32);
+    const on = buildLearningBench(Datapath, 32);
+    const off = buildLearningBench(stripped.Datapath, 32);
     // The copy must forward like the original and count nothing.
     on.pump(320_000);
     off.pump(320_000);

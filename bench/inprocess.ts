@@ -25,8 +25,13 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function build(burst: number) {
-  const dp = new Datapath({ pool: new PacketPool({ slots: 1024 }), burst });
+/**
+ * The learning-switch bench topology: a generator port (64 sources) and a
+ * sink whose MAC is learned, over `DP` (the real Datapath, or a variant the
+ * counters bench compiles). pump(n) pushes n frames through, burst by burst.
+ */
+export function buildLearningBench(DP: typeof Datapath, burst: number) {
+  const dp = new DP({ pool: new PacketPool({ slots: 1024 }), burst });
   dp.pipeline = new NormalSwitch();
   const src = new MemoryPort({ name: 'gen', ofPort: 1, capture: false });
   const sink = new MemoryPort({ name: 'sink', ofPort: 2, capture: false });
@@ -45,7 +50,7 @@ function build(burst: number) {
       dp.pollPort(srcPort);
     }
   };
-  return { pump, sink };
+  return { dp, pump, sink };
 }
 
 export function runInProcess(opts: { runs?: number; framesPerRun?: number; heapFrames?: number; burst?: number } = {}): InProcessResult {
@@ -54,7 +59,7 @@ export function runInProcess(opts: { runs?: number; framesPerRun?: number; heapF
   const framesPerRun = opts.framesPerRun ?? 5_000_000;
   const heapFrames = opts.heapFrames ?? 100_000_000;
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  const { pump, sink } = build(burst);
+  const { pump, sink } = buildLearningBench(Datapath, burst);
   pump(1_000_000); // warm up: let the JIT settle
   const mppsRuns: number[] = [];
   for (let r = 0; r < runs; r++) {
