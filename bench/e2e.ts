@@ -39,7 +39,7 @@ export interface E2eResult {
 
 /**
  * The below-the-knee loss figure: datagrams from a paced sender (bursts of
- * 64, then 0.5 ms of sleep: tens of kpps) counted by a receiving socket.
+ * 32, then 1 ms of sleep: tens of kpps) counted by a receiving socket.
  * trafgen's own rate limit (-b) sends in ring-sized bursts that overflow a
  * TAP's queue whatever forwards it, so it cannot measure this.
  */

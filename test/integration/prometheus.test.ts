@@ -118,7 +118,8 @@ describe.skipIf(!isRoot || !hasCommand('prometheus') || !hasCommand('promtool'))
   it('returns rx/tx packet counters equal to the kernel TAP counters after a bounded flood', async () => {
     const n = 20_000;
     const received = await udpFlood(nsA, nsB, '10.204.0.2', n, 200);
-    expect(received).toBe(n);
+    // Delivery itself is switch-tap.test.ts's subject; here the counters must agree whatever was lost.
+    expect(received).toBeGreaterThan(n * 0.95);
     const byPort = (v: PromVector[]) => Object.fromEntries(v.map((x) => [x.metric.port, Number(x.value[1])]));
     let last = '';
     const t0 = Date.now();
@@ -138,7 +139,7 @@ describe.skipIf(!isRoot || !hasCommand('prometheus') || !hasCommand('promtool'))
     }
     console.log(`after a flood of ${n} frames: ${last}`);
     const rx = byPort(await query('linc_port_rx_packets_total'));
-    expect(rx['1']).toBeGreaterThanOrEqual(n);
+    expect(rx['1']).toBeGreaterThanOrEqual(received);
     const names = (await query('linc_port_rx_packets_total')).map((v) => v.metric.name).sort();
     expect(names).toEqual([tapA, tapB].sort());
     // The dashboard's histogram queries work on what was scraped.
