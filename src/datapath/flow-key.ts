@@ -100,6 +100,11 @@ export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_MPLS_MC = 0x8848;
 
+/** An 802.1Q or 802.1ad tag protocol identifier. */
+export function isVlanTpid(type: number): boolean {
+  return type === ETH_TYPE_VLAN || type === ETH_TYPE_QINQ;
+}
+
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;

@@ -25,7 +25,8 @@
  *   TAG_BAD_TTL (a decrement found TTL <= 1: the caller drops the frame).
  */
 
-import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_QINQ, ETH_TYPE_VLAN } from './flow-key.js';
+import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from './flow-key.js';
+import { rd16, wr16 } from './frame-bytes.js';
 import { ipTtl, type FrameCursor } from './set-field.js';
 import { csumReplace16 } from './checksum.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from './vnet.js';
@@ -37,18 +38,6 @@ export const TAG_BAD_TTL = 3;
 
 const TAG = 4;
 
-function rd16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
-function wr16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-
-function isVlanTpid(t: number): boolean {
-  return t === ETH_TYPE_VLAN || t === ETH_TYPE_QINQ;
-}
 
 export function isMplsType(t: number): boolean {
   return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MC;

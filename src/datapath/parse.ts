@@ -28,7 +28,7 @@
  *   when the IP header or extension chain could not be walked to its end.
  */
 
-import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_QINQ, ETH_TYPE_VLAN } from './flow-key.js';
+import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from './flow-key.js';
 import { parseArp, parseIpv4, parseIpv6 } from './parse-l3.js';
 import { PARSE_MALFORMED } from './parse-l4.js';
 import type { PacketPool } from './pool.js';
@@ -67,10 +67,6 @@ export class ParsedBatch {
     this.l4 = new Uint16Array(capacity);
     this.flags = new Uint8Array(capacity);
   }
-}
-
-function isVlanTpid(type: number): boolean {
-  return type === ETH_TYPE_VLAN || type === ETH_TYPE_QINQ;
 }
 
 /**

@@ -32,7 +32,8 @@
  */
 
 import { csumReplace16, csumReplace32 } from './checksum.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './flow-key.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid } from './flow-key.js';
+import { rd16, rd32, wr16, wr32 } from './frame-bytes.js';
 import { Fid } from './of-ops.js';
 import type { PacketPool } from './pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from './vnet.js';
@@ -56,32 +57,11 @@ export interface FrameCursor {
   writable(): boolean;
 }
 
-const TPID_VLAN = 0x8100;
-const TPID_QINQ = 0x88a8;
 const ND_NS = 135;
 const ND_NA = 136;
 const ND_OPT_SLL = 1;
 const ND_OPT_TLL = 2;
 
-function rd16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
-function wr16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-
-function rd32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-
-function wr32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
 
 /** Replaces a 16-bit word of a header covered by the checksum at `at` (a UDP checksum of 0 stays 0). */
 function fixData16(b: Uint8Array, at: number, udp: boolean, oldW: number, newW: number): void {
@@ -218,8 +198,7 @@ function arpAt(x: FrameCursor, b: Uint8Array, o: number, len: number): boolean {
 
 function hasOuterVlan(b: Uint8Array, o: number, len: number): boolean {
   if (len < 18) return false;
-  const t = rd16(b, o + 12);
-  return t === TPID_VLAN || t === TPID_QINQ;
+  return isVlanTpid(rd16(b, o + 12));
 }
 
 /** Sets an IPv4 address word at L3 offset `field` (12 src, 16 dst) with IP and L4 checksum fix-ups. */

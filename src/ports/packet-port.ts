@@ -46,14 +46,17 @@ export interface PacketPortOptions {
 /**
  * Put back the VLAN tag the kernel stripped from the frame in `slot` (`tagInfo`
  * is an rxTci value with RX_TCI_PRESENT set). `hdr` is the vnet header length
- * before the frame (0 or VNET_HDR_LEN). Needs 4 bytes of headroom.
+ * the port receives (0 or VNET_HDR_LEN); the VNET_HDR_LEN bytes before the
+ * frame move with it either way (zeros without a header). Needs 4 bytes of
+ * headroom.
  */
 export function reinsertVlanTag(pool: PacketPool, slot: number, tagInfo: number, hdr: number): void {
   const bytes = pool.bytes;
   const off = pool.dataOff[slot];
   const len = pool.len[slot];
   if (len < MAC_BYTES) return; // not an Ethernet frame: the parser counts it
-  bytes.copyWithin(off - hdr - VLAN_TAG_LEN, off - hdr, off + MAC_BYTES);
+  // The vnet header moves with the MACs; without one those bytes are zeros and stay zeros.
+  bytes.copyWithin(off - VNET_HDR_LEN - VLAN_TAG_LEN, off - VNET_HDR_LEN, off + MAC_BYTES);
   const tag = off - VLAN_TAG_LEN + MAC_BYTES;
   const tpid = (tagInfo & RX_TCI_TPID_8021AD) !== 0 ? 0x88a8 : 0x8100;
   bytes[tag] = tpid >>> 8;
@@ -117,11 +120,7 @@ export class PacketPort extends NativePort implements Port {
     const got = this.receive(pool, slots, n);
     const rxTci = this.rxTci;
     for (let i = 0; i < got; i++) {
-      if (rxTci[i] === 0) continue;
-      const slot = slots[i];
-      reinsertVlanTag(pool, slot, rxTci[i], this.hdr);
-      // Without a vnet header the frame moved into bytes receive() did not zero.
-      if (this.hdr === 0) pool.bytes.fill(0, pool.dataOff[slot] - VNET_HDR_LEN, pool.dataOff[slot]);
+      if (rxTci[i] !== 0) reinsertVlanTag(pool, slots[i], rxTci[i], this.hdr);
     }
     return got;
   }
