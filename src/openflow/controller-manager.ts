@@ -88,7 +88,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
   private asyncDroppedClosed = 0;
   private asyncEncodeFailures = 0;
 
-  constructor(private readonly opts: ControllerManagerOptions) {
+  constructor(opts: ControllerManagerOptions) {
     this.sw = opts.sw;
     this.log = opts.log;
     this.probeMs = opts.inactivityProbeMs ?? DEFAULT_INACTIVITY_PROBE_MS;

@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, isRoot, repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
+import { isRoot, repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
 
 const DRIVER = join(repoRoot, 'test', 'integration', 'mininet', 'tree.py');
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-mininet and python3-os-ken live

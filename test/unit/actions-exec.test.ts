@@ -12,7 +12,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/openflow/actions.js';
 import { ActionExecutor, OfStat, type ExecHost } from '../../src/datapath/actions-exec.js';
-import { completeChecksum } from '../../src/datapath/checksum.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
 import { GroupTable } from '../../src/datapath/groups.js';

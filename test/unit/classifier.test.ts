@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Classifier, ClsStat, NO_RULE } from '../../src/datapath/classifier.js';
 import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
 import { ReferenceClassifier } from '../helpers/reference-classifier.js';
+import { obtainGc } from '../helpers/gc.js';
 
 type Words = Partial<Record<number, number>>;
 
@@ -198,13 +197,6 @@ describe('Classifier vs ReferenceClassifier', () => {
     );
   });
 });
-
-function obtainGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing) return existing;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 describe('Classifier hot path', () => {
   it('does not allocate: 1e6 lookups over 10k rules grow the heap by < 1 MB', () => {

@@ -79,3 +79,32 @@ describe('config', () => {
     expect(configError(() => resolveConfig({ port: ['tap:a', 'if:a'] }))).toBe('port a is listed twice');
   });
 });
+
+describe('OpenFlow config keys', () => {
+  it('defaults to no controller, no listener, standalone, a 5 s probe and 8 s max backoff', () => {
+    expect(resolveConfig({})).toMatchObject({ controllers: [], listen: [], failMode: 'standalone', inactivityProbeMs: 5000, maxBackoffMs: 8000 });
+  });
+
+  it('reads controllers, listen, fail-mode, inactivity-probe and max-backoff from YAML; flags win', () => {
+    const p = file('of1.yaml', 'controllers: ["tcp:10.0.0.1:6653", "tcp:[::1]"]\nlisten: [ptcp:6634]\nfail-mode: secure\ninactivity-probe: 2.5\nmax-backoff: 4\n');
+    const c = resolveConfig({}, loadConfigFile(p));
+    expect(c.controllers.map((t) => t.spec)).toEqual(['tcp:10.0.0.1:6653', 'tcp:[::1]:6653']);
+    expect(c.listen).toEqual([{ spec: 'ptcp:6634:127.0.0.1', host: '127.0.0.1', port: 6634 }]);
+    expect(c).toMatchObject({ failMode: 'secure', inactivityProbeMs: 2500, maxBackoffMs: 4000 });
+    const f = resolveConfig({ controller: ['tcp:10.0.0.9:1'], failMode: 'standalone', inactivityProbe: '0', maxBackoff: '16' }, loadConfigFile(p));
+    expect(f.controllers.map((t) => t.spec)).toEqual(['tcp:10.0.0.9:1']);
+    expect(f).toMatchObject({ failMode: 'standalone', inactivityProbeMs: 0, maxBackoffMs: 16000, listen: [{ port: 6634 }] });
+  });
+
+  it('names the key of each bad value', () => {
+    expect(configError(() => loadConfigFile(file('of2.yaml', 'controllers: ["tcp:10.0.0.1:6653", "10.0.0.2"]\n')))).toMatch(/controllers\[1\]: "10.0.0.2" is not a controller target/);
+    expect(configError(() => loadConfigFile(file('of3.yaml', 'controllers: tcp:10.0.0.1\n')))).toMatch(/controllers: /);
+    expect(configError(() => loadConfigFile(file('of4.yaml', 'listen: ["ptcp:6653:nowhere"]\n')))).toMatch(/listen\[0\]: .*must be an IPv4 or IPv6 address/);
+    expect(configError(() => loadConfigFile(file('of5.yaml', 'listen: [ptcp:6653, "ptcp:6653:127.0.0.1"]\n')))).toMatch(/listen\[1\]: ptcp:6653:127.0.0.1 is listed twice/);
+    expect(configError(() => loadConfigFile(file('of6.yaml', 'fail-mode: open\n')))).toMatch(/fail-mode: must be "standalone" or "secure"/);
+    expect(configError(() => loadConfigFile(file('of7.yaml', 'inactivity-probe: 0.5\n')))).toMatch(/inactivity-probe: must be 0 \(off\) or at least 1 second/);
+    expect(configError(() => loadConfigFile(file('of8.yaml', 'max-backoff: 0\n')))).toMatch(/max-backoff: must be at least 1 second/);
+    expect(configError(() => resolveConfig({ maxBackoff: 'soon' }))).toMatch(/--max-backoff: "soon" is not a number/);
+    expect(configError(() => resolveConfig({ listen: ['ptcp:x'] }))).toMatch(/listen\[0\]: .*listen port "x"/);
+  });
+});

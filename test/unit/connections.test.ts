@@ -4,19 +4,15 @@
  * timings under fake timers (refused, hanging, dropped before and after the
  * handshake), the passive listener and the manager over real loopback TCP
  * (counting controllers for fail mode, metrics), the manager over the real
- * OfSwitch and memory ports (fail mode, packet-in, port-status), and the
- * config keys.
+ * OfSwitch and memory ports (fail mode, packet-in, port-status). The
+ * OpenFlow config keys are tested with the others in config.test.ts.
  */
 
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControllerManager } from '../../src/openflow/controller-manager.js';
 import {
   Backoff, parseControllerTarget, parseListenTarget, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
@@ -305,51 +301,5 @@ describe('the manager over the real OfSwitch (memory ports)', () => {
     p1.inject(frame);
     p1.wake();
     expect(p2.sent).toHaveLength(1); // flooded by the learning switch again
-  });
-});
-
-describe('config keys', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'linc-of-cfg-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (text: string) => {
-    const p = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(p, text);
-    return p;
-  };
-  const configError = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      return (e as Error).message;
-    }
-    throw new Error('expected a ConfigError');
-  };
-
-  it('defaults to no controller, no listener, standalone, a 5 s probe and 8 s max backoff', () => {
-    expect(resolveConfig({})).toMatchObject({ controllers: [], listen: [], failMode: 'standalone', inactivityProbeMs: 5000, maxBackoffMs: 8000 });
-  });
-
-  it('reads controllers, listen, fail-mode, inactivity-probe and max-backoff from YAML; flags win', () => {
-    const p = file('controllers: ["tcp:10.0.0.1:6653", "tcp:[::1]"]\nlisten: [ptcp:6634]\nfail-mode: secure\ninactivity-probe: 2.5\nmax-backoff: 4\n');
-    const c = resolveConfig({}, loadConfigFile(p));
-    expect(c.controllers.map((t) => t.spec)).toEqual(['tcp:10.0.0.1:6653', 'tcp:[::1]:6653']);
-    expect(c.listen).toEqual([{ spec: 'ptcp:6634:127.0.0.1', host: '127.0.0.1', port: 6634 }]);
-    expect(c).toMatchObject({ failMode: 'secure', inactivityProbeMs: 2500, maxBackoffMs: 4000 });
-    const f = resolveConfig({ controller: ['tcp:10.0.0.9:1'], failMode: 'standalone', inactivityProbe: '0', maxBackoff: '16' }, loadConfigFile(p));
-    expect(f.controllers.map((t) => t.spec)).toEqual(['tcp:10.0.0.9:1']);
-    expect(f).toMatchObject({ failMode: 'standalone', inactivityProbeMs: 0, maxBackoffMs: 16000, listen: [{ port: 6634 }] });
-  });
-
-  it('names the key of each bad value', () => {
-    expect(configError(() => loadConfigFile(file('controllers: ["tcp:10.0.0.1:6653", "10.0.0.2"]\n')))).toMatch(/controllers\[1\]: "10.0.0.2" is not a controller target/);
-    expect(configError(() => loadConfigFile(file('controllers: tcp:10.0.0.1\n')))).toMatch(/controllers: /);
-    expect(configError(() => loadConfigFile(file('listen: ["ptcp:6653:nowhere"]\n')))).toMatch(/listen\[0\]: .*must be an IPv4 or IPv6 address/);
-    expect(configError(() => loadConfigFile(file('listen: [ptcp:6653, "ptcp:6653:127.0.0.1"]\n')))).toMatch(/listen\[1\]: ptcp:6653:127.0.0.1 is listed twice/);
-    expect(configError(() => loadConfigFile(file('fail-mode: open\n')))).toMatch(/fail-mode: must be "standalone" or "secure"/);
-    expect(configError(() => loadConfigFile(file('inactivity-probe: 0.5\n')))).toMatch(/inactivity-probe: must be 0 \(off\) or at least 1 second/);
-    expect(configError(() => loadConfigFile(file('max-backoff: 0\n')))).toMatch(/max-backoff: must be at least 1 second/);
-    expect(configError(() => resolveConfig({ maxBackoff: 'soon' }))).toMatch(/--max-backoff: "soon" is not a number/);
-    expect(configError(() => resolveConfig({ listen: ['ptcp:x'] }))).toMatch(/listen\[0\]: .*listen port "x"/);
   });
 });

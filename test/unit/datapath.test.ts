@@ -6,6 +6,7 @@ import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 } from '../../src/
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { PortStat } from '../../src/stats/port-counters.js';
 import { BCAST, udpFrame, udpPseudo } from '../helpers/frames.js';
+import { obtainGc } from '../helpers/gc.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -232,10 +233,7 @@ describe('checksum and segmentation offload', () => {
 
 describe('allocation', () => {
   it('keeps the heap flat over many bursts', async () => {
-    const v8 = await import('node:v8');
-    const vm = await import('node:vm');
-    v8.setFlagsFromString('--expose-gc');
-    const gc = (globalThis.gc ?? vm.runInNewContext('gc')) as () => void;
+    const gc = obtainGc();
     const dp = new Datapath({ pool: new PacketPool({ slots: 256 }), burst: 32 });
     dp.pipeline = new NormalSwitch();
     const src = new MemoryPort({ name: 'src', ofPort: 1, capture: false });

@@ -1,9 +1,8 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { EMC_ENTRIES, EMC_SHIFT, EmcStat, ExactMatchCache, NO_PROGRAM } from '../../src/datapath/emc.js';
 import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
 import { MAX_GENERATION, PipelineTables } from '../../src/datapath/pipeline-tables.js';
+import { obtainGc } from '../helpers/gc.js';
 
 /** n distinct key rows (in_port, IPv4 dst, ports vary; high bits set in some words). */
 function keyRows(n: number, salt = 0): Uint32Array {
@@ -137,13 +136,6 @@ describe('ExactMatchCache', () => {
     expect(emc.lookup(keys, 0)).toBe(NO_PROGRAM);
   });
 });
-
-function obtainGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing) return existing;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 describe('ExactMatchCache hot path', () => {
   it('does not allocate: 1e6 lookups and inserts grow the heap by < 1 MB', () => {

@@ -1,6 +1,4 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,6 +12,7 @@ import {
   MacLearningTable,
   type MacLearningEntry,
 } from '../../src/datapath/mac-learning.js';
+import { obtainGc } from '../helpers/gc.js';
 
 const MAC_A = 0x00163e000001;
 const MAC_B = 0x00163e000002;
@@ -363,13 +362,6 @@ describe('MacLearningTable against a reference model', () => {
     );
   });
 });
-
-function obtainGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing) return existing;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 const WORKING_SET = 1000;
 /** The working set as flow-key words (bytes 0..1, bytes 2..5), as the datapath holds MACs. */

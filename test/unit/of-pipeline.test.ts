@@ -15,6 +15,7 @@ import { OFPFC, OFPP, OFPR } from '../../src/openflow/enums.js';
 import { PortStat } from '../../src/stats/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, layout, loadFrame, macNum, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
+import { obtainGc } from '../helpers/gc.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -371,10 +372,7 @@ describe('exact-match cache equivalence', () => {
 
 describe('allocation', () => {
   it('forwards 1e6 frames through a 2-table pipeline with a flat heap', async () => {
-    const v8 = await import('node:v8');
-    const vm = await import('node:vm');
-    v8.setFlagsFromString('--expose-gc');
-    const gc = (globalThis.gc ?? vm.runInNewContext('gc')) as () => void;
+    const gc = obtainGc();
     const h = setup(2, { sw: {} });
     const src = h.ports[0], dst = h.ports[1];
     (src as unknown as { capture: boolean }).capture = false;

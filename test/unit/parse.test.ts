@@ -10,8 +10,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +18,7 @@ import {
 } from '../../src/datapath/flow-key.js';
 import { ETH_TYPE_NONE, PARSE_FLAG_MASK, PARSE_MALFORMED, PARSE_TOO_SHORT, ParsedBatch, parseBurst, parseFrame } from '../../src/datapath/parse.js';
 import { PacketPool } from '../../src/datapath/pool.js';
+import { obtainGc } from '../helpers/gc.js';
 
 // ---------------------------------------------------------------------------
 // What tshark 4.0 decoded from each fixture (copied from tshark-fields.txt).
@@ -848,8 +847,7 @@ describe('ParsedBatch and parseBurst', () => {
     const out = new ParsedBatch(32);
     let bad = 0;
     for (let k = 0; k < 20_000; k++) bad += parseBurst(pool, slots, 32, out);
-    if (!gc) console.warn('parse.test: global.gc could not be obtained; skipping the heap-growth assertion');
-    gc?.();
+    gc();
     // Garbage that dies young never shows as heap growth after a collection, so
     // also count the scavenges the loop causes: 6.4M frames allocating even a
     // few bytes each would fill the young generation many times over.
@@ -860,32 +858,14 @@ describe('ParsedBatch and parseBurst', () => {
     observer.observe({ entryTypes: ['gc'] });
     const before = process.memoryUsage().heapUsed;
     for (let k = 0; k < 200_000; k++) bad += parseBurst(pool, slots, 32, out);
-    const after = process.memoryUsage().heapUsed;
     await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
     observer.disconnect();
     expect(bad).toBe(0);
     expect(scavenges).toBeLessThanOrEqual(2);
-    if (gc) {
-      gc();
-      expect(process.memoryUsage().heapUsed - before).toBeLessThan(1 << 20);
-    } else {
-      expect(after - before).toBeLessThan(8 << 20);
-    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(1 << 20);
   });
 });
-
-/** global.gc, or one obtained through the V8 flag when node was started without --expose-gc. */
-function obtainGc(): (() => void) | undefined {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return g;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const fromContext = vm.runInNewContext('gc') as unknown;
-    return typeof fromContext === 'function' ? (fromContext as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('random input (fast-check)', () => {
   it('random bytes never throw, set only defined flags, and read nothing past the end', () => {
