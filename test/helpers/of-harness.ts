@@ -137,6 +137,16 @@ export function crc32cRef(b: Uint8Array, from: number, to: number): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** Where the IP packet at `l3` ends, and the folded-later sum of its pseudo-header for an L4 header at `l4`. */
+export function ipSpan(frame: Uint8Array, l3: number, l4: number, proto: number, v6: boolean): { ipEnd: number; pseudo: number } {
+  if (!v6) {
+    const ipEnd = l3 + be16(frame, l3 + 2);
+    return { ipEnd, pseudo: refSum(frame, l3 + 12, 8) + proto + (ipEnd - l4) };
+  }
+  const ipEnd = l3 + 40 + be16(frame, l3 + 4);
+  return { ipEnd, pseudo: refSum(frame, l3 + 8, 32) + proto + (ipEnd - l4) };
+}
+
 /**
  * Checks every checksum the frame carries: the IPv4 header checksum, and the
  * TCP / UDP (unless 0) / ICMP / ICMPv6 checksum or SCTP CRC32c. Returns the
@@ -147,17 +157,8 @@ export function badChecksums(frame: Uint8Array): string[] {
   const { l3, l4, ethType, proto } = layout(frame);
   if (ethType !== 0x0800 && ethType !== 0x86dd) return bad;
   const v6 = ethType === 0x86dd;
-  let ipEnd: number;
-  let pseudo: number;
-  if (!v6) {
-    const ihl = (frame[l3] & 0x0f) * 4;
-    if (refSum(frame, l3, ihl) !== 0xffff) bad.push('ipv4');
-    ipEnd = l3 + be16(frame, l3 + 2);
-    pseudo = refSum(frame, l3 + 12, 8) + proto + (ipEnd - l4);
-  } else {
-    ipEnd = l3 + 40 + be16(frame, l3 + 4);
-    pseudo = refSum(frame, l3 + 8, 32) + proto + (ipEnd - l4);
-  }
+  if (!v6 && refSum(frame, l3, (frame[l3] & 0x0f) * 4) !== 0xffff) bad.push('ipv4');
+  const { ipEnd, pseudo } = ipSpan(frame, l3, l4, proto, v6);
   if (l4 === 0) return bad;
   const len = ipEnd - l4;
   switch (proto) {

@@ -26,7 +26,7 @@ import { crc32c } from '../../src/datapath/set-field.js';
 import { VNET_F_NEEDS_CSUM } from '../../src/datapath/vnet.js';
 import { OFPP, OFPR } from '../../src/openflow/enums.js';
 import type { Oxm } from '../../src/openflow/oxm.js';
-import { apply, badChecksums, crc32cRef, inPort, ip4Num, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
+import { apply, badChecksums, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
 
 const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 const put16 = (b: Uint8Array, o: number, v: number): void => {
@@ -50,17 +50,11 @@ function recomputeChecksums(f: Uint8Array): Uint8Array {
   const { l3, l4, ethType, proto } = layout(f);
   if (ethType !== 0x0800 && ethType !== 0x86dd) return f;
   const v6 = ethType === 0x86dd;
-  let ipEnd: number, pseudo: number;
   if (!v6) {
-    const ihl = (f[l3] & 0x0f) * 4;
     put16(f, l3 + 10, 0);
-    put16(f, l3 + 10, ~refSum(f, l3, ihl) & 0xffff);
-    ipEnd = l3 + be16(f, l3 + 2);
-    pseudo = refSum(f, l3 + 12, 8) + proto + (ipEnd - l4);
-  } else {
-    ipEnd = l3 + 40 + be16(f, l3 + 4);
-    pseudo = refSum(f, l3 + 8, 32) + proto + (ipEnd - l4);
+    put16(f, l3 + 10, ~refSum(f, l3, (f[l3] & 0x0f) * 4) & 0xffff);
   }
+  const { ipEnd, pseudo } = ipSpan(f, l3, l4, proto, v6);
   if (l4 === 0) return f;
   const at = proto === 6 ? 16 : proto === 17 ? 6 : proto === 1 || proto === 58 ? 2 : -1;
   if (at >= 0) {
