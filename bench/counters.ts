@@ -28,13 +28,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/normal.js';
-import { PacketPool } from '../src/datapath/pool.js';
+import { PacketPool } from '../src/packet/pool.js';
 import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/enums.js';
 import type { FlowMod } from '../src/openflow/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { createSwitchMetrics } from '../src/stats/metrics.js';
-import { PortStat } from '../src/stats/port-counters.js';
+import { PortStat } from '../src/datapath/port-counters.js';
 import { udpTemplate } from './frames.js';
 import { buildLearningBench, median } from './inprocess.js';
 

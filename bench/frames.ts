@@ -3,7 +3,7 @@
  * checksums, as bytes (in-process) or as a trafgen packet config (end-to-end).
  */
 
-import { onesComplementSum as sum16 } from '../src/datapath/checksum.js';
+import { onesComplementSum as sum16 } from '../src/packet/checksum.js';
 
 function putMac(f: Uint8Array, off: number, mac: number): void {
   for (let i = 5; i >= 0; i--) {

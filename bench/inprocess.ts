@@ -7,7 +7,7 @@
 
 import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/normal.js';
-import { PacketPool } from '../src/datapath/pool.js';
+import { PacketPool } from '../src/packet/pool.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { udpTemplate } from './frames.js';
 

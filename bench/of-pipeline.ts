@@ -11,7 +11,7 @@
 
 import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/normal.js';
-import { PacketPool } from '../src/datapath/pool.js';
+import { PacketPool } from '../src/packet/pool.js';
 import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/enums.js';
 import type { FlowMod } from '../src/openflow/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/of-switch.js';

@@ -18,6 +18,9 @@ import {
 } from './openflow/connections.js';
 import type { FailMode } from './openflow/switch-api.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
+import { LOG_LEVELS, type LogLevel } from './stats/log.js';
+
+export { LOG_LEVELS, type LogLevel };
 
 export type PortKindSpec = 'tap' | 'if';
 
@@ -27,8 +30,6 @@ export interface PortConfig {
   ofPort: number;
 }
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface SwitchConfig {
   ports: PortConfig[];

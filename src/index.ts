@@ -6,7 +6,7 @@
 export { startSwitch, type RunningSwitch } from './switch.js';
 export { resolveConfig, loadConfigFile, ConfigError, type SwitchConfig, type PortConfig } from './config.js';
 export { Datapath, DpPort, type Pipeline } from './datapath/datapath.js';
-export { PacketPool } from './datapath/pool.js';
+export { PacketPool } from './packet/pool.js';
 export { NormalSwitch } from './datapath/normal.js';
 export { MacLearningTable } from './datapath/mac-learning.js';
 export { parseFrame, parseBurst, ParsedBatch } from './datapath/parse.js';
@@ -15,6 +15,6 @@ export { TapPort } from './ports/tap-port.js';
 export { PacketPort } from './ports/packet-port.js';
 export { MemoryPort } from './ports/memory-port.js';
 export { PortOpenError } from './ports/open-errors.js';
-export { PortCounters, PortStat, PORT_STAT_NAMES } from './stats/port-counters.js';
+export { PortCounters, PortStat, PORT_STAT_NAMES } from './datapath/port-counters.js';
 export { createLogger } from './stats/log.js';
 export * as openflow from './openflow/wire.js';

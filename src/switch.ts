@@ -21,7 +21,7 @@
 
 import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/normal.js';
-import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './datapath/pool.js';
+import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
 import type { PortConfig, SwitchConfig } from './config.js';
 import { PortOpenError } from './ports/open-errors.js';
 import { PacketPort } from './ports/packet-port.js';

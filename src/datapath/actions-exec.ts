@@ -32,7 +32,7 @@
  */
 
 import { OFPGT, OFPR } from '../openflow/enums.js';
-import { PortStat } from '../stats/port-counters.js';
+import { PortStat } from './port-counters.js';
 import { hashFinish, hashMix } from './classifier.js';
 import type { Datapath, DpPort } from './datapath.js';
 import { K, KEY_WORDS } from './flow-key.js';
@@ -43,7 +43,7 @@ import { METER_DROP, METER_PASS, type MeterTable } from './meters.js';
 import type { NormalSwitch } from './normal.js';
 import { Op } from './of-ops.js';
 import { ParsedBatch, parseFrame } from './parse.js';
-import type { PacketPool } from './pool.js';
+import type { PacketPool } from '../packet/pool.js';
 import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
 
 /** Chained groups deeper than this are not followed. */

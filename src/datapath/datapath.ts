@@ -31,11 +31,11 @@
  */
 
 import type { Port } from '../ports/port.js';
-import { PortCounters, PortStat, histBucket } from '../stats/port-counters.js';
-import { completeChecksum } from './checksum.js';
+import { PortCounters, PortStat, histBucket } from './port-counters.js';
+import { completeChecksum } from '../packet/checksum.js';
 import { ParsedBatch, parseBurst } from './parse.js';
-import { PacketPool } from './pool.js';
-import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from './vnet.js';
+import { PacketPool } from '../packet/pool.js';
+import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 
 export const DEFAULT_BURST = 32;
 export const MAX_BURST = 256;

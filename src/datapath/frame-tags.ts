@@ -26,10 +26,10 @@
  */
 
 import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from './flow-key.js';
-import { rd16, wr16 } from './frame-bytes.js';
+import { rd16, wr16 } from '../packet/frame-bytes.js';
 import { ipTtl, type FrameCursor } from './set-field.js';
-import { csumReplace16 } from './checksum.js';
-import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from './vnet.js';
+import { csumReplace16 } from '../packet/checksum.js';
+import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
 
 export const TAG_OK = 0;
 export const TAG_NO_COPY = 1;

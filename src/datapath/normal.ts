@@ -15,7 +15,7 @@ import type { Datapath, DpPort, Pipeline } from './datapath.js';
 import { K, keyVlanVid, KEY_WORDS } from './flow-key.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { PARSE_TOO_SHORT, type ParsedBatch } from './parse.js';
-import { PortStat } from '../stats/port-counters.js';
+import { PortStat } from './port-counters.js';
 
 /** The group (multicast) bit of eth_dst: the low bit of its first byte, in the key's EthDstHi word. */
 const ETH_DST_GROUP_BIT = 0x01000000;

@@ -45,7 +45,7 @@
 import { OFP_NO_BUFFER, OFPCML, OFPM, OFPP, OFPR } from '../openflow/enums.js';
 import type { PacketIn } from '../openflow/msg/packet-in.js';
 import type { Match } from '../openflow/oxm.js';
-import { PortStat } from '../stats/port-counters.js';
+import { PortStat } from './port-counters.js';
 import { ActionExecutor, OfStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from './datapath.js';
 import { ExactMatchCache } from './emc.js';

@@ -10,7 +10,7 @@ import {
   FRAG_ANY, FRAG_LATER,
 } from './flow-key.js';
 import { PARSE_MALFORMED, parseL4 } from './parse-l4.js';
-import type { ParsedBatch } from './parse.js';
+import type { ParsedBatch } from './parsed-batch.js';
 
 const ARP_LEN = 28;
 const IPV4_MIN_HEADER = 20;

@@ -30,11 +30,13 @@
 
 import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from './flow-key.js';
 import { parseArp, parseIpv4, parseIpv6 } from './parse-l3.js';
+import { ParsedBatch } from './parsed-batch.js';
 import { PARSE_MALFORMED } from './parse-l4.js';
-import type { PacketPool } from './pool.js';
+import type { PacketPool } from '../packet/pool.js';
 
 /** Some header after L2 was truncated or invalid; the key holds every field up to it. */
 export { PARSE_MALFORMED } from './parse-l4.js';
+export { ParsedBatch } from './parsed-batch.js';
 
 /** Fewer than 14 bytes: no Ethernet header; the key holds only in_port. */
 export const PARSE_TOO_SHORT = 1;
@@ -46,28 +48,6 @@ export const ETH_TYPE_NONE = 0x05ff;
 /** Ethertype values below this are 802.3 length fields. */
 const ETH_TYPE_MIN = 0x0600;
 const ETH_HEADER_LEN = 14;
-
-/** Per-burst parser output, indexed by position in the burst; allocated once per datapath. */
-export class ParsedBatch {
-  readonly capacity: number;
-  /** capacity * KEY_WORDS words; row i starts at i * KEY_WORDS. */
-  readonly keys: Uint32Array;
-  /** Offset of the L3 header from the frame start, 0 if none (see the module comment). */
-  readonly l3: Uint16Array;
-  /** Offset of the L4 header from the frame start, 0 if none. */
-  readonly l4: Uint16Array;
-  /** PARSE_* bits per row. */
-  readonly flags: Uint8Array;
-
-  constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`parsed batch capacity must be a positive integer, got ${capacity}`);
-    this.capacity = capacity;
-    this.keys = new Uint32Array(capacity * KEY_WORDS);
-    this.l3 = new Uint16Array(capacity);
-    this.l4 = new Uint16Array(capacity);
-    this.flags = new Uint8Array(capacity);
-  }
-}
 
 /**
  * Parse one frame at bytes[off .. off+len) into row i of out. Never throws.

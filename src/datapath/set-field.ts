@@ -31,12 +31,12 @@
  *   free slot for the copy), and the caller stops the frame.
  */
 
-import { csumReplace16, csumReplace32 } from './checksum.js';
+import { csumReplace16, csumReplace32 } from '../packet/checksum.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid } from './flow-key.js';
-import { rd16, rd32, wr16, wr32 } from './frame-bytes.js';
+import { rd16, rd32, wr16, wr32 } from '../packet/frame-bytes.js';
 import { Fid } from './of-ops.js';
-import type { PacketPool } from './pool.js';
-import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from './vnet.js';
+import type { PacketPool } from '../packet/pool.js';
+import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../packet/vnet.js';
 
 /** The state of the frame being processed, as set-field reads and moves it. */
 export interface FrameCursor {

@@ -15,7 +15,7 @@
 import type { DpPort } from '../datapath/datapath.js';
 import { SETTABLE_FIELDS } from '../datapath/of-ops.js';
 import type { LinkInfo } from '../ports/port.js';
-import { PortStat } from '../stats/port-counters.js';
+import { PortStat } from '../datapath/port-counters.js';
 import { OFPAT, OFPIT, OFPPC, OFPPF, OFPPS, OFPXMC } from './enums.js';
 import type { PortStats } from './msg/mp-stats.js';
 import type { FeatureId, OxmId, TableFeatures } from './msg/mp-table-features.js';

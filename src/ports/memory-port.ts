@@ -9,8 +9,8 @@
  *   available, which copies bytes into slots and allocates nothing (bench).
  */
 
-import type { PacketPool } from '../datapath/pool.js';
-import { VNET_HDR_LEN } from '../datapath/vnet.js';
+import type { PacketPool } from '../packet/pool.js';
+import { VNET_HDR_LEN } from '../packet/vnet.js';
 import type { LinkInfo, Port } from './port.js';
 
 export interface MemoryPortOptions {

@@ -15,8 +15,8 @@
  *   the Io holds raw offsets into that pool's memory.
  */
 
-import type { PacketPool } from '../datapath/pool.js';
-import { VNET_HDR_LEN } from '../datapath/vnet.js';
+import type { PacketPool } from '../packet/pool.js';
+import { VNET_HDR_LEN } from '../packet/vnet.js';
 import {
   ERRNO_EINVAL,
   STATUS_LAST_ERRNO,

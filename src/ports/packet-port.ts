@@ -22,8 +22,8 @@
  * - close() closes the socket; the interface itself is left as it is.
  */
 
-import type { PacketPool } from '../datapath/pool.js';
-import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../datapath/vnet.js';
+import type { PacketPool } from '../packet/pool.js';
+import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
 import { IO_KIND_PACKET, loadNative, RX_TCI_TPID_8021AD, type NativeBinding } from './native.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError } from './open-errors.js';

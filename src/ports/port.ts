@@ -11,7 +11,7 @@
  * errno values in `lastErrno`.
  */
 
-import type { PacketPool } from '../datapath/pool.js';
+import type { PacketPool } from '../packet/pool.js';
 
 export type PortKind = 'tap' | 'if' | 'memory';
 

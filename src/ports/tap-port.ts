@@ -16,7 +16,7 @@
  *   pre-existing persistent TAP stays.
  */
 
-import type { PacketPool } from '../datapath/pool.js';
+import type { PacketPool } from '../packet/pool.js';
 import { IO_KIND_TAP, loadNative, type NativeBinding, type NativeTapInfo } from './native.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError } from './open-errors.js';

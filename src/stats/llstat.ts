@@ -17,7 +17,7 @@
  */
 
 import type { DpPort } from '../datapath/datapath.js';
-import { BURST_HIST_BUCKETS, PORT_STAT_NAMES, PortStat, type PortCounters } from './port-counters.js';
+import { BURST_HIST_BUCKETS, PORT_STAT_NAMES, PortStat, type PortCounters } from '../datapath/port-counters.js';
 
 /** One reading of a port's counters at `tMs` (a monotonic clock, ms). */
 export interface CounterSample {

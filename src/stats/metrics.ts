@@ -43,8 +43,11 @@ import type { Datapath, DpPort } from '../datapath/datapath.js';
 import { EmcStat } from '../datapath/emc.js';
 import { TableCounter } from '../datapath/flow-table.js';
 import type { NormalSwitch } from '../datapath/normal.js';
-import type { OfSwitch } from '../openflow/of-switch.js';
-import { BURST_HIST_BUCKETS, PortStat } from './port-counters.js';
+import type { GroupTable } from '../datapath/groups.js';
+import type { MeterTable } from '../datapath/meters.js';
+import type { OfPipeline } from '../datapath/of-pipeline.js';
+import type { PipelineTables } from '../datapath/pipeline-tables.js';
+import { BURST_HIST_BUCKETS, PortStat } from '../datapath/port-counters.js';
 import type { Logger } from './log.js';
 
 export interface MetricsSource {
@@ -57,8 +60,14 @@ export interface MetricsSource {
   openflow?: OpenFlowMetricsSource | null;
 }
 
-/** What the OpenFlow families read from the OfSwitch (of-switch.ts). */
-export type OpenFlowMetricsSource = Pick<OfSwitch, 'datapath' | 'tables' | 'pipeline' | 'groups' | 'meters'>;
+/** What the OpenFlow families read: the datapath's rule tables, pipeline, groups and meters. */
+export interface OpenFlowMetricsSource {
+  readonly datapath: Datapath;
+  readonly tables: PipelineTables;
+  readonly pipeline: OfPipeline;
+  readonly groups: GroupTable;
+  readonly meters: MeterTable;
+}
 
 export interface SwitchMetrics {
   registry: Registry;

@@ -13,7 +13,7 @@ import { Datapath } from '../../src/datapath/datapath.js';
 import { K } from '../../src/datapath/flow-key.js';
 import { NormalSwitch } from '../../src/datapath/normal.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse.js';
-import { PacketPool } from '../../src/datapath/pool.js';
+import { PacketPool } from '../../src/packet/pool.js';
 import type { Action } from '../../src/openflow/actions.js';
 import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../../src/openflow/enums.js';
 import type { Instruction } from '../../src/openflow/instructions.js';

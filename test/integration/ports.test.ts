@@ -11,7 +11,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GSO_FRAME_CAPACITY, PacketPool } from '../../src/datapath/pool.js';
+import { GSO_FRAME_CAPACITY, PacketPool } from '../../src/packet/pool.js';
 import {
   VNET_CSUM_OFFSET,
   VNET_CSUM_START,
@@ -20,7 +20,7 @@ import {
   VNET_GSO_NONE,
   VNET_GSO_TYPE,
   VNET_HDR_LEN,
-} from '../../src/datapath/vnet.js';
+} from '../../src/packet/vnet.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
 import type { Port } from '../../src/ports/port.js';
 import { TapPort } from '../../src/ports/tap-port.js';

@@ -14,14 +14,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   completeChecksum, csumReplace16, csumReplace32, internetChecksum, ipv4HeaderChecksum, isGso, needsChecksum, onesComplementSum,
-} from '../../src/datapath/checksum.js';
+} from '../../src/packet/checksum.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/datapath/flow-key.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse.js';
-import { PacketPool } from '../../src/datapath/pool.js';
+import { PacketPool } from '../../src/packet/pool.js';
 import {
   VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4,
   VNET_GSO_TCPV6, VNET_GSO_TYPE, VNET_GSO_UDP_L4,
-} from '../../src/datapath/vnet.js';
+} from '../../src/packet/vnet.js';
 
 const FRAMES_DIR = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
 

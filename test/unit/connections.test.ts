@@ -21,7 +21,7 @@ import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR, type O
 import { OfSwitch } from '../../src/openflow/of-switch.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/normal.js';
-import { PacketPool } from '../../src/datapath/pool.js';
+import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { udpFrame } from '../helpers/frames.js';
 import { createSwitchMetrics, addControllerMetrics } from '../../src/stats/metrics.js';

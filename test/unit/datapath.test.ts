@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/normal.js';
-import { PacketPool } from '../../src/datapath/pool.js';
-import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 } from '../../src/datapath/vnet.js';
+import { PacketPool } from '../../src/packet/pool.js';
+import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 } from '../../src/packet/vnet.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
-import { PortStat } from '../../src/stats/port-counters.js';
+import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame, udpPseudo } from '../helpers/frames.js';
 import { obtainGc } from '../helpers/gc.js';
 

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/normal.js';
-import { PacketPool } from '../../src/datapath/pool.js';
+import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { formatLlstat, LlstatError, llstatReport, LlstatWindows, samplePort, type CounterSample } from '../../src/stats/llstat.js';
-import { BURST_HIST_BUCKETS, histBucket, PortCounters, PortStat } from '../../src/stats/port-counters.js';
+import { BURST_HIST_BUCKETS, histBucket, PortCounters, PortStat } from '../../src/datapath/port-counters.js';
 import { udpFrame } from '../helpers/frames.js';
 
 const A = '02:00:00:00:00:0a';

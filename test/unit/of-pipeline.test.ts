@@ -12,7 +12,7 @@ import { OfStat } from '../../src/datapath/actions-exec.js';
 import { EmcStat } from '../../src/datapath/emc.js';
 import { FlowCounter, TableCounter } from '../../src/datapath/flow-table.js';
 import { OFPFC, OFPP, OFPR } from '../../src/openflow/enums.js';
-import { PortStat } from '../../src/stats/port-counters.js';
+import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, layout, loadFrame, macNum, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
 import { obtainGc } from '../helpers/gc.js';

@@ -20,7 +20,7 @@ import type { PacketOut } from '../../src/openflow/msg/packet-out.js';
 import type { PortMod } from '../../src/openflow/msg/port-mod.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/wire.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
-import { PortStat } from '../../src/stats/port-counters.js';
+import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, macNum, out, setField, setup } from '../helpers/of-harness.js';
 

@@ -17,7 +17,7 @@ import {
   FLOW_KEY_LAYOUT_VERSION, FRAG_ANY, FRAG_LATER, K, KEY_WORDS, VLAN_PRESENT,
 } from '../../src/datapath/flow-key.js';
 import { ETH_TYPE_NONE, PARSE_FLAG_MASK, PARSE_MALFORMED, PARSE_TOO_SHORT, ParsedBatch, parseBurst, parseFrame } from '../../src/datapath/parse.js';
-import { PacketPool } from '../../src/datapath/pool.js';
+import { PacketPool } from '../../src/packet/pool.js';
 import { obtainGc } from '../helpers/gc.js';
 
 // ---------------------------------------------------------------------------
