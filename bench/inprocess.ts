@@ -6,7 +6,7 @@
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
-import { NormalSwitch } from '../src/datapath/normal.js';
+import { NormalSwitch } from '../src/datapath/learning/normal.js';
 import { PacketPool } from '../src/packet/pool.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { udpTemplate } from './frames.js';

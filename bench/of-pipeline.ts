@@ -10,11 +10,11 @@
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
-import { NormalSwitch } from '../src/datapath/normal.js';
+import { NormalSwitch } from '../src/datapath/learning/normal.js';
 import { PacketPool } from '../src/packet/pool.js';
-import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/enums.js';
-import type { FlowMod } from '../src/openflow/msg/flow-mod.js';
-import { OfSwitch } from '../src/openflow/of-switch.js';
+import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
+import type { FlowMod } from '../src/openflow/codec/v13/msg/flow-mod.js';
+import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { udpTemplate } from './frames.js';
 

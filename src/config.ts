@@ -15,8 +15,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
-} from './openflow/connections.js';
-import type { FailMode } from './openflow/switch-api.js';
+} from './openflow/transport/connections.js';
+import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { LOG_LEVELS, type LogLevel } from './stats/log.js';
 

@@ -20,7 +20,7 @@
  */
 
 import { Datapath } from './datapath/datapath.js';
-import { NormalSwitch } from './datapath/normal.js';
+import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
 import type { PortConfig, SwitchConfig } from './config.js';
 import { PortOpenError } from './ports/open-errors.js';
@@ -31,8 +31,8 @@ import { AdminSocketError, startAdminServer, type AdminServer } from './stats/ad
 import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
 import { addControllerMetrics, createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
-import { ControllerManager } from './openflow/controller-manager.js';
-import { OfSwitch } from './openflow/of-switch.js';
+import { ControllerManager } from './openflow/transport/controller-manager.js';
+import { OfSwitch } from './openflow/ofproto/of-switch.js';
 
 export const TICK_MS = 1000;
 

@@ -33,7 +33,7 @@
 import type { Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum } from '../packet/checksum.js';
-import { ParsedBatch, parseBurst } from './parse.js';
+import { ParsedBatch, parseBurst } from './parse/parse.js';
 import { PacketPool } from '../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 

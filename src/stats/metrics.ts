@@ -37,16 +37,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { OfStat } from '../datapath/actions-exec.js';
-import { ClsStat } from '../datapath/classifier.js';
+import { OfStat } from '../datapath/rules/actions-exec.js';
+import { ClsStat } from '../datapath/rules/classifier.js';
 import type { Datapath, DpPort } from '../datapath/datapath.js';
-import { EmcStat } from '../datapath/emc.js';
-import { TableCounter } from '../datapath/flow-table.js';
-import type { NormalSwitch } from '../datapath/normal.js';
-import type { GroupTable } from '../datapath/groups.js';
-import type { MeterTable } from '../datapath/meters.js';
-import type { OfPipeline } from '../datapath/of-pipeline.js';
-import type { PipelineTables } from '../datapath/pipeline-tables.js';
+import { EmcStat } from '../datapath/rules/emc.js';
+import { TableCounter } from '../datapath/rules/flow-table.js';
+import type { NormalSwitch } from '../datapath/learning/normal.js';
+import type { GroupTable } from '../datapath/rules/groups.js';
+import type { MeterTable } from '../datapath/rules/meters.js';
+import type { OfPipeline } from '../datapath/rules/rule-pipeline.js';
+import type { PipelineTables } from '../datapath/rules/pipeline-tables.js';
 import { BURST_HIST_BUCKETS, PortStat } from '../datapath/port-counters.js';
 import type { Logger } from './log.js';
 

@@ -10,16 +10,16 @@
  */
 
 import { Duplex } from 'node:stream';
-import { decodeMessage, encodeMessage, isDecodeError, MessageFramer, OFPC, type OfpMessage } from '../../src/openflow/wire.js';
-import type { FlowMod } from '../../src/openflow/msg/flow-mod.js';
-import type { GroupMod } from '../../src/openflow/msg/group-mod.js';
-import type { MeterMod } from '../../src/openflow/msg/meter-mod.js';
-import type { MultipartReplyBody, MultipartRequestBody } from '../../src/openflow/msg/multipart.js';
-import type { PacketOut } from '../../src/openflow/msg/packet-out.js';
-import type { PortMod } from '../../src/openflow/msg/port-mod.js';
-import type { QueueGetConfigReply } from '../../src/openflow/msg/queue-config.js';
-import type { TableMod } from '../../src/openflow/msg/table-mod.js';
-import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../../src/openflow/switch-api.js';
+import { decodeMessage, encodeMessage, isDecodeError, MessageFramer, OFPC, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import type { FlowMod } from '../../src/openflow/codec/v13/msg/flow-mod.js';
+import type { GroupMod } from '../../src/openflow/codec/v13/msg/group-mod.js';
+import type { MeterMod } from '../../src/openflow/codec/v13/msg/meter-mod.js';
+import type { MultipartReplyBody, MultipartRequestBody } from '../../src/openflow/codec/v13/msg/multipart.js';
+import type { PacketOut } from '../../src/openflow/codec/v13/msg/packet-out.js';
+import type { PortMod } from '../../src/openflow/codec/v13/msg/port-mod.js';
+import type { QueueGetConfigReply } from '../../src/openflow/codec/v13/msg/queue-config.js';
+import type { TableMod } from '../../src/openflow/codec/v13/msg/table-mod.js';
+import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../../src/openflow/ofproto/switch-api.js';
 
 export type FakeCall =
   | { kind: 'flowMod'; msg: FlowMod }

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHello, OFPBRC, OFPET } from '../../src/openflow/wire.js';
+import { makeHello, OFPBRC, OFPET } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
 import { hasCommand, isRoot, SwitchProcess, Topology, type LogLine } from '../helpers/netns.js';
 

@@ -33,7 +33,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHello, OFPCR_ROLE, OFPP, OFPR, OFPRR, OFPPR, type OfpMessage } from '../../src/openflow/wire.js';
+import { makeHello, OFPCR_ROLE, OFPP, OFPR, OFPRR, OFPPR, type OfpMessage } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
 import { hasCommand, isRoot, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { freeTcpPort, ofctl, ofctlRun } from '../helpers/ovs-ofctl.js';

@@ -10,22 +10,22 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Action } from '../../src/openflow/actions.js';
-import { ActionExecutor, OfStat, type ExecHost } from '../../src/datapath/actions-exec.js';
+import type { Action } from '../../src/openflow/codec/v13/actions.js';
+import { ActionExecutor, OfStat, type ExecHost } from '../../src/datapath/rules/actions-exec.js';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
-import { GroupTable } from '../../src/datapath/groups.js';
-import { patchKey } from '../../src/datapath/key-patch.js';
-import { MeterTable } from '../../src/datapath/meters.js';
-import { NormalSwitch } from '../../src/datapath/normal.js';
-import { compileActions } from '../../src/datapath/of-ops.js';
-import { ParsedBatch, parseFrame } from '../../src/datapath/parse.js';
-import { PipelineTables } from '../../src/datapath/pipeline-tables.js';
+import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { GroupTable } from '../../src/datapath/rules/groups.js';
+import { patchKey } from '../../src/datapath/rules/key-patch.js';
+import { MeterTable } from '../../src/datapath/rules/meters.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
+import { compileActions } from '../../src/datapath/rules/ops.js';
+import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
+import { PipelineTables } from '../../src/datapath/rules/pipeline-tables.js';
 import { PacketPool } from '../../src/packet/pool.js';
-import { crc32c } from '../../src/datapath/set-field.js';
+import { crc32c } from '../../src/datapath/rules/set-field.js';
 import { VNET_F_NEEDS_CSUM } from '../../src/packet/vnet.js';
-import { OFPP, OFPR } from '../../src/openflow/enums.js';
-import type { Oxm } from '../../src/openflow/oxm.js';
+import { OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
+import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { apply, badChecksums, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
 
 const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { NormalSwitch } from '../../src/datapath/normal.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import {

@@ -13,16 +13,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ControllerManager } from '../../src/openflow/controller-manager.js';
-import { defaultAsyncConfig, splitMultipartReply, type ChannelKind, type OfChannel } from '../../src/openflow/channel.js';
+import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
+import { defaultAsyncConfig, splitMultipartReply, type ChannelKind, type OfChannel } from '../../src/openflow/transport/channel.js';
 import {
   encodeMessage, errorName, makeHello, messageSize, OFP_NO_BUFFER, OFPBAC, OFPBRC, OFPCR_ROLE, OFPET, OFPHFC, OFPMPF_REPLY_MORE,
   OFPMPF_REQ_MORE, OFPPR, OFPR, OFPRR, OFPRRFC, type ErrorMsg, type OfpMessage,
-} from '../../src/openflow/wire.js';
-import type { FlowMod } from '../../src/openflow/msg/flow-mod.js';
-import type { MultipartReply } from '../../src/openflow/msg/multipart.js';
-import type { PortStats } from '../../src/openflow/msg/mp-stats.js';
-import type { TableFeatures } from '../../src/openflow/msg/mp-table-features.js';
+} from '../../src/openflow/codec/wire.js';
+import type { FlowMod } from '../../src/openflow/codec/v13/msg/flow-mod.js';
+import type { MultipartReply } from '../../src/openflow/codec/v13/msg/multipart.js';
+import type { PortStats } from '../../src/openflow/codec/v13/msg/mp-stats.js';
+import type { TableFeatures } from '../../src/openflow/codec/v13/msg/mp-table-features.js';
 import { duplexPair, FakeOfSwitch, flush, PeerController } from '../helpers/fake-of-switch.js';
 import { FIXTURE_DIR, readHexFixture } from './openflow/fixtures.js';
 

@@ -15,8 +15,8 @@ import { describe, expect, it } from 'vitest';
 import {
   completeChecksum, csumReplace16, csumReplace32, internetChecksum, ipv4HeaderChecksum, isGso, needsChecksum, onesComplementSum,
 } from '../../src/packet/checksum.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/datapath/flow-key.js';
-import { ParsedBatch, parseFrame } from '../../src/datapath/parse.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/datapath/parse/flow-key.js';
+import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import {
   VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4,

@@ -13,14 +13,14 @@ import { once } from 'node:events';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ControllerManager } from '../../src/openflow/controller-manager.js';
+import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
 import {
   Backoff, parseControllerTarget, parseListenTarget, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
-} from '../../src/openflow/connections.js';
-import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR, type OfpMessage } from '../../src/openflow/wire.js';
-import { OfSwitch } from '../../src/openflow/of-switch.js';
+} from '../../src/openflow/transport/connections.js';
+import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import { OfSwitch } from '../../src/openflow/ofproto/of-switch.js';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { NormalSwitch } from '../../src/datapath/normal.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { udpFrame } from '../helpers/frames.js';

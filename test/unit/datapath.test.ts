@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { NormalSwitch } from '../../src/datapath/normal.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 } from '../../src/packet/vnet.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EMC_ENTRIES, EMC_SHIFT, EmcStat, ExactMatchCache, NO_PROGRAM } from '../../src/datapath/emc.js';
-import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
-import { MAX_GENERATION, PipelineTables } from '../../src/datapath/pipeline-tables.js';
+import { EMC_ENTRIES, EMC_SHIFT, EmcStat, ExactMatchCache, NO_PROGRAM } from '../../src/datapath/rules/emc.js';
+import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { MAX_GENERATION, PipelineTables } from '../../src/datapath/rules/pipeline-tables.js';
 import { obtainGc } from '../helpers/gc.js';
 
 /** n distinct key rows (in_port, IPv4 dst, ports vary; high bits set in some words). */

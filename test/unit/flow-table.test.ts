@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { K, KEY_WORDS } from '../../src/datapath/flow-key.js';
-import { FlowCounter, FlowTable, flowRemovedOf, TableCounter } from '../../src/datapath/flow-table.js';
-import { N_TABLES, PipelineTables, type TableFlowMod } from '../../src/datapath/pipeline-tables.js';
-import { DecodeError } from '../../src/openflow/decode-error.js';
-import { OFPBIC, OFPBMC, OFPBRC, OFPET, OFPFC, OFPFF, OFPFMFC, OFPG, OFPP, OFPRR, OFPTT } from '../../src/openflow/enums.js';
-import type { Instruction } from '../../src/openflow/instructions.js';
-import type { FlowStatsFilter } from '../../src/openflow/msg/mp-flow.js';
-import type { Match, Oxm } from '../../src/openflow/oxm.js';
+import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { FlowCounter, FlowTable, flowRemovedOf, TableCounter } from '../../src/datapath/rules/flow-table.js';
+import { N_TABLES, PipelineTables, type TableFlowMod } from '../../src/datapath/rules/pipeline-tables.js';
+import { DecodeError } from '../../src/openflow/codec/decode-error.js';
+import { OFPBIC, OFPBMC, OFPBRC, OFPET, OFPFC, OFPFF, OFPFMFC, OFPG, OFPP, OFPRR, OFPTT } from '../../src/openflow/codec/v13/enums.js';
+import type { Instruction } from '../../src/openflow/codec/v13/instructions.js';
+import type { FlowStatsFilter } from '../../src/openflow/codec/v13/msg/mp-flow.js';
+import type { Match, Oxm } from '../../src/openflow/codec/v13/oxm.js';
 
 const IPV4: Oxm = { field: 'eth_type', value: 0x0800 };
 const TCP: Oxm = { field: 'ip_proto', value: 6 };

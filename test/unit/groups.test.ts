@@ -5,10 +5,10 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import type { Action } from '../../src/openflow/actions.js';
-import { OFPBAC, OFPET, OFPFF, OFPG, OFPGC, OFPGMFC, OFPGT, OFPP, OFPPC, OFPRR } from '../../src/openflow/enums.js';
-import type { Bucket, GroupMod } from '../../src/openflow/msg/group-mod.js';
-import type { GroupStatsReply } from '../../src/openflow/msg/mp-group.js';
+import type { Action } from '../../src/openflow/codec/v13/actions.js';
+import { OFPBAC, OFPET, OFPFF, OFPG, OFPGC, OFPGMFC, OFPGT, OFPP, OFPPC, OFPRR } from '../../src/openflow/codec/v13/enums.js';
+import type { Bucket, GroupMod } from '../../src/openflow/codec/v13/msg/group-mod.js';
+import type { GroupStatsReply } from '../../src/openflow/codec/v13/msg/mp-group.js';
 import { udpFrame } from '../helpers/frames.js';
 import { apply, inPort, macNum, out, setField, setup } from '../helpers/of-harness.js';
 

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { NormalSwitch } from '../../src/datapath/normal.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { formatLlstat, LlstatError, llstatReport, LlstatWindows, samplePort, type CounterSample } from '../../src/stats/llstat.js';

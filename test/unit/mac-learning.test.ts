@@ -11,7 +11,7 @@ import {
   MAC_REFRESH_GRANULARITY_MS,
   MacLearningTable,
   type MacLearningEntry,
-} from '../../src/datapath/mac-learning.js';
+} from '../../src/datapath/learning/mac-learning.js';
 import { obtainGc } from '../helpers/gc.js';
 
 const MAC_A = 0x00163e000001;

@@ -6,11 +6,11 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/actions-exec.js';
-import { METER_DROP, METER_PASS, MeterTable } from '../../src/datapath/meters.js';
-import { OFPET, OFPFF, OFPM, OFPMC, OFPMF, OFPMMFC, OFPRR } from '../../src/openflow/enums.js';
-import type { MeterBand, MeterMod } from '../../src/openflow/msg/meter-mod.js';
-import type { MeterStatsReply } from '../../src/openflow/msg/mp-meter.js';
+import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import { METER_DROP, METER_PASS, MeterTable } from '../../src/datapath/rules/meters.js';
+import { OFPET, OFPFF, OFPM, OFPMC, OFPMF, OFPMMFC, OFPRR } from '../../src/openflow/codec/v13/enums.js';
+import type { MeterBand, MeterMod } from '../../src/openflow/codec/v13/msg/meter-mod.js';
+import type { MeterStatsReply } from '../../src/openflow/codec/v13/msg/mp-meter.js';
 import { udpFrame } from '../helpers/frames.js';
 import { apply, badChecksums, fm, inPort, layout, loadFrame, out, setup } from '../helpers/of-harness.js';
 

@@ -8,10 +8,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/actions-exec.js';
-import { EmcStat } from '../../src/datapath/emc.js';
-import { FlowCounter, TableCounter } from '../../src/datapath/flow-table.js';
-import { OFPFC, OFPP, OFPR } from '../../src/openflow/enums.js';
+import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import { EmcStat } from '../../src/datapath/rules/emc.js';
+import { FlowCounter, TableCounter } from '../../src/datapath/rules/flow-table.js';
+import { OFPFC, OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, layout, loadFrame, macNum, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';

@@ -6,19 +6,19 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/actions-exec.js';
-import type { Action } from '../../src/openflow/actions.js';
+import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import {
   OFPBAC, OFPBIC, OFPBMC, OFPBRC, OFPC, OFPET, OFPFC, OFPFF, OFPFMFC, OFPG, OFPM, OFPMMFC, OFPP, OFPPC, OFPPMFC, OFPPR, OFPPS, OFPQOFC,
   OFPRR, OFPSCFC, OFPTFFC, OFPTMFC, OFPTT,
-} from '../../src/openflow/enums.js';
-import type { AggregateStatsReply, FlowStatsReply } from '../../src/openflow/msg/mp-flow.js';
-import type { PortDescReply, PortStatsReply, TableStatsReply } from '../../src/openflow/msg/mp-stats.js';
-import type { TableFeaturesReply } from '../../src/openflow/msg/mp-table-features.js';
-import type { MultipartReplyBody, MultipartRequestBody } from '../../src/openflow/msg/multipart.js';
-import type { PacketOut } from '../../src/openflow/msg/packet-out.js';
-import type { PortMod } from '../../src/openflow/msg/port-mod.js';
-import { decodeMessage, encodeMessage } from '../../src/openflow/wire.js';
+} from '../../src/openflow/codec/v13/enums.js';
+import type { AggregateStatsReply, FlowStatsReply } from '../../src/openflow/codec/v13/msg/mp-flow.js';
+import type { PortDescReply, PortStatsReply, TableStatsReply } from '../../src/openflow/codec/v13/msg/mp-stats.js';
+import type { TableFeaturesReply } from '../../src/openflow/codec/v13/msg/mp-table-features.js';
+import type { MultipartReplyBody, MultipartRequestBody } from '../../src/openflow/codec/v13/msg/multipart.js';
+import type { PacketOut } from '../../src/openflow/codec/v13/msg/packet-out.js';
+import type { PortMod } from '../../src/openflow/codec/v13/msg/port-mod.js';
+import { decodeMessage, encodeMessage } from '../../src/openflow/codec/wire.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';

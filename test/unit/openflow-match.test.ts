@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../src/datapath/flow-key.js';
-import { ParsedBatch, parseFrame } from '../../src/datapath/parse.js';
-import { DecodeError } from '../../src/openflow/decode-error.js';
-import { OFPBMC, OFPET } from '../../src/openflow/enums.js';
-import { MATCH_LAYOUT_VERSION, compileMatch, matchFromRows, matchToRows, rowsMatch } from '../../src/openflow/match.js';
-import { OXM, type Match, type Oxm, validateMatch } from '../../src/openflow/oxm.js';
+import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
+import { DecodeError } from '../../src/openflow/codec/decode-error.js';
+import { OFPBMC, OFPET } from '../../src/openflow/codec/v13/enums.js';
+import { MATCH_LAYOUT_VERSION, compileMatch, matchFromRows, matchToRows, rowsMatch } from '../../src/openflow/ofproto/match.js';
+import { OXM, type Match, type Oxm, validateMatch } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, macNum, udpFrame } from '../helpers/frames.js';
 
 const IPV4: Oxm = { field: 'eth_type', value: 0x0800 };

@@ -7,16 +7,16 @@
  */
 
 import fc from 'fast-check';
-import type { Action } from '../../../src/openflow/actions.js';
-import type { Instruction } from '../../../src/openflow/instructions.js';
-import type { OfpMessage } from '../../../src/openflow/message.js';
-import type { MeterBand } from '../../../src/openflow/msg/meter-mod.js';
-import type { MultipartReplyBody, MultipartRequestBody } from '../../../src/openflow/msg/multipart.js';
-import type { Bucket } from '../../../src/openflow/msg/group-mod.js';
-import type { PortDesc } from '../../../src/openflow/msg/port-status.js';
-import type { TableFeatureProp, TableFeatures } from '../../../src/openflow/msg/mp-table-features.js';
-import type { QueueProp } from '../../../src/openflow/msg/queue-config.js';
-import { OXM_FIELDS, type Oxm } from '../../../src/openflow/oxm.js';
+import type { Action } from '../../../src/openflow/codec/v13/actions.js';
+import type { Instruction } from '../../../src/openflow/codec/v13/instructions.js';
+import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
+import type { MeterBand } from '../../../src/openflow/codec/v13/msg/meter-mod.js';
+import type { MultipartReplyBody, MultipartRequestBody } from '../../../src/openflow/codec/v13/msg/multipart.js';
+import type { Bucket } from '../../../src/openflow/codec/v13/msg/group-mod.js';
+import type { PortDesc } from '../../../src/openflow/codec/v13/msg/port-status.js';
+import type { TableFeatureProp, TableFeatures } from '../../../src/openflow/codec/v13/msg/mp-table-features.js';
+import type { QueueProp } from '../../../src/openflow/codec/v13/msg/queue-config.js';
+import { OXM_FIELDS, type Oxm } from '../../../src/openflow/codec/v13/oxm.js';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });

@@ -8,12 +8,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../../../src/openflow/codec.js';
-import { DecodeError } from '../../../src/openflow/decode-error.js';
-import { errorName, OFPBMC, OFPET } from '../../../src/openflow/enums.js';
-import type { OfpMessage } from '../../../src/openflow/message.js';
-import { errorFor } from '../../../src/openflow/msg/error.js';
-import { type Oxm, validateMatch } from '../../../src/openflow/oxm.js';
+import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/codec.js';
+import { DecodeError } from '../../../src/openflow/codec/decode-error.js';
+import { errorName, OFPBMC, OFPET } from '../../../src/openflow/codec/v13/enums.js';
+import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
+import { errorFor } from '../../../src/openflow/codec/v13/msg/error.js';
+import { type Oxm, validateMatch } from '../../../src/openflow/codec/v13/oxm.js';
 import { FIXTURE_DIR, parseHexFixture, readHexFixture, readJsonFixture } from './fixtures.js';
 
 const BAD_DIR = join(FIXTURE_DIR, 'bad');

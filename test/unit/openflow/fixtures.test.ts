@@ -6,9 +6,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, messageSize } from '../../../src/openflow/codec.js';
-import { DecodeError } from '../../../src/openflow/decode-error.js';
-import type { OfpMessage } from '../../../src/openflow/message.js';
+import { decodeMessage, encodeMessage, messageSize } from '../../../src/openflow/codec/codec.js';
+import { DecodeError } from '../../../src/openflow/codec/decode-error.js';
+import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
 import { firstDifference, fixtureNames, readHexFixture, readJsonFixture } from './fixtures.js';
 
 const names = fixtureNames();

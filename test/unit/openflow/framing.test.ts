@@ -6,10 +6,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../../../src/openflow/codec.js';
-import { DecodeError } from '../../../src/openflow/decode-error.js';
-import { errorName } from '../../../src/openflow/enums.js';
-import { MessageFramer } from '../../../src/openflow/framing.js';
+import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/codec.js';
+import { DecodeError } from '../../../src/openflow/codec/decode-error.js';
+import { errorName } from '../../../src/openflow/codec/v13/enums.js';
+import { MessageFramer } from '../../../src/openflow/codec/framing.js';
 import { message } from './arbitraries.js';
 import { readHexFixture } from './fixtures.js';
 

@@ -12,8 +12,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../../src/openflow/codec.js';
-import type { OfpMessage } from '../../../src/openflow/message.js';
+import { encodeMessage } from '../../../src/openflow/codec/codec.js';
+import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
 import { fixtureNames, readJsonFixture } from './fixtures.js';
 
 const OVS_OFCTL = '/usr/bin/ovs-ofctl';

@@ -5,15 +5,15 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import * as C from '../../../src/openflow/consts.js';
-import { decodeMessage, encodeMessage, encodeMessageInto } from '../../../src/openflow/codec.js';
-import { errorName, OFPBAC, OFPET, OFPMP, OFPT, typeName } from '../../../src/openflow/enums.js';
-import { flowModCodec } from '../../../src/openflow/msg/flow-mod.js';
-import { descBody } from '../../../src/openflow/msg/mp-stats.js';
-import { registerMultipartBody } from '../../../src/openflow/msg/multipart.js';
-import { helloVersions, makeHello, versionBitmap } from '../../../src/openflow/msg/hello.js';
-import { OXM, OXM_FIELDS } from '../../../src/openflow/oxm.js';
-import { codecForName, codecForWireType, registerMessage, registeredNames } from '../../../src/openflow/registry.js';
+import * as C from '../../../src/openflow/codec/v13/consts.js';
+import { decodeMessage, encodeMessage, encodeMessageInto } from '../../../src/openflow/codec/codec.js';
+import { errorName, OFPBAC, OFPET, OFPMP, OFPT, typeName } from '../../../src/openflow/codec/v13/enums.js';
+import { flowModCodec } from '../../../src/openflow/codec/v13/msg/flow-mod.js';
+import { descBody } from '../../../src/openflow/codec/v13/msg/mp-stats.js';
+import { registerMultipartBody } from '../../../src/openflow/codec/v13/msg/multipart.js';
+import { helloVersions, makeHello, versionBitmap } from '../../../src/openflow/codec/v13/msg/hello.js';
+import { OXM, OXM_FIELDS } from '../../../src/openflow/codec/v13/oxm.js';
+import { codecForName, codecForWireType, registerMessage, registeredNames } from '../../../src/openflow/codec/v13/registry.js';
 
 describe('message registry', () => {
   it('has exactly one codec for every OF 1.3 message type', () => {

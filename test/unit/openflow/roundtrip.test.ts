@@ -7,10 +7,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, messageSize } from '../../../src/openflow/codec.js';
-import { DecodeError } from '../../../src/openflow/decode-error.js';
-import { OFPET } from '../../../src/openflow/enums.js';
-import { errorFor } from '../../../src/openflow/msg/error.js';
+import { decodeMessage, encodeMessage, messageSize } from '../../../src/openflow/codec/codec.js';
+import { DecodeError } from '../../../src/openflow/codec/decode-error.js';
+import { OFPET } from '../../../src/openflow/codec/v13/enums.js';
+import { errorFor } from '../../../src/openflow/codec/v13/msg/error.js';
 import { message } from './arbitraries.js';
 import { fixtureNames, readHexFixture } from './fixtures.js';
 

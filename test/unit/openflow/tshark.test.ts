@@ -21,8 +21,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../../src/openflow/codec.js';
-import type { OfpMessage } from '../../../src/openflow/message.js';
+import { encodeMessage } from '../../../src/openflow/codec/codec.js';
+import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
 import { fixtureNames, readJsonFixture } from './fixtures.js';
 
 const TSHARK = '/usr/bin/tshark';

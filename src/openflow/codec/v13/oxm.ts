@@ -1,0 +1,352 @@
+/*
+ * OXM match fields (A.2.3.7) and ofp_match: every OF 1.3 OPENFLOW_BASIC
+ * field, with masks, encoded and decoded side by side, plus a validator for
+ * the checks the spec attaches to a whole match.
+ *
+ * Representation
+ * - A match is an ordered list of `{ field, value, mask? }`: order is kept so
+ *   a decoded match re-encodes to the same bytes. `mask` is present exactly
+ *   when the OXM had its has-mask bit set.
+ * - Values up to 48 bits (ports, MACs, IPv4 addresses, VLAN...) are numbers
+ *   (a MAC is the 48-bit big-endian number, as in ports/port.ts); 64- and
+ *   128-bit values (metadata, tunnel_id, IPv6 addresses) are bigints.
+ *
+ * Invariants
+ * - OXM_FIELDS is indexed by the OXM field id; `bytes` is the value width on
+ *   the wire, `bits` the significant bits the spec allows (vlan_vid 13, ...).
+ * - Decoding checks structure only: class, field, length, mask allowed.
+ *   Values, duplicates and prerequisites are checked by validateMatch(),
+ *   which the pipeline calls (a set-field target is validated differently).
+ * - A match on the wire is padded to 8 bytes; the `length` field excludes
+ *   the padding. matchSize() includes it.
+ */
+
+import { pad8, u128, u16, u24, u32, u48, u64, u8, w128, w16, w24, w32, w48, w64, w8 } from '../bytes.js';
+import { MATCH, MATCH_HEADER_LEN, OXM_HEADER_LEN } from './consts.js';
+import { DecodeError } from '../decode-error.js';
+import { OFPBMC, OFPET, OFPMT, OFPVID, OFPXMC } from './enums.js';
+
+interface FieldDef {
+  readonly name: string;
+  readonly bytes: number;
+  readonly maskable: boolean;
+  /** Significant bits of the value (a value or mask beyond them is invalid). */
+  readonly bits: number;
+}
+
+const f = (name: string, bytes: number, maskable: boolean, bits = bytes * 8): FieldDef => ({ name, bytes, maskable, bits });
+
+/** Every OF 1.3 OPENFLOW_BASIC field, indexed by OXM field id (OXM_OF_*). */
+export const OXM_FIELDS = [
+  f('in_port', 4, false),
+  f('in_phy_port', 4, false),
+  f('metadata', 8, true),
+  f('eth_dst', 6, true),
+  f('eth_src', 6, true),
+  f('eth_type', 2, false),
+  f('vlan_vid', 2, true, 13),
+  f('vlan_pcp', 1, false, 3),
+  f('ip_dscp', 1, false, 6),
+  f('ip_ecn', 1, false, 2),
+  f('ip_proto', 1, false),
+  f('ipv4_src', 4, true),
+  f('ipv4_dst', 4, true),
+  f('tcp_src', 2, false),
+  f('tcp_dst', 2, false),
+  f('udp_src', 2, false),
+  f('udp_dst', 2, false),
+  f('sctp_src', 2, false),
+  f('sctp_dst', 2, false),
+  f('icmpv4_type', 1, false),
+  f('icmpv4_code', 1, false),
+  f('arp_op', 2, false),
+  f('arp_spa', 4, true),
+  f('arp_tpa', 4, true),
+  f('arp_sha', 6, true),
+  f('arp_tha', 6, true),
+  f('ipv6_src', 16, true),
+  f('ipv6_dst', 16, true),
+  f('ipv6_flabel', 4, true, 20),
+  f('icmpv6_type', 1, false),
+  f('icmpv6_code', 1, false),
+  f('ipv6_nd_target', 16, false),
+  f('ipv6_nd_sll', 6, false),
+  f('ipv6_nd_tll', 6, false),
+  f('mpls_label', 4, false, 20),
+  f('mpls_tc', 1, false, 3),
+  f('mpls_bos', 1, false, 1),
+  f('pbb_isid', 3, true),
+  f('tunnel_id', 8, true),
+  f('ipv6_exthdr', 2, true, 9),
+] as const;
+
+/** Field ids by name (OXM_OF_*). */
+export const OXM = {
+  in_port: 0, in_phy_port: 1, metadata: 2, eth_dst: 3, eth_src: 4, eth_type: 5, vlan_vid: 6, vlan_pcp: 7,
+  ip_dscp: 8, ip_ecn: 9, ip_proto: 10, ipv4_src: 11, ipv4_dst: 12, tcp_src: 13, tcp_dst: 14, udp_src: 15,
+  udp_dst: 16, sctp_src: 17, sctp_dst: 18, icmpv4_type: 19, icmpv4_code: 20, arp_op: 21, arp_spa: 22,
+  arp_tpa: 23, arp_sha: 24, arp_tha: 25, ipv6_src: 26, ipv6_dst: 27, ipv6_flabel: 28, icmpv6_type: 29,
+  icmpv6_code: 30, ipv6_nd_target: 31, ipv6_nd_sll: 32, ipv6_nd_tll: 33, mpls_label: 34, mpls_tc: 35,
+  mpls_bos: 36, pbb_isid: 37, tunnel_id: 38, ipv6_exthdr: 39,
+} as const;
+
+export type OxmFieldName = keyof typeof OXM;
+export type OxmBigField = 'metadata' | 'ipv6_src' | 'ipv6_dst' | 'ipv6_nd_target' | 'tunnel_id';
+export type OxmNumberField = Exclude<OxmFieldName, OxmBigField>;
+
+export interface OxmNumber {
+  field: OxmNumberField;
+  value: number;
+  mask?: number;
+}
+export interface OxmBig {
+  field: OxmBigField;
+  value: bigint;
+  mask?: bigint;
+}
+/** One OXM TLV of class OPENFLOW_BASIC. */
+export type Oxm = OxmNumber | OxmBig;
+/** An ofp_match of type OXM: its fields in wire order. */
+export type Match = Oxm[];
+
+for (let i = 0; i < OXM_FIELDS.length; i++) {
+  if (OXM[OXM_FIELDS[i].name as OxmFieldName] !== i) throw new Error(`openflow/oxm: field table out of order at ${i}`);
+}
+
+/** The 32-bit OXM header of an OPENFLOW_BASIC field (class, field, has-mask, length). */
+export function oxmHeader(id: number, hasMask: boolean): number {
+  const def = OXM_FIELDS[id];
+  return ((OFPXMC.OPENFLOW_BASIC << 16) | (id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 * def.bytes : def.bytes)) >>> 0;
+}
+
+/** Why readOxm refused a TLV (callers map it to their error type). */
+export const enum OxmFailure {
+  /** The TLV (header or payload) runs past the end of its container. */
+  Truncated = 1,
+  /** Class is not OPENFLOW_BASIC, or the field id is unknown. */
+  UnknownField = 2,
+  /** The length does not match the field width (and the has-mask bit). */
+  BadLength = 3,
+  /** Has-mask on a field that is not maskable. */
+  MaskNotAllowed = 4,
+}
+
+function readValue(b: Uint8Array, o: number, bytes: number): number | bigint {
+  switch (bytes) {
+    case 1: return u8(b, o);
+    case 2: return u16(b, o);
+    case 3: return u24(b, o);
+    case 4: return u32(b, o);
+    case 6: return u48(b, o);
+    case 8: return u64(b, o);
+    default: return u128(b, o);
+  }
+}
+
+function writeValue(b: Uint8Array, o: number, bytes: number, v: number | bigint): void {
+  switch (bytes) {
+    case 1: w8(b, o, Number(v)); break;
+    case 2: w16(b, o, Number(v)); break;
+    case 3: w24(b, o, Number(v)); break;
+    case 4: w32(b, o, Number(v)); break;
+    case 6: w48(b, o, Number(v)); break;
+    case 8: w64(b, o, BigInt(v)); break;
+    default: w128(b, o, BigInt(v));
+  }
+}
+
+/** Total TLV length (4 + payload) of the OXM at `o`; call only when 4 header bytes are there. */
+export function oxmWireLength(b: Uint8Array, o: number): number {
+  return OXM_HEADER_LEN + b[o + 3];
+}
+
+/**
+ * Reads one OXM TLV at `o` that must end by `limit`. Returns the field, or
+ * an OxmFailure number (no allocation on failure).
+ */
+export function readOxm(b: Uint8Array, o: number, limit: number): Oxm | OxmFailure {
+  if (o + OXM_HEADER_LEN > limit) return OxmFailure.Truncated;
+  const cls = u16(b, o);
+  const id = b[o + 2] >>> 1;
+  const hasMask = (b[o + 2] & 1) === 1;
+  const len = b[o + 3];
+  if (o + OXM_HEADER_LEN + len > limit) return OxmFailure.Truncated;
+  if (cls !== OFPXMC.OPENFLOW_BASIC || id >= OXM_FIELDS.length) return OxmFailure.UnknownField;
+  const def = OXM_FIELDS[id];
+  if (hasMask && !def.maskable) return OxmFailure.MaskNotAllowed;
+  if (len !== (hasMask ? 2 * def.bytes : def.bytes)) return OxmFailure.BadLength;
+  const v = o + OXM_HEADER_LEN;
+  if (hasMask) {
+    return { field: def.name, value: readValue(b, v, def.bytes), mask: readValue(b, v + def.bytes, def.bytes) } as Oxm;
+  }
+  return { field: def.name, value: readValue(b, v, def.bytes) } as Oxm;
+}
+
+function fieldDef(x: Oxm): FieldDef {
+  const id = OXM[x.field];
+  if (id === undefined) throw new TypeError(`openflow/oxm: unknown OXM field ${String(x.field)}`);
+  return OXM_FIELDS[id];
+}
+
+/** Wire length of one OXM TLV, header included. */
+export function oxmSize(x: Oxm): number {
+  const def = fieldDef(x);
+  return OXM_HEADER_LEN + (x.mask !== undefined ? 2 * def.bytes : def.bytes);
+}
+
+/** Writes one OXM TLV at `o`; returns the end offset. */
+export function writeOxm(x: Oxm, b: Uint8Array, o: number): number {
+  const def = fieldDef(x);
+  const id = OXM[x.field];
+  const hasMask = x.mask !== undefined;
+  w32(b, o, oxmHeader(id, hasMask));
+  writeValue(b, o + OXM_HEADER_LEN, def.bytes, x.value);
+  if (hasMask) writeValue(b, o + OXM_HEADER_LEN + def.bytes, def.bytes, x.mask as number | bigint);
+  return o + OXM_HEADER_LEN + (hasMask ? 2 * def.bytes : def.bytes);
+}
+
+function matchError(code: number, offset: number, message: string): DecodeError {
+  return new DecodeError(OFPET.BAD_MATCH, code, offset, message);
+}
+
+/** Bytes an ofp_match at `off` takes on the wire, padding included (needs 4 readable bytes). */
+export function matchWireSize(b: Uint8Array, off: number): number {
+  return pad8(u16(b, off + MATCH.length));
+}
+
+/**
+ * Decodes the ofp_match at `off`, which with its padding must end by `end`.
+ * Errors: OFPET_BAD_MATCH with BAD_TYPE (not an OXM match), BAD_LEN (match or
+ * TLV length), BAD_FIELD (unknown class/field), BAD_MASK (mask on a field
+ * that has none).
+ */
+export function decodeMatch(b: Uint8Array, off: number, end: number): Match | DecodeError {
+  if (off + MATCH.SIZE > end) return matchError(OFPBMC.BAD_LEN, off, 'match header truncated');
+  const type = u16(b, off + MATCH.type);
+  if (type !== OFPMT.OXM) return matchError(OFPBMC.BAD_TYPE, off + MATCH.type, `match type ${type} is not OXM`);
+  const len = u16(b, off + MATCH.length);
+  if (len < MATCH_HEADER_LEN) return matchError(OFPBMC.BAD_LEN, off + MATCH.length, `match length ${len} < 4`);
+  if (off + pad8(len) > end) return matchError(OFPBMC.BAD_LEN, off + MATCH.length, `match length ${len} runs past its container`);
+  const limit = off + len;
+  const out: Match = [];
+  for (let o = off + MATCH_HEADER_LEN; o < limit; ) {
+    const x = readOxm(b, o, limit);
+    if (typeof x === 'number') {
+      switch (x) {
+        case OxmFailure.UnknownField:
+          return matchError(OFPBMC.BAD_FIELD, o, `OXM class 0x${u16(b, o).toString(16)} field ${b[o + 2] >>> 1} unknown`);
+        case OxmFailure.MaskNotAllowed:
+          return matchError(OFPBMC.BAD_MASK, o, `OXM field ${OXM_FIELDS[b[o + 2] >>> 1].name} is not maskable`);
+        case OxmFailure.BadLength:
+          return matchError(OFPBMC.BAD_LEN, o + 3, `OXM field ${OXM_FIELDS[b[o + 2] >>> 1].name} has length ${b[o + 3]}`);
+        default:
+          return matchError(OFPBMC.BAD_LEN, o, 'OXM runs past the match length');
+      }
+    }
+    out.push(x);
+    o += OXM_HEADER_LEN + b[o + 3];
+  }
+  return out;
+}
+
+/** Wire size of an ofp_match holding `m`, padding included. */
+export function matchSize(m: readonly Oxm[]): number {
+  let n = MATCH_HEADER_LEN;
+  for (let i = 0; i < m.length; i++) n += oxmSize(m[i]);
+  return pad8(n);
+}
+
+/** Writes an ofp_match (type OXM, length, TLVs, zero padding) at `off`; returns the end offset (padded). */
+export function encodeMatch(m: readonly Oxm[], b: Uint8Array, off: number): number {
+  let o = off + MATCH_HEADER_LEN;
+  for (let i = 0; i < m.length; i++) o = writeOxm(m[i], b, o);
+  w16(b, off + MATCH.type, OFPMT.OXM);
+  w16(b, off + MATCH.length, o - off);
+  const end = off + pad8(o - off);
+  b.fill(0, o, end);
+  return end;
+}
+
+const ETH_IPV4 = 0x0800;
+const ETH_ARP = 0x0806;
+const ETH_IPV6 = 0x86dd;
+const ETH_MPLS = 0x8847;
+const ETH_MPLS_MC = 0x8848;
+const ETH_PBB = 0x88e7;
+
+function fits(v: number | bigint, bits: number): boolean {
+  return typeof v === 'bigint' ? v >= 0n && v < 1n << BigInt(bits) : v >= 0 && Number.isInteger(v) && v < 2 ** bits;
+}
+
+function outsideMask(v: number | bigint, mask: number | bigint): boolean {
+  if (typeof v === 'bigint') return (v & ~BigInt(mask)) !== 0n;
+  // Numbers here are at most 48 bits: split to stay exact.
+  const m = Number(mask);
+  const hiV = Math.floor(v / 0x1000000), hiM = Math.floor(m / 0x1000000);
+  return (hiV & ~hiM) !== 0 || (v % 0x1000000 & ~(m % 0x1000000)) !== 0;
+}
+
+/**
+ * The checks the spec attaches to a whole match (7.2.3.6-8), in this order:
+ * OFPBMC_DUP_FIELD (a field twice), OFPBMC_BAD_VALUE (value beyond the
+ * field's bits, e.g. vlan_pcp 8), OFPBMC_BAD_MASK (mask beyond them),
+ * OFPBMC_BAD_WILDCARDS (value bits set where the mask is 0),
+ * OFPBMC_BAD_PREREQ (e.g. tcp_dst without ip_proto=6, ip_proto without
+ * eth_type IPv4/IPv6, vlan_pcp without a present VLAN). Returns null when the
+ * match is valid. The DecodeError has offset -1 and names the field.
+ */
+export function validateMatch(m: readonly Oxm[]): DecodeError | null {
+  let ethType = -1, ipProto = -1, icmp6Type = -1;
+  let hasInPort = false, vlanPresent = false;
+  const seen = new Uint8Array(OXM_FIELDS.length);
+  for (let i = 0; i < m.length; i++) {
+    const x = m[i];
+    const id = OXM[x.field];
+    if (id === undefined) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, -1, `unknown field ${String(x.field)}`);
+    if (seen[id]) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.DUP_FIELD, -1, `${x.field} appears twice`);
+    seen[id] = 1;
+    const def = OXM_FIELDS[id];
+    if (!fits(x.value, def.bits)) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, -1, `${x.field} value out of range`);
+    if (x.mask !== undefined) {
+      if (!def.maskable) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_MASK, -1, `${x.field} is not maskable`);
+      if (!fits(x.mask, def.bits)) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_MASK, -1, `${x.field} mask out of range`);
+      if (outsideMask(x.value, x.mask)) {
+        return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_WILDCARDS, -1, `${x.field} value has bits outside its mask`);
+      }
+    }
+    switch (id) {
+      case OXM.eth_type: ethType = x.value as number; break;
+      case OXM.ip_proto: ipProto = x.value as number; break;
+      case OXM.icmpv6_type: icmp6Type = x.value as number; break;
+      case OXM.in_port: hasInPort = true; break;
+      case OXM.vlan_vid:
+        vlanPresent = ((x.value as number) & OFPVID.PRESENT) !== 0 && (x.mask === undefined || ((x.mask as number) & OFPVID.PRESENT) !== 0);
+        break;
+    }
+  }
+  const ip = ethType === ETH_IPV4 || ethType === ETH_IPV6;
+  for (let i = 0; i < m.length; i++) {
+    const id = OXM[m[i].field];
+    let ok = true;
+    switch (id) {
+      case OXM.in_phy_port: ok = hasInPort; break;
+      case OXM.vlan_pcp: ok = vlanPresent; break;
+      case OXM.ip_dscp: case OXM.ip_ecn: case OXM.ip_proto: ok = ip; break;
+      case OXM.ipv4_src: case OXM.ipv4_dst: ok = ethType === ETH_IPV4; break;
+      case OXM.tcp_src: case OXM.tcp_dst: ok = ip && ipProto === 6; break;
+      case OXM.udp_src: case OXM.udp_dst: ok = ip && ipProto === 17; break;
+      case OXM.sctp_src: case OXM.sctp_dst: ok = ip && ipProto === 132; break;
+      case OXM.icmpv4_type: case OXM.icmpv4_code: ok = ethType === ETH_IPV4 && ipProto === 1; break;
+      case OXM.arp_op: case OXM.arp_spa: case OXM.arp_tpa: case OXM.arp_sha: case OXM.arp_tha: ok = ethType === ETH_ARP; break;
+      case OXM.ipv6_src: case OXM.ipv6_dst: case OXM.ipv6_flabel: case OXM.ipv6_exthdr: ok = ethType === ETH_IPV6; break;
+      case OXM.icmpv6_type: case OXM.icmpv6_code: ok = ethType === ETH_IPV6 && ipProto === 58; break;
+      case OXM.ipv6_nd_target: ok = ethType === ETH_IPV6 && ipProto === 58 && (icmp6Type === 135 || icmp6Type === 136); break;
+      case OXM.ipv6_nd_sll: ok = ethType === ETH_IPV6 && ipProto === 58 && icmp6Type === 135; break;
+      case OXM.ipv6_nd_tll: ok = ethType === ETH_IPV6 && ipProto === 58 && icmp6Type === 136; break;
+      case OXM.mpls_label: case OXM.mpls_tc: case OXM.mpls_bos: ok = ethType === ETH_MPLS || ethType === ETH_MPLS_MC; break;
+      case OXM.pbb_isid: ok = ethType === ETH_PBB; break;
+    }
+    if (!ok) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_PREREQ, -1, `${m[i].field} lacks its prerequisite`);
+  }
+  return null;
+}

@@ -1,0 +1,286 @@
+/*
+ * The controller manager: owns every OpenFlow connection of the switch (the
+ * active controller connections and whatever connects to the listeners),
+ * and is the switch's one event sink.
+ *
+ *   OfSwitch --packetIn/flowRemoved/portStatus--> ControllerManager
+ *        encode once (xid 0) -> each up channel whose role/async masks want it
+ *   OfChannel --channelUp/Down, requestRole--> ControllerManager
+ *        counts controller connections -> sw.controllersConnected(n)
+ *
+ * Design
+ * - Roles are an election across all connections (spec 6.3.5): the manager
+ *   keeps the one generation_id; a MASTER or SLAVE request whose
+ *   generation_id is older (as a signed 64-bit distance) than the last seen
+ *   is OFPRRFC_STALE; a new master demotes every other master to slave.
+ * - Fail mode (OVS): only controller connections (active, `--controller`)
+ *   that finished the hello exchange count; connections to the listeners
+ *   are service connections (ovs-ofctl) and never change the fail mode.
+ *   `controllersConnected(n)` is called whenever n changes.
+ *
+ * Invariants
+ * - Every channel is in `channels` from construction until channelDown.
+ * - An asynchronous message is encoded at most once, and only if some
+ *   connection wants it; one that cannot be encoded is logged and dropped.
+ * - close() stops listeners and reconnects, closes every channel and
+ *   detaches from the switch; it is idempotent.
+ */
+
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { OfChannel, type AsyncKind, type ChannelHost, type ChannelKind } from './channel.js';
+import {
+  ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
+} from './connections.js';
+import { encodeMessage, OFPCR_ROLE, OFPET, OFPRRFC, type OfpMessage } from '../codec/wire.js';
+import type { FlowRemoved } from '../codec/v13/msg/flow-removed.js';
+import type { PacketIn } from '../codec/v13/msg/packet-in.js';
+import type { PortStatus } from '../codec/v13/msg/port-status.js';
+import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../ofproto/switch-api.js';
+import type { Logger } from '../../stats/log.js';
+
+type Body<M> = Omit<M, 'type' | 'xid'>;
+
+export type RoleName = 'equal' | 'master' | 'slave';
+
+export function roleName(role: number): RoleName {
+  return role === OFPCR_ROLE.MASTER ? 'master' : role === OFPCR_ROLE.SLAVE ? 'slave' : 'equal';
+}
+
+export interface ControllerStatus {
+  target: string;
+  connected: boolean;
+  role: RoleName;
+}
+
+export interface ListenerStatus {
+  spec: string;
+  /** Null until bound (or when binding failed). */
+  address: AddressInfo | null;
+}
+
+export interface ControllerManagerOptions {
+  sw: OpenFlowSwitch;
+  log: Logger;
+  controllers?: readonly ControllerTarget[];
+  listen?: readonly ListenTarget[];
+  /** Echo after this much silence, disconnect after as long again; 0 disables. Default 5 s. */
+  inactivityProbeMs?: number;
+  /** Reconnect backoff ceiling. Default 8 s. */
+  maxBackoffMs?: number;
+  /** For tests: how active connections open sockets. */
+  connect?: ConnectFn;
+}
+
+export class ControllerManager implements SwitchEventSink, ChannelHost {
+  readonly sw: OpenFlowSwitch;
+  private readonly log: Logger;
+  private readonly probeMs: number;
+  private readonly channels = new Set<OfChannel>();
+  private readonly active: ActiveConnection[] = [];
+  private readonly listeners: PassiveListener[] = [];
+  /** The last generation_id of a MASTER/SLAVE request, or null before the first. */
+  private generationId: bigint | null = null;
+  private upControllers = 0;
+  private closed = false;
+  /** OFPT_ERRORs sent on connections that are gone (live ones count in their own stats). */
+  private errorsSentClosed = 0;
+  private asyncDroppedClosed = 0;
+  private asyncEncodeFailures = 0;
+
+  constructor(opts: ControllerManagerOptions) {
+    this.sw = opts.sw;
+    this.log = opts.log;
+    this.probeMs = opts.inactivityProbeMs ?? DEFAULT_INACTIVITY_PROBE_MS;
+    for (const target of opts.controllers ?? []) {
+      this.active.push(
+        new ActiveConnection({
+          target,
+          log: opts.log,
+          maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+          connect: opts.connect,
+          open: (socket, onDown) => this.attach(socket, 'controller', target.spec, onDown),
+        }),
+      );
+    }
+    for (const target of opts.listen ?? []) {
+      this.listeners.push(
+        new PassiveListener({
+          target,
+          log: opts.log,
+          accept: (s: Socket) => {
+            if (this.closed) {
+              s.destroy();
+              return;
+            }
+            const peer = `tcp:${s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`;
+            this.log.debug({ listen: target.spec, peer }, 'openflow connection accepted');
+            this.attach(s, 'service', peer);
+          },
+        }),
+      );
+    }
+  }
+
+  /**
+   * Becomes the switch's event sink, starts connecting to the controllers
+   * and binds the listeners. Resolves once every listener is bound or has
+   * failed (logged; the switch runs on without it).
+   */
+  async start(): Promise<void> {
+    this.sw.setEventSink(this);
+    for (const a of this.active) a.start();
+    await Promise.all(
+      this.listeners.map((l) =>
+        l.listen().then(
+          (a) => this.log.info({ listen: l.target.spec, address: a.address, port: a.port }, 'openflow listener listening'),
+          (e: NodeJS.ErrnoException) => this.log.error({ listen: l.target.spec, code: e.code }, `openflow listener not started: ${e.message}`),
+        ),
+      ),
+    );
+  }
+
+  /** Runs an OpenFlow channel over a connected socket (the listener and active connections call this; tests too). */
+  attach(socket: Duplex, kind: ChannelKind, target: string, onDown?: (reason: string, wasUp: boolean) => void): OfChannel {
+    const ch = new OfChannel(socket, this, { kind, target, inactivityProbeMs: this.probeMs, log: this.log, onDown });
+    this.channels.add(ch);
+    return ch;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.listeners) l.close();
+    for (const a of this.active) a.close();
+    for (const ch of [...this.channels]) ch.close('switch shutting down');
+    this.sw.setEventSink(null);
+  }
+
+  /* ------------------------------------------------------ ChannelHost */
+
+  channelUp(ch: OfChannel): void {
+    if (ch.kind === 'controller') {
+      this.log.info({ target: ch.target }, 'controller connected');
+      this.setUpControllers(this.upControllers + 1);
+    } else {
+      this.log.debug({ peer: ch.target }, 'openflow client connected');
+    }
+  }
+
+  channelDown(ch: OfChannel, reason: string, wasUp: boolean): void {
+    if (!this.channels.delete(ch)) return;
+    this.errorsSentClosed += ch.stats.errorsSent;
+    this.asyncDroppedClosed += ch.stats.asyncDropped;
+    if (ch.kind === 'controller') {
+      this.log.info({ target: ch.target, reason, wasUp }, 'controller disconnected');
+      if (wasUp) this.setUpControllers(this.upControllers - 1);
+    } else {
+      this.log.debug({ peer: ch.target, reason, wasUp }, 'openflow client disconnected');
+    }
+  }
+
+  requestRole(ch: OfChannel, role: number, generationId: bigint): { role: number; generationId: bigint } | OfError {
+    if (role === OFPCR_ROLE.NOCHANGE) return { role: ch.role, generationId: this.generationId ?? 0n };
+    if (role === OFPCR_ROLE.MASTER || role === OFPCR_ROLE.SLAVE) {
+      if (this.generationId !== null && BigInt.asIntN(64, generationId - this.generationId) < 0n) {
+        return { type: OFPET.ROLE_REQUEST_FAILED, code: OFPRRFC.STALE, reason: `generation_id ${generationId} is older than ${this.generationId}` };
+      }
+      this.generationId = generationId;
+    }
+    if (role === OFPCR_ROLE.MASTER) {
+      for (const other of this.channels) {
+        if (other !== ch && other.role === OFPCR_ROLE.MASTER) this.changeRole(other, OFPCR_ROLE.SLAVE, 'another connection became master');
+      }
+    }
+    this.changeRole(ch, role, 'role request');
+    return { role, generationId: this.generationId ?? 0n };
+  }
+
+  private changeRole(ch: OfChannel, role: number, why: string): void {
+    if (ch.role === role) return;
+    this.log.info({ target: ch.target, from: roleName(ch.role), to: roleName(role), why }, 'controller role changed');
+    ch.role = role;
+  }
+
+  private setUpControllers(n: number): void {
+    if (n === this.upControllers) return;
+    this.upControllers = n;
+    this.sw.controllersConnected(n);
+  }
+
+  /* ------------------------------------------------- SwitchEventSink */
+
+  packetIn(pi: Body<PacketIn>): void {
+    this.fanOut('packetIn', pi.reason, () => ({ ...pi, type: 'packet_in', xid: 0 }));
+  }
+
+  flowRemoved(fr: Body<FlowRemoved>): void {
+    this.fanOut('flowRemoved', fr.reason, () => ({ ...fr, type: 'flow_removed', xid: 0 }));
+  }
+
+  portStatus(ps: Body<PortStatus>): void {
+    this.fanOut('portStatus', ps.reason, () => ({ ...ps, type: 'port_status', xid: 0 }));
+  }
+
+  private fanOut(kind: AsyncKind, reason: number, message: () => OfpMessage): void {
+    let buf: Buffer | null = null;
+    for (const ch of this.channels) {
+      if (!ch.wantsAsync(kind, reason)) continue;
+      if (buf === null) {
+        try {
+          buf = encodeMessage(message());
+        } catch (e) {
+          if (this.asyncEncodeFailures++ % 100 === 0) this.log.warn({ kind, err: (e as Error).message, failures: this.asyncEncodeFailures }, 'asynchronous message dropped: cannot encode');
+          return;
+        }
+      }
+      ch.sendAsync(buf);
+    }
+  }
+
+  /* --------------------------------------------------------- status */
+
+  /** Controller connections that finished the handshake (what fail mode sees). */
+  get connectedControllers(): number {
+    return this.upControllers;
+  }
+
+  /** One entry per configured controller (`--controller`), for metrics and status. */
+  controllers(): ControllerStatus[] {
+    return this.active.map((a) => ({
+      target: a.target.spec,
+      connected: a.channel?.isUp ?? false,
+      role: roleName(a.channel?.role ?? OFPCR_ROLE.EQUAL),
+    }));
+  }
+
+  listenerStatus(): ListenerStatus[] {
+    return this.listeners.map((l) => ({ spec: l.target.spec, address: l.address }));
+  }
+
+  /** Connections that finished the handshake, by kind. */
+  connectionCounts(): { controller: number; service: number } {
+    let service = 0;
+    for (const ch of this.channels) if (ch.kind === 'service' && ch.isUp) service++;
+    return { controller: this.upControllers, service };
+  }
+
+  /** OFPT_ERRORs sent on every connection since start. */
+  errorsSent(): number {
+    let n = this.errorsSentClosed;
+    for (const ch of this.channels) n += ch.stats.errorsSent;
+    return n;
+  }
+
+  /** Asynchronous messages dropped because a connection's send queue was full, since start. */
+  asyncDropped(): number {
+    let n = this.asyncDroppedClosed;
+    for (const ch of this.channels) n += ch.stats.asyncDropped;
+    return n;
+  }
+
+  /** The live channels (for tests and status). */
+  channelList(): OfChannel[] {
+    return [...this.channels];
+  }
+}
