@@ -18,7 +18,7 @@ import { GroupTable } from '../../src/datapath/rules/groups.js';
 import { patchKey } from '../../src/datapath/rules/key-patch.js';
 import { MeterTable } from '../../src/datapath/rules/meters.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
-import { compileActions } from '../../src/datapath/rules/ops.js';
+import { compileActions } from '../../src/openflow/ofproto/compile.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PipelineTables } from '../../src/datapath/rules/pipeline-tables.js';
 import { PacketPool } from '../../src/packet/pool.js';

@@ -29,7 +29,8 @@ import {
   FLOW_KEY_LAYOUT_VERSION, FRAG_LATER, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K,
   VLAN_PRESENT,
 } from '../parse/flow-key.js';
-import { Fid, Op, OP_LEN } from './ops.js';
+import { Fid } from './fid.js';
+import { Op, OP_LEN } from './ops.js';
 
 export const KEY_PATCH_LAYOUT_VERSION = 1;
 if (FLOW_KEY_LAYOUT_VERSION !== KEY_PATCH_LAYOUT_VERSION) {

@@ -55,7 +55,7 @@ import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
 import { METER_DROP, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
-import { compileEntry, cookieFromWords, EntryProgram, Op, OP_LEN, OpWriter, SetSlot, type CompileContext } from './ops.js';
+import { cookieFromWords, EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
 import type { PipelineTables } from './pipeline-tables.js';
@@ -84,6 +84,8 @@ export interface OfPipelineOptions {
   emcInsertInvProb?: number;
   /** Time source overriding the datapath's (tests: meters with a fake clock). */
   clock?: () => number;
+  /** Compiles a flow entry's instructions (the OpenFlow side owns their meaning). */
+  compile: (e: FlowEntry) => EntryProgram;
 }
 
 export class OfPipeline implements Pipeline, ExecHost {
@@ -107,7 +109,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   private readonly poExec: ActionExecutor;
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
-  private readonly compileCtx: CompileContext;
+  private readonly compile: (e: FlowEntry) => EntryProgram;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -139,7 +141,7 @@ export class OfPipeline implements Pipeline, ExecHost {
     this.poExec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
     this.pathFrags = new Array<EntryProgram | null>(this.tables.nTables + 1).fill(null);
-    this.compileCtx = { groupSlot: (id) => this.groups.slotOf(id), meterSlot: (id) => this.meters.slotOf(id) };
+    this.compile = opts.compile;
   }
 
   /** EMC insertion knob; 0 turns the cache off (every frame walks the tables). */
@@ -199,7 +201,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   private fragmentOf(e: FlowEntry): EntryProgram {
     const p = e.program;
     if (p instanceof EntryProgram) return p;
-    const compiled = compileEntry(e, this.compileCtx);
+    const compiled = this.compile(e);
     e.program = compiled;
     return compiled;
   }

@@ -32,7 +32,7 @@ import { GroupTable } from '../../datapath/rules/groups.js';
 import { MeterTable } from '../../datapath/rules/meters.js';
 import type { NormalSwitch } from '../../datapath/learning/normal.js';
 import { OfPipeline } from '../../datapath/rules/rule-pipeline.js';
-import { compileActions, type CompileContext } from '../../datapath/rules/ops.js';
+import { compileActions, compileEntry, type CompileContext } from './compile.js';
 import { flowRemovedOf, type FlowEntry } from '../../datapath/rules/flow-table.js';
 import { N_TABLES, PipelineTables } from '../../datapath/rules/pipeline-tables.js';
 import type { LinkInfo } from '../../ports/port.js';
@@ -139,7 +139,7 @@ export class OfSwitch implements OpenFlowSwitch {
     this.nTables = this.tables.nTables;
     this.pipeline = new OfPipeline({
       datapath: this.datapath, normal: this.normal, tables: this.tables, groups: this.groups, meters: this.meters,
-      emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock,
+      emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock, compile: (e) => compileEntry(e, this.compileCtx),
     });
     this.pipeline.missSendLen = OFP_DEFAULT_MISS_SEND_LEN;
     this.desc = {

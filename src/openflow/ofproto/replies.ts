@@ -13,7 +13,7 @@
  */
 
 import type { DpPort } from '../../datapath/datapath.js';
-import { SETTABLE_FIELDS } from '../../datapath/rules/ops.js';
+import { SETTABLE_FIELDS } from '../../datapath/rules/fid.js';
 import type { LinkInfo } from '../../ports/port.js';
 import { PortStat } from '../../datapath/port-counters.js';
 import { OFPAT, OFPIT, OFPPC, OFPPF, OFPPS, OFPXMC } from '../codec/v13/enums.js';

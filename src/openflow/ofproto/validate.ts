@@ -30,7 +30,7 @@ import type { Action } from '../codec/v13/actions.js';
 import { OFPBAC, OFPBIC, OFPET, OFPMMFC, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
 import { OXM, OXM_FIELDS, type Oxm } from '../codec/v13/oxm.js';
-import { SETTABLE_FIELDS } from '../../datapath/rules/ops.js';
+import { SETTABLE_FIELDS } from '../../datapath/rules/fid.js';
 import type { OfError } from './switch-api.js';
 
 export interface ValidateContext {

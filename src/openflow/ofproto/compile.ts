@@ -1,0 +1,195 @@
+/*
+ * Compilation of OpenFlow actions and instructions into the datapath's op
+ * programs (src/datapath/rules/ops.ts), once per flow, group or packet-out
+ * change, never per frame.
+ *
+ * What
+ *   compileActions(...)    an action list -> ops (apply-actions, group
+ *                          buckets, packet-out)
+ *   compileEntry(e, ctx)   a flow's instructions -> EntryProgram: the
+ *                          apply-actions ops, one op per written action with
+ *                          its action-set slot, meter, clear-actions,
+ *                          write-metadata and goto-table
+ *
+ * Invariants
+ * - Compilation never fails: flow-mods, group-mods and packet-outs are
+ *   validated first (validate.ts).
+ * - Fid mirrors the OXM field ids (checked at load).
+ */
+
+import type { Action } from '../codec/v13/actions.js';
+import { OFPP, OFPR } from '../codec/v13/enums.js';
+import type { Instruction } from '../codec/v13/instructions.js';
+import { OXM, type Oxm } from '../codec/v13/oxm.js';
+import { Fid } from '../../datapath/rules/fid.js';
+import { EntryProgram, Op, OP_LEN, opEdits, OpWriter, SetSlot } from '../../datapath/rules/ops.js';
+
+const FID_CHECK: readonly [number, number][] = [
+  [OXM.in_port, Fid.InPort], [OXM.metadata, Fid.Metadata], [OXM.eth_dst, Fid.EthDst], [OXM.eth_src, Fid.EthSrc],
+  [OXM.vlan_vid, Fid.VlanVid], [OXM.vlan_pcp, Fid.VlanPcp], [OXM.ip_dscp, Fid.IpDscp], [OXM.ip_ecn, Fid.IpEcn],
+  [OXM.ipv4_src, Fid.Ipv4Src], [OXM.ipv4_dst, Fid.Ipv4Dst], [OXM.tcp_src, Fid.TcpSrc], [OXM.tcp_dst, Fid.TcpDst],
+  [OXM.udp_src, Fid.UdpSrc], [OXM.udp_dst, Fid.UdpDst], [OXM.sctp_src, Fid.SctpSrc], [OXM.sctp_dst, Fid.SctpDst],
+  [OXM.icmpv4_type, Fid.Icmpv4Type], [OXM.icmpv4_code, Fid.Icmpv4Code], [OXM.arp_op, Fid.ArpOp], [OXM.arp_spa, Fid.ArpSpa],
+  [OXM.arp_tpa, Fid.ArpTpa], [OXM.arp_sha, Fid.ArpSha], [OXM.arp_tha, Fid.ArpTha], [OXM.ipv6_src, Fid.Ipv6Src],
+  [OXM.ipv6_dst, Fid.Ipv6Dst], [OXM.ipv6_flabel, Fid.Ipv6Flabel], [OXM.icmpv6_type, Fid.Icmpv6Type],
+  [OXM.icmpv6_code, Fid.Icmpv6Code], [OXM.ipv6_nd_target, Fid.Ipv6NdTarget], [OXM.ipv6_nd_sll, Fid.Ipv6NdSll],
+  [OXM.ipv6_nd_tll, Fid.Ipv6NdTll], [OXM.mpls_label, Fid.MplsLabel], [OXM.mpls_tc, Fid.MplsTc], [OXM.mpls_bos, Fid.MplsBos],
+  [OXM.tunnel_id, Fid.TunnelId], [OXM.ipv6_exthdr, Fid.Ipv6Exthdr],
+];
+for (const [oxm, fid] of FID_CHECK) if (oxm !== fid) throw new Error(`of-ops: Fid ${fid} does not match OXM id ${oxm}`);
+
+
+/** Splits a 64-bit cookie into two int32 words (hi, lo). */
+export function cookieWords(c: bigint): [number, number] {
+  return [Number((c >> 32n) & 0xffffffffn) | 0, Number(c & 0xffffffffn) | 0];
+}
+
+/** The four value words of a set-field (see the module comment). */
+export function fieldWords(x: Oxm): [number, number, number, number] {
+  const v = x.value;
+  if (typeof v === 'bigint') {
+    if (x.field === 'metadata' || x.field === 'tunnel_id') return [Number(v >> 32n) | 0, Number(v & 0xffffffffn) | 0, 0, 0];
+    return [Number((v >> 96n) & 0xffffffffn) | 0, Number((v >> 64n) & 0xffffffffn) | 0, Number((v >> 32n) & 0xffffffffn) | 0, Number(v & 0xffffffffn) | 0];
+  }
+  switch (x.field) {
+    case 'eth_dst': case 'eth_src': case 'arp_sha': case 'arp_tha': case 'ipv6_nd_sll': case 'ipv6_nd_tll':
+      return [Math.floor(v / 0x100000000) | 0, v % 0x100000000 | 0, 0, 0];
+    default:
+      return [v | 0, 0, 0, 0];
+  }
+}
+
+/** Where an action goes in the action set. */
+export function setSlotOf(a: Action): number {
+  switch (a.type) {
+    case 'copy_ttl_in': return SetSlot.CopyTtlIn;
+    case 'pop_vlan': return SetSlot.PopVlan;
+    case 'pop_mpls': return SetSlot.PopMpls;
+    case 'push_mpls': return SetSlot.PushMpls;
+    case 'push_vlan': return SetSlot.PushVlan;
+    case 'copy_ttl_out': return SetSlot.CopyTtlOut;
+    case 'dec_mpls_ttl': return SetSlot.DecMplsTtl;
+    case 'dec_nw_ttl': return SetSlot.DecNwTtl;
+    case 'set_mpls_ttl': return SetSlot.SetMplsTtl;
+    case 'set_nw_ttl': return SetSlot.SetNwTtl;
+    case 'set_field': return SetSlot.FieldBase + OXM[a.field.field];
+    case 'set_queue': return SetSlot.Queue;
+    case 'group': return SetSlot.Group;
+    case 'output': return SetSlot.Output;
+    default: return -1; // unsupported kinds never get past validation
+  }
+}
+
+/** What an action list is compiled for: it decides how output:CONTROLLER is labelled. */
+export interface CompileContext {
+  /** Slot of an existing group (validation guarantees it exists). */
+  groupSlot(groupId: number): number;
+  /** Slot of an existing meter. */
+  meterSlot(meterId: number): number;
+}
+
+/** How packet-ins from output:CONTROLLER ops are labelled. */
+export interface ControllerLabel {
+  reason: number;
+  /** -1: the table last looked up when the op runs. */
+  tableId: number;
+  cookie: bigint;
+}
+
+/** Group buckets, the action set and packet-outs: reason ACTION, cookie -1 (spec 7.4.1), current table. */
+export const LABEL_NO_FLOW: ControllerLabel = { reason: OFPR.ACTION, tableId: -1, cookie: 0xffffffffffffffffn };
+
+/** Appends the ops of one action. */
+export function compileAction(a: Action, w: OpWriter, ctx: CompileContext, label: ControllerLabel): void {
+  switch (a.type) {
+    case 'output':
+      switch (a.port) {
+        case OFPP.IN_PORT: w.push(Op.InPort); break;
+        case OFPP.ALL: w.push(Op.All); break;
+        case OFPP.FLOOD: w.push(Op.Flood); break;
+        case OFPP.NORMAL: w.push(Op.Normal); break;
+        case OFPP.LOCAL: w.push(Op.Local); break;
+        case OFPP.TABLE: w.push(Op.Table); break;
+        case OFPP.CONTROLLER: {
+          const [hi, lo] = cookieWords(label.cookie);
+          w.push(Op.Controller, a.maxLen, label.reason, label.tableId, hi, lo);
+          break;
+        }
+        default: w.push(Op.Output, a.port, a.maxLen);
+      }
+      break;
+    case 'group': w.push(Op.Group, ctx.groupSlot(a.groupId)); break;
+    case 'set_field': w.push(Op.SetField, OXM[a.field.field], ...fieldWords(a.field)); break;
+    case 'push_vlan': w.push(Op.PushVlan, a.ethertype); break;
+    case 'pop_vlan': w.push(Op.PopVlan); break;
+    case 'push_mpls': w.push(Op.PushMpls, a.ethertype); break;
+    case 'pop_mpls': w.push(Op.PopMpls, a.ethertype); break;
+    case 'set_nw_ttl': w.push(Op.SetNwTtl, a.nwTtl); break;
+    case 'dec_nw_ttl': w.push(Op.DecNwTtl); break;
+    case 'set_mpls_ttl': w.push(Op.SetMplsTtl, a.mplsTtl); break;
+    case 'dec_mpls_ttl': w.push(Op.DecMplsTtl); break;
+    case 'copy_ttl_out': w.push(Op.CopyTtlOut); break;
+    case 'copy_ttl_in': w.push(Op.CopyTtlIn); break;
+    case 'set_queue': w.push(Op.SetQueue, a.queueId); break;
+    default: break; // push_pbb, pop_pbb, experimenter: refused by validation
+  }
+}
+
+/** An action list as one op stream (group buckets, packet-out). */
+export function compileActions(actions: readonly Action[], ctx: CompileContext, label: ControllerLabel = LABEL_NO_FLOW): Int32Array {
+  const w = new OpWriter();
+  for (const a of actions) compileAction(a, w, ctx, label);
+  return w.finish();
+}
+
+/** The parts of a flow entry compileEntry reads. */
+export interface CompilableEntry {
+  readonly tableId: number;
+  readonly cookie: bigint;
+  readonly counters: Float64Array;
+  readonly instructions: readonly Instruction[];
+  readonly isTableMiss: boolean;
+}
+
+/** Compiles a validated flow entry. Instructions run in the spec's order whatever their order in the list. */
+export function compileEntry(e: CompilableEntry, ctx: CompileContext): EntryProgram {
+  const w = new OpWriter();
+  const reason = e.isTableMiss ? OFPR.NO_MATCH : OFPR.ACTION;
+  const applyLabel: ControllerLabel = { reason, tableId: e.tableId, cookie: e.cookie };
+  const writeLabel: ControllerLabel = { reason, tableId: -1, cookie: 0xffffffffffffffffn };
+  let meterSlot = -1, gotoTable = -1, clear = false, writesMetadata = false;
+  let metaHi = 0, metaLo = 0, maskHi = 0, maskLo = 0;
+  for (const i of e.instructions) if (i.type === 'apply_actions') for (const a of i.actions) compileAction(a, w, ctx, applyLabel);
+  const applyEnd = w.n;
+  const slots: number[] = [];
+  const pcs: number[] = [];
+  for (const i of e.instructions) {
+    switch (i.type) {
+      case 'write_actions':
+        for (const a of i.actions) {
+          const slot = setSlotOf(a);
+          if (slot < 0) continue;
+          pcs.push(w.n);
+          compileAction(a, w, ctx, writeLabel);
+          slots.push(slot);
+        }
+        break;
+      case 'clear_actions': clear = true; break;
+      case 'meter': meterSlot = ctx.meterSlot(i.meterId); break;
+      case 'goto_table': gotoTable = i.tableId; break;
+      case 'write_metadata':
+        writesMetadata = true;
+        [metaHi, metaLo] = cookieWords(i.metadata);
+        [maskHi, maskLo] = cookieWords(i.metadataMask);
+        break;
+      default: break;
+    }
+  }
+  const code = w.finish();
+  let edits = false;
+  for (let pc = 0; pc < applyEnd; pc += OP_LEN[code[pc]]) if (opEdits(code[pc])) edits = true;
+  return new EntryProgram(
+    e.tableId, e.counters, code, applyEnd, Int32Array.from(slots), Int32Array.from(pcs), clear, meterSlot, gotoTable,
+    writesMetadata, metaHi, metaLo, maskHi, maskLo, edits,
+  );
+}
