@@ -20,6 +20,7 @@ import { K, KEY_WORDS } from '../src/datapath/parse/flow-key.js';
 import { FlowTable } from '../src/datapath/rules/flow-table.js';
 import { OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
 import type { Match } from '../src/openflow/codec/v13/oxm.js';
+import { OfFlowTable } from '../src/openflow/ofproto/flow-mods.js';
 
 export interface ClassifierBenchRow {
   rules: number;
@@ -105,9 +106,10 @@ function ruleMatch(i: number): { match: Match; priority: number } {
 
 function buildTable(n: number): FlowTable {
   const t = new FlowTable(0);
+  const of = new OfFlowTable(t, { groupSlot: () => -1, meterSlot: () => -1 });
   const add = (match: Match, priority: number) => {
-    const err = t.add({ cookie: 0n, cookieMask: 0n, priority, idleTimeout: 0, hardTimeout: 0, flags: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, match, instructions: [] }, 0);
-    if (err) throw new Error(err.toString());
+    const err = of.add({ cookie: 0n, cookieMask: 0n, priority, idleTimeout: 0, hardTimeout: 0, flags: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, match, instructions: [] }, 0);
+    if (err) throw new Error(err.reason);
   };
   for (let i = 0; i < n; i++) {
     const r = ruleMatch(i);

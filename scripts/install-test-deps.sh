@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests and benchmarks drive:
-# ip/netns (iproute2), iperf3, trafgen (netsniff-ng), tshark/tcpdump,
+# ip/netns (iproute2), ping (iputils-ping), iperf3, trafgen (netsniff-ng), tshark/tcpdump,
 # ovs-ofctl (openvswitch-common), prometheus/promtool, ethtool; for the
 # shipping tests: podman, runc, debootstrap and uidmap (the container image,
 # built by ../shared/tools/verify-dockerfile.sh), mininet and python3-os-ken
@@ -10,7 +10,7 @@
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 g++ make
+pkgs=(iproute2 iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 g++ make
       podman runc debootstrap uidmap mininet python3-os-ken)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

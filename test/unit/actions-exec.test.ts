@@ -393,7 +393,7 @@ function bench() {
   const dp = new Datapath({ pool: new PacketPool({ slots: 128 }), burst: 8 });
   const tables = new PipelineTables({ nTables: 2 });
   const stats = new Float64Array(OfStat.COUNT);
-  const host: ExecHost = { portByNo: () => null, packetIn: () => {}, resubmit: () => {}, missSendLen: 128 };
+  const host: ExecHost = { portByNo: () => null, punt: () => {}, resubmit: () => {}, missSendLen: 128 };
   const ex = new ActionExecutor(dp, tables.tables, new GroupTable(), new MeterTable(), new NormalSwitch(), host, stats);
   return { dp, ex };
 }

@@ -146,7 +146,7 @@ describe('group-mod errors', () => {
     expect(err(gm(1, OFPGT.ALL, [bucket([group(1)])], OFPGC.MODIFY))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.LOOP]);
     expect(err(gm(1, OFPGT.ALL, [], OFPGC.DELETE))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.CHAINED_GROUP]);
     expect(h.sw.groups.size).toBe(2);
-    expect(h.sw.groups.get(1)!.buckets[0].actions).toEqual([out(2)]);
+    expect(h.sw.ofGroups.get(1)!.buckets[0].actions).toEqual([out(2)]);
     // Deleting a group that does not exist is not an error.
     expect(err(gm(55, OFPGT.ALL, [], OFPGC.DELETE))).toBeNull();
   });

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { OfStat } from '../../src/datapath/rules/actions-exec.js';
 import { METER_DROP, METER_PASS, MeterTable } from '../../src/datapath/rules/meters.js';
+import { OfMeters } from '../../src/openflow/ofproto/meter-mods.js';
 import { OFPET, OFPFF, OFPM, OFPMC, OFPMF, OFPMMFC, OFPRR } from '../../src/openflow/codec/v13/enums.js';
 import type { MeterBand, MeterMod } from '../../src/openflow/codec/v13/msg/meter-mod.js';
 import type { MeterStatsReply } from '../../src/openflow/codec/v13/msg/mp-meter.js';
@@ -24,16 +25,17 @@ function mm(meterId: number, flags: number, bands: MeterBand[], command: number 
 const drop = (rate: number, burstSize = 0): MeterBand => ({ type: 'drop', rate, burstSize });
 const remark = (rate: number, precLevel: number, burstSize = 0): MeterBand => ({ type: 'dscp_remark', rate, burstSize, precLevel });
 
-function meterOf(m: MeterMod, now = 0): { t: MeterTable; slot: number } {
-  const t = new MeterTable();
-  expect(t.check(m)).toBeNull();
-  t.apply(m, now);
-  return { t, slot: t.slotOf(m.meterId) };
+/** A meter installed through the OpenFlow meter-mod translation: `t` is the datapath's table, `of` its OpenFlow face. */
+function meterOf(m: MeterMod, now = 0): { t: MeterTable; of: OfMeters; slot: number } {
+  const of = new OfMeters(new MeterTable());
+  expect(of.check(m)).toBeNull();
+  of.apply(m, now);
+  return { t: of.table, of, slot: of.table.slotOf(m.meterId) };
 }
 
 describe('token buckets', () => {
   it('pktps: passes the burst, then the rate, drops the rest', () => {
-    const { t, slot } = meterOf(mm(1, OFPMF.PKTPS | OFPMF.BURST, [drop(100, 10)]));
+    const { t, of, slot } = meterOf(mm(1, OFPMF.PKTPS | OFPMF.BURST, [drop(100, 10)]));
     const run = (n: number, now: number) => {
       let passed = 0;
       for (let i = 0; i < n; i++) if (t.run(slot, 64, now) === METER_PASS) passed++;
@@ -46,7 +48,7 @@ describe('token buckets', () => {
     let passed = 0;
     for (let i = 1; i <= 400; i++) if (t.run(slot, 64, 10_000 + i * 12.5) === METER_PASS) passed++;
     expect(passed).toBe(400);
-    const stats = t.stats(1, 20_000, () => 0)[0];
+    const stats = of.stats(1, 20_000, () => 0)[0];
     expect(stats.packetInCount).toBe(550n);
     expect(stats.bandStats[0].packetBandCount).toBe(120n);
   });

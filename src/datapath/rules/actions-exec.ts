@@ -1,6 +1,6 @@
 /*
- * ActionExecutor: runs compiled op streams (of-ops.ts) on one frame at a
- * time: outputs, set-field, tags, TTLs, groups, meters, packet-in, counters.
+ * ActionExecutor: runs compiled op streams (ops.ts) on one frame at a
+ * time: outputs, set-field, tags, TTLs, groups, meters, punts, counters.
  *
  * What
  *   begin(...)            a new frame: its slot, in port, original key row,
@@ -19,29 +19,29 @@
  *     Int32Array stack, the original slot frozen, the bucket run, the state
  *     restored (a bucket edits a copy, never the frame the caller goes on
  *     with). Chains deeper than MAX_GROUP_DEPTH are cut (counted).
- *   - Where the pipeline is involved (packet-in, output:TABLE, port lookup)
+ *   - Where the pipeline is involved (punt, output:TABLE, port lookup)
  *     the executor calls its ExecHost.
  *   - set-queue is recorded (`queue`) but queues map to nothing yet: there
  *     are no port queues in this switch.
  *
  * Invariants
- * - run() allocates nothing and never throws; packet-in (ExecHost) is the
+ * - run() allocates nothing and never throws; a punt (ExecHost) is the
  *   slow path and may allocate.
  * - Offsets l3/l4 always describe the current slot's bytes (push/pop move
  *   them; pop MPLS re-parses).
  */
 
-import { OFPGT, OFPR } from '../../openflow/codec/v13/enums.js';
 import { PortStat } from '../port-counters.js';
 import { hashFinish, hashMix } from './classifier.js';
 import type { Datapath, DpPort } from '../datapath.js';
 import { K, KEY_WORDS } from '../parse/flow-key.js';
 import { TableCounter, type FlowTable } from './flow-table.js';
 import { copyTtlIn, copyTtlOut, decMplsTtl, popMpls, popVlan, pushMpls, pushVlan, setMplsTtl, TAG_BAD_TTL, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
-import type { GroupTable } from './groups.js';
+import { GroupKind, type GroupTable } from './groups.js';
 import { METER_DROP, METER_PASS, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
 import { Op } from './ops.js';
+import { PuntReason } from './punt.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
@@ -65,19 +65,19 @@ export const enum OfStat {
   NoSlotDrops = 6,
   /** A push found no headroom left. */
   NoHeadroom = 7,
-  /** output:LOCAL (there is no local port). */
+  /** Output to the local port (there is none). */
   LocalDrops = 8,
   /** Output to a port number that does not exist (any more). */
   NoSuchPort = 9,
   PacketIns = 10,
-  /** Packet-ins cut by OFPM_CONTROLLER / OFPM_SLOWPATH. */
+  /** Punts cut by the punt meters (PuntMeters). */
   PacketInMetered = 11,
-  /** Packet-ins not sent: OFPPC_NO_PACKET_IN on the in port, or no controller sink. */
+  /** Punts not sent: punting disabled on the in port, or no punt sink. */
   PacketInBlocked = 12,
   GroupTooDeep = 13,
-  /** Frames dropped by OFPC_FRAG_DROP. */
+  /** IP fragments dropped (fragment handling "drop"). */
   FragDrops = 14,
-  /** Output to the in port by number (OpenFlow needs OFPP_IN_PORT for that). */
+  /** Output to the in port by number (only the InPort op may send a frame back). */
   InPortDrops = 15,
   COUNT = 16,
 }
@@ -86,11 +86,11 @@ export const enum OfStat {
 export interface ExecHost {
   /** The port with this number, or null. */
   portByNo(no: number): DpPort | null;
-  /** Sends the executor's frame to the controller (slow path). */
-  packetIn(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void;
+  /** Hands the executor's frame to the control plane (slow path); reason is a PuntReason. */
+  punt(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void;
   /** output:TABLE (packet-out): runs the executor's frame through the tables. */
   resubmit(ex: ActionExecutor): void;
-  /** miss_send_len: bytes of an INVALID_TTL packet-in. */
+  /** Bytes of a slow-path (invalid TTL) punt. */
   readonly missSendLen: number;
 }
 
@@ -108,10 +108,10 @@ export class ActionExecutor implements FrameCursor {
   tunLo = 0;
   /** The frame's bytes changed since begin() (NORMAL then re-parses). */
   modified = 0;
-  /** Outputs and packet-ins so far. */
+  /** Outputs and punts so far. */
   outputs = 0;
   queue = 0;
-  /** The table last looked up (packet-in table_id). */
+  /** The table last looked up (a punt's table). */
   tableId = 0;
   /** Frame length when it entered (flow, group and meter byte counts). */
   len0 = 0;
@@ -234,7 +234,7 @@ export class ActionExecutor implements FrameCursor {
           pc += 1;
           break;
         case Op.Controller:
-          this.host.packetIn(this, code[pc + 2], code[pc + 1], code[pc + 3] < 0 ? this.tableId : code[pc + 3], code[pc + 4], code[pc + 5]);
+          this.host.punt(this, code[pc + 2], code[pc + 1], code[pc + 3] < 0 ? this.tableId : code[pc + 3], code[pc + 4], code[pc + 5]);
           this.outputs++;
           pc += 6;
           break;
@@ -364,14 +364,14 @@ export class ActionExecutor implements FrameCursor {
     return true;
   }
 
-  /** TTL would expire: packet-in with reason INVALID_TTL (the channel filters by async config), then drop. */
+  /** TTL would expire: punt with reason InvalidTtl (the control plane filters), then drop. */
   private invalidTtl(): boolean {
     this.stats[OfStat.InvalidTtlDrops] += 1;
-    this.host.packetIn(this, OFPR.INVALID_TTL, this.host.missSendLen, this.tableId, -1, -1);
+    this.host.punt(this, PuntReason.InvalidTtl, this.host.missSendLen, this.tableId, -1, -1);
     return false;
   }
 
-  /** OFPP_ALL / OFPP_FLOOD: every port but the in port (ports with NO_FWD drop in Datapath.output). */
+  /** All / Flood: every port but the in port (ports with NO_FWD drop in Datapath.output). */
   private flood(): void {
     const list = this.dp.portList;
     const inPort = this.inPort;
@@ -385,7 +385,7 @@ export class ActionExecutor implements FrameCursor {
     if (inPort !== null) inPort.counters.c[PortStat.FwdFlooded] += 1;
   }
 
-  /** OFPP_NORMAL: the learning switch decides, on the frame as it is now. */
+  /** Normal: the learning switch decides, on the frame as it is now. */
   private normalOutput(): void {
     const inPort = this.inPort;
     if (inPort === null) {
@@ -408,16 +408,16 @@ export class ActionExecutor implements FrameCursor {
     const len = this.pool.len[this.cur];
     g.counters[0] += 1;
     g.counters[1] += len;
-    switch (g.type) {
-      case OFPGT.ALL:
+    switch (g.kind) {
+      case GroupKind.All:
         for (let b = 0; b < g.code.length; b++) this.bucket(g.code[b], g.bucketCounters, b, len);
         return true;
-      case OFPGT.SELECT: {
+      case GroupKind.Select: {
         const b = this.groups.chooseSelect(g, this.flowHash());
         if (b >= 0) this.bucket(g.code[b], g.bucketCounters, b, len);
         return true;
       }
-      case OFPGT.INDIRECT:
+      case GroupKind.Indirect:
         if (g.code.length > 0) this.bucket(g.code[0], g.bucketCounters, 0, len);
         return true;
       default: {

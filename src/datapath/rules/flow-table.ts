@@ -1,63 +1,52 @@
 /*
- * One OpenFlow 1.3 flow table: its flow entries, the flow-mod operations
- * with their OpenFlow semantics (spec 6.4), timeouts, and the statistics
- * views. Matching is delegated to a Classifier (classifier.ts).
+ * One rule table: its rules, the operations on them (add with replace and
+ * overlap check, modify, delete by selector, cascading deletes when a group
+ * or meter goes, timeouts), and the lookup. Matching is delegated to a
+ * Classifier (classifier.ts). The control plane's semantics (which table, which
+ * command, which error) live above, in src/openflow/ofproto/flow-mods.ts.
  *
  * What
- *   add(fm, now)                 OFPFC_ADD: replaces an entry with identical match
- *                                and priority (keeping its counters unless
- *                                RESET_COUNTS), CHECK_OVERLAP -> OFPFMFC_OVERLAP
- *   modify(fm, strict, now)      OFPFC_MODIFY[_STRICT]: cookie/cookie_mask filter;
- *                                replaces instructions; counters kept unless
- *                                RESET_COUNTS; cookie, timeouts, flags and duration
- *                                unchanged (1.3: no match -> nothing, no add)
- *   delete(fm, strict)           OFPFC_DELETE[_STRICT]: cookie/mask, out_port and
- *                                out_group filters; returns the removed entries
- *   expire(now)                  idle/hard timeouts; returns the removed entries
- *                                (a scan of the table, skipped while no entry has
- *                                a timeout; the pipeline calls it about once a second)
- *   lookup(keys, base)           the entry a packet hits, or null (hot path)
- *   flowStats / aggregate        OFPMP_FLOW / OFPMP_AGGREGATE with the same filters
- *   Strict = identical match and priority; non-strict = every entry whose
- *   match is equal to or more specific than the request's (priority ignored).
+ *   add(spec, now)             replaces a rule with identical rows and priority
+ *                              (keeping its counters unless ResetCounts);
+ *                              CheckOverlap -> DpFault.Overlap; full -> TableFull
+ *   modify(sel, actionsFor, reset) new program for every rule the selector picks;
+ *                              counters kept unless `reset`; cookie, timeouts,
+ *                              flags and install time unchanged
+ *   delete(sel)                removes what the selector picks (RemovedReason.Delete)
+ *   deleteByGroup / deleteByMeter  rules whose program uses a deleted group/meter
+ *   expire(now)                idle/hard timeouts (a scan, skipped while no rule
+ *                              has a timeout; the pipeline calls it about once a second)
+ *   lookup(keys, base)         the rule a packet hits, or null (hot path)
+ *   select(sel) / aggregate    what a selector picks (stats)
+ *   Strict = identical rows and priority; non-strict = every rule whose rows
+ *   are equal to or more specific than the selector's (priority ignored).
  *
  * Entries
- *   A FlowEntry holds its match twice: as the controller sent it (`match`,
- *   reported back verbatim in stats and flow-removed) and as key/mask rows
- *   (what the classifier and the filters use). Counters are a Float64Array
- *   [packets, bytes, lastHitMs] that the pipeline bumps in the hot path
- *   (`e.counters[FlowCounter.Packets] += 1`, no allocation). Counting is
- *   always on: NO_PKT_COUNTS / NO_BYT_COUNTS are kept and reported but, as
- *   the spec allows ("does not need to keep track"), the real counts are
- *   still returned. `program` is the pipeline's compiled form of the
- *   instructions: reset to null whenever the instructions change.
+ *   A FlowEntry holds its rows (what the classifier and the selectors use), its
+ *   RuleProgram and references, and `origin`: the control plane's own form of
+ *   the rule, handed back verbatim. Counters are a Float64Array [packets,
+ *   bytes, lastHitMs] that the pipeline bumps in the hot path. `program` is
+ *   the pipeline's bound form (EntryProgram): reset to null whenever the rule's
+ *   actions change.
  *
  * Invariants
- * - At most one entry per (match rows, priority): add replaces.
+ * - At most one entry per (rows, priority): add replaces.
  * - `entries` is dense; entries[i].index === i; byHandle[e.handle] === e for
  *   every live entry; a removed entry has handle -1 and removedReason set.
- * - Every change that can alter what lookup() returns, or the instructions
- *   of what it returns, calls onChange() (the pipeline bumps its generation).
+ * - Every change that can alter what lookup() returns, or the program of what
+ *   it returns, calls onChange() (the pipeline bumps its generation).
  * - lookup() allocates nothing; everything else is the slow path.
  *
  * Concurrency: owned by the datapath on the event loop; not shared.
  */
 
-import { DecodeError } from '../../openflow/codec/decode-error.js';
-import { OFPET, OFPFF, OFPFMFC, OFPG, OFPP, OFPRR } from '../../openflow/codec/v13/enums.js';
-import type { Instruction } from '../../openflow/codec/v13/instructions.js';
-import { matchToRows } from '../../openflow/ofproto/match.js';
-import type { FlowMod } from '../../openflow/codec/v13/msg/flow-mod.js';
-import type { FlowRemoved } from '../../openflow/codec/v13/msg/flow-removed.js';
-import type { FlowStats, FlowStatsFilter } from '../../openflow/codec/v13/msg/mp-flow.js';
-import type { Match } from '../../openflow/codec/v13/oxm.js';
 import { Classifier, NO_RULE } from './classifier.js';
 import { KEY_WORDS } from '../parse/flow-key.js';
+import type { EntryProgram, RuleProgram } from './ops.js';
+import { DpError, DpFault, GROUP_ANY, PORT_ANY, RemovedReason, RuleFlag, type RuleActions, type RuleRefs, type RuleSelector, type RuleSpec } from './rule.js';
 
-/** Default per-table capacity (advertised as max_entries). */
+/** Default per-table capacity. */
 export const DEFAULT_MAX_ENTRIES = 1 << 20;
-/** Every OFPFF_* bit OpenFlow 1.3 defines. */
-export const OFPFF_ALL = OFPFF.SEND_FLOW_REM | OFPFF.CHECK_OVERLAP | OFPFF.RESET_COUNTS | OFPFF.NO_PKT_COUNTS | OFPFF.NO_BYT_COUNTS;
 
 /** Indexes into FlowEntry.counters. */
 export const enum FlowCounter {
@@ -67,57 +56,54 @@ export const enum FlowCounter {
   LastHitMs = 2,
 }
 
-/** Indexes into FlowTable.counters (OFPMP_TABLE). */
+/** Indexes into FlowTable.counters. */
 export const enum TableCounter {
   Lookups = 0,
   Matched = 1,
 }
 
-/** The parts of a flow-mod a table acts on (the codec's FlowMod has them all). */
-export type FlowModSpec = Pick<
-  FlowMod,
-  'cookie' | 'cookieMask' | 'priority' | 'idleTimeout' | 'hardTimeout' | 'flags' | 'outPort' | 'outGroup' | 'match' | 'instructions'
->;
-
 export class FlowEntry {
   readonly tableId: number;
   readonly priority: number;
-  /** The match as the controller sent it. */
-  readonly match: Match;
   readonly key: Uint32Array;
   readonly mask: Uint32Array;
   cookie: bigint;
-  /** OFPFF_* as installed. */
+  /** RuleFlag bits as installed. */
   flags: number;
   idleTimeout: number;
   hardTimeout: number;
   installMs: number;
-  instructions: Instruction[];
+  /** The compiled instructions (replaced by modify). */
+  actions: RuleProgram;
+  refs: RuleRefs;
+  /** The control plane's own form of the rule (see RuleSpec.origin). */
+  origin: unknown;
   /** [packets, bytes, lastHitMs]: see FlowCounter. */
   readonly counters = new Float64Array(3);
-  /** The pipeline's compiled instructions; null until compiled or after a change. */
-  program: unknown = null;
+  /** The pipeline's bound program; null until bound or after a change. */
+  program: EntryProgram | null = null;
   /** Classifier handle while installed, -1 after removal. */
   handle = -1;
   /** Position in the table's entry list while installed. */
   index = -1;
   /** Table-local insertion order (stable stats order). */
   seq = 0;
-  /** OFPRR_* once removed, -1 while installed. */
+  /** RemovedReason once removed, -1 while installed. */
   removedReason = -1;
 
-  constructor(tableId: number, fm: FlowModSpec, key: Uint32Array, mask: Uint32Array, nowMs: number) {
+  constructor(tableId: number, spec: RuleSpec, nowMs: number) {
     this.tableId = tableId;
-    this.priority = fm.priority;
-    this.match = fm.match;
-    this.key = key;
-    this.mask = mask;
-    this.cookie = fm.cookie;
-    this.flags = fm.flags;
-    this.idleTimeout = fm.idleTimeout;
-    this.hardTimeout = fm.hardTimeout;
+    this.priority = spec.priority;
+    this.key = spec.key;
+    this.mask = spec.mask;
+    this.cookie = spec.cookie;
+    this.flags = spec.flags;
+    this.idleTimeout = spec.idleTimeout;
+    this.hardTimeout = spec.hardTimeout;
     this.installMs = nowMs;
-    this.instructions = fm.instructions;
+    this.actions = spec.program;
+    this.refs = spec.refs;
+    this.origin = spec.origin;
     this.counters[FlowCounter.LastHitMs] = nowMs;
   }
 
@@ -136,37 +122,20 @@ export class FlowEntry {
     return true;
   }
 
-  /** Does any apply/write-actions instruction output to `port`? */
+  /** Does the program output to `port`? */
   outputsTo(port: number): boolean {
-    for (const i of this.instructions) {
-      if (i.type !== 'apply_actions' && i.type !== 'write_actions') continue;
-      for (const a of i.actions) if (a.type === 'output' && a.port === port) return true;
-    }
-    return false;
+    return this.refs.outPorts.includes(port);
   }
 
-  /** Does any apply/write-actions instruction send to group `group`? */
+  /** Does the program send to group `group`? */
   usesGroup(group: number): boolean {
-    for (const i of this.instructions) {
-      if (i.type !== 'apply_actions' && i.type !== 'write_actions') continue;
-      for (const a of i.actions) if (a.type === 'group' && a.groupId === group) return true;
-    }
-    return false;
+    return this.refs.groups.includes(group);
   }
-}
 
-/** Which entries an operation or a stats request applies to. */
-export interface FlowSelector {
-  match: Match;
-  cookie: bigint;
-  cookieMask: bigint;
-  /** OFPP_ANY: no filter. */
-  outPort: number;
-  /** OFPG_ANY: no filter. */
-  outGroup: number;
-  /** Strict only: the exact priority. */
-  priority: number;
-  strict: boolean;
+  /** Does the program use meter `meter`? */
+  usesMeter(meter: number): boolean {
+    return this.refs.meters.includes(meter);
+  }
 }
 
 export interface FlowTableOptions {
@@ -179,13 +148,6 @@ export interface AggregateCounts {
   packetCount: number;
   byteCount: number;
   flowCount: number;
-}
-
-/** Duration of an entry as OpenFlow reports it. */
-export function flowDuration(e: FlowEntry, nowMs: number): { sec: number; nsec: number } {
-  const ms = Math.max(0, nowMs - e.installMs);
-  const sec = Math.floor(ms / 1000);
-  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
 }
 
 export class FlowTable {
@@ -230,86 +192,93 @@ export class FlowTable {
     return this.byHandle[h];
   }
 
-  /** OFPFC_ADD. Returns null or the error to answer with. */
-  add(fm: FlowModSpec, nowMs: number): DecodeError | null {
-    if ((fm.flags & ~OFPFF_ALL) !== 0) {
-      return new DecodeError(OFPET.FLOW_MOD_FAILED, OFPFMFC.BAD_FLAGS, -1, `flags 0x${fm.flags.toString(16)} has unknown bits`);
+  /** Installs a rule (replacing one with identical rows and priority). Returns null or the fault. */
+  add(spec: RuleSpec, nowMs: number): DpError | null {
+    const { key, mask, priority } = spec;
+    if ((spec.flags & RuleFlag.CheckOverlap) !== 0 && this.cls.findOverlap(key, 0, mask, 0, priority) !== NO_RULE) {
+      return new DpError(DpFault.Overlap, `a rule of priority ${priority} overlaps`);
     }
-    const key = new Uint32Array(KEY_WORDS);
-    const mask = new Uint32Array(KEY_WORDS);
-    const bad = matchToRows(fm.match, key, 0, mask, 0);
-    if (bad) return bad;
-    if ((fm.flags & OFPFF.CHECK_OVERLAP) !== 0 && this.cls.findOverlap(key, 0, mask, 0, fm.priority) !== NO_RULE) {
-      return new DecodeError(OFPET.FLOW_MOD_FAILED, OFPFMFC.OVERLAP, -1, `an entry of priority ${fm.priority} overlaps`);
-    }
-    const h = this.cls.findExact(key, 0, mask, 0, fm.priority);
+    const h = this.cls.findExact(key, 0, mask, 0, priority);
     const old = h === NO_RULE ? null : this.byHandle[h];
     if (old === null && this.entries.length >= this.maxEntries) {
-      return new DecodeError(OFPET.FLOW_MOD_FAILED, OFPFMFC.TABLE_FULL, -1, `table ${this.id} holds ${this.maxEntries} entries`);
+      return new DpError(DpFault.TableFull, `table ${this.id} holds ${this.maxEntries} rules`);
     }
-    const e = new FlowEntry(this.id, fm, key, mask, nowMs);
+    const e = new FlowEntry(this.id, spec, nowMs);
     if (old !== null) {
-      if ((fm.flags & OFPFF.RESET_COUNTS) === 0) {
+      if ((spec.flags & RuleFlag.ResetCounts) === 0) {
         e.counters[FlowCounter.Packets] = old.counters[FlowCounter.Packets];
         e.counters[FlowCounter.Bytes] = old.counters[FlowCounter.Bytes];
       }
-      // The replaced entry leaves silently (1.3 sends no flow-removed for it).
-      this.unlink(old, OFPRR.DELETE);
+      // The replaced rule leaves silently (no removal report).
+      this.unlink(old, RemovedReason.Delete);
     }
     this.link(e);
     this.onChange();
     return null;
   }
 
-  /** OFPFC_MODIFY (strict = MODIFY_STRICT). out_port/out_group are ignored, as the spec says. */
-  modify(fm: FlowModSpec, strict: boolean): DecodeError | null {
-    const sel = this.selectorOf(fm, strict, OFPP.ANY, OFPG.ANY);
+  /**
+   * Gives every rule `sel` picks new actions (actionsFor(rule): a program may
+   * depend on the rule it goes to); counters restart when `resetCounts`.
+   * The selector's outPort/outGroup filters apply as given (a caller that
+   * ignores them passes PORT_ANY/GROUP_ANY). Returns the rules changed.
+   */
+  modify(sel: RuleSelector, actionsFor: (e: FlowEntry) => RuleActions, resetCounts: boolean): FlowEntry[] {
     const hit = this.select(sel);
-    if (hit instanceof DecodeError) return hit;
-    if (hit.length === 0) return null;
     for (const e of hit) {
-      e.instructions = fm.instructions;
+      const actions = actionsFor(e);
+      e.actions = actions.program;
+      e.refs = actions.refs;
+      e.origin = actions.origin;
       e.program = null;
-      if ((fm.flags & OFPFF.RESET_COUNTS) !== 0) {
+      if (resetCounts) {
         e.counters[FlowCounter.Packets] = 0;
         e.counters[FlowCounter.Bytes] = 0;
       }
     }
-    this.onChange();
-    return null;
-  }
-
-  /** OFPFC_DELETE (strict = DELETE_STRICT). Returns the removed entries (reason OFPRR_DELETE) or the error. */
-  delete(fm: FlowModSpec, strict: boolean): FlowEntry[] | DecodeError {
-    const hit = this.select(this.selectorOf(fm, strict, fm.outPort, fm.outGroup));
-    if (hit instanceof DecodeError) return hit;
-    for (const e of hit) this.unlink(e, OFPRR.DELETE);
     if (hit.length > 0) this.onChange();
     return hit;
   }
 
-  /** Removes every entry whose output or group actions reference `group` (group deleted). */
+  /** Removes the rules `sel` picks (reason Delete) and returns them. */
+  delete(sel: RuleSelector): FlowEntry[] {
+    const hit = this.select(sel);
+    for (const e of hit) this.unlink(e, RemovedReason.Delete);
+    if (hit.length > 0) this.onChange();
+    return hit;
+  }
+
+  /** Removes every rule whose program sends to `group` (group deleted). */
   deleteByGroup(group: number): FlowEntry[] {
-    const hit = this.entries.filter((e) => e.usesGroup(group));
-    for (const e of hit) this.unlink(e, OFPRR.GROUP_DELETE);
+    return this.deleteWhere((e) => e.usesGroup(group), RemovedReason.GroupDelete);
+  }
+
+  /** Removes every rule whose program uses `meter` (meter deleted). */
+  deleteByMeter(meter: number): FlowEntry[] {
+    return this.deleteWhere((e) => e.usesMeter(meter), RemovedReason.MeterDelete);
+  }
+
+  private deleteWhere(pred: (e: FlowEntry) => boolean, reason: RemovedReason): FlowEntry[] {
+    const hit = this.entries.filter(pred);
+    for (const e of hit) this.unlink(e, reason);
     if (hit.length > 0) this.onChange();
     return hit;
   }
 
   /**
-   * Removes the entries whose hard timeout (since install) or idle timeout
+   * Removes the rules whose hard timeout (since install) or idle timeout
    * (since the last hit) has run out at `nowMs`; hard is checked first.
-   * Returns them with removedReason OFPRR_HARD_TIMEOUT / OFPRR_IDLE_TIMEOUT.
+   * Returns them with removedReason HardTimeout / IdleTimeout.
    */
   expire(nowMs: number): FlowEntry[] {
     if (this.nTimed === 0) return [];
     const out: FlowEntry[] = [];
     for (const e of this.entries) {
       if (e.hardTimeout !== 0 && nowMs - e.installMs >= e.hardTimeout * 1000) {
-        e.removedReason = OFPRR.HARD_TIMEOUT;
+        e.removedReason = RemovedReason.HardTimeout;
         out.push(e);
       } else if (e.idleTimeout !== 0 && nowMs - e.counters[FlowCounter.LastHitMs] >= e.idleTimeout * 1000) {
-        e.removedReason = OFPRR.IDLE_TIMEOUT;
+        e.removedReason = RemovedReason.IdleTimeout;
         out.push(e);
       }
     }
@@ -318,24 +287,14 @@ export class FlowTable {
     return out;
   }
 
-  /** The entries a stats request selects (non-strict), in (priority desc, install order) order. */
-  selectForStats(filter: FlowStatsFilter): FlowEntry[] | DecodeError {
-    const hit = this.select({ ...filter, priority: 0, strict: false });
-    if (hit instanceof DecodeError) return hit;
-    return hit.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  /** The rules a (non-strict) selector picks, in (priority desc, install order) order: stats. */
+  selectSorted(sel: RuleSelector): FlowEntry[] {
+    return this.select(sel).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
   }
 
-  /** OFPMP_FLOW entries for this table. */
-  flowStats(filter: FlowStatsFilter, nowMs: number): FlowStats[] | DecodeError {
-    const hit = this.selectForStats(filter);
-    if (hit instanceof DecodeError) return hit;
-    return hit.map((e) => flowStatsOf(e, nowMs));
-  }
-
-  /** OFPMP_AGGREGATE counts for this table. */
-  aggregate(filter: FlowStatsFilter): AggregateCounts | DecodeError {
-    const hit = this.select({ ...filter, priority: 0, strict: false });
-    if (hit instanceof DecodeError) return hit;
+  /** Packet, byte and rule counts over what `sel` picks. */
+  aggregate(sel: RuleSelector): AggregateCounts {
+    const hit = this.select(sel);
     const r: AggregateCounts = { packetCount: 0, byteCount: 0, flowCount: hit.length };
     for (const e of hit) {
       r.packetCount += e.counters[FlowCounter.Packets];
@@ -345,30 +304,22 @@ export class FlowTable {
   }
 
   /**
-   * Entries chosen by `sel`: strict = same rows and priority; non-strict =
+   * Rules chosen by `sel`: strict = same rows and priority; non-strict =
    * rows at least as specific as the selector's. Then the cookie and
-   * out_port/out_group filters.
+   * outPort/outGroup filters.
    */
-  select(sel: FlowSelector): FlowEntry[] | DecodeError {
-    const key = new Uint32Array(KEY_WORDS);
-    const mask = new Uint32Array(KEY_WORDS);
-    const bad = matchToRows(sel.match, key, 0, mask, 0);
-    if (bad) return bad;
+  select(sel: RuleSelector): FlowEntry[] {
     const out: FlowEntry[] = [];
     if (sel.strict) {
-      const h = this.cls.findExact(key, 0, mask, 0, sel.priority);
+      const h = this.cls.findExact(sel.key, 0, sel.mask, 0, sel.priority);
       const e = h === NO_RULE ? null : this.byHandle[h];
       if (e !== null && passesFilters(e, sel)) out.push(e);
       return out;
     }
     for (const e of this.entries) {
-      if (covers(key, mask, e) && passesFilters(e, sel)) out.push(e);
+      if (covers(sel.key, sel.mask, e) && passesFilters(e, sel)) out.push(e);
     }
     return out;
-  }
-
-  private selectorOf(fm: FlowModSpec, strict: boolean, outPort: number, outGroup: number): FlowSelector {
-    return { match: fm.match, cookie: fm.cookie, cookieMask: fm.cookieMask, outPort, outGroup, priority: fm.priority, strict };
   }
 
   private link(e: FlowEntry): void {
@@ -405,54 +356,9 @@ function covers(key: Uint32Array, mask: Uint32Array, e: FlowEntry): boolean {
   return true;
 }
 
-function passesFilters(e: FlowEntry, sel: FlowSelector): boolean {
+function passesFilters(e: FlowEntry, sel: RuleSelector): boolean {
   if ((e.cookie & sel.cookieMask) !== (sel.cookie & sel.cookieMask)) return false;
-  if (sel.outPort !== OFPP.ANY && !e.outputsTo(sel.outPort)) return false;
-  if (sel.outGroup !== OFPG.ANY && !e.usesGroup(sel.outGroup)) return false;
+  if (sel.outPort !== PORT_ANY && !e.outputsTo(sel.outPort)) return false;
+  if (sel.outGroup !== GROUP_ANY && !e.usesGroup(sel.outGroup)) return false;
   return true;
-}
-
-/** 2^64 - 1 caps a counter that a double could carry past 64 bits (never in practice). */
-function u64(n: number): bigint {
-  const b = BigInt(Math.floor(n));
-  return b > 0xffffffffffffffffn ? 0xffffffffffffffffn : b;
-}
-
-/** One OFPMP_FLOW entry. */
-export function flowStatsOf(e: FlowEntry, nowMs: number): FlowStats {
-  const d = flowDuration(e, nowMs);
-  return {
-    tableId: e.tableId,
-    durationSec: d.sec,
-    durationNsec: d.nsec,
-    priority: e.priority,
-    idleTimeout: e.idleTimeout,
-    hardTimeout: e.hardTimeout,
-    flags: e.flags,
-    cookie: e.cookie,
-    packetCount: u64(e.counters[FlowCounter.Packets]),
-    byteCount: u64(e.counters[FlowCounter.Bytes]),
-    match: e.match,
-    instructions: e.instructions,
-  };
-}
-
-/** The OFPT_FLOW_REMOVED for a removed entry (its removedReason, its final counters). */
-export function flowRemovedOf(e: FlowEntry, nowMs: number, xid = 0): FlowRemoved {
-  const d = flowDuration(e, nowMs);
-  return {
-    type: 'flow_removed',
-    xid,
-    cookie: e.cookie,
-    priority: e.priority,
-    reason: e.removedReason,
-    tableId: e.tableId,
-    durationSec: d.sec,
-    durationNsec: d.nsec,
-    idleTimeout: e.idleTimeout,
-    hardTimeout: e.hardTimeout,
-    packetCount: u64(e.counters[FlowCounter.Packets]),
-    byteCount: u64(e.counters[FlowCounter.Bytes]),
-    match: e.match,
-  };
 }

@@ -1,56 +1,76 @@
 /*
- * The OpenFlow meter table: per-flow rate limiters with drop and DSCP-remark
- * bands, measured in kbit/s or packets/s, plus the reserved meters
- * OFPM_CONTROLLER and OFPM_SLOWPATH that limit packet-ins (as Faucet uses them).
+ * The meter table: per-rule rate limiters with drop and DSCP-remark bands,
+ * measured in kbit/s or packets/s. The control plane's checks and replies
+ * (meter-mod errors, meter stats) live above, in src/openflow/ofproto/meter-mods.ts;
+ * which meters limit punts is the pipeline's PuntMeters setting.
  *
  * What
- *   check(mm) / apply(mm, now)  meter-mod rules (OFPMMFC_*) and their effect
- *   run(slot, bytes, now)       one frame through a meter: METER_PASS,
- *                               METER_DROP, or a DSCP precedence increase (> 0)
- *   stats / config / features   the multipart bodies
+ *   add / modify / remove     install, reconfigure, delete (the caller deletes
+ *                             the rules that used the removed ids)
+ *   run(slot, bytes, now)     one frame through a meter: METER_PASS,
+ *                             METER_DROP, or a DSCP precedence increase (> 0)
  *
  * Design
  *   - One token bucket per band, refilled lazily on use from the elapsed
  *     time (no timers). Units: kbps bands count bits and refill `rate` bits
  *     per ms; pktps bands count milli-packets and refill `rate` per ms, a
- *     frame costing 1000. Bucket depth is burst_size (kbits or packets) with
- *     OFPMF_BURST, else one second at the band's rate; buckets start full.
+ *     frame costing 1000. Bucket depth is the band's burst size (kbits or
+ *     packets) when the meter uses bursts, else one second at the band's
+ *     rate; buckets start full.
  *   - A frame takes tokens from every band that has enough; the bands that
  *     had too few are exceeded, and the exceeded band with the highest rate
- *     applies (spec 5.7.1: the band whose rate is just below the measured rate).
- *   - Meters live in slots like groups: a flow's program names the slot, and
- *     deleting a meter deletes the flows that use it (as Open vSwitch does;
- *     the caller does that with the ids returned).
+ *     applies (the band whose rate is just below the measured rate).
+ *   - Meters live in slots like groups: a rule's program names the slot, and
+ *     deleting a meter deletes the rules that use it (as Open vSwitch does).
  *
  * Invariants
  * - bySlot[m.slot] === m and byId.get(m.id) === m for every meter.
  * - run() allocates nothing and never throws; it is told the time.
  */
 
-import { OFPET, OFPM, OFPMBT, OFPMC, OFPMF, OFPMMFC } from '../../openflow/codec/v13/enums.js';
-import type { MeterBand, MeterMod } from '../../openflow/codec/v13/msg/meter-mod.js';
-import type { MeterConfig, MeterFeaturesReply, MeterStats } from '../../openflow/codec/v13/msg/mp-meter.js';
-import type { OfError } from '../../openflow/ofproto/switch-api.js';
+import { DpError, DpFault } from './rule.js';
 
 export const METER_PASS = 0;
 export const METER_DROP = -1;
 export const DEFAULT_MAX_METERS = 65536;
+/** The most bands a meter may have. */
 export const MAX_BANDS = 16;
 
-const BAND_DROP = 1;
-const BAND_REMARK = 2;
-const PACKET_COST = 1000;
-const ALL_FLAGS = OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS;
-
-function err(code: number, reason: string): OfError {
-  return { type: OFPET.METER_MOD_FAILED, code, reason };
+/** What a band does to a frame over its rate. */
+export const enum MeterBandKind {
+  Drop = 1,
+  /** Raises the DSCP drop precedence by precLevel. */
+  DscpRemark = 2,
 }
 
+export interface MeterBandSpec {
+  readonly kind: MeterBandKind;
+  /** kbit/s or packets/s (the meter's unit). */
+  readonly rate: number;
+  /** kbits or packets; used when the meter uses bursts. */
+  readonly burstSize: number;
+  /** DscpRemark only. */
+  readonly precLevel: number;
+}
+
+/** One meter to install. */
+export interface MeterSpec {
+  readonly id: number;
+  /** Rates in packets/s (else kbit/s). */
+  readonly pktps: boolean;
+  /** Bucket depths from the bands' burst sizes (else one second at the rate). */
+  readonly burst: boolean;
+  readonly bands: readonly MeterBandSpec[];
+  /** The control plane's own form of the meter; the datapath never reads it. */
+  readonly origin: unknown;
+}
+
+const PACKET_COST = 1000;
+
 export class Meter {
-  flags = 0;
-  bands: MeterBand[] = [];
+  origin: unknown = null;
   pktps = false;
-  /** Per band: kind (BAND_*), precedence increase, refill per ms, depth, tokens. */
+  /** Per band: kind (MeterBandKind), precedence increase, refill per ms, depth, tokens. */
   kind = new Uint8Array(0);
   prec = new Uint8Array(0);
   ratePerMs = new Float64Array(0);
@@ -70,12 +90,15 @@ export class Meter {
     readonly createdMs: number,
   ) {}
 
-  /** (Re)configures flags and bands; buckets start full, band counters restart. */
-  configure(mm: MeterMod, nowMs: number): void {
-    this.flags = mm.flags;
-    this.bands = mm.bands;
-    this.pktps = (mm.flags & OFPMF.PKTPS) !== 0;
-    const n = mm.bands.length;
+  get bandCount(): number {
+    return this.kind.length;
+  }
+
+  /** (Re)configures the bands; buckets start full, band counters restart. */
+  configure(spec: MeterSpec, nowMs: number): void {
+    this.origin = spec.origin;
+    this.pktps = spec.pktps;
+    const n = spec.bands.length;
     this.kind = new Uint8Array(n);
     this.prec = new Uint8Array(n);
     this.ratePerMs = new Float64Array(n);
@@ -83,16 +106,15 @@ export class Meter {
     this.tokens = new Float64Array(n);
     this.bandCounters = new Float64Array(2 * n);
     this.hasRemark = false;
-    const burst = (mm.flags & OFPMF.BURST) !== 0;
     for (let i = 0; i < n; i++) {
-      const b = mm.bands[i];
-      this.kind[i] = b.type === 'dscp_remark' ? BAND_REMARK : BAND_DROP;
-      if (b.type === 'dscp_remark') {
+      const b = spec.bands[i];
+      this.kind[i] = b.kind;
+      if (b.kind === MeterBandKind.DscpRemark) {
         this.prec[i] = b.precLevel;
         this.hasRemark = true;
       }
       this.ratePerMs[i] = b.rate;
-      this.depth[i] = (burst ? b.burstSize : b.rate) * 1000;
+      this.depth[i] = (spec.burst ? b.burstSize : b.rate) * 1000;
       this.tokens[i] = this.depth[i];
     }
     this.last[0] = nowMs;
@@ -117,6 +139,10 @@ export class MeterTable {
     return this.byId.get(id);
   }
 
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
   slotOf(id: number): number {
     return this.byId.get(id)?.slot ?? -1;
   }
@@ -125,62 +151,44 @@ export class MeterTable {
     return [...this.byId.values()].sort((a, b) => a.id - b.id);
   }
 
-  /** Slot of OFPM_CONTROLLER / OFPM_SLOWPATH, -1 when not configured. */
-  reservedSlot(id: number): number {
-    return this.slotOf(id);
-  }
-
-  /** The OFPMMFC checks of a meter-mod. */
-  check(mm: MeterMod): OfError | null {
-    const id = mm.meterId;
-    const reserved = id === OFPM.CONTROLLER || id === OFPM.SLOWPATH;
-    if (mm.command === OFPMC.DELETE) {
-      if (id === OFPM.ALL || reserved || (id >= 1 && id <= OFPM.MAX)) return null;
-      return err(OFPMMFC.INVALID_METER, `meter id 0x${id.toString(16)}`);
-    }
-    if (mm.command !== OFPMC.ADD && mm.command !== OFPMC.MODIFY) return err(OFPMMFC.BAD_COMMAND, `meter_mod command ${mm.command}`);
-    if (!reserved && (id < 1 || id > OFPM.MAX)) return err(OFPMMFC.INVALID_METER, `meter id 0x${id.toString(16)}`);
-    const exists = this.byId.has(id);
-    if (mm.command === OFPMC.ADD && exists) return err(OFPMMFC.METER_EXISTS, `meter ${id} exists`);
-    if (mm.command === OFPMC.MODIFY && !exists) return err(OFPMMFC.UNKNOWN_METER, `meter ${id} does not exist`);
-    if (mm.command === OFPMC.ADD && this.byId.size >= this.maxMeters) return err(OFPMMFC.OUT_OF_METERS, `${this.maxMeters} meters`);
-    const unit = mm.flags & (OFPMF.KBPS | OFPMF.PKTPS);
-    if ((mm.flags & ~ALL_FLAGS) !== 0 || unit === 0 || unit === (OFPMF.KBPS | OFPMF.PKTPS)) {
-      return err(OFPMMFC.BAD_FLAGS, `meter flags 0x${mm.flags.toString(16)} need exactly one of KBPS, PKTPS`);
-    }
-    if (mm.bands.length > MAX_BANDS) return err(OFPMMFC.OUT_OF_BANDS, `${mm.bands.length} bands > ${MAX_BANDS}`);
-    for (const b of mm.bands) {
-      if (b.type === 'experimenter') return err(OFPMMFC.BAD_BAND, 'experimenter bands are not supported');
-      if (b.rate === 0) return err(OFPMMFC.BAD_RATE, 'band rate 0');
-      if ((mm.flags & OFPMF.BURST) !== 0 && b.burstSize === 0) return err(OFPMMFC.BAD_BURST, 'OFPMF_BURST with burst_size 0');
-      if (b.type === 'dscp_remark' && b.precLevel === 0) return err(OFPMMFC.BAD_BAND_VALUE, 'dscp_remark prec_level 0');
-    }
+  add(spec: MeterSpec, nowMs: number): DpError | null {
+    if (this.byId.has(spec.id)) return new DpError(DpFault.MeterExists, `meter ${spec.id} exists`);
+    if (this.byId.size >= this.maxMeters) return new DpError(DpFault.OutOfMeters, `${this.maxMeters} meters`);
+    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.bySlot.length;
+    const m = new Meter(spec.id, slot, nowMs);
+    m.configure(spec, nowMs);
+    if (slot === this.bySlot.length) this.bySlot.push(m);
+    else this.bySlot[slot] = m;
+    this.byId.set(m.id, m);
     return null;
   }
 
-  /** Applies a meter-mod that passed check(); returns the ids of deleted meters (their flows must go). */
-  apply(mm: MeterMod, nowMs: number): number[] {
-    if (mm.command === OFPMC.ADD) {
-      const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.bySlot.length;
-      const m = new Meter(mm.meterId, slot, nowMs);
-      m.configure(mm, nowMs);
-      if (slot === this.bySlot.length) this.bySlot.push(m);
-      else this.bySlot[slot] = m;
-      this.byId.set(m.id, m);
-      return [];
-    }
-    if (mm.command === OFPMC.MODIFY) {
-      this.byId.get(mm.meterId)!.configure(mm, nowMs);
-      return [];
-    }
-    const ids = mm.meterId === OFPM.ALL ? [...this.byId.keys()] : this.byId.has(mm.meterId) ? [mm.meterId] : [];
-    for (const id of ids) {
-      const m = this.byId.get(id)!;
-      this.byId.delete(id);
-      this.bySlot[m.slot] = null;
-      this.freeSlots.push(m.slot);
-    }
+  modify(spec: MeterSpec, nowMs: number): DpError | null {
+    const m = this.byId.get(spec.id);
+    if (m === undefined) return new DpError(DpFault.UnknownMeter, `meter ${spec.id} does not exist`);
+    m.configure(spec, nowMs);
+    return null;
+  }
+
+  /** Deletes meter `id` (nothing when it does not exist); returns the ids deleted. */
+  remove(id: number): number[] {
+    if (!this.byId.has(id)) return [];
+    this.free(id);
+    return [id];
+  }
+
+  /** Deletes every meter; returns their ids. */
+  removeAll(): number[] {
+    const ids = [...this.byId.keys()];
+    for (const id of ids) this.free(id);
     return ids;
+  }
+
+  private free(id: number): void {
+    const m = this.byId.get(id)!;
+    this.byId.delete(id);
+    this.bySlot[m.slot] = null;
+    this.freeSlots.push(m.slot);
   }
 
   /**
@@ -217,49 +225,6 @@ export class MeterTable {
     if (band < 0) return METER_PASS;
     m.bandCounters[2 * band] += 1;
     m.bandCounters[2 * band + 1] += bytes;
-    return m.kind[band] === BAND_DROP ? METER_DROP : m.prec[band];
-  }
-
-  /** OFPMP_METER entries (all for OFPM_ALL); `flowCount` counts the flows using each meter. */
-  stats(meterId: number, nowMs: number, flowCount: (id: number) => number): MeterStats[] {
-    return this.select(meterId).map((m) => {
-      const ms = Math.max(0, nowMs - m.createdMs);
-      const sec = Math.floor(ms / 1000);
-      const bandStats = [];
-      for (let i = 0; i < m.bands.length; i++) {
-        bandStats.push({ packetBandCount: BigInt(m.bandCounters[2 * i]), byteBandCount: BigInt(m.bandCounters[2 * i + 1]) });
-      }
-      return {
-        meterId: m.id,
-        flowCount: flowCount(m.id),
-        packetInCount: BigInt(m.counters[0]),
-        byteInCount: BigInt(m.counters[1]),
-        durationSec: sec,
-        durationNsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)),
-        bandStats,
-      };
-    });
-  }
-
-  /** OFPMP_METER_CONFIG entries. */
-  config(meterId: number): MeterConfig[] {
-    return this.select(meterId).map((m) => ({ flags: m.flags, meterId: m.id, bands: m.bands }));
-  }
-
-  /** OFPMP_METER_FEATURES. */
-  features(): Omit<MeterFeaturesReply, 'type'> {
-    return {
-      maxMeter: this.maxMeters,
-      bandTypes: (1 << OFPMBT.DROP) | (1 << OFPMBT.DSCP_REMARK),
-      capabilities: OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS,
-      maxBands: MAX_BANDS,
-      maxColor: 0,
-    };
-  }
-
-  private select(meterId: number): Meter[] {
-    if (meterId === OFPM.ALL) return this.list();
-    const m = this.byId.get(meterId);
-    return m ? [m] : [];
+    return m.kind[band] === MeterBandKind.Drop ? METER_DROP : m.prec[band];
   }
 }

@@ -1,18 +1,17 @@
 /*
- * The OpenFlow pipeline's compiled form: OpenFlow actions and instructions
- * turned, once per flow change (never per frame), into a compact opcode
- * stream that actions-exec.ts interprets without allocating.
+ * The datapath's program vocabulary: the op stream a rule, a group bucket or
+ * a packet-out compiles to (the control plane's translation does the
+ * compiling, src/openflow/ofproto/compile.ts), interpreted by actions-exec.ts
+ * without allocating.
  *
  * What
  *   Op / OP_LEN            opcodes and their fixed lengths (opcode + operands)
- *   compileActions(...)    an action list -> ops (apply-actions, group
- *                          buckets, packet-out)
- *   compileEntry(e, ctx)   a flow entry's instructions -> EntryProgram: the
- *                          apply-actions ops, one op per written action with
- *                          its action-set slot, meter, clear-actions,
- *                          write-metadata and goto-table
- *   SetSlot                the action set's slots, numbered in the order the
- *                          spec executes them (5.10), one per set-field field
+ *   SetSlot                the action set's slots, in execution order, one per
+ *                          set-field field
+ *   RuleProgram            a rule's compiled instructions (apply ops, written
+ *                          ops with their slots, meter, clear, goto, metadata)
+ *   EntryProgram           a RuleProgram bound to its rule's table and counters
+ *   OpWriter               a growable op buffer (compilation, path resolution)
  *
  * Design
  *   - An op is [opcode, operands...], OP_LEN[opcode] words long, all int32:
@@ -20,20 +19,19 @@
  *     a path's whole program by copying fragments end to end.
  *   - Operands carry everything the op needs: port numbers (resolved at run
  *     time, a port may come and go), group and meter slots (stable while the
- *     group/meter exists: deleting one deletes the flows that use it), set-field
+ *     group/meter exists: deleting one deletes the rules that use it), set-field
  *     values as four words (w0 = the value for fields <= 32 bits; MAC: w0 =
  *     bytes 0..1, w1 = bytes 2..5; 64-bit: hi, lo; 128-bit: four words, most
  *     significant first), cookies as two words.
- *   - Output to a reserved port compiles to its own opcode (InPort, All,
- *     Flood, Normal, Local, Table, Controller); Output is a real port.
+ *   - Output to a reserved destination has its own opcode (InPort, All, Flood,
+ *     Normal, Local, Table, Controller); Output names a real port.
+ *   - Controller ops carry a PuntReason (punt.ts) and a byte count to include
+ *     (PUNT_WHOLE_FRAME: all of it).
  *
  * Invariants
  * - Every op in a stream is complete: walking by OP_LEN visits op starts only.
- * - Fid mirrors the OXM field ids (checked at load).
- * - Compilation never fails: flow-mods, group-mods and packet-outs are
- *   validated first (openflow/of-validate.ts).
+ * - Programs are built once per rule, group or packet-out change, never per frame.
  */
-
 
 export const enum Op {
   /** [op] */
@@ -47,7 +45,7 @@ export const enum Op {
   Local = 6,
   /** packet-out only: run the frame through the pipeline. */
   Table = 7,
-  /** [op, maxLen, reason, tableId (-1: the table last looked up), cookieHi, cookieLo] */
+  /** [op, maxLen (bytes to punt), PuntReason, tableId (-1: the table last looked up), cookieHi, cookieLo] */
   Controller = 8,
   /** [op, groupSlot] */
   Group = 9,
@@ -160,14 +158,13 @@ export function opEdits(op: number): boolean {
 
 let nextFragmentId = 1;
 
-/** A flow entry's instructions, compiled (the entry's `program`; rebuilt when its instructions change). */
-export class EntryProgram {
-  /** Unique over the process: names the entry's instructions in path keys. */
-  readonly id = nextFragmentId++;
+/**
+ * A rule's compiled instructions, as the control plane's translation builds
+ * them: apply ops in [0, applyEnd), then one op per written action (with its
+ * action-set slot), the meter, clear/goto/write-metadata.
+ */
+export class RuleProgram {
   constructor(
-    readonly tableId: number,
-    /** The flow entry's counters ([packets, bytes, lastHitMs]). */
-    readonly counters: Float64Array,
     /** Apply-actions ops in [0, applyEnd); then one op per written action. */
     readonly code: Int32Array,
     readonly applyEnd: number,
@@ -175,16 +172,57 @@ export class EntryProgram {
     readonly writeSlots: Int32Array,
     readonly writePcs: Int32Array,
     readonly clearActions: boolean,
+    /** -1: no meter. */
     readonly meterSlot: number,
-    /** -1: no goto-table (the action set runs after this entry). */
+    /** -1: no goto-table (the action set runs after this rule). */
     readonly gotoTable: number,
     readonly writesMetadata: boolean,
     readonly metaHi: number,
     readonly metaLo: number,
     readonly metaMaskHi: number,
     readonly metaMaskLo: number,
-    /** Some apply-actions op edits the frame. */
-    readonly applyEdits: boolean,
   ) {}
 }
 
+/** A rule's program as the pipeline runs it: its table, its counters, a process-unique id. */
+export class EntryProgram {
+  /** Unique over the process: names the entry's instructions in path keys. */
+  readonly id = nextFragmentId++;
+  readonly code: Int32Array;
+  readonly applyEnd: number;
+  readonly writeSlots: Int32Array;
+  readonly writePcs: Int32Array;
+  readonly clearActions: boolean;
+  readonly meterSlot: number;
+  readonly gotoTable: number;
+  readonly writesMetadata: boolean;
+  readonly metaHi: number;
+  readonly metaLo: number;
+  readonly metaMaskHi: number;
+  readonly metaMaskLo: number;
+  /** Some apply-actions op edits the frame. */
+  readonly applyEdits: boolean;
+
+  constructor(
+    readonly tableId: number,
+    /** The rule's counters ([packets, bytes, lastHitMs]). */
+    readonly counters: Float64Array,
+    p: RuleProgram,
+  ) {
+    this.code = p.code;
+    this.applyEnd = p.applyEnd;
+    this.writeSlots = p.writeSlots;
+    this.writePcs = p.writePcs;
+    this.clearActions = p.clearActions;
+    this.meterSlot = p.meterSlot;
+    this.gotoTable = p.gotoTable;
+    this.writesMetadata = p.writesMetadata;
+    this.metaHi = p.metaHi;
+    this.metaLo = p.metaLo;
+    this.metaMaskHi = p.metaMaskHi;
+    this.metaMaskLo = p.metaMaskLo;
+    let edits = false;
+    for (let pc = 0; pc < p.applyEnd; pc += OP_LEN[p.code[pc]]) if (opEdits(p.code[pc])) edits = true;
+    this.applyEdits = edits;
+  }
+}

@@ -1,50 +1,47 @@
 /*
- * OfPipeline: the OpenFlow 1.3 pipeline as a datapath Pipeline. Per frame:
- * exact-match cache (EMC) lookup on the full flow key; a hit runs the cached
- * program; a miss walks the tables from table 0 and caches what it resolved.
+ * OfPipeline: the rule pipeline as a datapath Pipeline (the tables a control
+ * plane programs; OpenFlow drives it through src/openflow/ofproto/). Per
+ * frame: exact-match cache (EMC) lookup on the full flow key; a hit runs the
+ * cached program; a miss walks the tables from table 0 and caches what it
+ * resolved.
  *
  * Design
- *   - Compile once per flow change: a flow entry's instructions become an
- *     EntryProgram (of-ops.ts), kept on the entry (`FlowEntry.program`, reset
- *     by the table when the instructions change).
+ *   - Programs are compiled by the control plane when a rule changes (a
+ *     RuleProgram, ops.ts); the pipeline binds one to its rule's counters
+ *     (EntryProgram, kept on the entry, reset when the rule's actions change).
  *   - The walk (EMC miss): per table, classifier lookup on a working copy of
- *     the key (the table counts lookup/matched), the entry's counters, its
- *     meter, its apply-actions run on the frame, clear/write-actions into the
- *     action set (SetSlot order, stamped so nothing is cleared per frame),
+ *     the key (the table counts lookup/matched), the rule's counters, its
+ *     meter, its apply ops run on the frame, clear/write ops into the action
+ *     set (SetSlot order, stamped so nothing is cleared per frame),
  *     write-metadata into the key, goto-table. Before the next lookup the
  *     key is patched from the ops (key-patch.ts), or the frame re-parsed when
- *     the key alone cannot tell. No entry: drop (OpenFlow 1.3's default).
- *     At the end the action set runs: pushes, TTLs, set-fields, queue, then
- *     the group, else the output.
+ *     the key alone cannot tell. No rule: drop. At the end the action set
+ *     runs: pushes, TTLs, set-fields, queue, then the group, else the output.
  *   - The walk records its path (one word per table: entry program id, or a
  *     miss). A complete walk of a clean frame whose key never had to be
  *     re-parsed is a function of the key alone, so its path is resolved into
- *     one program (table and flow counter ops, meters, the apply ops of each
- *     entry, write-metadata, the final action set) and cached: PathCache maps
+ *     one program (table and rule counter ops, meters, the apply ops of each
+ *     rule, write-metadata, the final action set) and cached: PathCache maps
  *     the path to the program, the EMC maps the key to it. Programs depend
- *     only on the key: groups, meters, NORMAL, packet-ins are decided when
- *     the program runs.
+ *     only on the key: groups, meters, Normal, punts are decided when the
+ *     program runs.
  *   - Invalidation: the tables' generation (pipeline-tables.ts) is bumped by
- *     flow-mods, timeouts, group-mods, meter-mods and port changes; EMC
+ *     rule changes, timeouts, group and meter changes and port changes; EMC
  *     entries of older generations are dead, and the program list and path
  *     cache are dropped when the generation moves. A walk during which the
  *     generation moved is not cached.
- *   - Packet-in: in_port (and metadata / tunnel_id when non-zero) in the
- *     match, data truncated to max_len, buffer_id NO_BUFFER, limited by the
- *     reserved meters OFPM_CONTROLLER (every packet-in) and OFPM_SLOWPATH
- *     (packet-ins that are not an output action: invalid TTL).
+ *   - Punts (punt.ts): the frame cut to the op's byte count, with in port,
+ *     metadata and tunnel id, to onPunt; limited by the punt meters (every
+ *     punt, and the slow-path ones: invalid TTL).
  *
  * Invariants
  * - processBurst allocates nothing on an EMC hit, nor on a miss over a path
- *   already resolved in this generation; compiling and resolving allocate.
- * - Every frame ends sent somewhere (port, controller) or counted: FwdDropped
- *   on its in port, plus the OfStat reason when there is one.
+ *   already resolved in this generation; binding and resolving allocate.
+ * - Every frame ends sent somewhere (port, control plane) or counted:
+ *   FwdDropped on its in port, plus the OfStat reason when there is one.
  * - parsed.keys rows are never written (the EMC key must stay the original).
  */
 
-import { OFP_NO_BUFFER, OFPCML, OFPM, OFPP, OFPR } from '../../openflow/codec/v13/enums.js';
-import type { PacketIn } from '../../openflow/codec/v13/msg/packet-in.js';
-import type { Match } from '../../openflow/codec/v13/oxm.js';
 import { PortStat } from '../port-counters.js';
 import { ActionExecutor, OfStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
@@ -56,6 +53,8 @@ import { patchKey } from './key-patch.js';
 import { METER_DROP, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
 import { cookieFromWords, EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
+import { PuntReason, type Punt, type PuntMeters } from './punt.js';
+import { PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
 import type { PipelineTables } from './pipeline-tables.js';
@@ -72,8 +71,6 @@ export class Program {
   ) {}
 }
 
-export type PacketInBody = Omit<PacketIn, 'type' | 'xid'>;
-
 export interface OfPipelineOptions {
   datapath: Datapath;
   normal: NormalSwitch;
@@ -84,8 +81,6 @@ export interface OfPipelineOptions {
   emcInsertInvProb?: number;
   /** Time source overriding the datapath's (tests: meters with a fake clock). */
   clock?: () => number;
-  /** Compiles a flow entry's instructions (the OpenFlow side owns their meaning). */
-  compile: (e: FlowEntry) => EntryProgram;
 }
 
 export class OfPipeline implements Pipeline, ExecHost {
@@ -97,19 +92,21 @@ export class OfPipeline implements Pipeline, ExecHost {
   readonly emc: ExactMatchCache;
   /** OfStat counters. */
   readonly stats = new Float64Array(OfStat.COUNT);
-  /** Where packet-ins go (the OpenFlow switch's event sink), null: none. */
-  onPacketIn: ((pi: PacketInBody) => void) | null = null;
-  /** Ports with OFPPC_NO_PACKET_IN. */
-  readonly noPacketIn = new Set<number>();
+  /** Where punts go (the control plane), null: none (punts are counted as blocked). */
+  onPunt: ((p: Punt) => void) | null = null;
+  /** Ports whose frames are never punted. */
+  readonly puntDisabled = new Set<number>();
+  /** Bytes of a slow-path punt (invalid TTL); PUNT_WHOLE_FRAME for all. */
   missSendLen = 128;
-  /** OFPC_FRAG_DROP: drop IP fragments. */
+  /** Meters that limit punts (meter ids; 0 = none). */
+  readonly puntMeters: PuntMeters = { all: 0, slowPath: 0 };
+  /** Drop IP fragments. */
   fragDrop = false;
 
   private readonly exec: ActionExecutor;
   private readonly poExec: ActionExecutor;
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
-  private readonly compile: (e: FlowEntry) => EntryProgram;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -141,7 +138,6 @@ export class OfPipeline implements Pipeline, ExecHost {
     this.poExec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
     this.pathFrags = new Array<EntryProgram | null>(this.tables.nTables + 1).fill(null);
-    this.compile = opts.compile;
   }
 
   /** EMC insertion knob; 0 turns the cache off (every frame walks the tables). */
@@ -201,7 +197,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   private fragmentOf(e: FlowEntry): EntryProgram {
     const p = e.program;
     if (p instanceof EntryProgram) return p;
-    const compiled = this.compile(e);
+    const compiled = new EntryProgram(e.tableId, e.counters, e.actions);
     e.program = compiled;
     return compiled;
   }
@@ -370,34 +366,32 @@ export class OfPipeline implements Pipeline, ExecHost {
     return this.dp.port(no) ?? null;
   }
 
-  packetIn(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void {
-    const sink = this.onPacketIn;
-    if (sink === null || (ex.inPort !== null && this.noPacketIn.has(ex.inPortNo))) {
+  punt(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void {
+    const sink = this.onPunt;
+    if (sink === null || (ex.inPort !== null && this.puntDisabled.has(ex.inPortNo))) {
       this.stats[OfStat.PacketInBlocked] += 1;
       return;
     }
     const pool = this.dp.pool;
     const len = pool.len[ex.cur];
     const meters = this.meters;
-    const ctl = meters.slotOf(OFPM.CONTROLLER);
-    const slow = reason === OFPR.INVALID_TTL ? meters.slotOf(OFPM.SLOWPATH) : -1;
-    if ((ctl >= 0 && meters.run(ctl, len, ex.now) === METER_DROP) || (slow >= 0 && meters.run(slow, len, ex.now) === METER_DROP)) {
+    const all = this.puntMeters.all === 0 ? -1 : meters.slotOf(this.puntMeters.all);
+    const slow = reason === PuntReason.InvalidTtl && this.puntMeters.slowPath !== 0 ? meters.slotOf(this.puntMeters.slowPath) : -1;
+    if ((all >= 0 && meters.run(all, len, ex.now) === METER_DROP) || (slow >= 0 && meters.run(slow, len, ex.now) === METER_DROP)) {
       this.stats[OfStat.PacketInMetered] += 1;
       return;
     }
-    const n = maxLen === OFPCML.NO_BUFFER || maxLen > OFPCML.MAX || maxLen >= len ? len : maxLen;
+    const n = maxLen >= len ? len : maxLen;
     const off = pool.dataOff[ex.cur];
-    const match: Match = [{ field: 'in_port', value: ex.inPortNo }];
-    if (ex.metaHi !== 0 || ex.metaLo !== 0) match.push({ field: 'metadata', value: cookieFromWords(ex.metaHi, ex.metaLo) });
-    if (ex.tunHi !== 0 || ex.tunLo !== 0) match.push({ field: 'tunnel_id', value: cookieFromWords(ex.tunHi, ex.tunLo) });
     this.stats[OfStat.PacketIns] += 1;
     sink({
-      bufferId: OFP_NO_BUFFER,
-      totalLen: len,
       reason,
       tableId: tableId & 0xff,
       cookie: cookieFromWords(cookieHi, cookieLo),
-      match,
+      inPort: ex.inPortNo,
+      metadata: cookieFromWords(ex.metaHi, ex.metaLo),
+      tunnelId: cookieFromWords(ex.tunHi, ex.tunLo),
+      totalLen: len,
       data: pool.bytes.slice(off, off + n),
     });
   }
@@ -413,7 +407,7 @@ export class OfPipeline implements Pipeline, ExecHost {
 
   /**
    * Packet-out: the ops `code` (compiled actions) run on `data` as received
-   * on `inPortNo` (a port, or OFPP_CONTROLLER/LOCAL/ANY). Slow path.
+   * on `inPortNo` (a port, or a reserved number above PORT_MAX). Slow path.
    * Returns false when no slot was free.
    */
   packetOut(data: Uint8Array, inPortNo: number, code: Int32Array, nowMs: number): boolean {
@@ -430,7 +424,7 @@ export class OfPipeline implements Pipeline, ExecHost {
     const p = this.poParsed;
     parseFrame(pool.bytes, pool.dataOff[slot], pool.len[slot], inPortNo >>> 0, p, 0);
     const ex = this.poExec;
-    ex.begin(inPortNo <= OFPP.MAX ? this.portByNo(inPortNo) : null, inPortNo >>> 0, slot, p.keys, 0, p.l3[0], p.l4[0], this.clock === null ? nowMs : this.clock());
+    ex.begin(inPortNo <= PORT_MAX ? this.portByNo(inPortNo) : null, inPortNo >>> 0, slot, p.keys, 0, p.l3[0], p.l4[0], this.clock === null ? nowMs : this.clock());
     ex.tableId = 0xff;
     ex.run(code, 0, code.length);
     dp.finishRound();

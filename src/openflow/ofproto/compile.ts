@@ -6,7 +6,10 @@
  * What
  *   compileActions(...)    an action list -> ops (apply-actions, group
  *                          buckets, packet-out)
- *   compileEntry(e, ctx)   a flow's instructions -> EntryProgram: the
+ *   ruleRefs / actionRefs  the ports, groups and meters they name (the
+ *                          datapath's selectors and cascading deletes use them)
+ *   puntLenOf(maxLen)      OpenFlow max_len -> punt byte count
+ *   compileRule(e, ctx)    a rule's instructions -> RuleProgram: the
  *                          apply-actions ops, one op per written action with
  *                          its action-set slot, meter, clear-actions,
  *                          write-metadata and goto-table
@@ -18,11 +21,13 @@
  */
 
 import type { Action } from '../codec/v13/actions.js';
-import { OFPP, OFPR } from '../codec/v13/enums.js';
+import { OFPCML, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
 import { OXM, type Oxm } from '../codec/v13/oxm.js';
 import { Fid } from '../../datapath/rules/fid.js';
-import { EntryProgram, Op, OP_LEN, opEdits, OpWriter, SetSlot } from '../../datapath/rules/ops.js';
+import { Op, OpWriter, RuleProgram, SetSlot } from '../../datapath/rules/ops.js';
+import { PUNT_WHOLE_FRAME, PuntReason } from '../../datapath/rules/punt.js';
+import type { RuleRefs } from '../../datapath/rules/rule.js';
 
 const FID_CHECK: readonly [number, number][] = [
   [OXM.in_port, Fid.InPort], [OXM.metadata, Fid.Metadata], [OXM.eth_dst, Fid.EthDst], [OXM.eth_src, Fid.EthSrc],
@@ -97,7 +102,7 @@ export interface ControllerLabel {
 }
 
 /** Group buckets, the action set and packet-outs: reason ACTION, cookie -1 (spec 7.4.1), current table. */
-export const LABEL_NO_FLOW: ControllerLabel = { reason: OFPR.ACTION, tableId: -1, cookie: 0xffffffffffffffffn };
+export const LABEL_NO_FLOW: ControllerLabel = { reason: PuntReason.Action, tableId: -1, cookie: 0xffffffffffffffffn };
 
 /** Appends the ops of one action. */
 export function compileAction(a: Action, w: OpWriter, ctx: CompileContext, label: ControllerLabel): void {
@@ -112,7 +117,7 @@ export function compileAction(a: Action, w: OpWriter, ctx: CompileContext, label
         case OFPP.TABLE: w.push(Op.Table); break;
         case OFPP.CONTROLLER: {
           const [hi, lo] = cookieWords(label.cookie);
-          w.push(Op.Controller, a.maxLen, label.reason, label.tableId, hi, lo);
+          w.push(Op.Controller, puntLenOf(a.maxLen), label.reason, label.tableId, hi, lo);
           break;
         }
         default: w.push(Op.Output, a.port, a.maxLen);
@@ -142,19 +147,19 @@ export function compileActions(actions: readonly Action[], ctx: CompileContext, 
   return w.finish();
 }
 
-/** The parts of a flow entry compileEntry reads. */
-export interface CompilableEntry {
+/** What a rule's compilation depends on besides its instructions. */
+export interface CompilableRule {
   readonly tableId: number;
   readonly cookie: bigint;
-  readonly counters: Float64Array;
-  readonly instructions: readonly Instruction[];
+  /** Priority 0 with an empty match: its controller outputs are NoMatch punts. */
   readonly isTableMiss: boolean;
+  readonly instructions: readonly Instruction[];
 }
 
-/** Compiles a validated flow entry. Instructions run in the spec's order whatever their order in the list. */
-export function compileEntry(e: CompilableEntry, ctx: CompileContext): EntryProgram {
+/** Compiles a validated rule. Instructions run in the spec's order whatever their order in the list. */
+export function compileRule(e: CompilableRule, ctx: CompileContext): RuleProgram {
   const w = new OpWriter();
-  const reason = e.isTableMiss ? OFPR.NO_MATCH : OFPR.ACTION;
+  const reason = e.isTableMiss ? PuntReason.NoMatch : PuntReason.Action;
   const applyLabel: ControllerLabel = { reason, tableId: e.tableId, cookie: e.cookie };
   const writeLabel: ControllerLabel = { reason, tableId: -1, cookie: 0xffffffffffffffffn };
   let meterSlot = -1, gotoTable = -1, clear = false, writesMetadata = false;
@@ -185,11 +190,39 @@ export function compileEntry(e: CompilableEntry, ctx: CompileContext): EntryProg
       default: break;
     }
   }
-  const code = w.finish();
-  let edits = false;
-  for (let pc = 0; pc < applyEnd; pc += OP_LEN[code[pc]]) if (opEdits(code[pc])) edits = true;
-  return new EntryProgram(
-    e.tableId, e.counters, code, applyEnd, Int32Array.from(slots), Int32Array.from(pcs), clear, meterSlot, gotoTable,
-    writesMetadata, metaHi, metaLo, maskHi, maskLo, edits,
+  return new RuleProgram(
+    w.finish(), applyEnd, Int32Array.from(slots), Int32Array.from(pcs), clear, meterSlot, gotoTable,
+    writesMetadata, metaHi, metaLo, maskHi, maskLo,
   );
+}
+
+/** What an action list refers to: output ports (reserved ones included) and groups. */
+export function actionRefs(actions: readonly Action[]): { outPorts: number[]; groups: number[] } {
+  const outPorts: number[] = [];
+  const groups: number[] = [];
+  for (const a of actions) {
+    if (a.type === 'output') outPorts.push(a.port);
+    else if (a.type === 'group') groups.push(a.groupId);
+  }
+  return { outPorts, groups };
+}
+
+/** What a rule's instructions refer to (apply and write actions, the meter). */
+export function ruleRefs(instructions: readonly Instruction[]): RuleRefs {
+  const outPorts: number[] = [];
+  const groups: number[] = [];
+  const meters: number[] = [];
+  for (const i of instructions) {
+    if (i.type === 'meter') meters.push(i.meterId);
+    if (i.type !== 'apply_actions' && i.type !== 'write_actions') continue;
+    const r = actionRefs(i.actions);
+    outPorts.push(...r.outPorts);
+    groups.push(...r.groups);
+  }
+  return { outPorts, groups, meters };
+}
+
+/** An OpenFlow max_len (output:CONTROLLER, miss_send_len) as a punt byte count. */
+export function puntLenOf(maxLen: number): number {
+  return maxLen > OFPCML.MAX ? PUNT_WHOLE_FRAME : maxLen;
 }

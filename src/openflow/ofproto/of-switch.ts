@@ -32,13 +32,13 @@ import { GroupTable } from '../../datapath/rules/groups.js';
 import { MeterTable } from '../../datapath/rules/meters.js';
 import type { NormalSwitch } from '../../datapath/learning/normal.js';
 import { OfPipeline } from '../../datapath/rules/rule-pipeline.js';
-import { compileActions, compileEntry, type CompileContext } from './compile.js';
-import { flowRemovedOf, type FlowEntry } from '../../datapath/rules/flow-table.js';
+import { compileActions, puntLenOf, type CompileContext } from './compile.js';
+import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { N_TABLES, PipelineTables } from '../../datapath/rules/pipeline-tables.js';
+import { RuleFlag } from '../../datapath/rules/rule.js';
 import type { LinkInfo } from '../../ports/port.js';
-import { DecodeError } from '../codec/decode-error.js';
 import {
-  OFP_DEFAULT_MISS_SEND_LEN, OFP_NO_BUFFER, OFPBRC, OFPC, OFPC_FRAG, OFPET, OFPFC, OFPFF, OFPG, OFPGC, OFPP, OFPPC, OFPPMFC, OFPPR,
+  OFP_DEFAULT_MISS_SEND_LEN, OFP_NO_BUFFER, OFPBRC, OFPC, OFPC_FRAG, OFPET, OFPFC, OFPGC, OFPM, OFPP, OFPPC, OFPPMFC, OFPPR,
   OFPQ_ALL, OFPQOFC, OFPSCFC, OFPTC_DEPRECATED_MASK, OFPTFFC, OFPTMFC, OFPTT,
 } from '../codec/v13/enums.js';
 import type { FlowMod } from '../codec/v13/msg/flow-mod.js';
@@ -57,6 +57,10 @@ import type { TableMod } from '../codec/v13/msg/table-mod.js';
 import { chunkBySize, PORT_CONFIG_BITS, portDescOf, portStatsOf, tableFeaturesOf } from './replies.js';
 import { validateActions, validateInstructions, type ValidateContext } from './validate.js';
 import { validateMatch } from '../codec/v13/oxm.js';
+import { flowRemovedOf, OfFlowTables } from './flow-mods.js';
+import { OfGroups } from './group-mods.js';
+import { OfMeters } from './meter-mods.js';
+import { packetInOf } from './packet-in.js';
 import type { FailMode, OfError, OpenFlowSwitch, SwitchEventSink } from './switch-api.js';
 
 export interface OfSwitchOptions {
@@ -80,7 +84,7 @@ const INVALID_TTL_TO_CONTROLLER = 1 << 2;
 
 const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.GROUP_STATS | OFPC.QUEUE_STATS;
 
-function toOfError(e: DecodeError): OfError {
+function toOfError(e: { type: number; code: number; message: string }): OfError {
   return { type: e.type, code: e.code, reason: e.message };
 }
 
@@ -116,15 +120,22 @@ export class OfSwitch implements OpenFlowSwitch {
   readonly failMode: FailMode;
   readonly datapath: Datapath;
   readonly normal: NormalSwitch;
+  /** The datapath's rule tables, groups and meters (what the pipeline runs). */
   readonly tables: PipelineTables;
   readonly groups = new GroupTable();
   readonly meters = new MeterTable();
+  /** Their OpenFlow faces: flow-mods, group-mods, meter-mods and their stats. */
+  readonly flows: OfFlowTables;
+  readonly ofGroups: OfGroups;
+  readonly ofMeters: OfMeters;
   readonly pipeline: OfPipeline;
   private readonly clock: () => number;
   private readonly desc: Omit<DescReply, 'type'>;
   private sink: SwitchEventSink | null = null;
   private connected = 0;
   private configFlags: number = OFPC_FRAG.NORMAL;
+  /** miss_send_len as the controller set it (the pipeline holds it as a punt length). */
+  private missSendLen: number;
   private readonly ports = new Map<number, PortInfo>();
   private readonly validateCtx: ValidateContext;
   private readonly compileCtx: CompileContext;
@@ -139,9 +150,12 @@ export class OfSwitch implements OpenFlowSwitch {
     this.nTables = this.tables.nTables;
     this.pipeline = new OfPipeline({
       datapath: this.datapath, normal: this.normal, tables: this.tables, groups: this.groups, meters: this.meters,
-      emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock, compile: (e) => compileEntry(e, this.compileCtx),
+      emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock,
     });
-    this.pipeline.missSendLen = OFP_DEFAULT_MISS_SEND_LEN;
+    this.pipeline.missSendLen = puntLenOf(OFP_DEFAULT_MISS_SEND_LEN);
+    this.missSendLen = OFP_DEFAULT_MISS_SEND_LEN;
+    this.pipeline.puntMeters.all = OFPM.CONTROLLER;
+    this.pipeline.puntMeters.slowPath = OFPM.SLOWPATH;
     this.desc = {
       mfrDesc: 'linc-ts',
       hwDesc: 'userspace datapath on Node.js',
@@ -156,6 +170,9 @@ export class OfSwitch implements OpenFlowSwitch {
       meterExists: (m) => this.meters.get(m) !== undefined,
     };
     this.compileCtx = { groupSlot: (id) => this.groups.slotOf(id), meterSlot: (id) => this.meters.slotOf(id) };
+    this.flows = new OfFlowTables(this.tables, this.compileCtx);
+    this.ofGroups = new OfGroups(this.groups, this.compileCtx);
+    this.ofMeters = new OfMeters(this.meters);
     const now = this.clock();
     for (const dp of this.datapath.portList) this.ports.set(dp.ofPort, { dp, addedMs: now, link: linkOf(dp), config: 0 });
     this.controllersConnected(0);
@@ -163,7 +180,7 @@ export class OfSwitch implements OpenFlowSwitch {
 
   setEventSink(sink: SwitchEventSink | null): void {
     this.sink = sink;
-    this.pipeline.onPacketIn = sink === null ? null : (pi) => sink.packetIn(pi);
+    this.pipeline.onPunt = sink === null ? null : (p) => sink.packetIn(packetInOf(p));
   }
 
   controllersConnected(n: number): void {
@@ -185,26 +202,25 @@ export class OfSwitch implements OpenFlowSwitch {
       const bad = validateInstructions(fm.instructions, fm.match, this.validateCtx);
       if (bad) return bad;
     }
-    const out = this.tables.flowMod(fm, now);
-    if (out.error) return toOfError(out.error);
+    const out = this.flows.flowMod(fm, now);
+    if (out.error) return out.error;
     this.flowsRemoved(out.removed, now);
     if (changes && fm.bufferId !== OFP_NO_BUFFER) return badRequest(OFPBRC.BUFFER_UNKNOWN, `buffer ${fm.bufferId}: this switch buffers nothing`);
     return null;
   }
 
   groupMod(gm: GroupMod): OfError | null {
-    const pre = this.groups.check(gm);
+    const pre = this.ofGroups.check(gm);
     if (pre) return pre;
-    let code: Int32Array[] = [];
     if (gm.command !== OFPGC.DELETE) {
       for (const b of gm.buckets) {
         const bad = validateActions(b.actions, 'group', this.validateCtx);
         if (bad) return bad;
       }
-      code = gm.buckets.map((b) => compileActions(b.actions, this.compileCtx));
     }
     const now = this.clock();
-    const out = this.groups.apply(gm, code, now);
+    const out = this.ofGroups.apply(gm, now);
+    if (out.error) return out.error;
     for (const id of out.deleted) this.flowsRemoved(this.tables.deleteByGroup(id), now);
     this.refreshLiveness();
     this.tables.bumpGeneration();
@@ -212,22 +228,10 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   meterMod(mm: MeterMod): OfError | null {
-    const pre = this.meters.check(mm);
+    const pre = this.ofMeters.check(mm);
     if (pre) return pre;
     const now = this.clock();
-    const deleted = this.meters.apply(mm, now);
-    if (deleted.length > 0) {
-      const gone = new Set(deleted);
-      const removed: FlowEntry[] = [];
-      for (const t of this.tables.tables) {
-        for (const e of t.list()) {
-          if (!e.instructions.some((i) => i.type === 'meter' && gone.has(i.meterId))) continue;
-          const r = t.delete({ ...e, cookieMask: 0n, outPort: OFPP.ANY, outGroup: OFPG.ANY }, true);
-          if (!(r instanceof DecodeError)) removed.push(...r);
-        }
-      }
-      this.flowsRemoved(removed, now);
-    }
+    for (const id of this.ofMeters.apply(mm, now)) this.flowsRemoved(this.tables.deleteByMeter(id), now);
     this.tables.bumpGeneration();
     return null;
   }
@@ -280,7 +284,7 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   getConfig(): { flags: number; missSendLen: number } {
-    return { flags: this.configFlags, missSendLen: this.pipeline.missSendLen };
+    return { flags: this.configFlags, missSendLen: this.missSendLen };
   }
 
   /**
@@ -296,7 +300,8 @@ export class OfSwitch implements OpenFlowSwitch {
     }
     this.configFlags = flags;
     this.pipeline.fragDrop = frag === OFPC_FRAG.DROP;
-    this.pipeline.missSendLen = missSendLen;
+    this.missSendLen = missSendLen;
+    this.pipeline.missSendLen = puntLenOf(missSendLen);
     return null;
   }
 
@@ -306,17 +311,17 @@ export class OfSwitch implements OpenFlowSwitch {
       case 'desc':
         return [{ type: 'desc', ...this.desc }];
       case 'flow': {
-        const r = this.tables.flowStats(req, now);
-        if (r instanceof DecodeError) return toOfError(r);
+        const r = this.flows.flowStats(req, now);
+        if (!Array.isArray(r)) return r;
         return chunkBySize(r, (e) => flowBody.replySize({ type: 'flow', entries: [e] })).map((entries) => ({ type: 'flow', entries }));
       }
       case 'aggregate': {
-        const r = this.tables.aggregateStats(req);
-        if (r instanceof DecodeError) return toOfError(r);
+        const r = this.flows.aggregateStats(req);
+        if ('code' in r) return r;
         return [{ type: 'aggregate', ...r }];
       }
       case 'table':
-        return [{ type: 'table', entries: this.tables.tableStats() }];
+        return [{ type: 'table', entries: this.flows.tableStats() }];
       case 'port_stats': {
         const infos = req.portNo === OFPP.ANY ? this.livePorts() : this.livePorts().filter((i) => i.dp.ofPort === req.portNo);
         return [{ type: 'port_stats', entries: infos.map((i) => portStatsOf(i.dp, i.addedMs, now)) }];
@@ -334,25 +339,25 @@ export class OfSwitch implements OpenFlowSwitch {
         return [{ type: 'queue', entries: [] }];
       }
       case 'group': {
-        const entries = this.groups.stats(req.groupId, now, (id) => this.groupRefCount(id));
+        const entries = this.ofGroups.stats(req.groupId, now, (id) => this.groupRefCount(id));
         return chunkBySize(entries, (e) => groupBody.replySize({ type: 'group', entries: [e] })).map((es) => ({ type: 'group', entries: es }));
       }
       case 'group_desc': {
-        const entries = this.groups.desc();
+        const entries = this.ofGroups.desc();
         return chunkBySize(entries, (e) => groupDescBody.replySize({ type: 'group_desc', entries: [e] })).map((es) => ({ type: 'group_desc', entries: es }));
       }
       case 'group_features':
-        return [{ type: 'group_features', ...this.groups.features() }];
+        return [{ type: 'group_features', ...this.ofGroups.features() }];
       case 'meter': {
-        const entries = this.meters.stats(req.meterId, now, (id) => this.meterFlowCount(id));
+        const entries = this.ofMeters.stats(req.meterId, now, (id) => this.meterFlowCount(id));
         return chunkBySize(entries, (e) => meterBody.replySize({ type: 'meter', entries: [e] })).map((es) => ({ type: 'meter', entries: es }));
       }
       case 'meter_config': {
-        const entries = this.meters.config(req.meterId);
+        const entries = this.ofMeters.config(req.meterId);
         return chunkBySize(entries, (e) => meterConfigBody.replySize({ type: 'meter_config', entries: [e] })).map((es) => ({ type: 'meter_config', entries: es }));
       }
       case 'meter_features':
-        return [{ type: 'meter_features', ...this.meters.features() }];
+        return [{ type: 'meter_features', ...this.ofMeters.features() }];
       case 'table_features': {
         if (req.entries.length > 0) {
           return { type: OFPET.TABLE_FEATURES_FAILED, code: OFPTFFC.EPERM, reason: 'table features cannot be changed on this switch' };
@@ -404,7 +409,7 @@ export class OfSwitch implements OpenFlowSwitch {
   portRemoved(dp: DpPort): void {
     const info = this.ports.get(dp.ofPort) ?? { dp, addedMs: this.clock(), link: linkOf(dp), config: 0 };
     this.ports.delete(dp.ofPort);
-    this.pipeline.noPacketIn.delete(dp.ofPort);
+    this.pipeline.puntDisabled.delete(dp.ofPort);
     this.normal.portRemoved(dp.ofPort);
     this.refreshLiveness();
     this.tables.bumpGeneration();
@@ -445,8 +450,8 @@ export class OfSwitch implements OpenFlowSwitch {
     info.dp.forwarding = (c & OFPPC.PORT_DOWN) === 0;
     info.dp.rxEnabled = (c & OFPPC.NO_RECV) === 0;
     info.dp.txEnabled = (c & OFPPC.NO_FWD) === 0;
-    if ((c & OFPPC.NO_PACKET_IN) !== 0) this.pipeline.noPacketIn.add(info.dp.ofPort);
-    else this.pipeline.noPacketIn.delete(info.dp.ofPort);
+    if ((c & OFPPC.NO_PACKET_IN) !== 0) this.pipeline.puntDisabled.add(info.dp.ofPort);
+    else this.pipeline.puntDisabled.delete(info.dp.ofPort);
   }
 
   private refreshLiveness(): void {
@@ -461,7 +466,7 @@ export class OfSwitch implements OpenFlowSwitch {
 
   private meterFlowCount(id: number): number {
     let n = 0;
-    for (const t of this.tables.tables) for (const e of t.list()) if (e.instructions.some((i) => i.type === 'meter' && i.meterId === id)) n++;
+    for (const t of this.tables.tables) for (const e of t.list()) if (e.usesMeter(id)) n++;
     return n;
   }
 
@@ -469,7 +474,7 @@ export class OfSwitch implements OpenFlowSwitch {
     const sink = this.sink;
     if (sink === null) return;
     for (const e of entries) {
-      if ((e.flags & OFPFF.SEND_FLOW_REM) === 0) continue;
+      if ((e.flags & RuleFlag.SendRemoved) === 0) continue;
       const { type: _type, xid: _xid, ...body } = flowRemovedOf(e, nowMs);
       sink.flowRemoved(body);
     }
