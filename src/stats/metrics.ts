@@ -6,7 +6,7 @@
  * Every switch value is read at scrape time, in collect(), from the typed
  * arrays the datapath increments (port-counters.ts, the flow tables'
  * TableCounter, the classifiers' ClsStat, the exact-match cache's EmcStat,
- * the OpenFlow pipeline's OfStat) and from the MAC table; nothing in
+ * the OpenFlow pipeline's PipelineStat) and from the MAC table; nothing in
  * prom-client is touched per frame.
  *
  * Families
@@ -37,7 +37,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { OfStat } from '../datapath/rules/actions-exec.js';
+import { PipelineStat } from '../datapath/rules/actions-exec.js';
 import { ClsStat } from '../datapath/rules/classifier.js';
 import type { Datapath, DpPort } from '../datapath/datapath.js';
 import { EmcStat } from '../datapath/rules/emc.js';
@@ -45,7 +45,7 @@ import { TableCounter } from '../datapath/rules/flow-table.js';
 import type { NormalSwitch } from '../datapath/learning/normal.js';
 import type { GroupTable } from '../datapath/rules/groups.js';
 import type { MeterTable } from '../datapath/rules/meters.js';
-import type { OfPipeline } from '../datapath/rules/rule-pipeline.js';
+import type { RulePipeline } from '../datapath/rules/rule-pipeline.js';
 import type { PipelineTables } from '../datapath/rules/pipeline-tables.js';
 import { BURST_HIST_BUCKETS, PortStat } from '../datapath/port-counters.js';
 import type { Logger } from './log.js';
@@ -64,7 +64,7 @@ export interface MetricsSource {
 export interface OpenFlowMetricsSource {
   readonly datapath: Datapath;
   readonly tables: PipelineTables;
-  readonly pipeline: OfPipeline;
+  readonly pipeline: RulePipeline;
   readonly groups: GroupTable;
   readonly meters: MeterTable;
 }
@@ -315,17 +315,17 @@ interface ScalarSpec {
 }
 
 /** Frames (or copies of them) the OpenFlow pipeline dropped, as the `reason` label of linc_datapath_dropped_total. */
-const PIPELINE_DROP_REASONS: Array<[string, OfStat]> = [
-  ['table_miss', OfStat.TableMissDrops],
-  ['meter', OfStat.MeterDrops],
-  ['invalid_ttl', OfStat.InvalidTtlDrops],
-  ['no_slot', OfStat.NoSlotDrops],
-  ['no_headroom', OfStat.NoHeadroom],
-  ['local_port', OfStat.LocalDrops],
-  ['no_such_port', OfStat.NoSuchPort],
-  ['in_port', OfStat.InPortDrops],
-  ['group_too_deep', OfStat.GroupTooDeep],
-  ['fragment', OfStat.FragDrops],
+const PIPELINE_DROP_REASONS: Array<[string, PipelineStat]> = [
+  ['table_miss', PipelineStat.TableMissDrops],
+  ['meter', PipelineStat.MeterDrops],
+  ['invalid_ttl', PipelineStat.InvalidTtlDrops],
+  ['no_slot', PipelineStat.NoSlotDrops],
+  ['no_headroom', PipelineStat.NoHeadroom],
+  ['local_port', PipelineStat.LocalDrops],
+  ['no_such_port', PipelineStat.NoSuchPort],
+  ['in_port', PipelineStat.InPortDrops],
+  ['group_too_deep', PipelineStat.GroupTooDeep],
+  ['fragment', PipelineStat.FragDrops],
 ];
 
 /** Adds the flow-table, cache, pipeline, packet-in, group and meter families (read at scrape time from `of`). */
@@ -362,10 +362,10 @@ function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): voi
     { name: 'linc_datapath_cache_misses_total', help: 'Exact-match cache lookups that found nothing valid (absent, or stale since the last flow, group, meter or port change): the frame walked the tables.', read: () => emc[EmcStat.Misses] },
     { name: 'linc_datapath_cache_inserts_total', help: 'Flow keys stored in the exact-match cache after a table walk.', read: () => emc[EmcStat.Inserts] },
     { name: 'linc_datapath_cache_evictions_total', help: 'Exact-match cache inserts that displaced a live entry holding another flow key.', read: () => emc[EmcStat.Evictions] },
-    { name: 'linc_datapath_table_walks_total', help: 'Frames that walked the flow tables from table 0 (cache misses, and frames the cache does not take).', read: () => stats[OfStat.Walks] },
-    { name: 'linc_datapath_paths_resolved_total', help: 'Table walks resolved into a new cached program (a path through the tables not seen since the last change).', read: () => stats[OfStat.ProgramsBuilt] },
-    { name: 'linc_datapath_uncacheable_walks_total', help: 'Complete table walks whose result could not be cached (the key had to be re-parsed between tables).', read: () => stats[OfStat.Uncacheable] },
-    { name: 'linc_openflow_packet_ins_total', help: 'Packet-ins the pipeline handed to the OpenFlow connections (each connection\'s async config may still filter them).', read: () => stats[OfStat.PacketIns] },
+    { name: 'linc_datapath_table_walks_total', help: 'Frames that walked the flow tables from table 0 (cache misses, and frames the cache does not take).', read: () => stats[PipelineStat.Walks] },
+    { name: 'linc_datapath_paths_resolved_total', help: 'Table walks resolved into a new cached program (a path through the tables not seen since the last change).', read: () => stats[PipelineStat.ProgramsBuilt] },
+    { name: 'linc_datapath_uncacheable_walks_total', help: 'Complete table walks whose result could not be cached (the key had to be re-parsed between tables).', read: () => stats[PipelineStat.Uncacheable] },
+    { name: 'linc_openflow_packet_ins_total', help: 'Packet-ins the pipeline handed to the OpenFlow connections (each connection\'s async config may still filter them).', read: () => stats[PipelineStat.PacketIns] },
   ];
   for (const spec of counters) {
     new Counter({
@@ -385,8 +385,8 @@ function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): voi
     registers,
     collect() {
       this.reset();
-      this.inc({ reason: 'meter' }, stats[OfStat.PacketInMetered]);
-      this.inc({ reason: 'blocked' }, stats[OfStat.PacketInBlocked]);
+      this.inc({ reason: 'meter' }, stats[PipelineStat.PacketInMetered]);
+      this.inc({ reason: 'blocked' }, stats[PipelineStat.PacketInBlocked]);
     },
   });
   new Counter<'reason'>({

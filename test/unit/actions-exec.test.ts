@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
-import { ActionExecutor, OfStat, type ExecHost } from '../../src/datapath/rules/actions-exec.js';
+import { ActionExecutor, PipelineStat, type ExecHost } from '../../src/datapath/rules/actions-exec.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
 import { GroupTable } from '../../src/datapath/rules/groups.js';
@@ -310,7 +310,7 @@ describe('MPLS', () => {
     expect(got).toHaveLength(2);
     expect(got[0]).toEqual(Uint8Array.from([...f.subarray(0, 12), 0x08, 0x00, ...f.subarray(22)]));
     expect(badChecksums(got[0])).toEqual([]);
-    expect(h.sw.pipeline.stats[OfStat.Uncacheable]).toBe(2); // pop_mpls then a lookup: re-parsed, not cached
+    expect(h.sw.pipeline.stats[PipelineStat.Uncacheable]).toBe(2); // pop_mpls then a lookup: re-parsed, not cached
   });
 
   it('set/dec MPLS TTL and copy TTL in/out', () => {
@@ -357,7 +357,7 @@ describe('TTL', () => {
     expect(h.events.packetIns).toHaveLength(1);
     expect(h.events.packetIns[0].reason).toBe(OFPR.INVALID_TTL);
     expect(h.events.packetIns[0].data.length).toBe(64); // miss_send_len
-    expect(h.sw.pipeline.stats[OfStat.InvalidTtlDrops]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.InvalidTtlDrops]).toBe(1);
   });
 });
 
@@ -392,7 +392,7 @@ describe('copy-on-write', () => {
 function bench() {
   const dp = new Datapath({ pool: new PacketPool({ slots: 128 }), burst: 8 });
   const tables = new PipelineTables({ nTables: 2 });
-  const stats = new Float64Array(OfStat.COUNT);
+  const stats = new Float64Array(PipelineStat.COUNT);
   const host: ExecHost = { portByNo: () => null, punt: () => {}, resubmit: () => {}, missSendLen: 128 };
   const ex = new ActionExecutor(dp, tables.tables, new GroupTable(), new MeterTable(), new NormalSwitch(), host, stats);
   return { dp, ex };

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { METER_DROP, METER_PASS, MeterTable } from '../../src/datapath/rules/meters.js';
 import { OfMeters } from '../../src/openflow/ofproto/meter-mods.js';
 import { OFPET, OFPFF, OFPM, OFPMC, OFPMF, OFPMMFC, OFPRR } from '../../src/openflow/codec/v13/enums.js';
@@ -83,7 +83,7 @@ describe('meters in the pipeline', () => {
     h.clock.now += 400; // 2 more tokens
     h.send(0, ...frames);
     expect(h.taken()[1]).toHaveLength(2);
-    expect(h.sw.pipeline.stats[OfStat.MeterDrops]).toBe(15);
+    expect(h.sw.pipeline.stats[PipelineStat.MeterDrops]).toBe(15);
   });
 
   it('a remark band raises the DSCP drop precedence and keeps the IPv4 checksum valid', () => {

@@ -8,7 +8,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { EmcStat } from '../../src/datapath/rules/emc.js';
 import { FlowCounter, TableCounter } from '../../src/datapath/rules/flow-table.js';
 import { OFPFC, OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
@@ -26,7 +26,7 @@ describe('flow tables decide', () => {
     const h = setup();
     h.send(0, udpFrame(B, A), udpFrame(B, A, { sport: 7 }));
     expect(h.taken()).toEqual([[], [], []]);
-    expect(h.sw.pipeline.stats[OfStat.TableMissDrops]).toBe(2);
+    expect(h.sw.pipeline.stats[PipelineStat.TableMissDrops]).toBe(2);
     expect(h.dp.port(1)!.counters.c[PortStat.FwdDropped]).toBe(2);
     expect(h.sw.tables.tables[0].counters[TableCounter.Lookups]).toBe(2);
     expect(h.sw.tables.tables[0].counters[TableCounter.Matched]).toBe(0);
@@ -115,7 +115,7 @@ describe('flow tables decide', () => {
     expect(e1.counters[FlowCounter.LastHitMs]).toBe(5000);
     expect(h.sw.tables.tables[1].counters[TableCounter.Lookups]).toBe(4);
     expect(h.sw.pipeline.emc.stats[EmcStat.Hits]).toBe(3);
-    expect(h.sw.pipeline.stats[OfStat.Walks]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.Walks]).toBe(1);
   });
 
   it('never lets a cached decision survive a flow-mod, a delete, a group change or a timeout', () => {
@@ -152,7 +152,7 @@ describe('flow tables decide', () => {
     h.flow({ tableId: 1, match: [], priority: 0, instructions: [apply(out(2))] });
     h.send(0, ...Array.from({ length: 20 }, (_, i) => udpFrame(B, A, { sport: 1000 + i })));
     expect(h.taken()[1]).toHaveLength(20);
-    expect(h.sw.pipeline.stats[OfStat.Walks]).toBe(20);
+    expect(h.sw.pipeline.stats[PipelineStat.Walks]).toBe(20);
     expect(h.sw.pipeline.programCount).toBe(1);
   });
 
@@ -164,7 +164,7 @@ describe('flow tables decide', () => {
     h.send(0, f, f, f);
     expect(h.taken()[2]).toEqual([f, f, f]);
     expect(h.sw.pipeline.emc.stats[EmcStat.Hits] + h.sw.pipeline.emc.stats[EmcStat.Misses]).toBe(0);
-    expect(h.sw.pipeline.stats[OfStat.Walks]).toBe(3);
+    expect(h.sw.pipeline.stats[PipelineStat.Walks]).toBe(3);
   });
 
   it('re-parses the frame for later tables when an earlier table rewrote it', () => {
@@ -199,7 +199,7 @@ describe('reserved ports', () => {
     expect(h.taken()).toEqual([[], [], [f], []]);
     h.send(3, f);
     expect(h.taken()).toEqual([[], [], [], []]);
-    expect(h.sw.pipeline.stats[OfStat.InPortDrops]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.InPortDrops]).toBe(1);
   });
 
   it('NORMAL is the learning switch', () => {
@@ -233,7 +233,7 @@ describe('reserved ports', () => {
     h.flow({ match: [], priority: 0, instructions: [apply(out(OFPP.LOCAL))] });
     h.send(0, udpFrame(B, A));
     expect(h.taken()).toEqual([[], [], []]);
-    expect(h.sw.pipeline.stats[OfStat.LocalDrops]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.LocalDrops]).toBe(1);
     expect(h.dp.port(1)!.counters.c[PortStat.FwdDropped]).toBe(1);
   });
 });
@@ -289,7 +289,7 @@ describe('packet-in', () => {
     h.clock.now += 1000; // 10 more tokens a second, capped at the burst of 5
     h.send(0, ...Array.from({ length: 20 }, (_, i) => udpFrame(B, A, { sport: i })));
     expect(h.events.packetIns).toHaveLength(10);
-    expect(h.sw.pipeline.stats[OfStat.PacketInMetered]).toBe(30);
+    expect(h.sw.pipeline.stats[PipelineStat.PacketInMetered]).toBe(30);
   });
 });
 
@@ -395,6 +395,6 @@ describe('allocation', () => {
     const grown = process.memoryUsage().heapUsed - before;
     expect(dst.txFrames).toBe(1_100_000);
     expect(grown).toBeLessThan(1024 * 1024);
-    expect(h.sw.pipeline.stats[OfStat.Walks]).toBe(64);
+    expect(h.sw.pipeline.stats[PipelineStat.Walks]).toBe(64);
   });
 });

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { OfStat } from '../../src/datapath/rules/actions-exec.js';
+import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import {
   OFPBAC, OFPBIC, OFPBMC, OFPBRC, OFPC, OFPET, OFPFC, OFPFF, OFPFMFC, OFPG, OFPM, OFPMMFC, OFPP, OFPPC, OFPPMFC, OFPPR, OFPPS, OFPQOFC,
@@ -220,7 +220,7 @@ describe('port-mod and port-status', () => {
     h.send(0, udpFrame(B, A));
     h.send(1, udpFrame(B, A));
     expect(h.events.packetIns.map((p) => p.match)).toEqual([[inPort(2)]]);
-    expect(h.sw.pipeline.stats[OfStat.PacketInBlocked]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.PacketInBlocked]).toBe(1);
   });
 
   it('answers bad port-mods', () => {
@@ -277,7 +277,7 @@ describe('table-mod and config', () => {
     frag[14 + 6] = 0x20; // MF: a first fragment
     h.send(0, frag, udpFrame(B, A));
     expect(h.taken()[1]).toHaveLength(1);
-    expect(h.sw.pipeline.stats[OfStat.FragDrops]).toBe(1);
+    expect(h.sw.pipeline.stats[PipelineStat.FragDrops]).toBe(1);
   });
 });
 

@@ -50,8 +50,8 @@ import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './s
 export const MAX_GROUP_DEPTH = 16;
 const STATE_WORDS = 10;
 
-/** Pipeline counters (indexes into OfPipeline.stats); drop reasons never overlap. */
-export const enum OfStat {
+/** Pipeline counters (indexes into RulePipeline.stats); drop reasons never overlap. */
+export const enum PipelineStat {
   /** EMC misses that walked the tables. */
   Walks = 0,
   /** Resolved path programs built (new paths). */
@@ -134,7 +134,7 @@ export class ActionExecutor implements FrameCursor {
     readonly meters: MeterTable,
     readonly normal: NormalSwitch,
     readonly host: ExecHost,
-    /** OfStat counters (shared with the pipeline). */
+    /** PipelineStat counters (shared with the pipeline). */
     readonly stats: Float64Array,
   ) {
     this.pool = dp.pool;
@@ -198,8 +198,8 @@ export class ActionExecutor implements FrameCursor {
       switch (code[pc]) {
         case Op.Output: {
           const p = this.host.portByNo(code[pc + 1] >>> 0);
-          if (p === null) this.stats[OfStat.NoSuchPort] += 1;
-          else if (p === this.inPort) this.stats[OfStat.InPortDrops] += 1;
+          if (p === null) this.stats[PipelineStat.NoSuchPort] += 1;
+          else if (p === this.inPort) this.stats[PipelineStat.InPortDrops] += 1;
           else {
             this.dp.output(this.cur, p);
             this.outputs++;
@@ -224,7 +224,7 @@ export class ActionExecutor implements FrameCursor {
           pc += 1;
           break;
         case Op.Local:
-          this.stats[OfStat.LocalDrops] += 1;
+          this.stats[PipelineStat.LocalDrops] += 1;
           pc += 1;
           break;
         case Op.Table:
@@ -323,7 +323,7 @@ export class ActionExecutor implements FrameCursor {
           break;
         }
         case Op.MissDrop:
-          this.stats[OfStat.TableMissDrops] += 1;
+          this.stats[PipelineStat.TableMissDrops] += 1;
           return false;
         default:
           return true; // Op.End
@@ -342,21 +342,21 @@ export class ActionExecutor implements FrameCursor {
     const r = this.meters.run(slot, this.pool.len[this.cur], this.now);
     if (r === METER_PASS) return true;
     if (r === METER_DROP) {
-      this.stats[OfStat.MeterDrops] += 1;
+      this.stats[PipelineStat.MeterDrops] += 1;
       return false;
     }
     return remarkDscp(this, r) || this.noSlot();
   }
 
   private noSlot(): boolean {
-    this.stats[OfStat.NoSlotDrops] += 1;
+    this.stats[PipelineStat.NoSlotDrops] += 1;
     return false;
   }
 
   private tagResult(r: number): boolean {
     if (r === TAG_OK) return true;
     if (r === TAG_NO_ROOM) {
-      this.stats[OfStat.NoHeadroom] += 1;
+      this.stats[PipelineStat.NoHeadroom] += 1;
       return true;
     }
     if (r === TAG_NO_COPY) return this.noSlot();
@@ -366,7 +366,7 @@ export class ActionExecutor implements FrameCursor {
 
   /** TTL would expire: punt with reason InvalidTtl (the control plane filters), then drop. */
   private invalidTtl(): boolean {
-    this.stats[OfStat.InvalidTtlDrops] += 1;
+    this.stats[PipelineStat.InvalidTtlDrops] += 1;
     this.host.punt(this, PuntReason.InvalidTtl, this.host.missSendLen, this.tableId, -1, -1);
     return false;
   }
@@ -389,7 +389,7 @@ export class ActionExecutor implements FrameCursor {
   private normalOutput(): void {
     const inPort = this.inPort;
     if (inPort === null) {
-      this.stats[OfStat.NoSuchPort] += 1;
+      this.stats[PipelineStat.NoSuchPort] += 1;
       return;
     }
     if (this.modified !== 0) {
@@ -433,7 +433,7 @@ export class ActionExecutor implements FrameCursor {
     counters[2 * b] += 1;
     counters[2 * b + 1] += len;
     if (this.depth >= MAX_GROUP_DEPTH) {
-      this.stats[OfStat.GroupTooDeep] += 1;
+      this.stats[PipelineStat.GroupTooDeep] += 1;
       return;
     }
     this.dp.frozen[this.cur] = 1;

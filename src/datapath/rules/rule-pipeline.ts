@@ -1,5 +1,5 @@
 /*
- * OfPipeline: the rule pipeline as a datapath Pipeline (the tables a control
+ * RulePipeline: the rule pipeline as a datapath Pipeline (the tables a control
  * plane programs; OpenFlow drives it through src/openflow/ofproto/). Per
  * frame: exact-match cache (EMC) lookup on the full flow key; a hit runs the
  * cached program; a miss walks the tables from table 0 and caches what it
@@ -38,12 +38,12 @@
  * - processBurst allocates nothing on an EMC hit, nor on a miss over a path
  *   already resolved in this generation; binding and resolving allocate.
  * - Every frame ends sent somewhere (port, control plane) or counted:
- *   FwdDropped on its in port, plus the OfStat reason when there is one.
+ *   FwdDropped on its in port, plus the PipelineStat reason when there is one.
  * - parsed.keys rows are never written (the EMC key must stay the original).
  */
 
 import { PortStat } from '../port-counters.js';
-import { ActionExecutor, OfStat, type ExecHost } from './actions-exec.js';
+import { ActionExecutor, PipelineStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
 import { ExactMatchCache } from './emc.js';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../parse/flow-key.js';
@@ -71,7 +71,7 @@ export class Program {
   ) {}
 }
 
-export interface OfPipelineOptions {
+export interface RulePipelineOptions {
   datapath: Datapath;
   normal: NormalSwitch;
   tables: PipelineTables;
@@ -83,15 +83,15 @@ export interface OfPipelineOptions {
   clock?: () => number;
 }
 
-export class OfPipeline implements Pipeline, ExecHost {
+export class RulePipeline implements Pipeline, ExecHost {
   readonly dp: Datapath;
   readonly normal: NormalSwitch;
   readonly tables: PipelineTables;
   readonly groups: GroupTable;
   readonly meters: MeterTable;
   readonly emc: ExactMatchCache;
-  /** OfStat counters. */
-  readonly stats = new Float64Array(OfStat.COUNT);
+  /** PipelineStat counters. */
+  readonly stats = new Float64Array(PipelineStat.COUNT);
   /** Where punts go (the control plane), null: none (punts are counted as blocked). */
   onPunt: ((p: Punt) => void) | null = null;
   /** Ports whose frames are never punted. */
@@ -124,7 +124,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
 
-  constructor(opts: OfPipelineOptions) {
+  constructor(opts: RulePipelineOptions) {
     this.dp = opts.datapath;
     this.normal = opts.normal;
     this.tables = opts.tables;
@@ -167,7 +167,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   /** One frame through the pipeline (the EMC, else a walk). */
   private processFrame(inPort: DpPort | null, inPortNo: number, slot: number, keys: Uint32Array, base: number, flags: number, l3: number, l4: number, now: number): void {
     if (this.fragDrop && this.isFragment(keys, base)) {
-      this.stats[OfStat.FragDrops] += 1;
+      this.stats[PipelineStat.FragDrops] += 1;
       if (inPort !== null) inPort.counters.c[PortStat.FwdDropped] += 1;
       return;
     }
@@ -206,7 +206,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   private walk(inPort: DpPort | null, inPortNo: number, slot: number, keys: Uint32Array, base: number, flags: number, l3: number, l4: number, now: number, h: number): void {
     const ex = this.exec;
     const stats = this.stats;
-    stats[OfStat.Walks] += 1;
+    stats[PipelineStat.Walks] += 1;
     ex.begin(inPort, inPortNo, slot, keys, base, l3, l4, now);
     const work = this.work;
     for (let w = 0; w < KEY_WORDS; w++) work[w] = keys[base + w];
@@ -227,7 +227,7 @@ export class OfPipeline implements Pipeline, ExecHost {
         path[n++] = -(t + 1);
         missTable = t;
         complete = true;
-        stats[OfStat.TableMissDrops] += 1;
+        stats[PipelineStat.TableMissDrops] += 1;
         break;
       }
       const frag = this.fragmentOf(e);
@@ -276,7 +276,7 @@ export class OfPipeline implements Pipeline, ExecHost {
       if (pid < 0) pid = this.buildProgram(n, missTable);
       this.emc.insertHashed(keys, base, h, pid);
     } else if (complete) {
-      stats[OfStat.Uncacheable] += 1;
+      stats[PipelineStat.Uncacheable] += 1;
     }
     for (let i = 0; i < n; i++) frags[i] = null;
   }
@@ -340,7 +340,7 @@ export class OfPipeline implements Pipeline, ExecHost {
     const pid = this.programs.length;
     this.programs.push(new Program(w.finish(), flows));
     this.paths.insert(path, n, pid);
-    this.stats[OfStat.ProgramsBuilt] += 1;
+    this.stats[PipelineStat.ProgramsBuilt] += 1;
     return pid;
   }
 
@@ -369,7 +369,7 @@ export class OfPipeline implements Pipeline, ExecHost {
   punt(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void {
     const sink = this.onPunt;
     if (sink === null || (ex.inPort !== null && this.puntDisabled.has(ex.inPortNo))) {
-      this.stats[OfStat.PacketInBlocked] += 1;
+      this.stats[PipelineStat.PacketInBlocked] += 1;
       return;
     }
     const pool = this.dp.pool;
@@ -378,12 +378,12 @@ export class OfPipeline implements Pipeline, ExecHost {
     const all = this.puntMeters.all === 0 ? -1 : meters.slotOf(this.puntMeters.all);
     const slow = reason === PuntReason.InvalidTtl && this.puntMeters.slowPath !== 0 ? meters.slotOf(this.puntMeters.slowPath) : -1;
     if ((all >= 0 && meters.run(all, len, ex.now) === METER_DROP) || (slow >= 0 && meters.run(slow, len, ex.now) === METER_DROP)) {
-      this.stats[OfStat.PacketInMetered] += 1;
+      this.stats[PipelineStat.PacketInMetered] += 1;
       return;
     }
     const n = maxLen >= len ? len : maxLen;
     const off = pool.dataOff[ex.cur];
-    this.stats[OfStat.PacketIns] += 1;
+    this.stats[PipelineStat.PacketIns] += 1;
     sink({
       reason,
       tableId: tableId & 0xff,
@@ -415,7 +415,7 @@ export class OfPipeline implements Pipeline, ExecHost {
     const dp = this.dp, pool = dp.pool;
     const slot = pool.alloc();
     if (slot < 0) {
-      this.stats[OfStat.NoSlotDrops] += 1;
+      this.stats[PipelineStat.NoSlotDrops] += 1;
       return false;
     }
     pool.write(slot, data);

@@ -8,9 +8,10 @@
  * - never throws on any input: it returns { ok: message } or a DecodeError
  *   whose (type, code) is the OFPT_ERROR to answer with (see errorFor);
  * - checks, in order: at least 8 bytes and length >= 8 (OFPBRC_BAD_LEN),
- *   length within the buffer (OFPBRC_BAD_LEN), version 0x04 except for
- *   HELLO and ERROR (OFPBRC_BAD_VERSION), a type OF 1.3 defines
- *   (OFPBRC_BAD_TYPE), then the body (the family's own errors).
+ *   length within the buffer (OFPBRC_BAD_LEN), a version of versions.ts
+ *   except for HELLO and ERROR (OFPBRC_BAD_VERSION), a type that version
+ *   defines (OFPBRC_BAD_TYPE), then the body (the family's own errors).
+ * - messages are encoded as OpenFlow 1.3 (the one version today).
  * - payloads in the result are views into `buf`: copy them to keep them
  *   after `buf` is reused.
  *
@@ -21,10 +22,11 @@
 
 import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN } from './v13/consts.js';
 import { DecodeError, badLen } from './decode-error.js';
-import { OFP_VERSION, OFPBRC, OFPET, OFPT } from './v13/enums.js';
+import { OFPBRC, OFPET, OFPT } from './v13/enums.js';
 import { headerLength, headerType, headerVersion } from './header.js';
 import type { OfpMessage } from './v13/message.js';
-import { codecForName, codecForWireType } from './v13/registry.js';
+import { OPENFLOW_13 } from './v13/version.js';
+import { wireVersion } from './versions.js';
 
 export type DecodeResult = { ok: OfpMessage } | DecodeError;
 
@@ -41,17 +43,19 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
   if (len > b.length) return badLen(2, `header length ${len} exceeds the ${b.length} bytes received`);
   const type = headerType(b, 0);
   const version = headerVersion(b, 0);
-  if (version !== OFP_VERSION && type !== OFPT.HELLO && type !== OFPT.ERROR) {
-    return new DecodeError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, 0, `version 0x${version.toString(16)} is not OpenFlow 1.3`);
+  const wv = wireVersion(version);
+  if (wv === undefined && type !== OFPT.HELLO && type !== OFPT.ERROR) {
+    return new DecodeError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, 0, `version 0x${version.toString(16)} is not one we speak`);
   }
-  const codec = codecForWireType(type);
+  // HELLO and ERROR of any version are read with the 1.3 layout (the same since 1.0 for what we read).
+  const codec = (wv ?? OPENFLOW_13).codecForWireType(type);
   if (codec === undefined) return new DecodeError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, 1, `unknown message type ${type}`);
   const m = codec.decode(b, 0, len);
-  return m instanceof DecodeError ? m : { ok: m };
+  return m instanceof DecodeError ? m : { ok: m as OfpMessage };
 }
 
 function codecOf(msg: OfpMessage) {
-  const codec = codecForName(msg.type);
+  const codec = OPENFLOW_13.codecForName(msg.type);
   if (codec === undefined) throw new TypeError(`openflow/codec: unknown message type ${String(msg.type)}`);
   return codec;
 }

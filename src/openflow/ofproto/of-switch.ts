@@ -1,7 +1,7 @@
 /*
  * OfSwitch: the OpenFlowSwitch (switch-api.ts) over the datapath: flow
  * tables (PipelineTables), groups, meters, the OpenFlow pipeline
- * (OfPipeline) and the standalone learning switch (NormalSwitch).
+ * (RulePipeline) and the standalone learning switch (NormalSwitch).
  *
  * What
  *   - Which pipeline forwards: the OpenFlow tables while a controller is
@@ -31,7 +31,7 @@ import type { Datapath, DpPort } from '../../datapath/datapath.js';
 import { GroupTable } from '../../datapath/rules/groups.js';
 import { MeterTable } from '../../datapath/rules/meters.js';
 import type { NormalSwitch } from '../../datapath/learning/normal.js';
-import { OfPipeline } from '../../datapath/rules/rule-pipeline.js';
+import { RulePipeline } from '../../datapath/rules/rule-pipeline.js';
 import { compileActions, puntLenOf, type CompileContext } from './compile.js';
 import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { N_TABLES, PipelineTables } from '../../datapath/rules/pipeline-tables.js';
@@ -128,7 +128,7 @@ export class OfSwitch implements OpenFlowSwitch {
   readonly flows: OfFlowTables;
   readonly ofGroups: OfGroups;
   readonly ofMeters: OfMeters;
-  readonly pipeline: OfPipeline;
+  readonly pipeline: RulePipeline;
   private readonly clock: () => number;
   private readonly desc: Omit<DescReply, 'type'>;
   private sink: SwitchEventSink | null = null;
@@ -148,7 +148,7 @@ export class OfSwitch implements OpenFlowSwitch {
     this.clock = opts.clock ?? (() => performance.now());
     this.tables = new PipelineTables({ nTables: opts.nTables ?? N_TABLES, maxEntries: opts.maxEntries });
     this.nTables = this.tables.nTables;
-    this.pipeline = new OfPipeline({
+    this.pipeline = new RulePipeline({
       datapath: this.datapath, normal: this.normal, tables: this.tables, groups: this.groups, meters: this.meters,
       emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock,
     });

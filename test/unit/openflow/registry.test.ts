@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as C from '../../../src/openflow/codec/v13/consts.js';
 import { decodeMessage, encodeMessage, encodeMessageInto } from '../../../src/openflow/codec/codec.js';
-import { errorName, OFPBAC, OFPET, OFPMP, OFPT, typeName } from '../../../src/openflow/codec/v13/enums.js';
+import { errorName, OFPBAC, OFPBRC, OFPET, OFPMP, OFPT, typeName } from '../../../src/openflow/codec/v13/enums.js';
 import { flowModCodec } from '../../../src/openflow/codec/v13/msg/flow-mod.js';
 import { descBody } from '../../../src/openflow/codec/v13/msg/mp-stats.js';
 import { registerMultipartBody } from '../../../src/openflow/codec/v13/msg/multipart.js';
@@ -109,5 +109,20 @@ describe('names and helpers', () => {
     expect(buf[24]).toBe(0xaa);
     expect(() => encodeMessageInto({ type: 'barrier_reply', xid: 5 }, buf, 36)).toThrow(RangeError);
     expect(() => encodeMessage({ type: 'echo_request', xid: 1, data: Buffer.alloc(70000) })).toThrow(RangeError);
+  });
+});
+
+describe('version axis', () => {
+  it('lists OpenFlow 1.3 as the one wire version and decodes by the header version', async () => {
+    const { SUPPORTED_VERSIONS, wireVersion } = await import('../../../src/openflow/codec/versions.js');
+    expect(SUPPORTED_VERSIONS).toEqual([0x04]);
+    expect(wireVersion(0x04)!.name).toBe('OpenFlow 1.3');
+    expect(wireVersion(0x04)!.codecForWireType(OFPT.FLOW_MOD)).toBe(flowModCodec);
+    expect(wireVersion(0x01)).toBeUndefined();
+    // A 1.0 FEATURES_REQUEST (version 1, type 5) is refused with BAD_VERSION; a 1.0 HELLO is read (negotiation).
+    const r = decodeMessage(Buffer.from('0105000800000007', 'hex'));
+    expect('ok' in r ? null : [r.type, r.code]).toEqual([OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION]);
+    const h = decodeMessage(Buffer.from('0100000800000007', 'hex'));
+    expect('ok' in h && h.ok.type).toBe('hello');
   });
 });
