@@ -43,10 +43,10 @@ function ok(err: DecodeError | null): void {
   if (err) throw new Error(err.toString());
 }
 
-function errCode(err: DecodeError | FlowTableResult | null): [number, number] | null {
+/** The (type, code) of an add that failed with a DecodeError; null for any other result. */
+function errCode(err: unknown): [number, number] | null {
   return err instanceof DecodeError ? [err.type, err.code] : null;
 }
-type FlowTableResult = unknown;
 
 function lookupPriority(t: FlowTable, key: Uint32Array): number | null {
   return t.lookup(key, 0)?.priority ?? null;
