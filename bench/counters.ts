@@ -144,7 +144,7 @@ export interface StrippedDatapath {
 }
 
 /** Load a copy of the compiled datapath with every counter update compiled out. */
-export async function loadDatapathWithoutCounters(opts: { keep?: boolean } = {}): Promise<StrippedDatapath & { text: string }> {
+async function loadDatapathWithoutCounters(opts: { keep?: boolean } = {}): Promise<StrippedDatapath & { text: string }> {
   const srcFile = fileURLToPath(new URL('../src/datapath/datapath.js', import.meta.url));
   let text = readFileSync(srcFile, 'utf8');
   let removed = 0;

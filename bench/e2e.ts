@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, linkMac, linkStats, repoRoot, sh, Topology } from '../test/helpers/netns.js';
-import { udpFlood } from '../test/helpers/traffic.js';
+import { type Iperf3Json, udpFlood } from '../test/helpers/traffic.js';
 import { median } from './inprocess.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
 
@@ -47,7 +47,7 @@ export const BELOW_KNEE_DATAGRAMS = 50_000;
 
 const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
 
-export function buildBaseline(): void {
+function buildBaseline(): void {
   const src = join(repoRoot, 'bench', 'baseline', 'fwd.c');
   execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, src], { stdio: 'inherit' });
 }
@@ -217,7 +217,7 @@ async function tcpGbps(s: Setup, seconds: number): Promise<number> {
   const server = spawn('ip', ['netns', 'exec', s.nsB, 'iperf3', '-s', '-1', '-B', '10.77.0.2'], { stdio: 'ignore' });
   try {
     await sleep(400);
-    const out = JSON.parse(s.topo.exec(s.nsA, `iperf3 -J -c 10.77.0.2 -t ${seconds}`, { timeoutMs: (seconds + 30) * 1000 }));
+    const out = JSON.parse(s.topo.exec(s.nsA, `iperf3 -J -c 10.77.0.2 -t ${seconds}`, { timeoutMs: (seconds + 30) * 1000 })) as Iperf3Json;
     return out.end.sum_received.bits_per_second / 1e9;
   } finally {
     await stopProc(server);

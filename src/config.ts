@@ -72,7 +72,7 @@ export class ConfigError extends Error {
 
 const IFNAME = /^[^\s/:=]{1,15}$/;
 /** Highest physical port number in OpenFlow 1.3 (OFPP_MAX). */
-export const OFPP_MAX = 0xffffff00;
+const OFPP_MAX = 0xffffff00;
 
 const portString = z.string().transform((s, ctx) => {
   const m = /^(tap|if):([^=]*)(?:=(.*))?$/.exec(s.trim());
@@ -276,7 +276,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     },
     'option',
   );
-  const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) } as FileConfig;
+  const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) };
   const ports = merged.ports ?? validate({ ports: DEFAULT_PORTS }, 'default').ports!;
   return {
     ports: assignPortNumbers(ports),
@@ -299,7 +299,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
 }
 
 /** Give ports without a number the lowest free one; refuse duplicate names and numbers. */
-export function assignPortNumbers(ports: Array<{ kind: PortKindSpec; name: string; ofPort?: number }>): PortConfig[] {
+function assignPortNumbers(ports: Array<{ kind: PortKindSpec; name: string; ofPort?: number }>): PortConfig[] {
   const used = new Set<number>();
   const names = new Set<string>();
   for (const p of ports) {

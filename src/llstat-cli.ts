@@ -40,7 +40,7 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function renderReports(reports: LlstatReport[]): string {
+function renderReports(reports: LlstatReport[]): string {
   return reports.map(formatLlstat).join('\n\n') + '\n';
 }
 

@@ -20,12 +20,12 @@
 import { VNET_HDR_LEN } from './vnet.js';
 
 /** Bytes before the frame: the vnet header plus room to push VLAN/MPLS tags in place. */
-export const DEFAULT_HEADROOM = 128;
+const DEFAULT_HEADROOM = 128;
 /** Largest standard frame: 1500 MTU + Ethernet header + two VLAN tags + FCS-free spare. */
 export const STANDARD_FRAME_CAPACITY = 1536;
 /** Largest GSO super-frame a TAP or packet socket hands over (64 KiB IP packet + L2 headers). */
 export const GSO_FRAME_CAPACITY = 65536 + 512;
-export const DEFAULT_POOL_SLOTS = 1024;
+const DEFAULT_POOL_SLOTS = 1024;
 
 export interface PacketPoolOptions {
   /** Number of slots (default 1024). */

@@ -8,7 +8,9 @@
  *
  * Layout (host byte order, little-endian on every Linux target we build for):
  *   u8 flags | u8 gso_type | u16 hdr_len | u16 gso_size | u16 csum_start | u16 csum_offset
- * csum_start is relative to the first byte of the Ethernet frame.
+ * csum_start is relative to the first byte of the Ethernet frame. gso_size and
+ * gso_type UDP (3, UFO) have no constant: nothing here reads the segment size,
+ * and every gso_type other than NONE is handled alike.
  */
 
 export const VNET_HDR_LEN = 10;
@@ -16,7 +18,6 @@ export const VNET_HDR_LEN = 10;
 export const VNET_FLAGS = 0;
 export const VNET_GSO_TYPE = 1;
 export const VNET_HDR_LEN_OFF = 2;
-export const VNET_GSO_SIZE = 4;
 export const VNET_CSUM_START = 6;
 export const VNET_CSUM_OFFSET = 8;
 
@@ -25,7 +26,6 @@ export const VNET_F_DATA_VALID = 2;
 
 export const VNET_GSO_NONE = 0;
 export const VNET_GSO_TCPV4 = 1;
-export const VNET_GSO_UDP = 3;
 export const VNET_GSO_TCPV6 = 4;
 export const VNET_GSO_UDP_L4 = 5;
 export const VNET_GSO_ECN = 0x80;

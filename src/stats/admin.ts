@@ -185,7 +185,7 @@ export class AdminRequestError extends Error {
 }
 
 /** One request to the admin endpoint at `socketPath`; resolves with the JSON body of a 2xx answer. */
-export function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 5000): Promise<T> {
+function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, method, path, timeout: timeoutMs, headers: { 'content-length': 0 } }, (res) => {
       let text = '';

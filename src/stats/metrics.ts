@@ -78,7 +78,7 @@ export interface SwitchMetrics {
 type PortLabels = 'port' | 'name';
 
 /** Default prom-client metrics that break the Prometheus naming rules (gauges named *_total). */
-export const PROMTOOL_REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const PROMTOOL_REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 interface PortCounterSpec {
   name: string;
@@ -439,7 +439,7 @@ export interface ControllerMetricsSource {
   asyncDropped(): number;
 }
 
-export const CONTROLLER_ROLES = ['equal', 'master', 'slave'] as const;
+const CONTROLLER_ROLES = ['equal', 'master', 'slave'] as const;
 
 /** Adds the OpenFlow connection families to the switch's registry. */
 export function addControllerMetrics(metrics: SwitchMetrics, src: ControllerMetricsSource): void {

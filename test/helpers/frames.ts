@@ -4,7 +4,7 @@
  * datapath behaviour where only addresses matter.
  */
 
-export function mac(s: string): Uint8Array {
+function mac(s: string): Uint8Array {
   return Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
 }
 

@@ -60,9 +60,15 @@ export interface LinkStats {
   txDropped: number;
 }
 
+/** The part of `ip -j [-s] link show` output the tests read (stats64 only with -s). */
+interface IpLinkJson {
+  address: string;
+  stats64: Record<'rx' | 'tx', { packets: number; bytes: number; dropped: number }>;
+}
+
 export function linkStats(ns: string | null, dev: string): LinkStats {
   const out = sh(`ip ${ns ? `-n ${ns} ` : ''}-j -s link show dev ${dev}`);
-  const s = JSON.parse(out)[0].stats64;
+  const s = (JSON.parse(out) as IpLinkJson[])[0].stats64;
   return {
     rxPackets: s.rx.packets,
     txPackets: s.tx.packets,
@@ -74,7 +80,7 @@ export function linkStats(ns: string | null, dev: string): LinkStats {
 }
 
 export function linkMac(ns: string | null, dev: string): string {
-  return JSON.parse(sh(`ip ${ns ? `-n ${ns} ` : ''}-j link show dev ${dev}`))[0].address;
+  return (JSON.parse(sh(`ip ${ns ? `-n ${ns} ` : ''}-j link show dev ${dev}`)) as IpLinkJson[])[0].address;
 }
 
 /** Namespaces and root-namespace links created by one test; cleanup() removes them all. */

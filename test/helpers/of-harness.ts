@@ -22,7 +22,7 @@ import type { FlowRemoved } from '../../src/openflow/codec/v13/msg/flow-removed.
 import type { PacketIn } from '../../src/openflow/codec/v13/msg/packet-in.js';
 import type { PortStatus } from '../../src/openflow/codec/v13/msg/port-status.js';
 import { OfSwitch, type OfSwitchOptions } from '../../src/openflow/ofproto/of-switch.js';
-import type { Match, Oxm } from '../../src/openflow/codec/v13/oxm.js';
+import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import type { FailMode } from '../../src/openflow/ofproto/switch-api.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 
@@ -105,7 +105,6 @@ export const write = (...actions: Action[]): Instruction => ({ type: 'write_acti
 export const gotoTable = (tableId: number): Instruction => ({ type: 'goto_table', tableId });
 export const setField = (field: Oxm): Action => ({ type: 'set_field', field });
 export const inPort = (port: number): Oxm => ({ field: 'in_port', value: port });
-export const match = (...fields: Oxm[]): Match => fields;
 
 /** L3/L4 offsets and protocol of a frame, from the parser. */
 export function layout(frame: Uint8Array): { l3: number; l4: number; ethType: number; proto: number; flags: number; keys: Uint32Array } {

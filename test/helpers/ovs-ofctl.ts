@@ -69,7 +69,7 @@ export interface DumpedFlow {
 }
 
 /** The flows of an `ovs-ofctl dump-flows` output (header lines skipped). */
-export function parseDumpFlows(out: string): DumpedFlow[] {
+function parseDumpFlows(out: string): DumpedFlow[] {
   const flows: DumpedFlow[] = [];
   for (const raw of out.split('\n')) {
     const line = raw.trim();

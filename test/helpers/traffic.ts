@@ -119,12 +119,17 @@ export async function tcpTransfer(fromNs: string, toNs: string, dst: string, byt
   return { sentBytes: Number(client[0]), sentSha: client[1], seconds: Number(client[2]), receivedBytes: Number(srv[0]), receivedSha: srv[1] };
 }
 
+/** The part of `iperf3 -J` client output read here. */
+export interface Iperf3Json {
+  end: { sum_received: { bits_per_second: number } };
+}
+
 /** iperf3 TCP throughput in Gbit/s from `fromNs` to a server started in `toNs`. */
 export async function iperf3Gbps(topo: Topology, fromNs: string, toNs: string, dst: string, seconds = 3): Promise<number> {
   const server = spawn('ip', ['netns', 'exec', toNs, 'iperf3', '-s', '-1', '-B', dst], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 400));
-    const out = JSON.parse(topo.exec(fromNs, `iperf3 -J -c ${dst} -t ${seconds}`, { timeoutMs: (seconds + 20) * 1000 }));
+    const out = JSON.parse(topo.exec(fromNs, `iperf3 -J -c ${dst} -t ${seconds}`, { timeoutMs: (seconds + 20) * 1000 })) as Iperf3Json;
     return out.end.sum_received.bits_per_second / 1e9;
   } finally {
     server.kill('SIGKILL');

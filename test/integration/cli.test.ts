@@ -27,7 +27,7 @@ describe('linc-ts CLI', () => {
     expect(h.out).toMatch(/tap:NAME\[=OFPORT\]/);
     const v = cli('--version');
     expect(v.code).toBe(0);
-    expect(v.out.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+    expect(v.out.trim()).toBe((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('refuses bad flags and bad config values with one line and exit code 2', () => {

@@ -58,7 +58,7 @@ describe.skipIf(!canBuild)('container image: built with podman, run with --help,
     });
   }, 1_300_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     if (cid) podman(['rm', '-f', '-t', '0', cid]);
     topo.cleanup();
     podman(['rmi', '-f', tag]);

@@ -48,7 +48,7 @@ describe.skipIf(!isRoot || !hasCommand('unshare') || !hasCommand('nsenter'))('ll
       if (proc.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`switch did not start: ${out}`);
       await sleep(50);
     }
-    const running = JSON.parse(out.split('\n').find((l) => l.includes('"switch running"'))!);
+    const running = JSON.parse(out.split('\n').find((l) => l.includes('"switch running"'))!) as { adminSocket: string };
     expect(running.adminSocket).toBe('/run/linc-ts.sock');
     const inNs = (...args: string[]) => {
       const r = spawnSync('nsenter', ['-t', String(proc!.pid), '-m', '--', process.execPath, cliPath, ...args], { encoding: 'utf8', timeout: 30_000 });

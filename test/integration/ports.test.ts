@@ -45,6 +45,11 @@ const FAKE_MAC = [0x02, 0x6c, 0x74, 0x00, 0x00, 0x02];
 const TEST_MAC = [0x02, 0x6c, 0x74, 0x00, 0x00, 0x04];
 const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
+/** The part of `ip -j link show` output read here. */
+interface IpLink {
+  address: string;
+}
+
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -81,7 +86,7 @@ function ipBytes(addr: string): number[] {
 function nsSpawn(cmd: string[]): { child: ChildProcess; done: Promise<string>; stdout: () => string } {
   const child = spawn('ip', ['netns', 'exec', NS, ...cmd], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });
   const done = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
@@ -260,7 +265,7 @@ describe.skipIf(!isRoot)('TapPort and PacketPort on real TAP and veth devices', 
       expect(link).toMatchObject({ adminUp: true, carrier: true, mtu: 1500 });
       expect(link.mac).not.toBe(0);
       tapMac = macBytes(link.mac);
-      expect(tapMac.join(':')).toBe(JSON.parse(ip('-j', 'link', 'show', 'dev', TAP))[0].address.split(':').map((h: string) => parseInt(h, 16)).join(':'));
+      expect(tapMac.join(':')).toBe((JSON.parse(ip('-j', 'link', 'show', 'dev', TAP)) as IpLink[])[0].address.split(':').map((h) => parseInt(h, 16)).join(':'));
       expect(() => TapPort.open({ name: TAP, ofPort: 9, pool, burst: 8 })).toThrow(
         expect.objectContaining({ code: 'EBUSY', message: `cannot open TAP ${TAP}: it is in use by another process (EBUSY)` }),
       );
@@ -389,7 +394,7 @@ describe.skipIf(!isRoot)('TapPort and PacketPort on real TAP and veth devices', 
       expect(link.ifindex).toBe(port.ifindex);
       expect(link.mtu).toBe(1500);
       expect(port.maxFrame).toBe(1518);
-      expect(macBytes(link.mac).join(':')).toBe(JSON.parse(ip('-j', 'link', 'show', 'dev', VA))[0].address.split(':').map((h: string) => parseInt(h, 16)).join(':'));
+      expect(macBytes(link.mac).join(':')).toBe((JSON.parse(ip('-j', 'link', 'show', 'dev', VA)) as IpLink[])[0].address.split(':').map((h) => parseInt(h, 16)).join(':'));
     });
 
     it('receives the ARP requests the namespace broadcasts', { timeout: 15000 }, async () => {
@@ -483,14 +488,14 @@ describe.skipIf(!isRoot)('TapPort and PacketPort on real TAP and veth devices', 
     it('rejects a TAP name longer than Linux allows', () => {
       const name = `ltlong${SFX}0123456789`;
       expect(() => TapPort.open({ name, ofPort: 21, pool, burst: 8 })).toThrow(
-        expect.objectContaining({ code: 'ENAMETOOLONG', message: expect.stringMatching(new RegExp(`^cannot open TAP ${name}: .*at most 15`)) }),
+        expect.objectContaining({ code: 'ENAMETOOLONG', message: expect.stringMatching(new RegExp(`^cannot open TAP ${name}: .*at most 15`)) as string }),
       );
       expect(() => ip('link', 'show', 'dev', name.slice(0, 15))).toThrow();
     });
 
     it('refuses to open a veth as a TAP', () => {
       expect(() => TapPort.open({ name: VA, ofPort: 22, pool, burst: 8 })).toThrow(
-        expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(new RegExp(`^cannot open TAP ${VA}: .*not a TAP`)) }),
+        expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(new RegExp(`^cannot open TAP ${VA}: .*not a TAP`)) as string }),
       );
     });
   });

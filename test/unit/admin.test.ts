@@ -70,7 +70,7 @@ describe('admin request routing', () => {
   it('answers bad requests with 4xx and a sentence', () => {
     const { ctx } = context();
     expect(handleAdminRequest(ctx, 'POST', '/v1/llstat/start')).toEqual({ status: 400, body: { error: 'llstat start needs a port: PORT or all' } });
-    expect(handleAdminRequest(ctx, 'POST', '/v1/llstat/start?port=9')).toMatchObject({ status: 404, body: { error: expect.stringMatching(/^no port 9/) } });
+    expect(handleAdminRequest(ctx, 'POST', '/v1/llstat/start?port=9')).toMatchObject({ status: 404, body: { error: expect.stringMatching(/^no port 9/) as string } });
     expect(handleAdminRequest(ctx, 'GET', '/v1/llstat/start?port=1').status).toBe(405);
     expect(handleAdminRequest(ctx, 'GET', '/v2/whatever').status).toBe(404);
   });

@@ -85,7 +85,7 @@ function flowMod(xid: number, over: Partial<FlowMod> = {}): FlowMod {
   return {
     type: 'flow_mod', xid, cookie: 0x11n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority: 100,
     bufferId: OFP_NO_BUFFER, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [], instructions: [], ...over,
-  } as FlowMod;
+  };
 }
 
 function errors(peer: PeerController): ErrorMsg[] {
@@ -98,7 +98,7 @@ describe('hello and version negotiation', () => {
     const { ch, peer } = r.connect();
     await flush();
     const hello = peer.received[0];
-    expect(hello).toEqual({ type: 'hello', version: 4, xid: expect.any(Number), elements: [{ type: 'versionbitmap', bitmaps: [0x10] }] });
+    expect(hello).toEqual({ type: 'hello', version: 4, xid: expect.any(Number) as number, elements: [{ type: 'versionbitmap', bitmaps: [0x10] }] });
     expect(ch.state).toBe('hello');
     peer.send(makeHello(7));
     peer.send({ type: 'features_request', xid: 8 });
@@ -457,8 +457,8 @@ describe('asynchronous messages and their filters', () => {
 
   function emitAll(r: Rig): void {
     for (const reason of [OFPR.NO_MATCH, OFPR.ACTION, OFPR.INVALID_TTL]) r.sw.sink!.packetIn(pktIn(reason));
-    for (const reason of [OFPPR.ADD, OFPPR.DELETE, OFPPR.MODIFY]) r.sw.sink!.portStatus(portStatus(reason) as never);
-    for (const reason of [OFPRR.IDLE_TIMEOUT, OFPRR.HARD_TIMEOUT, OFPRR.DELETE, OFPRR.GROUP_DELETE]) r.sw.sink!.flowRemoved(flowRemoved(reason) as never);
+    for (const reason of [OFPPR.ADD, OFPPR.DELETE, OFPPR.MODIFY]) r.sw.sink!.portStatus(portStatus(reason));
+    for (const reason of [OFPRR.IDLE_TIMEOUT, OFPRR.HARD_TIMEOUT, OFPRR.DELETE, OFPRR.GROUP_DELETE]) r.sw.sink!.flowRemoved(flowRemoved(reason));
   }
   const summary = (p: PeerController) => p.drain().map((m) => `${m.type}:${(m as { reason?: number }).reason}:${m.xid}`);
 

@@ -17,7 +17,7 @@ import { ControllerManager } from '../../src/openflow/transport/controller-manag
 import {
   Backoff, parseControllerTarget, parseListenTarget, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
 } from '../../src/openflow/transport/connections.js';
-import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR } from '../../src/openflow/codec/wire.js';
 import { OfSwitch } from '../../src/openflow/ofproto/of-switch.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
@@ -181,7 +181,7 @@ describe('listener and manager over loopback TCP', () => {
   it('serves tools on the listener without changing the fail mode, and reports listen failures', async () => {
     const sw = new FakeOfSwitch();
     const lines: Array<{ msg: string; [k: string]: unknown }> = [];
-    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as { msg: string; [k: string]: unknown }) });
     const mgr = new ControllerManager({ sw, log, listen: [listen('ptcp:0')] });
     managers.push(mgr);
     await mgr.start();
@@ -272,7 +272,7 @@ describe('the manager over the real OfSwitch (memory ports)', () => {
       type: 'flow_mod', xid: 2, cookie: 0x5n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority: 0,
       bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: 0, match: [],
       instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML.NO_BUFFER }] }],
-    } as OfpMessage);
+    });
     peer.send({ type: 'barrier_request', xid: 3 });
     await flush();
     expect(peer.received.map((m) => m.type)).toEqual(['hello', 'barrier_reply']);

@@ -232,7 +232,7 @@ describe('checksum and segmentation offload', () => {
 });
 
 describe('allocation', () => {
-  it('keeps the heap flat over many bursts', async () => {
+  it('keeps the heap flat over many bursts', () => {
     const gc = obtainGc();
     const dp = new Datapath({ pool: new PacketPool({ slots: 256 }), burst: 32 });
     dp.pipeline = new NormalSwitch();

@@ -66,7 +66,7 @@ describe('llstat report math', () => {
     expect(r.rx.framesPerWakeup).toEqual({ min: 0, avg: 5, max: 32 });
     expect(r.rx.slotsFreedPerWakeup).toBe(5);
     // Without empty wakeups the window's own minimum shows.
-    const full = sample(3000, { ...Object.fromEntries(end.c.entries()), [PortStat.RxWakeups]: 490 } as never, { 0: 140, 2: 250, 5: 100 });
+    const full = sample(3000, { ...Object.fromEntries(end.c.entries()), [PortStat.RxWakeups]: 490 }, { 0: 140, 2: 250, 5: 100 });
     expect(llstatReport(3, 'tap3', start, full, false).rx.framesPerWakeup.min).toBe(1);
   });
 

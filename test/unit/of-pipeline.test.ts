@@ -371,7 +371,7 @@ describe('exact-match cache equivalence', () => {
 });
 
 describe('allocation', () => {
-  it('forwards 1e6 frames through a 2-table pipeline with a flat heap', async () => {
+  it('forwards 1e6 frames through a 2-table pipeline with a flat heap', () => {
     const gc = obtainGc();
     const h = setup(2, { sw: {} });
     const src = h.ports[0], dst = h.ports[1];

@@ -369,8 +369,8 @@ const vlan = fc.oneof(
   fc.constant<Oxm[]>([]),
   fc.constant<Oxm[]>([{ field: 'vlan_vid', value: 0 }]),
   fc.constant<Oxm[]>([{ field: 'vlan_vid', value: 0x1000, mask: 0x1000 }]),
-  fc.tuple(u(12), fc.option(u(3), { nil: undefined })).map(([vid, pcp]) =>
-    pcp === undefined ? [{ field: 'vlan_vid', value: 0x1000 | vid } as Oxm] : [{ field: 'vlan_vid', value: 0x1000 | vid } as Oxm, { field: 'vlan_pcp', value: pcp } as Oxm]),
+  fc.tuple(u(12), fc.option(u(3), { nil: undefined })).map(([vid, pcp]): Oxm[] =>
+    pcp === undefined ? [{ field: 'vlan_vid', value: 0x1000 | vid }] : [{ field: 'vlan_vid', value: 0x1000 | vid }, { field: 'vlan_pcp', value: pcp }]),
 );
 const l4For = (p: number, v6: boolean): fc.Arbitrary<(Oxm | undefined)[]> => {
   switch (p) {
@@ -382,10 +382,10 @@ const l4For = (p: number, v6: boolean): fc.Arbitrary<(Oxm | undefined)[]> => {
       return v6
         ? fc.oneof(
           some(exact('icmpv6_type', 8), exact('icmpv6_code', 8)),
-          fc.tuple(fc.constantFrom(135, 136), fc.option(ub(128), { nil: undefined }), fc.option(u(48), { nil: undefined })).map(([t, target, ll]) => [
-            { field: 'icmpv6_type', value: t } as Oxm,
-            target === undefined ? undefined : ({ field: 'ipv6_nd_target', value: target } as Oxm),
-            ll === undefined ? undefined : ({ field: t === 135 ? 'ipv6_nd_sll' : 'ipv6_nd_tll', value: ll } as Oxm),
+          fc.tuple(fc.constantFrom(135, 136), fc.option(ub(128), { nil: undefined }), fc.option(u(48), { nil: undefined })).map(([t, target, ll]): (Oxm | undefined)[] => [
+            { field: 'icmpv6_type', value: t },
+            target === undefined ? undefined : { field: 'ipv6_nd_target', value: target },
+            ll === undefined ? undefined : { field: t === 135 ? 'ipv6_nd_sll' : 'ipv6_nd_tll', value: ll },
           ]))
         : fc.constant([]);
     default: return fc.constant([]);
@@ -397,19 +397,19 @@ const ipBranch = (v6: boolean) =>
       p === undefined ? fc.constant([]) : l4For(p, v6),
       v6
         ? some(maskedBig('ipv6_src', 128), maskedBig('ipv6_dst', 128), maskedNum('ipv6_flabel', 20),
-          fc.oneof(u(8).map((value) => ({ field: 'ipv6_exthdr', value }) as Oxm),
-            fc.tuple(u(8), u(8).filter((m) => m !== 0 && m !== 0xff)).map(([v, m]) => ({ field: 'ipv6_exthdr', value: v & m, mask: m }) as Oxm)))
+          fc.oneof(u(8).map((value): Oxm => ({ field: 'ipv6_exthdr', value })),
+            fc.tuple(u(8), u(8).filter((m) => m !== 0 && m !== 0xff)).map(([v, m]): Oxm => ({ field: 'ipv6_exthdr', value: v & m, mask: m }))))
         : some(maskedNum('ipv4_src', 32), maskedNum('ipv4_dst', 32)),
     ).map(([l4, l3]) => [v6 ? IPV6 : IPV4, p === undefined ? undefined : proto(p), ...tos, ...l4, ...l3]),
   );
 const branch = fc.oneof(
   fc.constant<(Oxm | undefined)[]>([]),
-  u(16).filter((t) => ![0x0800, 0x86dd, 0x0806, 0x8847, 0x8848, 0x88e7].includes(t)).map((value) => [{ field: 'eth_type', value } as Oxm]),
+  u(16).filter((t) => ![0x0800, 0x86dd, 0x0806, 0x8847, 0x8848, 0x88e7].includes(t)).map((value): Oxm[] => [{ field: 'eth_type', value }]),
   ipBranch(false),
   ipBranch(true),
   some(exact('arp_op', 16), maskedNum('arp_spa', 32), maskedNum('arp_tpa', 32), maskedNum('arp_sha', 48), maskedNum('arp_tha', 48)).map((f) => [ARP, ...f]),
   fc.tuple(fc.constantFrom(0x8847, 0x8848), some(exact('mpls_label', 20), exact('mpls_tc', 3), exact('mpls_bos', 1)))
-    .map(([t, f]) => [{ field: 'eth_type', value: t } as Oxm, ...f]),
+    .map(([t, f]): (Oxm | undefined)[] => [{ field: 'eth_type', value: t }, ...f]),
 );
 const matchArb: fc.Arbitrary<Match> = fc.tuple(l2, vlan, branch).map(([a, b, c]) =>
   sortCanonical([...a, ...b, ...c].filter((x): x is Oxm => x !== undefined)));

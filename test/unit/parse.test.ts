@@ -233,7 +233,7 @@ function ipv6(s: string): number[] {
   const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
   return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
 }
 
@@ -450,7 +450,7 @@ describe('fixtures', () => {
     let cur: Map<string, string> | undefined;
     for (const line of readFileSync(join(FRAMES_DIR, 'tshark-fields.txt'), 'utf8').split('\n')) {
       const head = /^== (\S+)/.exec(line);
-      if (head) recorded.set(head[1], (cur = new Map()));
+      if (head) recorded.set(head[1], (cur = new Map<string, string>()));
       else if (line.trim() && cur) cur.set(line.trim().split('=')[0], line.trim().slice(line.trim().indexOf('=') + 1));
     }
     for (const name of FIXTURES) {
@@ -802,7 +802,7 @@ describe('ParsedBatch and parseBurst', () => {
     parseFrame(nd, 0, nd.length, 9, out, 1);
     expect(out.keys[KEY_WORDS + K.NdTarget3]).toBe(2);
     expect(parseFrame(nd, 0, 13, 5, out, 1)).toBe(PARSE_TOO_SHORT);
-    expect([...out.keys.subarray(KEY_WORDS, 2 * KEY_WORDS)]).toEqual([5, ...new Array(KEY_WORDS - 1).fill(0)]);
+    expect([...out.keys.subarray(KEY_WORDS, 2 * KEY_WORDS)]).toEqual([5, ...new Array<number>(KEY_WORDS - 1).fill(0)]);
     expect([out.flags[1], out.l3[1], out.l4[1]]).toEqual([PARSE_TOO_SHORT, 0, 0]);
     expect(() => new ParsedBatch(0)).toThrow(RangeError);
   });

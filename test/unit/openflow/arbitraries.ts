@@ -42,7 +42,7 @@ function oxmValue(bytes: number): fc.Arbitrary<number | bigint> {
   }
 }
 
-export const oxm: fc.Arbitrary<Oxm> = fc.constantFrom(...OXM_FIELDS).chain((def) => {
+const oxm: fc.Arbitrary<Oxm> = fc.constantFrom(...OXM_FIELDS).chain((def) => {
   const v = oxmValue(def.bytes);
   return def.maskable
     ? fc.oneof(fc.record({ field: fc.constant(def.name), value: v }), fc.record({ field: fc.constant(def.name), value: v, mask: v }))
@@ -53,9 +53,9 @@ const unmaskedOxm: fc.Arbitrary<Oxm> = fc.constantFrom(...OXM_FIELDS).chain((def
   fc.record({ field: fc.constant(def.name), value: oxmValue(def.bytes) }),
 ) as fc.Arbitrary<Oxm>;
 
-export const match = fc.array(oxm, { maxLength: 6 });
+const match = fc.array(oxm, { maxLength: 6 });
 
-export const action: fc.Arbitrary<Action> = fc.oneof(
+const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ type: fc.constant('output' as const), port: u32, maxLen: u16 }),
   fc.constantFrom<Action>({ type: 'copy_ttl_out' }, { type: 'copy_ttl_in' }, { type: 'dec_mpls_ttl' }, { type: 'pop_vlan' }, { type: 'dec_nw_ttl' }, { type: 'pop_pbb' }),
   fc.record({ type: fc.constant('set_mpls_ttl' as const), mplsTtl: u8 }),
@@ -65,22 +65,22 @@ export const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ type: fc.constant('group' as const), groupId: u32 }),
   fc.record({ type: fc.constant('set_field' as const), field: unmaskedOxm }),
   fc.record({ type: fc.constant('experimenter' as const), experimenter: u32, data: padded }),
-) as fc.Arbitrary<Action>;
+);
 
-export const actions = fc.array(action, { maxLength: 5 });
+const actions = fc.array(action, { maxLength: 5 });
 
-export const instruction: fc.Arbitrary<Instruction> = fc.oneof(
+const instruction: fc.Arbitrary<Instruction> = fc.oneof(
   fc.record({ type: fc.constant('goto_table' as const), tableId: u8 }),
   fc.record({ type: fc.constant('write_metadata' as const), metadata: u64, metadataMask: u64 }),
   fc.record({ type: fc.constantFrom('write_actions' as const, 'apply_actions' as const), actions }),
   fc.constant({ type: 'clear_actions' as const }),
   fc.record({ type: fc.constant('meter' as const), meterId: u32 }),
   fc.record({ type: fc.constant('experimenter' as const), experimenter: u32, data: padded }),
-) as fc.Arbitrary<Instruction>;
+);
 
 const instructions = fc.array(instruction, { maxLength: 4 });
 
-export const portDesc: fc.Arbitrary<PortDesc> = fc.record({
+const portDesc: fc.Arbitrary<PortDesc> = fc.record({
   portNo: u32, hwAddr: u48, name: name(15), config: u32, state: u32, curr: u32, advertised: u32, supported: u32, peer: u32,
   currSpeed: u32, maxSpeed: u32,
 });
@@ -91,7 +91,7 @@ const band: fc.Arbitrary<MeterBand> = fc.oneof(
   fc.record({ type: fc.constant('drop' as const), rate: u32, burstSize: u32 }),
   fc.record({ type: fc.constant('dscp_remark' as const), rate: u32, burstSize: u32, precLevel: u8 }),
   fc.record({ type: fc.constant('experimenter' as const), rate: u32, burstSize: u32, experimenter: u32, data: padded }),
-) as fc.Arbitrary<MeterBand>;
+);
 
 const featureId = fc.oneof(fc.record({ type: fc.integer({ min: 0, max: 0xfffe }) }), fc.record({ type: fc.constant(0xffff), experimenter: u32 }));
 const oxmId = fc.oneof(
@@ -110,7 +110,7 @@ const tableFeatureProp: fc.Arbitrary<TableFeatureProp> = fc.oneof(
     oxmIds: fc.array(oxmId, { maxLength: 6 }),
   }),
   fc.record({ type: fc.constantFrom('experimenter' as const, 'experimenter_miss' as const), experimenter: u32, expType: u32, data: bytes(12) }),
-) as fc.Arbitrary<TableFeatureProp>;
+);
 const tableFeatures: fc.Arbitrary<TableFeatures> = fc.record({
   tableId: u8, name: name(31), metadataMatch: u64, metadataWrite: u64, config: u32, maxEntries: u32,
   properties: fc.array(tableFeatureProp, { maxLength: 5 }),
@@ -118,7 +118,7 @@ const tableFeatures: fc.Arbitrary<TableFeatures> = fc.record({
 
 const flowFilter = { tableId: u8, outPort: u32, outGroup: u32, cookie: u64, cookieMask: u64, match };
 
-export const multipartRequestBody: fc.Arbitrary<MultipartRequestBody> = fc.oneof(
+const multipartRequestBody: fc.Arbitrary<MultipartRequestBody> = fc.oneof(
   fc.constantFrom<MultipartRequestBody>(
     { type: 'desc' }, { type: 'table' }, { type: 'group_desc' }, { type: 'group_features' }, { type: 'meter_features' }, { type: 'port_desc' },
   ),
@@ -130,11 +130,11 @@ export const multipartRequestBody: fc.Arbitrary<MultipartRequestBody> = fc.oneof
   fc.record({ type: fc.constantFrom('meter' as const, 'meter_config' as const), meterId: u32 }),
   fc.record({ type: fc.constant('table_features' as const), entries: fc.array(tableFeatures, { maxLength: 2 }) }),
   fc.record({ type: fc.constant('experimenter' as const), experimenter: u32, expType: u32, data: bytes(24) }),
-) as fc.Arbitrary<MultipartRequestBody>;
+);
 
-const counters = <K extends string>(keys: readonly K[]) => fc.record(Object.fromEntries(keys.map((k) => [k, u64])) as Record<K, fc.Arbitrary<bigint>>);
+const counters = <K extends string>(keys: readonly K[]) => fc.record(Object.fromEntries(keys.map((k) => [k, u64])));
 
-export const multipartReplyBody: fc.Arbitrary<MultipartReplyBody> = fc.oneof(
+const multipartReplyBody: fc.Arbitrary<MultipartReplyBody> = fc.oneof(
   fc.record({ type: fc.constant('desc' as const), mfrDesc: name(255), hwDesc: name(40), swDesc: name(40), serialNum: name(31), dpDesc: name(40) }),
   fc.record({
     type: fc.constant('flow' as const),
@@ -198,7 +198,7 @@ const queueProp: fc.Arbitrary<QueueProp> = fc.oneof(
   fc.record({ type: fc.constantFrom('min_rate' as const, 'max_rate' as const), rate: u16 }),
   fc.record({ type: fc.constant('experimenter' as const), experimenter: u32, data: padded }),
   fc.record({ type: fc.constant('unknown' as const), property: fc.integer({ min: 3, max: 0xfffe }), data: padded }),
-) as fc.Arbitrary<QueueProp>;
+);
 
 const roleMasks = fc.tuple(u32, u32);
 
@@ -248,4 +248,4 @@ export const message: fc.Arbitrary<OfpMessage> = fc.oneof(
   fc.record({ type: fc.constantFrom('role_request' as const, 'role_reply' as const), xid, role: fc.integer({ min: 0, max: 3 }), generationId: u64 }),
   fc.record({ type: fc.constantFrom('get_async_reply' as const, 'set_async' as const), xid, packetInMask: roleMasks, portStatusMask: roleMasks, flowRemovedMask: roleMasks }),
   fc.record({ type: fc.constant('meter_mod' as const), xid, command: fc.integer({ min: 0, max: 2 }), flags: u16, meterId: u32, bands: fc.array(band, { maxLength: 3 }) }),
-) as fc.Arbitrary<OfpMessage>;
+);

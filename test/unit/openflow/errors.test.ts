@@ -23,7 +23,7 @@ const bad = readdirSync(BAD_DIR)
 
 function expectError(bytes: Uint8Array): DecodeError {
   const r = decodeMessage(bytes);
-  if (!(r instanceof DecodeError)) throw new Error(`decoded without error: ${JSON.stringify(r.ok, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  if (!(r instanceof DecodeError)) throw new Error(`decoded without error: ${JSON.stringify(r.ok, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
   return r;
 }
 

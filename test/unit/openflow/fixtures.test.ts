@@ -27,7 +27,7 @@ describe('OpenFlow 1.3 fixtures', () => {
 
     it('decodes to the expected object', () => {
       const r = decodeMessage(fx.bytes);
-      if (r instanceof DecodeError) throw new Error(`decode failed: ${r}`);
+      if (r instanceof DecodeError) throw new Error(`decode failed: ${r.toString()}`);
       expect(r.ok).toEqual(expected);
     });
 

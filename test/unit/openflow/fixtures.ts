@@ -50,6 +50,10 @@ export function readHexFixture(name: string): HexFixture {
 
 const BIGINT_RE = /^0x[0-9a-f]+n$/;
 
+/**
+ * The value of a fixture's JSON text, with the bigint and bytes markers revived.
+ * @public also used by test/fixtures/of13/capture/encode-handmade.mjs (through the build)
+ */
 export function reviveFixtureJson(text: string): unknown {
   return JSON.parse(text, (_k, v: unknown) => {
     if (typeof v === 'string' && BIGINT_RE.test(v)) return BigInt(v.slice(0, -1));
@@ -65,7 +69,10 @@ export function readJsonFixture(name: string): unknown {
   return reviveFixtureJson(readFileSync(join(FIXTURE_DIR, `${name}.json`), 'utf8'));
 }
 
-/** The JSON text of a decoded message, in the fixture format. */
+/**
+ * The JSON text of a decoded message, in the fixture format.
+ * @public also used by test/fixtures/of13/capture/draft-json.mjs (through the build)
+ */
 export function toFixtureJson(value: unknown): string {
   return (
     JSON.stringify(

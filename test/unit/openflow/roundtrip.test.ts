@@ -41,7 +41,7 @@ describe('round trip', () => {
         expect(bytes.length).toBe(size);
         expect(bytes.readUInt16BE(2)).toBe(size);
         const r = decodeMessage(bytes);
-        if (r instanceof DecodeError) throw new Error(`${m.type}: ${r}`);
+        if (r instanceof DecodeError) throw new Error(`${m.type}: ${r.toString()}`);
         expect(r.ok).toEqual(m);
         expect(encodeMessage(r.ok).equals(bytes)).toBe(true);
       }),
