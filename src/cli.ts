@@ -15,9 +15,10 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, resolveConfig, type CliValues } from './config.js';
+import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
+import { MAX_BURST } from './ports/port.js';
 import { createLogger } from './stats/log.js';
 import { PortOpenError, startSwitch } from './switch.js';
 
@@ -89,9 +90,9 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description(`Run the switch. With no --port and no --config it is a standalone learning switch between two TAPs it creates (${DEFAULT_PORTS.join(', ')}).`)
-    .option('-p, --port <spec>', 'a port: tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (existing interface, AF_PACKET); repeatable', collect)
+    .option('-p, --port <spec>', `a port: ${PORT_SPEC_HELP}; repeatable`, collect)
     .option('-c, --config <file>', 'YAML config file (same keys as the long options); options on the command line win')
-    .option('-b, --burst <n>', 'frames per rxBurst/txBurst call (1-256, default 32)')
+    .option('-b, --burst <n>', `frames per rxBurst/txBurst call (1-${MAX_BURST}, default 32)`)
     .option('--datapath-id <hex>', 'datapath id, up to 16 hex digits (default: from a port MAC)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
     .option('--pool-slots <n>', 'packet pool slots (default 1024)')

@@ -8,6 +8,9 @@
  * busy-poll; and for OpenFlow controllers (one `--controller` flag per
  * entry), listen (one `--listen` per entry), fail-mode, inactivity-probe,
  * max-backoff.
+ *
+ * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
+ * each kind's NAME check and mapping keys, and the messages listing them.
  */
 
 import { readFileSync } from 'node:fs';
@@ -17,15 +20,15 @@ import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
 import type { FailMode } from './openflow/ofproto/switch-api.js';
+import { SPEC_PORT_KINDS, type PortKindName } from './ports/kinds.js';
+import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { LOG_LEVELS, type LogLevel } from './stats/log.js';
 
 export { LOG_LEVELS, type LogLevel };
 
-export type PortKindSpec = 'tap' | 'if';
-
 export interface PortConfig {
-  kind: PortKindSpec;
+  kind: PortKindName;
   name: string;
   ofPort: number;
 }
@@ -70,19 +73,25 @@ export class ConfigError extends Error {
   readonly code = 'LINC_ERR_CONFIG';
 }
 
-const IFNAME = /^[^\s/:=]{1,15}$/;
 /** Highest physical port number in OpenFlow 1.3 (OFPP_MAX). */
 const OFPP_MAX = 0xffffff00;
 
+/** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`: the --port help, from the registry. */
+export const PORT_SPEC_HELP = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ');
+const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
+
+/** KIND:NAME[=OFPORT]: the kind checks NAME. */
 const portString = z.string().transform((s, ctx) => {
-  const m = /^(tap|if):([^=]*)(?:=(.*))?$/.exec(s.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port spec: use tap:NAME[=OFPORT] or if:NAME[=OFPORT]` });
+  const m = /^([^:=]*):([^=]*)(?:=(.*))?$/.exec(s.trim());
+  const kind = m ? SPEC_PORT_KINDS.find((k) => k.kind === m[1]) : undefined;
+  if (!m || !kind) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port spec: use ${PORT_SPEC_USAGE}` });
     return z.NEVER;
   }
-  const [, kind, name, num] = m;
-  if (!IFNAME.test(name)) {
-    ctx.addIssue({ code: 'custom', message: `"${name}" is not an interface name (1 to 15 characters, no spaces, '/', ':' or '=')` });
+  const [, , name, num] = m;
+  const badName = kind.spec.checkName(name);
+  if (badName !== null) {
+    ctx.addIssue({ code: 'custom', message: badName });
     return z.NEVER;
   }
   let ofPort: number | undefined;
@@ -93,21 +102,33 @@ const portString = z.string().transform((s, ctx) => {
       return z.NEVER;
     }
   }
-  return { kind: kind as PortKindSpec, name, ofPort };
+  return { kind: kind.kind, name, ofPort };
 });
 
-const portObject = z
-  .object({
-    type: z.enum(['tap', 'if'], { message: 'type must be "tap" or "if"' }),
-    name: z.string().regex(IFNAME, 'must be an interface name (1 to 15 characters, no spaces, "/", ":" or "=")'),
-    ofport: z.number().int().min(1).max(OFPP_MAX).optional(),
-  })
-  .strict()
-  .transform((o) => ({ kind: o.type, name: o.name, ofPort: o.ofport }));
+/** The mapping form, first step: `type` names a kind that config files may use. */
+const kindNames = SPEC_PORT_KINDS.map((k) => k.kind) as [PortKindName, ...PortKindName[]];
+const portType = z.looseObject({ type: z.enum(kindNames, { message: `type must be ${kindNames.map((n) => `"${n}"`).join(' or ')}` }) });
+
+/** The mapping form, second step: type, the kind's own keys, ofport; nothing else. */
+const portMappings = new Map(
+  SPEC_PORT_KINDS.map((k) => [
+    k.kind,
+    z
+      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional() })
+      .strict()
+      .transform((o) => ({ kind: o.type, name: o.name, ofPort: o.ofport })),
+  ]),
+);
+
+function parsePortMapping(v: unknown) {
+  const t = portType.safeParse(v);
+  if (!t.success) return t;
+  return portMappings.get(t.data.type)!.safeParse(v);
+}
 
 /** A port is either a spec string or a mapping; errors come from whichever form was given. */
 const portEntry = z.unknown().transform((v, ctx) => {
-  const r = typeof v === 'string' ? portString.safeParse(v) : portObject.safeParse(v);
+  const r = typeof v === 'string' ? portString.safeParse(v) : parsePortMapping(v);
   if (r.success) return r.data;
   for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message } as never);
   return z.NEVER;
@@ -169,7 +190,7 @@ const seconds = (max: number) =>
 const fileSchema = z
   .object({
     ports: z.array(portEntry).min(1, 'needs at least one port'),
-    burst: z.number().int().min(1).max(256),
+    burst: z.number().int().min(1).max(MAX_BURST),
     'datapath-id': datapathId,
     'log-level': z.enum(LOG_LEVELS),
     'pool-slots': z.number().int().min(256).max(1 << 20),
@@ -299,7 +320,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
 }
 
 /** Give ports without a number the lowest free one; refuse duplicate names and numbers. */
-function assignPortNumbers(ports: Array<{ kind: PortKindSpec; name: string; ofPort?: number }>): PortConfig[] {
+function assignPortNumbers(ports: Array<{ kind: PortKindName; name: string; ofPort?: number }>): PortConfig[] {
   const used = new Set<number>();
   const names = new Set<string>();
   for (const p of ports) {

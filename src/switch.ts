@@ -23,10 +23,9 @@ import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
 import type { PortConfig, SwitchConfig } from './config.js';
+import { openPort } from './ports/kinds.js';
 import { PortOpenError } from './ports/open-errors.js';
-import { PacketPort } from './ports/packet-port.js';
 import type { LinkInfo, Port } from './ports/port.js';
-import { TapPort } from './ports/tap-port.js';
 import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
 import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
@@ -59,16 +58,11 @@ export interface RunningSwitch {
 
 export { PortOpenError };
 
-function openPort(pc: PortConfig, cfg: SwitchConfig, pool: PacketPool): Port {
-  try {
-    if (pc.kind === 'tap') {
-      return TapPort.open({ name: pc.name, ofPort: pc.ofPort, pool, burst: cfg.burst, vnetHdr: true, offloads: cfg.offload });
-    }
-    return PacketPort.open({ name: pc.name, ofPort: pc.ofPort, pool, burst: cfg.burst, vnetHdr: true });
-  } catch (e) {
-    if (e instanceof PortOpenError) throw e;
-    throw new PortOpenError(`cannot open port ${pc.kind}:${pc.name}: ${(e as Error).message}`, 'EIO', 5, 'open', pc.name);
-  }
+/** Open a configured port through the port-kind registry; throws the PortOpenError naming it. */
+function openConfiguredPort(pc: PortConfig, cfg: SwitchConfig, pool: PacketPool): Port {
+  const port = openPort(pc, { pool, burst: cfg.burst, offload: cfg.offload });
+  if (port instanceof PortOpenError) throw port;
+  return port;
 }
 
 function linkSummary(l: LinkInfo): string {
@@ -83,7 +77,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
 
   const opened: Port[] = [];
   try {
-    for (const pc of cfg.ports) opened.push(openPort(pc, cfg, pool));
+    for (const pc of cfg.ports) opened.push(openConfiguredPort(pc, cfg, pool));
   } catch (e) {
     for (const p of opened) p.close();
     throw e;

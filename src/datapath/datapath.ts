@@ -30,7 +30,7 @@
  * - Nothing in onReadable .. flush allocates.
  */
 
-import type { Port } from '../ports/port.js';
+import { MAX_BURST, type Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum } from '../packet/checksum.js';
 import { ParsedBatch, parseBurst } from './parse/parse.js';
@@ -38,7 +38,6 @@ import { PacketPool } from '../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 
 export const DEFAULT_BURST = 32;
-export const MAX_BURST = 256;
 /** rxBurst rounds per wakeup before yielding to the event loop (other ports, timers, controllers). */
 export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
 /** Busy-poll: passes over every port per event-loop turn before yielding (controllers, scrapes, timers). */

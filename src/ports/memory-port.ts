@@ -1,7 +1,8 @@
 /*
  * MemoryPort: an in-process port (OVS netdev-dummy) for tests and the
- * in-process benchmark. Frames are injected from JS and what the datapath
- * sends is captured (tests) or only counted (benchmarks).
+ * in-process benchmark; port kind `memory` (src/ports/kinds/memory.ts), not
+ * offered on the command line. Frames are injected from JS and what the
+ * datapath sends is captured (tests) or only counted (benchmarks).
  *
  * Two receive sources, used one at a time:
  * - a queue of injected frames (slow path: tests);
@@ -11,6 +12,7 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_HDR_LEN } from '../packet/vnet.js';
+import { ERRNO_EAGAIN } from './native-layout.js';
 import type { LinkInfo, Port } from './port.js';
 
 export interface MemoryPortOptions {
@@ -31,7 +33,6 @@ export interface CapturedFrame {
   vnet: Uint8Array;
 }
 
-const EAGAIN = 11;
 const ZERO_VNET = new Uint8Array(VNET_HDR_LEN);
 
 export class MemoryPort implements Port {
@@ -120,7 +121,7 @@ export class MemoryPort implements Port {
 
   txBurst(pool: PacketPool, slots: Int32Array, n: number): number {
     const take = n < this.txLimit ? n : this.txLimit;
-    this.lastErrno = take < n ? EAGAIN : 0;
+    this.lastErrno = take < n ? ERRNO_EAGAIN : 0;
     for (let i = 0; i < take; i++) {
       const slot = slots[i];
       const len = pool.len[slot];

@@ -13,24 +13,24 @@
  *   datapath always sees valid offload state).
  * - Only the pool the port was opened with is accepted (-EINVAL otherwise):
  *   the Io holds raw offsets into that pool's memory.
+ * - burst is at most MAX_BURST (native-layout.ts), the addon's limit.
  */
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_HDR_LEN } from '../packet/vnet.js';
+import type { NativeBinding, NativeIo } from './native.js';
 import {
   ERRNO_EINVAL,
+  MAX_BURST,
   STATUS_LAST_ERRNO,
   STATUS_LEN,
   STATUS_RX_TRUNCATED,
   STATUS_TX_REJECTED,
   STATUS_TX_STOPPED,
-  type NativeBinding,
-  type NativeIo,
-} from './native.js';
+} from './native-layout.js';
 
 /** Ethernet header plus one VLAN tag: what a frame may add to the MTU. */
 export const L2_OVERHEAD = 18;
-export const MAX_BURST = 1024;
 
 export function checkBurst(burst: number): void {
   if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) {

@@ -4,7 +4,11 @@
  *
  * What: loads the addon lazily (first call to `loadNative()`), so modules that
  * only import types still load where the addon is not built; gives the
- * untyped binding an interface; names the layout of the status array.
+ * untyped binding an interface; and, before handing the addon out, checks
+ * that the layout it was compiled with (its `constants`: status indices, Io
+ * kinds, flag bits, burst limit, errno values) is the one declared in
+ * src/ports/native-layout.ts. A stale or mismatched addon is refused with one
+ * NativeLayoutError naming each constant and both values, never used.
  *
  * Contracts (the native side documents the details in io.cc):
  * - openTap, openPacket, linkInfo, setLinkUp and tapInfo are slow path and may throw
@@ -18,29 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-/** Kind argument of createIo. */
-export const IO_KIND_TAP = 0;
-export const IO_KIND_PACKET = 1;
-
-/** Indices of the status Int32Array shared with a NativeIo. */
-export const STATUS_LAST_ERRNO = 0;
-/** Cumulative count of received frames dropped because they exceeded rxCap. */
-export const STATUS_RX_TRUNCATED = 1;
-/** Cumulative count of frames the kernel rejected one by one on tx (EINVAL, EMSGSIZE). */
-export const STATUS_TX_REJECTED = 2;
-/** 1 when the last tx stopped before the end of its burst (queue full or device error). */
-export const STATUS_TX_STOPPED = 3;
-export const STATUS_LEN = 4;
-
-/** rxTci flags: bits 0..15 are the TCI the kernel stripped. */
-export const RX_TCI_PRESENT = 0x10000;
-/** The stripped tag's TPID was 0x88a8 (802.1ad); without it, 0x8100. */
-export const RX_TCI_TPID_8021AD = 0x20000;
-
-export const ERRNO_EAGAIN = 11;
-export const ERRNO_ENOBUFS = 105;
-export const ERRNO_EINVAL = 22;
+import { NATIVE_CONSTANTS } from './native-layout.js';
 
 export interface NativeIo {
   /** Receive up to n frames; returns the count, 0 when nothing is ready, or -errno. */
@@ -70,6 +52,8 @@ export interface NativeTapInfo {
 }
 
 export interface NativeBinding {
+  /** The layout the addon was compiled with (src/ports/native/layout.h), by the names of native-layout.ts. */
+  readonly constants: Readonly<Record<string, number>>;
   openTap(name: string, opts: { vnetHdr: boolean; offloads: boolean }): { fd: number; name: string; created: boolean };
   openPacket(ifname: string, opts: { vnetHdr: boolean }): { fd: number; ifindex: number };
   /** null when no interface of that name is in this network namespace. */
@@ -123,9 +107,48 @@ export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta
   }
 }
 
+/** The addon's layout constants differ from src/ports/native-layout.ts (or it has none). */
+export class NativeLayoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NativeLayoutError';
+  }
+}
+
+/** A value for the message: flag bits also in hex. */
+function show(v: unknown): string {
+  if (typeof v !== 'number') return JSON.stringify(v) ?? String(v);
+  return Number.isInteger(v) && v >= 0x1000 ? `${v} (0x${v.toString(16)})` : String(v);
+}
+
+/**
+ * Compare the addon's `constants` with the TypeScript declarations, both
+ * ways; throws a NativeLayoutError listing every constant that differs, is
+ * missing on one side, or is not a number. `where` names the addon file.
+ */
+export function checkNativeConstants(binding: unknown, where: string, expected: Readonly<Record<string, number>> = NATIVE_CONSTANTS): void {
+  const fix = 'rebuild the addon with npm run build; if that does not help, src/ports/native/layout.h and src/ports/native-layout.ts disagree';
+  const got = (binding as { constants?: unknown } | null)?.constants;
+  if (typeof got !== 'object' || got === null) {
+    throw new NativeLayoutError(`the native addon ${where} exports no layout constants (built from older sources?): ${fix}`);
+  }
+  const actual = got as Record<string, unknown>;
+  const wrong: string[] = [];
+  for (const [name, want] of Object.entries(expected)) {
+    if (!(name in actual)) wrong.push(`${name} is missing from the addon (TypeScript: ${show(want)})`);
+    else if (actual[name] !== want) wrong.push(`${name} is ${show(actual[name])} in the addon but ${show(want)} in TypeScript`);
+  }
+  for (const name of Object.keys(actual)) {
+    if (!(name in expected)) wrong.push(`${name} is ${show(actual[name])} in the addon but not declared in TypeScript`);
+  }
+  if (wrong.length > 0) {
+    throw new NativeLayoutError(`the native addon ${where} does not match src/ports/native-layout.ts: ${wrong.join('; ')} (${fix})`);
+  }
+}
+
 let cached: NativeBinding | null = null;
 
-/** The addon, loaded on first use. Throws a clear error when it is not built. */
+/** The addon, loaded on first use and checked against native-layout.ts. Throws a clear error when it is not built or does not match. */
 export function loadNative(): NativeBinding {
   if (cached !== null) return cached;
   const root = findPackageRoot();
@@ -136,6 +159,8 @@ export function loadNative(): NativeBinding {
     );
   }
   const require = createRequire(import.meta.url);
-  cached = require(path) as NativeBinding;
+  const binding = require(path) as NativeBinding;
+  checkNativeConstants(binding, path);
+  cached = binding;
   return cached;
 }

@@ -4,6 +4,8 @@
  * the cause, e.g.
  *   "cannot open TAP tap0: permission denied: linc-ts needs root or CAP_NET_ADMIN"
  * The result keeps `code` (the errno name) so callers can branch on it.
+ * What differs between kinds (the device's noun, the privileges it needs)
+ * comes from the kind as DeviceWords; nothing here names a kind.
  * Slow path only: runs once per failed open.
  */
 
@@ -12,7 +14,15 @@ import { isNativeSysError } from './native.js';
 /** Longest Linux interface name (IFNAMSIZ - 1). */
 export const IFNAME_MAX = 15;
 
-export type OpenKind = 'tap' | 'if';
+/** How the sentences speak of one kind of device. */
+export interface DeviceWords {
+  /** "cannot open <noun> <name>": 'TAP', 'interface'. */
+  readonly noun: string;
+  /** Who may open it: 'root or CAP_NET_ADMIN'. */
+  readonly privileges: string;
+  /** ENOENT/ENXIO (outside /dev/net/tun) means the interface does not exist; otherwise the syscall's own words are kept. */
+  readonly enoentIsMissing: boolean;
+}
 
 export class PortOpenError extends Error {
   /** errno name: 'EPERM', 'ENOENT', 'EBUSY', 'ENODEV', ... */
@@ -31,13 +41,13 @@ export class PortOpenError extends Error {
   }
 }
 
-function subject(kind: OpenKind, name: string): string {
-  return kind === 'tap' ? `cannot open TAP ${name}` : `cannot open interface ${name}`;
+function subject(words: DeviceWords, name: string): string {
+  return `cannot open ${words.noun} ${name}`;
 }
 
 /** Check an interface name before any syscall; returns the sentence, or null when it is acceptable. */
-export function checkIfName(kind: OpenKind, name: string): PortOpenError | null {
-  const s = subject(kind, name === '' ? '(empty name)' : name);
+export function checkIfName(words: DeviceWords, name: string): PortOpenError | null {
+  const s = subject(words, name === '' ? '(empty name)' : name);
   if (name === '') return new PortOpenError(`${s}: the interface name is empty`, 'EINVAL', 22, 'check', name);
   if (Buffer.byteLength(name) > IFNAME_MAX) {
     return new PortOpenError(
@@ -54,17 +64,15 @@ export function checkIfName(kind: OpenKind, name: string): PortOpenError | null 
   return null;
 }
 
-function cause(kind: OpenKind, code: string, syscall: string): string | null {
+function cause(words: DeviceWords, code: string, syscall: string): string | null {
   switch (code) {
     case 'EPERM':
     case 'EACCES':
-      return kind === 'tap'
-        ? 'permission denied: linc-ts needs root or CAP_NET_ADMIN'
-        : 'permission denied: linc-ts needs root or CAP_NET_RAW and CAP_NET_ADMIN';
+      return `permission denied: linc-ts needs ${words.privileges}`;
     case 'ENOENT':
     case 'ENXIO':
       if (syscall.includes('/dev/net/tun')) return '/dev/net/tun does not exist (load the tun module)';
-      return kind === 'tap' ? null : 'no such interface';
+      return words.enoentIsMissing ? 'no such interface' : null;
     case 'ENODEV':
       if (syscall.includes('/dev/net/tun')) return '/dev/net/tun does not exist (load the tun module)';
       return 'no such interface';
@@ -86,15 +94,15 @@ function cause(kind: OpenKind, code: string, syscall: string): string | null {
 }
 
 /** Wrap whatever an open call threw into a PortOpenError naming the port. */
-export function describeOpenError(kind: OpenKind, name: string, e: unknown): PortOpenError {
+export function describeOpenError(words: DeviceWords, name: string, e: unknown): PortOpenError {
   if (e instanceof PortOpenError) return e;
   if (!isNativeSysError(e)) {
     const msg = e instanceof Error ? e.message : String(e);
-    return new PortOpenError(`${subject(kind, name)}: ${msg}`, 'EUNKNOWN', 0, '', name);
+    return new PortOpenError(`${subject(words, name)}: ${msg}`, 'EUNKNOWN', 0, '', name);
   }
-  const why = cause(kind, e.code, e.syscall);
+  const why = cause(words, e.code, e.syscall);
   // The native message reads "<syscall> <name>: <strerror>"; keep only the strerror part.
   const strerror = e.message.slice(e.message.lastIndexOf(': ') + 2);
   const text = why ?? `${e.syscall} failed: ${strerror.toLowerCase()} (${e.code})`;
-  return new PortOpenError(`${subject(kind, name)}: ${text}`, e.code, e.errno, e.syscall, name);
+  return new PortOpenError(`${subject(words, name)}: ${text}`, e.code, e.errno, e.syscall, name);
 }

@@ -1,6 +1,7 @@
 /*
  * PacketPort: a port on an existing Linux interface (veth, NIC, vif) through
- * an AF_PACKET raw socket bound to it, in promiscuous mode.
+ * an AF_PACKET raw socket bound to it, in promiscuous mode; port kind `if`
+ * (its registry row: src/ports/kinds/if.ts).
  *
  * What: receives with one recvmmsg and sends with sendmmsg per burst (one
  * native call each). The socket never re-receives its own transmitted frames
@@ -24,10 +25,14 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
-import { IO_KIND_PACKET, loadNative, RX_TCI_TPID_8021AD, type NativeBinding } from './native.js';
+import { loadNative, type NativeBinding } from './native.js';
+import { IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
-import { checkIfName, describeOpenError } from './open-errors.js';
+import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
+
+/** How open errors speak of an interface opened with a packet socket. */
+const INTERFACE_WORDS: DeviceWords = { noun: 'interface', privileges: 'root or CAP_NET_RAW and CAP_NET_ADMIN', enoentIsMissing: true };
 
 const VLAN_TAG_LEN = 4;
 const MAC_BYTES = 12;
@@ -91,7 +96,7 @@ export class PacketPort extends NativePort implements Port {
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
     checkBurst(opts.burst);
-    const bad = checkIfName('if', opts.name);
+    const bad = checkIfName(INTERFACE_WORDS, opts.name);
     if (bad !== null) throw bad;
     const vnetHdr = opts.vnetHdr ?? true;
     const native = loadNative();
@@ -99,7 +104,7 @@ export class PacketPort extends NativePort implements Port {
     try {
       opened = native.openPacket(opts.name, { vnetHdr });
     } catch (e) {
-      throw describeOpenError('if', opts.name, e);
+      throw describeOpenError(INTERFACE_WORDS, opts.name, e);
     }
     try {
       return new PacketPort(native, opts, opened, vnetHdr);

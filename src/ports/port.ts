@@ -1,6 +1,8 @@
 /*
  * The Port provider interface (after OVS netdev-provider.h): what every kind
- * of port (TapPort, PacketPort, MemoryPort) gives the datapath.
+ * of port (TapPort, PacketPort, MemoryPort) gives the datapath. The kinds
+ * themselves (spec syntax, open function, capabilities) are declared once
+ * each in the registry, src/ports/kinds.ts.
  *
  * Ownership
  * - rxBurst: the caller owns the pool slots it passes in and keeps owning
@@ -8,12 +10,13 @@
  * - txBurst: the port reads the listed slots and never keeps them; the caller
  *   frees them afterwards, sent or not (a frame not sent is a tx drop).
  * Neither call throws on the hot path: failures come back as counts and
- * errno values in `lastErrno`.
+ * errno values in `lastErrno`. MAX_BURST bounds the burst a port is opened
+ * with and the datapath's burst.
  */
 
 import type { PacketPool } from '../packet/pool.js';
 
-export type PortKind = 'tap' | 'if' | 'memory';
+export { MAX_BURST } from './native-layout.js';
 
 export interface LinkInfo {
   /** Administrative state: the interface is up (IFF_UP). */
@@ -27,7 +30,8 @@ export interface LinkInfo {
 }
 
 export interface Port {
-  readonly kind: PortKind;
+  /** The port's kind: its name in the registry (src/ports/kinds.ts), e.g. 'tap'. */
+  readonly kind: string;
   /** Interface name as the user gave it (tap0, veth1). */
   readonly name: string;
   /** OpenFlow port number (1..0xffffff00). */

@@ -1,5 +1,6 @@
 /*
- * TapPort: a port backed by a Linux TAP device (/dev/net/tun, IFF_TAP).
+ * TapPort: a port backed by a Linux TAP device (/dev/net/tun, IFF_TAP);
+ * port kind `tap` (its registry row: src/ports/kinds/tap.ts).
  *
  * What: opens (creates, or attaches to a persistent) TAP through the native
  * addon, and moves bursts of frames between it and the PacketPool with one
@@ -17,9 +18,10 @@
  */
 
 import type { PacketPool } from '../packet/pool.js';
-import { IO_KIND_TAP, loadNative, type NativeBinding, type NativeTapInfo } from './native.js';
+import { loadNative, type NativeBinding, type NativeTapInfo } from './native.js';
+import { IO_KIND_TAP } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
-import { checkIfName, describeOpenError } from './open-errors.js';
+import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
 
 export interface TapPortOptions {
@@ -35,6 +37,9 @@ export interface TapPortOptions {
   offloads?: boolean;
 }
 
+/** How open errors speak of a TAP. */
+const TAP_WORDS: DeviceWords = { noun: 'TAP', privileges: 'root or CAP_NET_ADMIN', enoentIsMissing: false };
+
 export class TapPort extends NativePort implements Port {
   readonly kind = 'tap' as const;
   /** The TAP's name as the kernel reports it when opened. */
@@ -47,7 +52,7 @@ export class TapPort extends NativePort implements Port {
   /** Open (or create) the TAP; throws a PortOpenError with a sentence naming it. */
   static open(opts: TapPortOptions): TapPort {
     checkBurst(opts.burst);
-    const bad = checkIfName('tap', opts.name);
+    const bad = checkIfName(TAP_WORDS, opts.name);
     if (bad !== null) throw bad;
     const vnetHdr = opts.vnetHdr ?? true;
     const offloads = vnetHdr && (opts.offloads ?? true);
@@ -56,7 +61,7 @@ export class TapPort extends NativePort implements Port {
     try {
       opened = native.openTap(opts.name, { vnetHdr, offloads });
     } catch (e) {
-      throw describeOpenError('tap', opts.name, e);
+      throw describeOpenError(TAP_WORDS, opts.name, e);
     }
     try {
       return new TapPort(native, opts, opened, vnetHdr, offloads);

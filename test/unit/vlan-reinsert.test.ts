@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../src/packet/vnet.js';
-import { RX_TCI_PRESENT, RX_TCI_TPID_8021AD } from '../../src/ports/native.js';
+import { RX_TCI_PRESENT, RX_TCI_TPID_8021AD } from '../../src/ports/native-layout.js';
 import { reinsertVlanTag } from '../../src/ports/packet-port.js';
 import { udpFrame } from '../helpers/frames.js';
 

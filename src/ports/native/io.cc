@@ -2,23 +2,26 @@
  * Io: the per-port burst I/O object. One N-API call moves one burst.
  *
  * createIo(fd, kind, pool, rxOff, rxCap, rxLen, rxTci, txOff, txLen, status)
- * checks its arguments once, keeps references to the JS-owned arrays and
- * caches their data pointers; rx(n) / tx(n) then take only an integer.
+ * checks its arguments once (burst arrays of at most kMaxBurst entries),
+ * keeps references to the JS-owned arrays and caches their data pointers;
+ * rx(n) / tx(n) then take only an integer. The kinds, status indices and
+ * flag bits below are declared in layout.h and checked against TypeScript
+ * when the addon loads.
  *
- *   kind 0 (TAP):       rx = read() loop until EAGAIN or n;  tx = write() loop
- *   kind 1 (AF_PACKET): rx = one recvmmsg() with PACKET_AUXDATA; tx = sendmmsg() loop
+ *   kIoKindTap (0):    rx = read() loop until EAGAIN or n;  tx = write() loop
+ *   kIoKindPacket (1): rx = one recvmmsg() with PACKET_AUXDATA; tx = sendmmsg() loop
  *
  * Contract of the arrays (all indexed by burst position i):
  *   rxOff[i]  in: byte offset in `pool` where frame i goes (vnet header first when the fd has one)
  *   rxLen[i]  out: bytes written (vnet header included)
  *   rxTci[i]  out: 0, or the VLAN tag the kernel stripped on receive:
- *               bits 0..15 TCI, bit 16 (0x10000) tag present,
- *               bit 17 (0x20000) the TPID was 0x88a8 (802.1ad); otherwise 0x8100
+ *               bits 0..15 TCI, kRxTciPresent (bit 16) tag present,
+ *               kRxTciTpid8021ad (bit 17) the TPID was 0x88a8 (802.1ad); otherwise 0x8100
  *   txOff[i], txLen[i]  in: frame i to send (vnet header included when the fd has one)
- *   status[0] errno of the last failed syscall of the last rx/tx call (EAGAIN included), 0 if none
- *   status[1] frames dropped on rx because they did not fit in rxCap (cumulative)
- *   status[2] frames the kernel rejected one by one on tx, e.g. EINVAL/EMSGSIZE (cumulative)
- *   status[3] 1 when the last tx stopped early (queue full or device error), else 0
+ *   status[kLastErrno]   errno of the last failed syscall of the last rx/tx call (EAGAIN included), 0 if none
+ *   status[kRxTruncated] frames dropped on rx because they did not fit in rxCap (cumulative)
+ *   status[kTxRejected]  frames the kernel rejected one by one on tx, e.g. EINVAL/EMSGSIZE (cumulative)
+ *   status[kTxStopped]   1 when the last tx stopped early (queue full or device error), else 0
  *
  * Invariants
  * - rx/tx never block (the fd is O_NONBLOCK and calls use MSG_DONTWAIT),
@@ -43,14 +46,12 @@
 #include <memory>
 #include <vector>
 
+#include "layout.h"
 #include "sys.h"
 
 namespace linc {
 
 namespace {
-
-enum Kind { kTap = 0, kPacket = 1 };
-enum Status { kLastErrno = 0, kRxTruncated = 1, kTxRejected = 2, kTxStopped = 3, kStatusLen = 4 };
 
 /* Errors that concern one frame only: skip it and go on with the burst. */
 inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
@@ -89,7 +90,7 @@ class Io : public Napi::ObjectWrap<Io> {
   void ReleasePollHandle();
 
   int fd_ = -1;
-  int kind_ = kTap;
+  int kind_ = kIoKindTap;
   bool polling_ = false;
   uv_poll_t* poll_ = nullptr;
 
@@ -135,7 +136,8 @@ Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createIo(fd, kind, pool: ArrayBuffer, rxOff: Uint32Array, rxCap: number, rxLen: Uint32Array, "
-      "rxTci: Uint32Array, txOff: Uint32Array, txLen: Uint32Array, status: Int32Array)";
+      "rxTci: Uint32Array, txOff: Uint32Array, txLen: Uint32Array, status: Int32Array), "
+      "burst arrays of at most MAX_BURST entries";
   if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsArrayBuffer() ||
       !info[4].IsNumber()) {
     ThrowType(env, usage);
@@ -144,13 +146,14 @@ Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
   const int kind = info[1].As<Napi::Number>().Int32Value();
   const double cap = info[4].As<Napi::Number>().DoubleValue();
   size_t rx_off_n, rx_len_n, rx_tci_n, tx_off_n, tx_len_n, status_n;
-  if ((kind != kTap && kind != kPacket) || !(cap >= 1 && cap <= (1u << 30)) ||
+  if ((kind != kIoKindTap && kind != kIoKindPacket) || !(cap >= 1 && cap <= (1u << 30)) ||
       !TypedArg(info[3], napi_uint32_array, &rx_off_, &rx_off_n) ||
       !TypedArg(info[5], napi_uint32_array, &rx_len_, &rx_len_n) ||
       !TypedArg(info[6], napi_uint32_array, &rx_tci_, &rx_tci_n) ||
       !TypedArg(info[7], napi_uint32_array, &tx_off_, &tx_off_n) ||
       !TypedArg(info[8], napi_uint32_array, &tx_len_, &tx_len_n) ||
-      !TypedArg(info[9], napi_int32_array, &status_, &status_n) || status_n < kStatusLen) {
+      !TypedArg(info[9], napi_int32_array, &status_, &status_n) || status_n < kStatusLen || rx_off_n > kMaxBurst ||
+      rx_len_n > kMaxBurst || rx_tci_n > kMaxBurst || tx_off_n > kMaxBurst || tx_len_n > kMaxBurst) {
     ThrowType(env, usage);
     return;
   }
@@ -164,7 +167,7 @@ Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
   for (size_t i = 2; i < 10; i++) {
     if (i != 4) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
   }
-  if (kind_ == kPacket) {
+  if (kind_ == kIoKindPacket) {
     ctl_space_ = CMSG_SPACE(sizeof(struct tpacket_auxdata));
     rx_msgs_.resize(rx_burst_);
     rx_iov_.resize(rx_burst_);
@@ -196,7 +199,7 @@ Napi::Value Io::Rx(const Napi::CallbackInfo& info) {
   int32_t n = info[0].As<Napi::Number>().Int32Value();
   if (n <= 0) return Napi::Number::New(info.Env(), 0);
   uint32_t want = static_cast<uint32_t>(n) < rx_burst_ ? static_cast<uint32_t>(n) : rx_burst_;
-  int r = fd_ < 0 ? -EBADF : kind_ == kTap ? RxTap(want) : RxPacket(want);
+  int r = fd_ < 0 ? -EBADF : kind_ == kIoKindTap ? RxTap(want) : RxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
 
@@ -205,7 +208,7 @@ Napi::Value Io::Tx(const Napi::CallbackInfo& info) {
   status_[kTxStopped] = 0;
   if (n <= 0) return Napi::Number::New(info.Env(), 0);
   uint32_t want = static_cast<uint32_t>(n) < tx_burst_ ? static_cast<uint32_t>(n) : tx_burst_;
-  int r = fd_ < 0 ? -EBADF : kind_ == kTap ? TxTap(want) : TxPacket(want);
+  int r = fd_ < 0 ? -EBADF : kind_ == kIoKindTap ? TxTap(want) : TxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
 
@@ -283,8 +286,8 @@ int Io::RxPacket(uint32_t n) {
       struct tpacket_auxdata aux;
       memcpy(&aux, CMSG_DATA(c), sizeof aux);
       if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-        tci = aux.tp_vlan_tci | 0x10000u;
-        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= 0x20000u;
+        tci = aux.tp_vlan_tci | kRxTciPresent;
+        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
       }
     }
     const uint32_t len = rx_msgs_[j].msg_len;
@@ -433,7 +436,7 @@ void Io::HandlePoll(int status) {
     // when the device is gone: stay stopped.
     int soerr = 0;
     socklen_t sl = sizeof soerr;
-    if (kind_ == kPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
+    if (kind_ == kIoKindPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
         poll_ != nullptr && uv_poll_start(poll_, UV_READABLE, OnPoll) == 0) {
       status_[kLastErrno] = soerr;
     } else {

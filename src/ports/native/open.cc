@@ -23,13 +23,13 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "layout.h"
 #include "sys.h"
 
 namespace linc {
 
 namespace {
 
-constexpr int kVnetHdrLen = 10;
 constexpr unsigned kTapOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 /* TX queue length given to a TAP we create: room for bursts while JS is busy (the kernel default is 500-1000). */
 constexpr int kTapTxQueueLen = 4096;

@@ -3,7 +3,9 @@
  *
  * What: the addon does Linux syscalls for the ports and nothing else (no
  * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
- * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc.
+ * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc;
+ * the numbers shared with TypeScript (kinds, status indices, flag bits, burst
+ * limit) in layout.h, exported as `constants` by addon.cc.
  *
  * Errors: slow-path calls throw a JS Error carrying
  *   { code: 'EPERM' | 'ENODEV' | ..., errno: <positive number>, syscall: string }

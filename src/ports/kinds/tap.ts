@@ -1,0 +1,24 @@
+/*
+ * Port kind `tap`: a Linux TAP device (TapPort), created when missing.
+ * Spec: tap:NAME[=OFPORT], or { type: tap, name: NAME, ofport: N }.
+ */
+
+import type { PortCapabilities, PortKind } from '../port-kind.js';
+import { TapPort } from '../tap-port.js';
+import { interfaceNameSyntax } from './interface-name.js';
+
+const capabilities: PortCapabilities = {
+  vnetHdr: true,
+  offloadFlag: true,
+  linkState: 'device-fd',
+  createsDevice: true,
+  netnsMovable: true,
+};
+
+export const tapKind: PortKind<TapPort> = {
+  kind: 'tap',
+  capabilities,
+  spec: interfaceNameSyntax('TAP, created if missing'),
+  open: (spec, ctx) =>
+    TapPort.open({ name: spec.name, ofPort: spec.ofPort, pool: ctx.pool, burst: ctx.burst, vnetHdr: capabilities.vnetHdr, offloads: ctx.offload }),
+};

@@ -1,0 +1,66 @@
+/*
+ * What a kind of port declares about itself: one row of the registry
+ * (src/ports/kinds.ts), written in its own file under src/ports/kinds/.
+ *
+ * A row says how the command line and config files name the kind (the spec
+ * prefix `KIND:NAME[=OFPORT]`, the NAME check, the mapping form's keys as a
+ * zod fragment), how to open one port of it, and what such a port can do.
+ * The face (config.ts, cli.ts, switch.ts) derives everything kind-specific
+ * from these rows; nothing outside src/ports/kinds/ names a kind.
+ *
+ * Invariant: `kind` is the same string as the `kind` of the ports `open`
+ * returns (the type parameter makes the compiler check it).
+ */
+
+import type { z } from 'zod';
+import type { PacketPool } from '../packet/pool.js';
+import type { Port } from './port.js';
+
+/** One configured port: which kind, which device, which OpenFlow port number. */
+export interface PortSpec {
+  readonly kind: string;
+  readonly name: string;
+  readonly ofPort: number;
+}
+
+/** What the switch hands every open call. */
+export interface PortOpenContext {
+  readonly pool: PacketPool;
+  /** Most frames per rxBurst/txBurst (at most MAX_BURST). */
+  readonly burst: number;
+  /** --offload: ask the kernel for checksum/TSO offloads where the kind can. */
+  readonly offload: boolean;
+}
+
+export interface PortCapabilities {
+  /** Frames carry a virtio_net_hdr: partial checksums and GSO super-frames cross the port intact. */
+  readonly vnetHdr: boolean;
+  /** The port obeys --offload / --no-offload (asks the kernel for checksum/TSO offloads). */
+  readonly offloadFlag: boolean;
+  /** Where link() reads the link state: the device behind the port's own fd, the interface by name, or in-process state. */
+  readonly linkState: 'device-fd' | 'interface-name' | 'in-process';
+  /** Opening creates the device when it does not exist (and closing removes what it created). */
+  readonly createsDevice: boolean;
+  /** The device keeps forwarding after `ip link set DEV netns NS` moves it into another network namespace. */
+  readonly netnsMovable: boolean;
+}
+
+/** How `--port` and config files name a kind. */
+export interface PortSpecSyntax {
+  /** --help words after `KIND:NAME[=OFPORT]`, e.g. 'TAP, created if missing'. */
+  readonly help: string;
+  /** The NAME of a spec string: null when acceptable, else the sentence saying why not. */
+  checkName(name: string): string | null;
+  /** The mapping form's keys besides `type` and `ofport` (a zod fragment, in the order they are checked). */
+  readonly fields: { readonly name: z.ZodType<string> };
+}
+
+export interface PortKind<P extends Port = Port> {
+  /** Registry key, Port.kind, the spec prefix (`tap` in `tap:tap0`) and the mapping form's `type`. */
+  readonly kind: P['kind'];
+  readonly capabilities: PortCapabilities;
+  /** null: only code creates ports of this kind (tests, benchmarks); --port and config files do not offer it. */
+  readonly spec: PortSpecSyntax | null;
+  /** Open one port; throws a PortOpenError naming the port when it cannot (src/ports/kinds.ts openPort catches). */
+  open(spec: PortSpec, ctx: PortOpenContext): P;
+}
