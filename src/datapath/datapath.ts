@@ -30,6 +30,7 @@
  * - Nothing in onReadable .. flush allocates.
  */
 
+import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../ports/native-layout.js';
 import { MAX_BURST, type Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum } from '../packet/checksum.js';
@@ -335,7 +336,7 @@ export class Datapath {
     c[PortStat.TxBytes] += bytes;
     if (ok < n) {
       const errno = out.port.lastErrno;
-      if (errno === EAGAIN || errno === ENOBUFS) c[PortStat.TxDropQueueFull] += n - ok;
+      if (errno === ERRNO_EAGAIN || errno === ERRNO_ENOBUFS) c[PortStat.TxDropQueueFull] += n - ok;
       else c[PortStat.TxErrors] += n - ok;
     }
   }
@@ -353,5 +354,3 @@ export class Datapath {
   }
 }
 
-const EAGAIN = 11;
-const ENOBUFS = 105;

@@ -42,8 +42,6 @@ export const enum RuleFlag {
   NoPacketCounts = 1 << 3,
   NoByteCounts = 1 << 4,
 }
-/** Every RuleFlag bit. */
-export const RULE_FLAGS_ALL = RuleFlag.SendRemoved | RuleFlag.CheckOverlap | RuleFlag.ResetCounts | RuleFlag.NoPacketCounts | RuleFlag.NoByteCounts;
 
 /** Why a rule left its table. */
 export const enum RemovedReason {

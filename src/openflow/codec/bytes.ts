@@ -82,10 +82,6 @@ export function w128(b: Uint8Array, o: number, v: bigint): void {
   w64(b, o + 8, x);
 }
 
-export function zero(b: Uint8Array, o: number, n: number): void {
-  b.fill(0, o, o + n);
-}
-
 /** Rounds a length up to a multiple of 8 (OpenFlow's alignment). */
 export function pad8(n: number): number {
   return (n + 7) & ~7;

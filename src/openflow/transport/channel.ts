@@ -143,7 +143,7 @@ export function splitMultipartReply(xid: number, bodies: readonly MultipartReply
     }
     const list = bodyList(body);
     if (list === null) throw new RangeError(`multipart ${body.type} reply of ${messageSize(whole)} bytes cannot be split`);
-    const withItems = (items: unknown[]) => ({ ...body, [list.key]: items }) as MultipartReplyBody;
+    const withItems = (items: unknown[]) => ({ ...body, [list.key]: items });
     const base = messageSize(msg(withItems([])));
     let chunk: unknown[] = [];
     let size = base;

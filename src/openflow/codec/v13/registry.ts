@@ -6,7 +6,7 @@
  */
 
 import type { MessageCodec } from './message-codec.js';
-import type { OfpMessage, OfpMessageType } from './message.js';
+import type { OfpMessage } from './message.js';
 import { getAsyncReplyCodec, getAsyncRequestCodec, setAsyncCodec } from './msg/async.js';
 import { barrierReplyCodec, barrierRequestCodec } from './msg/barrier.js';
 import { getConfigReplyCodec, getConfigRequestCodec, setConfigCodec } from './msg/config.js';
@@ -30,15 +30,15 @@ import { tableModCodec } from './msg/table-mod.js';
 
 type AnyCodec = MessageCodec<OfpMessage>;
 
-const byWire: (AnyCodec | undefined)[] = new Array(256).fill(undefined);
+const byWire: (AnyCodec | undefined)[] = Array.from({ length: 256 }, () => undefined);
 const byName = new Map<string, AnyCodec>();
 
 /** Registers a message codec; a duplicate wire type or name throws (a programming error, caught at load). */
 export function registerMessage<M extends OfpMessage>(c: MessageCodec<M>): void {
   if (byWire[c.wireType] !== undefined) throw new Error(`openflow/registry: wire type ${c.wireType} registered twice (${c.name})`);
   if (byName.has(c.name)) throw new Error(`openflow/registry: message ${c.name} registered twice`);
-  byWire[c.wireType] = c as unknown as AnyCodec;
-  byName.set(c.name, c as unknown as AnyCodec);
+  byWire[c.wireType] = c;
+  byName.set(c.name, c);
 }
 
 /** The codec for an OFPT_* value, or undefined for a type OF 1.3 does not define. */
@@ -47,7 +47,7 @@ export function codecForWireType(type: number): AnyCodec | undefined {
 }
 
 /** The codec for a message name; undefined for an unknown name. */
-export function codecForName(name: OfpMessageType | string): AnyCodec | undefined {
+export function codecForName(name: string): AnyCodec | undefined {
   return byName.get(name);
 }
 

@@ -4,12 +4,11 @@
 
 import type { WireVersion } from '../wire-version.js';
 import { OFP_VERSION } from './enums.js';
-import type { MessageBase, MessageCodec } from './message-codec.js';
 import { codecForName, codecForWireType } from './registry.js';
 
 export const OPENFLOW_13: WireVersion = {
   version: OFP_VERSION,
   name: 'OpenFlow 1.3',
-  codecForWireType: (type) => codecForWireType(type) as MessageCodec<MessageBase> | undefined,
-  codecForName: (name) => codecForName(name) as MessageCodec<MessageBase> | undefined,
+  codecForWireType: (type) => codecForWireType(type),
+  codecForName: (name) => codecForName(name),
 };

@@ -70,9 +70,10 @@ const byName = new Map<string, AnyBody>();
 
 /** Registers a body family; a second family for the same type or name is a programming error. */
 export function registerMultipartBody(c: AnyBody): void {
-  if (byType.has(c.mpType) || byName.has(c.name)) throw new Error(`openflow/multipart: body ${c.name} (${c.mpType}) registered twice`);
+  const name = c.name as string;
+  if (byType.has(c.mpType) || byName.has(name)) throw new Error(`openflow/multipart: body ${name} (${c.mpType}) registered twice`);
   byType.set(c.mpType, c);
-  byName.set(c.name, c);
+  byName.set(name, c);
 }
 
 for (const c of [
