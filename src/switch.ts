@@ -82,11 +82,8 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     for (const p of opened) p.close();
     throw e;
   }
-  const lastLink = new Map<number, string>();
   for (const port of opened) {
-    datapath.addPort(port);
-    const link = port.link();
-    lastLink.set(port.ofPort, linkSummary(link));
+    const link = datapath.addPort(port).link;
     log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr }, 'port added');
   }
   let datapathId = cfg.datapathId;
@@ -98,16 +95,11 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   // Standalone with no controller: it keeps the learning switch as the pipeline; secure: the flow tables.
   const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode });
 
+  datapath.onLinkChange((dp, link) => log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu }, 'port link changed'));
+  // One housekeeping tick: MAC aging and the one link poll (datapath), flow timeouts and port changes (OpenFlow).
   const tick = setInterval(() => {
     datapath.tick();
     ofSwitch.tick();
-    for (const dp of datapath.portList) {
-      const now = linkSummary(dp.port.link());
-      if (lastLink.get(dp.ofPort) !== now) {
-        log.info({ port: dp.ofPort, ifname: dp.port.name, link: now }, 'port link changed');
-        lastLink.set(dp.ofPort, now);
-      }
-    }
   }, TICK_MS);
   tick.unref();
 

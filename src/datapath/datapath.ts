@@ -4,9 +4,9 @@
  *
  *   wakeup -> rxBurst -> parseBurst -> pipeline.processBurst -> flush -> free
  *
- * A pipeline (the standalone learning switch now, the OpenFlow tables later)
- * decides per frame and calls output()/flood(); frames are never copied, only
- * their slot index is queued on each egress port.
+ * A pipeline (the standalone learning switch, or the rule pipeline a control
+ * plane programs) decides per frame and calls output()/flood(); frames are
+ * never copied, only their slot index is queued on each egress port.
  *
  * Ownership: the burst owns its slots from allocBurst until the end of the
  * wakeup round; tx queues only borrow them for that round (flush() runs
@@ -31,7 +31,7 @@
  */
 
 import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../ports/native-layout.js';
-import { MAX_BURST, type Port } from '../ports/port.js';
+import { MAX_BURST, type LinkInfo, type Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum } from '../packet/checksum.js';
 import { ParsedBatch, parseBurst } from './parse/parse.js';
@@ -71,13 +71,34 @@ export class DpPort {
   txEnabled = true;
   /** On the datapath's dirty list this round (its queue may have been kicked early). */
   dirty = false;
+  /** The link state as last read (added, or the last tick that saw it change). */
+  link: LinkInfo;
 
   constructor(port: Port, burst: number) {
     this.port = port;
     this.ofPort = port.ofPort;
     this.txq = new Int32Array(burst);
+    this.link = readLink(port);
   }
 }
+
+const LINK_UNKNOWN: LinkInfo = { adminUp: false, carrier: false, mtu: 0, mac: 0, ifindex: 0 };
+
+/** A port's link state; a port that cannot say (its device gone) reads as down. */
+export function readLink(port: Port): LinkInfo {
+  try {
+    return port.link();
+  } catch {
+    return LINK_UNKNOWN;
+  }
+}
+
+function sameLink(a: LinkInfo, b: LinkInfo): boolean {
+  return a.adminUp === b.adminUp && a.carrier === b.carrier && a.mac === b.mac && a.mtu === b.mtu;
+}
+
+/** Told of a port whose link state changed (up/down, carrier, MAC or MTU). */
+export type LinkListener = (dp: DpPort, link: LinkInfo) => void;
 
 export interface DatapathOptions {
   pool?: PacketPool;
@@ -92,6 +113,7 @@ export interface DatapathOptions {
 }
 
 export class Datapath {
+  private readonly linkListeners: LinkListener[] = [];
   readonly pool: PacketPool;
   readonly burst: number;
   readonly roundsPerWakeup: number;
@@ -344,6 +366,22 @@ export class Datapath {
   /** Periodic work: aging in the pipeline. */
   tick(nowMs = performance.now()): void {
     this.pipeline?.tick(nowMs);
+    this.pollLinks();
+  }
+
+  /** `fn` hears of every link change pollLinks() sees (the one link poller of the switch). */
+  onLinkChange(fn: LinkListener): void {
+    this.linkListeners.push(fn);
+  }
+
+  /** Reads every port's link state once; tells the listeners about the ones that changed. Slow path. */
+  pollLinks(): void {
+    for (const dp of this.portList) {
+      const link = readLink(dp.port);
+      if (sameLink(link, dp.link)) continue;
+      dp.link = link;
+      for (const fn of this.linkListeners) fn(dp, link);
+    }
   }
 
   /** Stop polling every port (the owner closes them). */

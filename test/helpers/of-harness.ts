@@ -56,6 +56,8 @@ export interface Harness {
   taken(): Uint8Array[][];
   /** Installs a flow; throws on an OfError. */
   flow(spec: Partial<FlowMod>): void;
+  /** One housekeeping tick as the running switch does it: the datapath (aging, the link poll), then the OpenFlow switch (timeouts, ports). */
+  tick(): void;
 }
 
 export function setup(nPorts = 3, opts: { failMode?: FailMode; emc?: number; slots?: number; vnet?: boolean[]; sw?: Partial<OfSwitchOptions> } = {}): Harness {
@@ -87,7 +89,11 @@ export function setup(nPorts = 3, opts: { failMode?: FailMode; emc?: number; slo
     const e = sw.flowMod(fm(spec));
     if (e) throw new Error(`flow-mod refused: type ${e.type} code ${e.code}: ${e.reason}`);
   };
-  return { dp, sw, normal, ports, events, clock, send, taken, flow };
+  const tick = () => {
+    dp.tick(clock.now);
+    sw.tick(clock.now);
+  };
+  return { dp, sw, normal, ports, events, clock, send, taken, flow, tick };
 }
 
 /** A flow-mod with every field defaulted (add to table 0, priority 0x8000, no buffer). */

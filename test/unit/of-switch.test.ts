@@ -136,10 +136,10 @@ describe('flow-removed', () => {
     h.send(0, udpFrame(B, A)); // keeps the idle flow alive
     h.send(1, udpFrame(A, B));
     h.clock.now = start + 3000;
-    h.sw.tick();
+    h.tick();
     expect(h.events.flowRemoved.map((r) => [r.cookie, r.reason])).toEqual([[11n, OFPRR.HARD_TIMEOUT]]);
     h.clock.now = start + 3600;
-    h.sw.tick();
+    h.tick();
     expect(h.events.flowRemoved.map((r) => [r.cookie, r.reason])).toEqual([[11n, OFPRR.HARD_TIMEOUT], [10n, OFPRR.IDLE_TIMEOUT]]);
     expect(h.events.flowRemoved[1].packetCount).toBe(1n);
     expect(h.sw.tables.flowCount).toBe(0);
@@ -240,7 +240,7 @@ describe('port-mod and port-status', () => {
     const dp3 = h.dp.addPort(p3);
     h.sw.portAdded(dp3);
     p3.linkUp = false;
-    h.sw.tick();
+    h.tick();
     h.dp.removePort(3);
     h.sw.portRemoved(dp3);
     expect(h.events.portStatus.map((p) => [p.reason, p.desc.portNo, p.desc.name])).toEqual([

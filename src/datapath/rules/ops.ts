@@ -90,7 +90,7 @@ for (const [op, len] of [
 ] as const) {
   OP_LEN[op] = len;
 }
-for (let i = 0; i < Op.COUNT; i++) if (OP_LEN[i] === 0) throw new Error(`of-ops: opcode ${i} has no length`);
+for (let i = 0; i < Op.COUNT; i++) if (OP_LEN[i] === 0) throw new Error(`datapath/ops: opcode ${i} has no length`);
 
 /** Action-set slots in execution order (OpenFlow 1.3 section 5.10). */
 export const enum SetSlot {

@@ -88,14 +88,14 @@ export class PipelineTables {
     return n;
   }
 
-  /** Removes the entries of every table whose timeouts ran out (removedReason IDLE/HARD). */
+  /** Removes the entries of every table whose timeouts ran out (removedReason IdleTimeout / HardTimeout). */
   expire(nowMs: number): FlowEntry[] {
     const out: FlowEntry[] = [];
     for (const t of this.tables) for (const e of t.expire(nowMs)) out.push(e);
     return out;
   }
 
-  /** Removes the entries that send to a deleted group (reason OFPRR_GROUP_DELETE). */
+  /** Removes the entries that send to a deleted group (reason GroupDelete). */
   deleteByGroup(groupId: number): FlowEntry[] {
     const out: FlowEntry[] = [];
     for (const t of this.tables) for (const e of t.deleteByGroup(groupId)) out.push(e);

@@ -4,7 +4,7 @@
  * a FrameCursor points at.
  *
  * What
- *   execSetField(x, fid, w0..w3)  one set-field (value words as of-ops.ts)
+ *   execSetField(x, fid, w0..w3)  one set-field (value words as ops.ts)
  *   ipTtl / setIpTtl / remarkDscp  IPv4 TTL or IPv6 hop limit, DSCP drop precedence
  *   crc32c(...)                    SCTP's checksum
  *

@@ -41,7 +41,7 @@ const FID_CHECK: readonly [number, number][] = [
   [OXM.ipv6_nd_tll, Fid.Ipv6NdTll], [OXM.mpls_label, Fid.MplsLabel], [OXM.mpls_tc, Fid.MplsTc], [OXM.mpls_bos, Fid.MplsBos],
   [OXM.tunnel_id, Fid.TunnelId], [OXM.ipv6_exthdr, Fid.Ipv6Exthdr],
 ];
-for (const [oxm, fid] of FID_CHECK) if (oxm !== fid) throw new Error(`of-ops: Fid ${fid} does not match OXM id ${oxm}`);
+for (const [oxm, fid] of FID_CHECK) if (oxm !== fid) throw new Error(`openflow/compile: Fid ${fid} does not match OXM id ${oxm}`);
 
 
 /** Splits a 64-bit cookie into two int32 words (hi, lo). */

@@ -1,7 +1,9 @@
 /*
- * OfSwitch: the OpenFlowSwitch (switch-api.ts) over the datapath: flow
- * tables (PipelineTables), groups, meters, the OpenFlow pipeline
- * (RulePipeline) and the standalone learning switch (NormalSwitch).
+ * OfSwitch: the OpenFlowSwitch (switch-api.ts) over the datapath: its rule
+ * tables (PipelineTables), groups, meters, the rule pipeline (RulePipeline)
+ * and the standalone learning switch (NormalSwitch). The OpenFlow meaning of
+ * flow-mods, group-mods and meter-mods is in flow-mods.ts, group-mods.ts and
+ * meter-mods.ts; punts become packet-ins in packet-in.ts.
  *
  * What
  *   - Which pipeline forwards: the OpenFlow tables while a controller is
@@ -14,7 +16,8 @@
  *     (deletes and timeouts of SEND_FLOW_REM entries, and flows removed with
  *     their group or meter), port-status (port added, removed, link or config
  *     changed).
- *   - tick(now): flow timeouts and link-state changes, about once a second
+ *   - tick(now): flow timeouts and ports gained or lost, about once a second;
+ *     link changes come from the datapath's link poller (onLinkChange)
  *     (switch.ts calls it); portAdded/portRemoved/portChanged for the owner.
  *
  * Invariants
@@ -27,7 +30,7 @@
  *   datapath's time base, so flow idle times and durations agree.
  */
 
-import type { Datapath, DpPort } from '../../datapath/datapath.js';
+import { readLink, type Datapath, type DpPort } from '../../datapath/datapath.js';
 import { GroupTable } from '../../datapath/rules/groups.js';
 import { MeterTable } from '../../datapath/rules/meters.js';
 import type { NormalSwitch } from '../../datapath/learning/normal.js';
@@ -36,7 +39,6 @@ import { compileActions, puntLenOf, type CompileContext } from './compile.js';
 import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { N_TABLES, PipelineTables } from '../../datapath/rules/pipeline-tables.js';
 import { RuleFlag } from '../../datapath/rules/rule.js';
-import type { LinkInfo } from '../../ports/port.js';
 import {
   OFP_DEFAULT_MISS_SEND_LEN, OFP_NO_BUFFER, OFPBRC, OFPC, OFPC_FRAG, OFPET, OFPFC, OFPGC, OFPM, OFPP, OFPPC, OFPPMFC, OFPPR,
   OFPQ_ALL, OFPQOFC, OFPSCFC, OFPTC_DEPRECATED_MASK, OFPTFFC, OFPTMFC, OFPTT,
@@ -92,22 +94,9 @@ function badRequest(code: number, reason: string): OfError {
   return { type: OFPET.BAD_REQUEST, code, reason };
 }
 
-function linkOf(dp: DpPort): LinkInfo {
-  try {
-    return dp.port.link();
-  } catch {
-    return { adminUp: false, carrier: false, mtu: 0, mac: 0, ifindex: 0 };
-  }
-}
-
-function linkSummary(l: LinkInfo): string {
-  return `${l.adminUp ? 1 : 0}${l.carrier ? 1 : 0}:${l.mac}`;
-}
-
 interface PortInfo {
   dp: DpPort;
   addedMs: number;
-  link: LinkInfo;
   config: number;
 }
 
@@ -174,7 +163,10 @@ export class OfSwitch implements OpenFlowSwitch {
     this.ofGroups = new OfGroups(this.groups, this.compileCtx);
     this.ofMeters = new OfMeters(this.meters);
     const now = this.clock();
-    for (const dp of this.datapath.portList) this.ports.set(dp.ofPort, { dp, addedMs: now, link: linkOf(dp), config: 0 });
+    for (const dp of this.datapath.portList) this.ports.set(dp.ofPort, { dp, addedMs: now, config: 0 });
+    this.datapath.onLinkChange((dp) => {
+      if (this.ports.get(dp.ofPort)?.dp === dp) this.portChanged(dp);
+    });
     this.controllersConnected(0);
   }
 
@@ -241,7 +233,7 @@ export class OfSwitch implements OpenFlowSwitch {
     if (info === undefined || this.datapath.port(pm.portNo) === undefined) {
       return { type: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT, reason: `no port ${pm.portNo >>> 0}` };
     }
-    const link = linkOf(info.dp);
+    const link = readLink(info.dp.port);
     if (pm.hwAddr !== link.mac) {
       return { type: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_HW_ADDR, reason: `hw_addr ${pm.hwAddr.toString(16)} is not port ${pm.portNo}'s` };
     }
@@ -249,7 +241,6 @@ export class OfSwitch implements OpenFlowSwitch {
       return { type: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_CONFIG, reason: `config bits 0x${pm.mask.toString(16)} not supported` };
     }
     const config = (info.config & ~pm.mask) | (pm.config & pm.mask);
-    info.link = link;
     if (config === info.config) return null;
     info.config = config;
     this.applyPortConfig(info);
@@ -329,7 +320,7 @@ export class OfSwitch implements OpenFlowSwitch {
       case 'port_desc':
         return chunkBySize(this.livePorts(), () => 64).map((infos) => ({
           type: 'port_desc',
-          ports: infos.map((i) => portDescOf(i.dp, i.config, i.link, this.isPortLive(i.dp.ofPort))),
+          ports: infos.map((i) => portDescOf(i.dp, i.config, i.dp.link, this.isPortLive(i.dp.ofPort))),
         }));
       case 'queue': {
         if (req.portNo !== OFPP.ANY && this.datapath.port(req.portNo) === undefined) {
@@ -379,7 +370,11 @@ export class OfSwitch implements OpenFlowSwitch {
     return { port, queues: [] };
   }
 
-  /** Housekeeping, about once a second: flow timeouts, link changes, ports the datapath gained or lost. */
+  /**
+   * Housekeeping, about once a second: flow timeouts, ports the datapath
+   * gained or lost. Link changes arrive from the datapath's one link poller
+   * (Datapath.onLinkChange), not from here.
+   */
   tick(nowMs = this.clock()): void {
     this.flowsRemoved(this.tables.expire(nowMs), nowMs);
     const seen = new Set<number>();
@@ -388,16 +383,14 @@ export class OfSwitch implements OpenFlowSwitch {
       const info = this.ports.get(dp.ofPort);
       if (info === undefined || info.dp !== dp) {
         this.portAdded(dp);
-        continue;
       }
-      if (linkSummary(linkOf(dp)) !== linkSummary(info.link)) this.portChanged(dp);
     }
     for (const info of [...this.ports.values()]) if (!seen.has(info.dp.ofPort)) this.portRemoved(info.dp);
   }
 
   /** A port joined the datapath: port-status ADD. */
   portAdded(dp: DpPort): void {
-    const info: PortInfo = { dp, addedMs: this.clock(), link: linkOf(dp), config: 0 };
+    const info: PortInfo = { dp, addedMs: this.clock(), config: 0 };
     this.ports.set(dp.ofPort, info);
     this.applyPortConfig(info);
     this.refreshLiveness();
@@ -407,7 +400,7 @@ export class OfSwitch implements OpenFlowSwitch {
 
   /** A port left the datapath (already removed there): port-status DELETE. */
   portRemoved(dp: DpPort): void {
-    const info = this.ports.get(dp.ofPort) ?? { dp, addedMs: this.clock(), link: linkOf(dp), config: 0 };
+    const info = this.ports.get(dp.ofPort) ?? { dp, addedMs: this.clock(), config: 0 };
     this.ports.delete(dp.ofPort);
     this.pipeline.puntDisabled.delete(dp.ofPort);
     this.normal.portRemoved(dp.ofPort);
@@ -416,14 +409,13 @@ export class OfSwitch implements OpenFlowSwitch {
     this.emitPortStatus(OFPPR.DELETE, info);
   }
 
-  /** A port's link state or settings changed: re-read them, port-status MODIFY. */
+  /** A port's link state (as the datapath last read it) or settings changed: port-status MODIFY. */
   portChanged(dp: DpPort): void {
     const info = this.ports.get(dp.ofPort);
     if (info === undefined) {
       this.portAdded(dp);
       return;
     }
-    info.link = linkOf(dp);
     this.refreshLiveness();
     this.tables.bumpGeneration();
     this.emitPortStatus(OFPPR.MODIFY, info);
@@ -438,7 +430,7 @@ export class OfSwitch implements OpenFlowSwitch {
   isPortLive(port: number): boolean {
     const info = this.ports.get(port);
     if (info === undefined || this.datapath.port(port) === undefined) return false;
-    return (info.config & OFPPC.PORT_DOWN) === 0 && info.link.adminUp && info.link.carrier;
+    return (info.config & OFPPC.PORT_DOWN) === 0 && info.dp.link.adminUp && info.dp.link.carrier;
   }
 
   private livePorts(): PortInfo[] {
@@ -481,6 +473,6 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   private emitPortStatus(reason: number, info: PortInfo): void {
-    this.sink?.portStatus({ reason, desc: portDescOf(info.dp, info.config, info.link, this.isPortLive(info.dp.ofPort)) });
+    this.sink?.portStatus({ reason, desc: portDescOf(info.dp, info.config, info.dp.link, this.isPortLive(info.dp.ofPort)) });
   }
 }

@@ -1,7 +1,7 @@
 /*
  * The contract between the OpenFlow control channel (connections, roles,
- * async filters, barriers: src/openflow/channel*.ts) and the switch it
- * programs (tables, groups, meters, ports: src/openflow/of-switch.ts over the
+ * async filters, barriers: src/openflow/transport/) and the switch it
+ * programs (tables, groups, meters, ports: src/openflow/ofproto/of-switch.ts over the
  * datapath). The channel decodes and validates framing, then calls these
  * methods; the switch answers synchronously, so a barrier reply sent after
  * them is ordered after their effects.
