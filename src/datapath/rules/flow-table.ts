@@ -52,7 +52,7 @@ import type { FlowRemoved } from '../../openflow/codec/v13/msg/flow-removed.js';
 import type { FlowStats, FlowStatsFilter } from '../../openflow/codec/v13/msg/mp-flow.js';
 import type { Match } from '../../openflow/codec/v13/oxm.js';
 import { Classifier, NO_RULE } from './classifier.js';
-import { KEY_WORDS } from '../parse/flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 
 /** Default per-table capacity (advertised as max_entries). */
 export const DEFAULT_MAX_ENTRIES = 1 << 20;

@@ -28,7 +28,7 @@ import {
   ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_QINQ, ETH_TYPE_VLAN,
   FLOW_KEY_LAYOUT_VERSION, FRAG_LATER, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K,
   VLAN_PRESENT,
-} from '../parse/flow-key.js';
+} from '../../flow/key.js';
 import { Fid } from './fid.js';
 import { Op, OP_LEN } from './ops.js';
 

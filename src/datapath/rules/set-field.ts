@@ -32,7 +32,7 @@
  */
 
 import { csumReplace16, csumReplace32 } from '../../packet/checksum.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid } from '../parse/flow-key.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid } from '../../flow/key.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import { Fid } from './fid.js';
 import type { PacketPool } from '../../packet/pool.js';

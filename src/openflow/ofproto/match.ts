@@ -55,7 +55,7 @@
  * Slow path only (flow-mods, stats): may allocate.
  */
 
-import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../datapath/parse/flow-key.js';
+import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../flow/key.js';
 import { DecodeError } from '../codec/decode-error.js';
 import { OFPBMC, OFPET, OFPIEH } from '../codec/v13/enums.js';
 import { type Match, type Oxm, type OxmFieldName, validateMatch } from '../codec/v13/oxm.js';

@@ -2,6 +2,10 @@
  * Flow key layout: the fixed-width Uint32 row that the parser writes for each
  * frame and that caches and classifiers hash and compare.
  *
+ * Lowest layer (src/flow, with fields.ts): shared by the datapath and the
+ * OpenFlow layer, imports nothing from src. Which match field sits in which
+ * word and bits is declared once, in fields.ts.
+ *
  * Invariants
  * - A key is KEY_WORDS Uint32 words, ordered metadata -> L2 -> L3 -> L4 so a
  *   staged lookup can stop early (OVS `struct flow`).
