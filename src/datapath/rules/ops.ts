@@ -29,7 +29,7 @@
  *
  * Invariants
  * - Every op in a stream is complete: walking by OP_LEN visits op starts only.
- * - Fid mirrors the OXM field ids (checked at load).
+ * - A set-field op names its field by Fid (src/flow/fields.ts), the OXM field id.
  * - Compilation never fails: flow-mods, group-mods and packet-outs are
  *   validated first (openflow/of-validate.ts).
  */
