@@ -35,7 +35,8 @@ export function fieldWords(x: Oxm): [number, number, number, number] {
   switch (OXM_FIELDS[OXM[x.field]].bytes) {
     case 16: {
       const b = v as bigint;
-      return [Number((b >> 96n) & 0xffffffffn) | 0, Number((b >> 64n) & 0xffffffffn) | 0, Number((b >> 32n) & 0xffffffffn) | 0, Number(b & 0xffffffffn) | 0];
+      const w = (shift: bigint): number => Number((b >> shift) & 0xffffffffn) | 0;
+      return [w(96n), w(64n), w(32n), w(0n)];
     }
     case 8: {
       const b = v as bigint;
