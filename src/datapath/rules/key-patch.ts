@@ -44,8 +44,11 @@ const SET_PROTO = Int32Array.from(FIELDS, (f) => requiredValue(f, Fid.IpProto));
 const KEY_PLACE = Int32Array.from(FIELDS, (f) => f.key.kind);
 const KEY_WORD = Int32Array.from(FIELDS, (f) => f.key.word);
 const KEY_SHIFT = Int32Array.from(FIELDS, (f) => f.key.shift);
-/** Key bits a set-field writes: the set path's sub-field bits (vlan_vid: the VID, not OFPVID_PRESENT), else the key bits. */
-const PATCH_BITS = Int32Array.from(FIELDS, (f) => (f.set !== null && f.set.bits !== 0 ? f.set.bits : f.key.bits));
+/**
+ * Key bits a set-field writes, shifted into place: the set path's sub-field
+ * bits (vlan_vid: the VID, not OFPVID_PRESENT), else the key bits.
+ */
+const PATCH_MASK = Int32Array.from(FIELDS, (f) => (f.set !== null && f.set.bits !== 0 ? f.set.bits : f.key.bits) << f.key.shift);
 
 function ethTypeOf(key: Uint32Array, kb: number): number {
   return key[kb + K.EthTypeVlan] >>> 16;
@@ -129,11 +132,9 @@ function patchField(fid: number, w0: number, w1: number, w2: number, w3: number,
   }
   const at = kb + KEY_WORD[fid];
   switch (KEY_PLACE[fid]) {
-    case Place.Bits: {
-      const s = KEY_SHIFT[fid];
-      setBits(key, at, PATCH_BITS[fid] << s, w0 << s);
+    case Place.Bits:
+      setBits(key, at, PATCH_MASK[fid], w0 << KEY_SHIFT[fid]);
       return true;
-    }
     case Place.MacA:
       key[at] = ((w0 & 0xffff) << 16) | (w1 >>> 16);
       setBits(key, at + 1, 0xffff0000, w1 << 16);
