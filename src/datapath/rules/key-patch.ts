@@ -19,6 +19,9 @@
  *   bytes), ARP and ND link-layer set-fields (presence of the header/option is
  *   not in the key), ICMPv6 type/code around neighbour discovery, copy TTL,
  *   a third VLAN tag.
+ *   Set-fields are not handled field by field: the field's row in
+ *   src/flow/fields.ts gives the header it edits (SetKind: when it applies)
+ *   and where the key holds it (Place: the words and bits written).
  *
  * Invariants
  * - No allocation; pinned to flow-key layout 1 (KEY_PATCH_LAYOUT_VERSION).
