@@ -16,7 +16,7 @@
 import { pathToFileURL } from 'node:url';
 import { ClsStat } from '../src/datapath/rules/classifier.js';
 import { ExactMatchCache, EmcStat, NO_PROGRAM } from '../src/datapath/rules/emc.js';
-import { K, KEY_WORDS } from '../src/datapath/parse/flow-key.js';
+import { K, KEY_WORDS } from '../src/flow/key.js';
 import { FlowTable } from '../src/datapath/rules/flow-table.js';
 import { OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
 import type { Match } from '../src/openflow/codec/v13/oxm.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { K } from '../../src/datapath/parse/flow-key.js';
+import { K } from '../../src/flow/key.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PacketPool } from '../../src/packet/pool.js';

@@ -5,7 +5,7 @@
  * priorities the rule inserted first wins (the Classifier's documented rule).
  */
 
-import { KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { KEY_WORDS } from '../../src/flow/key.js';
 
 interface RefRule {
   id: number;

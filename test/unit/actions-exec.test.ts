@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import { ActionExecutor, PipelineStat, type ExecHost } from '../../src/datapath/rules/actions-exec.js';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { GroupTable } from '../../src/datapath/rules/groups.js';
 import { patchKey } from '../../src/datapath/rules/key-patch.js';
 import { MeterTable } from '../../src/datapath/rules/meters.js';

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import {
   completeChecksum, csumReplace16, csumReplace32, internetChecksum, ipv4HeaderChecksum, isGso, needsChecksum, onesComplementSum,
 } from '../../src/packet/checksum.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/datapath/parse/flow-key.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/flow/key.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Classifier, ClsStat, NO_RULE } from '../../src/datapath/rules/classifier.js';
-import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { ReferenceClassifier } from '../helpers/reference-classifier.js';
 import { obtainGc } from '../helpers/gc.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMC_ENTRIES, EMC_SHIFT, EmcStat, ExactMatchCache, NO_PROGRAM } from '../../src/datapath/rules/emc.js';
-import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { MAX_GENERATION, PipelineTables } from '../../src/datapath/rules/pipeline-tables.js';
 import { obtainGc } from '../helpers/gc.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { FlowCounter, FlowTable, type FlowTableOptions, TableCounter } from '../../src/datapath/rules/flow-table.js';
 import { EntryProgram } from '../../src/datapath/rules/ops.js';
 import { N_TABLES, PipelineTables, type PipelineTablesOptions } from '../../src/datapath/rules/pipeline-tables.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../src/datapath/parse/flow-key.js';
+import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../src/flow/key.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { DecodeError } from '../../src/openflow/codec/decode-error.js';
 import { OFPBMC, OFPET } from '../../src/openflow/codec/v13/enums.js';

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_UNREP,
   FLOW_KEY_LAYOUT_VERSION, FRAG_ANY, FRAG_LATER, K, KEY_WORDS, VLAN_PRESENT,
-} from '../../src/datapath/parse/flow-key.js';
+} from '../../src/flow/key.js';
 import { ETH_TYPE_NONE, PARSE_FLAG_MASK, PARSE_MALFORMED, PARSE_TOO_SHORT, ParsedBatch, parseBurst, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { obtainGc } from '../helpers/gc.js';

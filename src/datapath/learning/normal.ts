@@ -12,7 +12,7 @@
  */
 
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
-import { K, keyVlanVid, KEY_WORDS } from '../parse/flow-key.js';
+import { K, keyVlanVid, KEY_WORDS } from '../../flow/key.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { PARSE_TOO_SHORT, type ParsedBatch } from '../parse/parse.js';
 import { PortStat } from '../port-counters.js';

@@ -8,7 +8,7 @@
 import {
   K, EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_UNREP,
   FRAG_ANY, FRAG_LATER,
-} from './flow-key.js';
+} from '../../flow/key.js';
 import { PARSE_MALFORMED, parseL4 } from './parse-l4.js';
 import type { ParsedBatch } from './parsed-batch.js';
 

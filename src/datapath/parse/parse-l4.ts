@@ -7,7 +7,7 @@
  * can return (parse.ts re-exports it).
  */
 
-import { K, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './flow-key.js';
+import { K, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../flow/key.js';
 
 /** Some header after L2 was truncated or invalid; the key holds every field up to it. */
 export const PARSE_MALFORMED = 2;

@@ -1,6 +1,6 @@
 /*
  * Frame parser: one Ethernet frame -> one fixed-width flow key row
- * (src/datapath/flow-key.ts, layout version 1) plus the L3/L4 offsets the
+ * (src/flow/key.ts, layout version 1) plus the L3/L4 offsets the
  * action code needs to patch headers in place.
  *
  * What it reads: Ethernet II (and 802.3 LLC/SNAP), up to two 802.1Q/802.1ad
@@ -28,7 +28,7 @@
  *   when the IP header or extension chain could not be walked to its end.
  */
 
-import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from './flow-key.js';
+import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from '../../flow/key.js';
 import { parseArp, parseIpv4, parseIpv6 } from './parse-l3.js';
 import { ParsedBatch } from './parsed-batch.js';
 import { PARSE_MALFORMED } from './parse-l4.js';

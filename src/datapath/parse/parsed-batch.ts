@@ -4,7 +4,7 @@
  * datapath; the parser stages (parse.ts, parse-l3.ts, parse-l4.ts) fill it.
  */
 
-import { KEY_WORDS } from './flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 
 /** Per-burst parser output, indexed by position in the burst; allocated once per datapath. */
 export class ParsedBatch {

@@ -34,7 +34,7 @@
 import { PortStat } from '../port-counters.js';
 import { hashFinish, hashMix } from './classifier.js';
 import type { Datapath, DpPort } from '../datapath.js';
-import { K, KEY_WORDS } from '../parse/flow-key.js';
+import { K, KEY_WORDS } from '../../flow/key.js';
 import { TableCounter, type FlowTable } from './flow-table.js';
 import { copyTtlIn, copyTtlOut, decMplsTtl, popMpls, popVlan, pushMpls, pushVlan, setMplsTtl, TAG_BAD_TTL, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
 import { GroupKind, type GroupTable } from './groups.js';

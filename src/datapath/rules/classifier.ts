@@ -47,7 +47,7 @@
  * Concurrency: owned by the datapath on the event loop; not shared.
  */
 
-import { KEY_WORDS } from '../parse/flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 
 export const NO_RULE = -1;
 /** Highest priority accepted (OpenFlow priorities are 16-bit). */

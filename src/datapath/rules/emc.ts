@@ -47,7 +47,7 @@
  */
 
 import { hashFinish } from './classifier.js';
-import { KEY_WORDS } from '../parse/flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 
 export const EMC_SHIFT = 13;
 export const EMC_ENTRIES = 1 << EMC_SHIFT;

@@ -41,7 +41,7 @@
  */
 
 import { Classifier, NO_RULE } from './classifier.js';
-import { KEY_WORDS } from '../parse/flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 import type { EntryProgram, RuleProgram } from './ops.js';
 import { DpError, DpFault, GROUP_ANY, PORT_ANY, RemovedReason, RuleFlag, type RuleActions, type RuleRefs, type RuleSelector, type RuleSpec } from './rule.js';
 

@@ -25,7 +25,7 @@
  *   TAG_BAD_TTL (a decrement found TTL <= 1: the caller drops the frame).
  */
 
-import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from '../parse/flow-key.js';
+import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from '../../flow/key.js';
 import { rd16, wr16 } from '../../packet/frame-bytes.js';
 import { ipTtl, type FrameCursor } from './set-field.js';
 import { csumReplace16 } from '../../packet/checksum.js';

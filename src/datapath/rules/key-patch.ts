@@ -19,6 +19,9 @@
  *   bytes), ARP and ND link-layer set-fields (presence of the header/option is
  *   not in the key), ICMPv6 type/code around neighbour discovery, copy TTL,
  *   a third VLAN tag.
+ *   Set-fields are not handled field by field: the field's row in
+ *   src/flow/fields.ts gives the header it edits (SetKind: when it applies)
+ *   and where the key holds it (Place: the words and bits written).
  *
  * Invariants
  * - No allocation; pinned to flow-key layout 1 (KEY_PATCH_LAYOUT_VERSION).
@@ -26,10 +29,9 @@
 
 import {
   ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_QINQ, ETH_TYPE_VLAN,
-  FLOW_KEY_LAYOUT_VERSION, FRAG_LATER, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K,
-  VLAN_PRESENT,
-} from '../parse/flow-key.js';
-import { Fid } from './fid.js';
+  FLOW_KEY_LAYOUT_VERSION, FRAG_LATER, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6, K, VLAN_PRESENT,
+} from '../../flow/key.js';
+import { Fid, FIELDS, Place, requiredValue, SetKind } from '../../flow/fields.js';
 import { Op, OP_LEN } from './ops.js';
 
 export const KEY_PATCH_LAYOUT_VERSION = 1;
@@ -37,8 +39,19 @@ if (FLOW_KEY_LAYOUT_VERSION !== KEY_PATCH_LAYOUT_VERSION) {
   throw new Error(`datapath/key-patch: written for flow-key layout ${KEY_PATCH_LAYOUT_VERSION}, key is ${FLOW_KEY_LAYOUT_VERSION}: revisit it`);
 }
 
-const ND_NS = 135;
-const ND_NA = 136;
+/** Columns of the field table (src/flow/fields.ts), indexed by field id. */
+const SET_KIND = Int32Array.from(FIELDS, (f) => f.set?.kind ?? SetKind.None);
+const SET_AT = Int32Array.from(FIELDS, (f) => f.set?.at ?? 0);
+/** The ip_proto whose header holds the field (L4Port, Icmp); -1 for the others. */
+const SET_PROTO = Int32Array.from(FIELDS, (f) => requiredValue(f, Fid.IpProto));
+const KEY_PLACE = Int32Array.from(FIELDS, (f) => f.key.kind);
+const KEY_WORD = Int32Array.from(FIELDS, (f) => f.key.word);
+const KEY_SHIFT = Int32Array.from(FIELDS, (f) => f.key.shift);
+/**
+ * Key bits a set-field writes, shifted into place: the set path's sub-field
+ * bits (vlan_vid: the VID, not OFPVID_PRESENT), else the key bits.
+ */
+const PATCH_MASK = Int32Array.from(FIELDS, (f) => (f.set !== null && f.set.bits !== 0 ? f.set.bits : f.key.bits) << f.key.shift);
 
 function ethTypeOf(key: Uint32Array, kb: number): number {
   return key[kb + K.EthTypeVlan] >>> 16;
@@ -64,104 +77,84 @@ function setBits(key: Uint32Array, at: number, mask: number, value: number): voi
   key[at] = (key[at] & ~mask) | (value & mask);
 }
 
+/**
+ * The key effect of one set-field. Which header the field lives in (its
+ * SetKind) decides whether the key shows the edit applies; where the key
+ * holds the field (its Place) decides the words written.
+ */
 function patchField(fid: number, w0: number, w1: number, w2: number, w3: number, key: Uint32Array, kb: number): boolean {
   const t = ethTypeOf(key, kb);
-  const ipw = kb + K.IpProtoTosTtlFrag;
-  switch (fid) {
-    case Fid.Metadata:
-      key[kb + K.MetadataHi] = w0;
-      key[kb + K.MetadataLo] = w1;
-      return true;
-    case Fid.TunnelId:
-      key[kb + K.TunnelHi] = w0;
-      key[kb + K.TunnelLo] = w1;
-      return true;
-    case Fid.EthDst:
-      key[kb + K.EthDstHi] = ((w0 & 0xffff) << 16) | (w1 >>> 16);
-      setBits(key, kb + K.EthDstLoSrcHi, 0xffff0000, w1 << 16);
-      return true;
-    case Fid.EthSrc:
-      setBits(key, kb + K.EthDstLoSrcHi, 0xffff, w0);
-      key[kb + K.EthSrcLo] = w1;
-      return true;
-    case Fid.VlanVid:
-      if ((key[kb + K.EthTypeVlan] & VLAN_PRESENT) !== 0) setBits(key, kb + K.EthTypeVlan, 0x0fff, w0);
-      return true;
-    case Fid.VlanPcp:
-      if ((key[kb + K.EthTypeVlan] & VLAN_PRESENT) !== 0) setBits(key, kb + K.EthTypeVlan, 0xe000, w0 << 13);
-      return true;
-    case Fid.IpDscp:
-      if (isIp(t)) setBits(key, ipw, 0x3f << 18, w0 << 18);
-      return true;
-    case Fid.IpEcn:
-      if (isIp(t)) setBits(key, ipw, 0x3 << 16, w0 << 16);
-      return true;
-    case Fid.Ipv4Src:
-      if (t === ETH_TYPE_IPV4) key[kb + K.IpSrc0] = w0;
-      return true;
-    case Fid.Ipv4Dst:
-      if (t === ETH_TYPE_IPV4) key[kb + K.IpDst0] = w0;
-      return true;
-    case Fid.Ipv6Src:
-    case Fid.Ipv6Dst: {
+  switch (SET_KIND[fid]) {
+    case SetKind.Metadata: case SetKind.TunnelId: case SetKind.EthAddr:
+      break;
+    case SetKind.VlanTci:
+      if ((key[kb + K.EthTypeVlan] & VLAN_PRESENT) === 0) return true;
+      break;
+    case SetKind.IpTos:
+      if (!isIp(t)) return true;
+      break;
+    case SetKind.Ipv4Addr:
+      if (t !== ETH_TYPE_IPV4) return true;
+      break;
+    case SetKind.Ipv6Addr: case SetKind.Ipv6Word0:
       if (t !== ETH_TYPE_IPV6) return true;
-      const at = kb + (fid === Fid.Ipv6Src ? K.IpSrc0 : K.IpDst0);
+      break;
+    case SetKind.L4Port:
+      if (!l4Of(key, kb, SET_PROTO[fid], 0)) return true;
+      break;
+    case SetKind.Icmp: {
+      const proto = SET_PROTO[fid];
+      if (proto === IPPROTO_ICMP) {
+        if (!l4Of(key, kb, IPPROTO_ICMP, 4)) return true;
+        break;
+      }
+      if (!l4Of(key, kb, IPPROTO_ICMPV6, 6)) return true;
+      // Neighbour discovery fields come and go with type/code: only the bytes can tell. The type is byte 0.
+      const type = (key[kb + K.TpSrcDst] >>> 16) & 0xff;
+      const setsType = SET_AT[fid] === 0;
+      if (type === ICMPV6_ND_NS || type === ICMPV6_ND_NA) return false;
+      if (setsType && ((w0 & 0xff) === ICMPV6_ND_NS || (w0 & 0xff) === ICMPV6_ND_NA)) return false;
+      break;
+    }
+    case SetKind.NdTarget: {
+      if (!l4Of(key, kb, IPPROTO_ICMPV6, 6)) return true;
+      const tp = key[kb + K.TpSrcDst];
+      const type = (tp >>> 16) & 0xff;
+      if ((type !== ICMPV6_ND_NS && type !== ICMPV6_ND_NA) || (tp & 0xff) !== 0) return true;
+      break;
+    }
+    case SetKind.NdOption:
+      return !l4Of(key, kb, IPPROTO_ICMPV6, 6); // the option's presence is not in the key
+    case SetKind.Arp:
+      return t !== ETH_TYPE_ARP; // a well-formed Ethernet/IPv4 ARP header is not in the key
+    case SetKind.MplsLse:
+      if (!isMpls(t)) return true;
+      break;
+    default:
+      return false;
+  }
+  const at = kb + KEY_WORD[fid];
+  switch (KEY_PLACE[fid]) {
+    case Place.Bits:
+      setBits(key, at, PATCH_MASK[fid], w0 << KEY_SHIFT[fid]);
+      return true;
+    case Place.MacA:
+      key[at] = ((w0 & 0xffff) << 16) | (w1 >>> 16);
+      setBits(key, at + 1, 0xffff0000, w1 << 16);
+      return true;
+    case Place.MacB:
+      setBits(key, at, 0xffff, w0);
+      key[at + 1] = w1;
+      return true;
+    case Place.U64:
+      key[at] = w0;
+      key[at + 1] = w1;
+      return true;
+    case Place.U128:
       key[at] = w0;
       key[at + 1] = w1;
       key[at + 2] = w2;
       key[at + 3] = w3;
-      return true;
-    }
-    case Fid.Ipv6Flabel:
-      if (t === ETH_TYPE_IPV6) setBits(key, kb + K.Ipv6LabelExt, 0xfffff, w0);
-      return true;
-    case Fid.TcpSrc: case Fid.UdpSrc: case Fid.SctpSrc: {
-      const proto = fid === Fid.TcpSrc ? IPPROTO_TCP : fid === Fid.UdpSrc ? IPPROTO_UDP : IPPROTO_SCTP;
-      if (l4Of(key, kb, proto, 0)) setBits(key, kb + K.TpSrcDst, 0xffff0000, w0 << 16);
-      return true;
-    }
-    case Fid.TcpDst: case Fid.UdpDst: case Fid.SctpDst: {
-      const proto = fid === Fid.TcpDst ? IPPROTO_TCP : fid === Fid.UdpDst ? IPPROTO_UDP : IPPROTO_SCTP;
-      if (l4Of(key, kb, proto, 0)) setBits(key, kb + K.TpSrcDst, 0xffff, w0);
-      return true;
-    }
-    case Fid.Icmpv4Type:
-      if (l4Of(key, kb, IPPROTO_ICMP, 4)) setBits(key, kb + K.TpSrcDst, 0xff0000, w0 << 16);
-      return true;
-    case Fid.Icmpv4Code:
-      if (l4Of(key, kb, IPPROTO_ICMP, 4)) setBits(key, kb + K.TpSrcDst, 0xff, w0);
-      return true;
-    case Fid.Icmpv6Type:
-    case Fid.Icmpv6Code: {
-      if (!l4Of(key, kb, IPPROTO_ICMPV6, 6)) return true;
-      // Neighbour discovery fields come and go with type/code: only the bytes can tell.
-      const type = (key[kb + K.TpSrcDst] >>> 16) & 0xff;
-      if (type === ND_NS || type === ND_NA || (fid === Fid.Icmpv6Type && ((w0 & 0xff) === ND_NS || (w0 & 0xff) === ND_NA))) return false;
-      if (fid === Fid.Icmpv6Type) setBits(key, kb + K.TpSrcDst, 0xff0000, w0 << 16);
-      else setBits(key, kb + K.TpSrcDst, 0xff, w0);
-      return true;
-    }
-    case Fid.Ipv6NdTarget: {
-      if (!l4Of(key, kb, IPPROTO_ICMPV6, 6)) return true;
-      const tp = key[kb + K.TpSrcDst];
-      const type = (tp >>> 16) & 0xff;
-      if ((type !== ND_NS && type !== ND_NA) || (tp & 0xff) !== 0) return true;
-      key[kb + K.NdTarget0] = w0;
-      key[kb + K.NdTarget1] = w1;
-      key[kb + K.NdTarget2] = w2;
-      key[kb + K.NdTarget3] = w3;
-      return true;
-    }
-    case Fid.Ipv6NdSll:
-    case Fid.Ipv6NdTll:
-      return !l4Of(key, kb, IPPROTO_ICMPV6, 6);
-    case Fid.ArpOp: case Fid.ArpSpa: case Fid.ArpTpa: case Fid.ArpSha: case Fid.ArpTha:
-      return t !== ETH_TYPE_ARP;
-    case Fid.MplsLabel:
-      if (isMpls(t)) setBits(key, kb + K.MplsLse, 0xfffff000, w0 << 12);
-      return true;
-    case Fid.MplsTc:
-      if (isMpls(t)) setBits(key, kb + K.MplsLse, 0xe00, w0 << 9);
       return true;
     default:
       return false;

@@ -31,6 +31,7 @@
  * Invariants
  * - Every op in a stream is complete: walking by OP_LEN visits op starts only.
  * - Programs are built once per rule, group or packet-out change, never per frame.
+ * - A set-field op names its field by Fid (src/flow/fields.ts), the OXM field id.
  */
 
 export const enum Op {

@@ -46,7 +46,7 @@ import { PortStat } from '../port-counters.js';
 import { ActionExecutor, PipelineStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
 import { ExactMatchCache } from './emc.js';
-import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../parse/flow-key.js';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../../flow/key.js';
 import type { FlowEntry } from './flow-table.js';
 import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';

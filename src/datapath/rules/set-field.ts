@@ -25,6 +25,11 @@
  *   - x.writable() is called only once the field is known to apply: it may
  *     move the cursor to a copy of the frame (copy-on-write), so offsets are
  *     read after it.
+ *   - Nothing here is per field: execSetField switches on the header a field
+ *     lives in (its SetKind in src/flow/fields.ts) and reads the byte offset,
+ *     sub-field bits and protocol from typed-array columns of that table. The
+ *     switch stays because headers differ in when they apply and which
+ *     checksums they feed.
  *
  * Invariants
  * - No allocation, no throw; returns false only when writable() failed (no
@@ -32,9 +37,12 @@
  */
 
 import { csumReplace16, csumReplace32 } from '../../packet/checksum.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid } from '../parse/flow-key.js';
+import {
+  ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
+  IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
+} from '../../flow/key.js';
+import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
-import { Fid } from './fid.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
 
@@ -57,11 +65,14 @@ export interface FrameCursor {
   writable(): boolean;
 }
 
-const ND_NS = 135;
-const ND_NA = 136;
-const ND_OPT_SLL = 1;
-const ND_OPT_TLL = 2;
-
+/** Columns of the field table (src/flow/fields.ts), indexed by field id, for the per-frame switch. */
+const SET_KIND = Int32Array.from(FIELDS, (f) => f.set?.kind ?? SetKind.None);
+const SET_AT = Int32Array.from(FIELDS, (f) => f.set?.at ?? 0);
+const SET_SHIFT = Int32Array.from(FIELDS, (f) => f.set?.shift ?? 0);
+const SET_BITS = Int32Array.from(FIELDS, (f) => f.set?.bits ?? 0);
+const SET_BYTES = Int32Array.from(FIELDS, (f) => f.bytes);
+/** The ip_proto whose header holds the field (L4Port, Icmp), from its prerequisites; -1 for the others. */
+const SET_PROTO = Int32Array.from(FIELDS, (f) => requiredValue(f, Fid.IpProto));
 
 /** Replaces a 16-bit word of a header covered by the checksum at `at` (a UDP checksum of 0 stays 0). */
 function fixData16(b: Uint8Array, at: number, udp: boolean, oldW: number, newW: number): void {
@@ -187,7 +198,7 @@ function ndOption(b: Uint8Array, o: number, x: FrameCursor, len: number, type: n
 function icmpv6NdAt(x: FrameCursor, b: Uint8Array, o: number, len: number): boolean {
   if (!ipv6At(x, len) || x.proto !== IPPROTO_ICMPV6 || x.l4 === 0 || x.l4 + 24 > len) return false;
   const t = b[o + x.l4];
-  return (t === ND_NS || t === ND_NA) && b[o + x.l4 + 1] === 0;
+  return (t === ICMPV6_ND_NS || t === ICMPV6_ND_NA) && b[o + x.l4 + 1] === 0;
 }
 
 function arpAt(x: FrameCursor, b: Uint8Array, o: number, len: number): boolean {
@@ -235,7 +246,7 @@ function setIpv6Addr(x: FrameCursor, field: number, w0: number, w1: number, w2: 
   return true;
 }
 
-/** Sets the 16-bit L4 word at L4 offset `field` (0 src port, 2 dst port) of protocol `proto`. */
+/** Sets the 16-bit L4 word at L4 offset `field` (0 src port, 2 dst port) of protocol `proto` (TCP, UDP or SCTP). */
 function setL4Port(x: FrameCursor, proto: number, field: number, v: number): boolean {
   const pool = x.pool;
   const len = pool.len[x.cur];
@@ -299,23 +310,23 @@ export function setIpTtl(x: FrameCursor, ttl: number): boolean {
   return true;
 }
 
-/** Writes DSCP (IPv4 with checksum, IPv6 traffic class); ECN when `ecn` (value in the low 2 bits). */
-function setTos(x: FrameCursor, v: number, ecn: boolean): boolean {
+/** Writes `bits` at `shift` of the IPv4 TOS (with checksum) or IPv6 traffic class: DSCP is 0x3f at 2, ECN 0x3 at 0. */
+function setTos(x: FrameCursor, shift: number, bits: number, v: number): boolean {
   const len = x.pool.len[x.cur];
   const v4 = ipv4At(x, len);
   if (!v4 && !ipv6At(x, len)) return true;
   if (!x.writable()) return false;
   const b = x.pool.bytes, o = x.pool.dataOff[x.cur], p = o + x.l3;
+  const keep = ~(bits << shift) & 0xff;
+  const put = (v & bits) << shift;
   if (v4) {
     const old = rd16(b, p);
-    const tos = b[p + 1];
-    const nt = ecn ? (tos & 0xfc) | (v & 3) : ((v & 0x3f) << 2) | (tos & 3);
-    const nw = (old & 0xff00) | nt;
+    const nw = (old & 0xff00) | (b[p + 1] & keep) | put;
     wr16(b, p, nw);
     wr16(b, p + 10, csumReplace16(rd16(b, p + 10), old, nw));
   } else {
     const tc = ((b[p] & 0x0f) << 4) | (b[p + 1] >> 4);
-    const nt = ecn ? (tc & 0xfc) | (v & 3) : ((v & 0x3f) << 2) | (tc & 3);
+    const nt = (tc & keep) | put;
     b[p] = (b[p] & 0xf0) | (nt >> 4);
     b[p + 1] = (b[p + 1] & 0x0f) | ((nt & 0x0f) << 4);
   }
@@ -332,7 +343,7 @@ export function remarkDscp(x: FrameCursor, prec: number): boolean {
   else return true;
   let dp = ((dscp >> 1) & 3) + prec;
   if (dp > 3) dp = 3;
-  return setTos(x, (dscp & ~6) | (dp << 1), false);
+  return setTos(x, 2, 0x3f, (dscp & ~6) | (dp << 1));
 }
 
 /**
@@ -341,79 +352,62 @@ export function remarkDscp(x: FrameCursor, prec: number): boolean {
  */
 export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number, w2: number, w3: number): boolean {
   const pool = x.pool;
-  switch (fid) {
-    case Fid.Metadata:
+  switch (SET_KIND[fid]) {
+    case SetKind.Metadata:
       x.metaHi = w0;
       x.metaLo = w1;
       return true;
-    case Fid.TunnelId:
+    case SetKind.TunnelId:
       x.tunHi = w0;
       x.tunLo = w1;
       return true;
-    case Fid.EthDst:
-    case Fid.EthSrc: {
+    case SetKind.EthAddr: {
       if (pool.len[x.cur] < 14) return true;
       if (!x.writable()) return false;
-      writeMac(pool.bytes, pool.dataOff[x.cur] + (fid === Fid.EthDst ? 0 : 6), w0, w1);
+      writeMac(pool.bytes, pool.dataOff[x.cur] + SET_AT[fid], w0, w1);
       return true;
     }
-    case Fid.VlanVid:
-    case Fid.VlanPcp: {
+    case SetKind.VlanTci: {
       if (!hasOuterVlan(pool.bytes, pool.dataOff[x.cur], pool.len[x.cur])) return true;
       if (!x.writable()) return false;
       const b = pool.bytes, at = pool.dataOff[x.cur] + 14;
-      const tci = rd16(b, at);
-      wr16(b, at, fid === Fid.VlanVid ? (tci & 0xf000) | (w0 & 0x0fff) : (tci & 0x1fff) | ((w0 & 7) << 13));
+      const s = SET_SHIFT[fid], m = SET_BITS[fid];
+      wr16(b, at, (rd16(b, at) & ~(m << s)) | ((w0 & m) << s));
       return true;
     }
-    case Fid.IpDscp: return setTos(x, w0, false);
-    case Fid.IpEcn: return setTos(x, w0, true);
-    case Fid.Ipv4Src:
-    case Fid.Ipv4Dst:
+    case SetKind.IpTos: return setTos(x, SET_SHIFT[fid], SET_BITS[fid], w0);
+    case SetKind.Ipv4Addr:
       if (!ipv4At(x, pool.len[x.cur])) return true;
-      return setIpv4Addr(x, fid === Fid.Ipv4Src ? 12 : 16, w0);
-    case Fid.Ipv6Src:
-    case Fid.Ipv6Dst:
+      return setIpv4Addr(x, SET_AT[fid], w0);
+    case SetKind.Ipv6Addr:
       if (!ipv6At(x, pool.len[x.cur])) return true;
-      return setIpv6Addr(x, fid === Fid.Ipv6Src ? 8 : 24, w0, w1, w2, w3);
-    case Fid.Ipv6Flabel: {
+      return setIpv6Addr(x, SET_AT[fid], w0, w1, w2, w3);
+    case SetKind.Ipv6Word0: {
       if (!ipv6At(x, pool.len[x.cur])) return true;
       if (!x.writable()) return false;
       const b = pool.bytes, p = pool.dataOff[x.cur] + x.l3;
-      b[p + 1] = (b[p + 1] & 0xf0) | ((w0 >>> 16) & 0x0f);
-      b[p + 2] = (w0 >>> 8) & 0xff;
-      b[p + 3] = w0 & 0xff;
+      const s = SET_SHIFT[fid], m = SET_BITS[fid];
+      wr32(b, p, ((rd32(b, p) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
       return true;
     }
-    case Fid.TcpSrc: return setL4Port(x, IPPROTO_TCP, 0, w0);
-    case Fid.TcpDst: return setL4Port(x, IPPROTO_TCP, 2, w0);
-    case Fid.UdpSrc: return setL4Port(x, IPPROTO_UDP, 0, w0);
-    case Fid.UdpDst: return setL4Port(x, IPPROTO_UDP, 2, w0);
-    case Fid.SctpSrc: return setL4Port(x, IPPROTO_SCTP, 0, w0);
-    case Fid.SctpDst: return setL4Port(x, IPPROTO_SCTP, 2, w0);
-    case Fid.Icmpv4Type: return setIcmp(x, false, 0, w0);
-    case Fid.Icmpv4Code: return setIcmp(x, false, 1, w0);
-    case Fid.Icmpv6Type: return setIcmp(x, true, 0, w0);
-    case Fid.Icmpv6Code: return setIcmp(x, true, 1, w0);
-    case Fid.ArpOp:
-    case Fid.ArpSpa:
-    case Fid.ArpTpa:
-    case Fid.ArpSha:
-    case Fid.ArpTha: {
+    case SetKind.L4Port: return setL4Port(x, SET_PROTO[fid], SET_AT[fid], w0);
+    case SetKind.Icmp: return setIcmp(x, SET_PROTO[fid] === IPPROTO_ICMPV6, SET_AT[fid], w0);
+    case SetKind.Arp: {
       if (!arpAt(x, pool.bytes, pool.dataOff[x.cur], pool.len[x.cur])) return true;
       if (!x.writable()) return false;
-      const b = pool.bytes, p = pool.dataOff[x.cur] + x.l3;
-      if (fid === Fid.ArpOp) wr16(b, p + 6, w0);
-      else if (fid === Fid.ArpSpa) wr32(b, p + 14, w0);
-      else if (fid === Fid.ArpTpa) wr32(b, p + 24, w0);
-      else writeMac(b, p + (fid === Fid.ArpSha ? 8 : 18), w0, w1);
+      const b = pool.bytes, p = pool.dataOff[x.cur] + x.l3 + SET_AT[fid];
+      switch (SET_BYTES[fid]) {
+        case 2: wr16(b, p, w0); break;
+        case 4: wr32(b, p, w0); break;
+        default: writeMac(b, p, w0, w1);
+      }
       return true;
     }
-    case Fid.Ipv6NdTarget: {
+    case SetKind.NdTarget: {
       if (!icmpv6NdAt(x, pool.bytes, pool.dataOff[x.cur], pool.len[x.cur])) return true;
       if (!x.writable()) return false;
       const b = pool.bytes, o = pool.dataOff[x.cur];
-      const at = o + x.l4 + 8;
+      const at = o + x.l4 + SET_AT[fid];
       const c = o + x.l4 + 2;
       const partial = isPartial(b, o);
       for (let i = 0; i < 4; i++) {
@@ -424,24 +418,23 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
       }
       return true;
     }
-    case Fid.Ipv6NdSll:
-    case Fid.Ipv6NdTll: {
+    case SetKind.NdOption: {
       const b0 = pool.bytes, o0 = pool.dataOff[x.cur], len = pool.len[x.cur];
       if (!icmpv6NdAt(x, b0, o0, len)) return true;
-      if (ndOption(b0, o0, x, len, fid === Fid.Ipv6NdSll ? ND_OPT_SLL : ND_OPT_TLL) < 0) return true;
+      const type = SET_AT[fid];
+      if (ndOption(b0, o0, x, len, type) < 0) return true;
       if (!x.writable()) return false;
       const b = pool.bytes, o = pool.dataOff[x.cur];
-      const at = ndOption(b, o, x, len, fid === Fid.Ipv6NdSll ? ND_OPT_SLL : ND_OPT_TLL);
+      const at = ndOption(b, o, x, len, type);
       writeMacCsum(b, at, o + x.l4 + 2, isPartial(b, o), w0, w1);
       return true;
     }
-    case Fid.MplsLabel:
-    case Fid.MplsTc: {
+    case SetKind.MplsLse: {
       if (!isMpls(x.ethType) || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
       if (!x.writable()) return false;
       const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
-      const lse = rd32(b, at);
-      wr32(b, at, fid === Fid.MplsLabel ? ((lse & 0xfff) | ((w0 & 0xfffff) << 12)) >>> 0 : ((lse & ~0xe00) | ((w0 & 7) << 9)) >>> 0);
+      const s = SET_SHIFT[fid], m = SET_BITS[fid];
+      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
       return true;
     }
     default:

@@ -17,50 +17,42 @@
  * Invariants
  * - Compilation never fails: flow-mods, group-mods and packet-outs are
  *   validated first (validate.ts).
- * - Fid mirrors the OXM field ids (checked at load).
+ * - A set-field op carries the OXM field id, which is the datapath's field
+ *   id (both are the rows of src/flow/fields.ts).
  */
 
 import type { Action } from '../codec/v13/actions.js';
 import { OFPCML, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
-import { OXM, type Oxm } from '../codec/v13/oxm.js';
-import { Fid } from '../../datapath/rules/fid.js';
+import { OXM, OXM_FIELDS, type Oxm } from '../codec/v13/oxm.js';
 import { Op, OpWriter, RuleProgram, SetSlot } from '../../datapath/rules/ops.js';
 import { PUNT_WHOLE_FRAME, PuntReason } from '../../datapath/rules/punt.js';
 import type { RuleRefs } from '../../datapath/rules/rule.js';
-
-const FID_CHECK: readonly [number, number][] = [
-  [OXM.in_port, Fid.InPort], [OXM.metadata, Fid.Metadata], [OXM.eth_dst, Fid.EthDst], [OXM.eth_src, Fid.EthSrc],
-  [OXM.vlan_vid, Fid.VlanVid], [OXM.vlan_pcp, Fid.VlanPcp], [OXM.ip_dscp, Fid.IpDscp], [OXM.ip_ecn, Fid.IpEcn],
-  [OXM.ipv4_src, Fid.Ipv4Src], [OXM.ipv4_dst, Fid.Ipv4Dst], [OXM.tcp_src, Fid.TcpSrc], [OXM.tcp_dst, Fid.TcpDst],
-  [OXM.udp_src, Fid.UdpSrc], [OXM.udp_dst, Fid.UdpDst], [OXM.sctp_src, Fid.SctpSrc], [OXM.sctp_dst, Fid.SctpDst],
-  [OXM.icmpv4_type, Fid.Icmpv4Type], [OXM.icmpv4_code, Fid.Icmpv4Code], [OXM.arp_op, Fid.ArpOp], [OXM.arp_spa, Fid.ArpSpa],
-  [OXM.arp_tpa, Fid.ArpTpa], [OXM.arp_sha, Fid.ArpSha], [OXM.arp_tha, Fid.ArpTha], [OXM.ipv6_src, Fid.Ipv6Src],
-  [OXM.ipv6_dst, Fid.Ipv6Dst], [OXM.ipv6_flabel, Fid.Ipv6Flabel], [OXM.icmpv6_type, Fid.Icmpv6Type],
-  [OXM.icmpv6_code, Fid.Icmpv6Code], [OXM.ipv6_nd_target, Fid.Ipv6NdTarget], [OXM.ipv6_nd_sll, Fid.Ipv6NdSll],
-  [OXM.ipv6_nd_tll, Fid.Ipv6NdTll], [OXM.mpls_label, Fid.MplsLabel], [OXM.mpls_tc, Fid.MplsTc], [OXM.mpls_bos, Fid.MplsBos],
-  [OXM.tunnel_id, Fid.TunnelId], [OXM.ipv6_exthdr, Fid.Ipv6Exthdr],
-];
-for (const [oxm, fid] of FID_CHECK) if (oxm !== fid) throw new Error(`openflow/compile: Fid ${fid} does not match OXM id ${oxm}`);
-
 
 /** Splits a 64-bit cookie into two int32 words (hi, lo). */
 export function cookieWords(c: bigint): [number, number] {
   return [Number((c >> 32n) & 0xffffffffn) | 0, Number(c & 0xffffffffn) | 0];
 }
 
-/** The four value words of a set-field (see the module comment). */
+/** The four value words of a set-field, by the field's width (the layout src/flow/fields.ts documents). */
 export function fieldWords(x: Oxm): [number, number, number, number] {
   const v = x.value;
-  if (typeof v === 'bigint') {
-    if (x.field === 'metadata' || x.field === 'tunnel_id') return [Number(v >> 32n) | 0, Number(v & 0xffffffffn) | 0, 0, 0];
-    return [Number((v >> 96n) & 0xffffffffn) | 0, Number((v >> 64n) & 0xffffffffn) | 0, Number((v >> 32n) & 0xffffffffn) | 0, Number(v & 0xffffffffn) | 0];
-  }
-  switch (x.field) {
-    case 'eth_dst': case 'eth_src': case 'arp_sha': case 'arp_tha': case 'ipv6_nd_sll': case 'ipv6_nd_tll':
-      return [Math.floor(v / 0x100000000) | 0, v % 0x100000000 | 0, 0, 0];
+  switch (OXM_FIELDS[OXM[x.field]].bytes) {
+    case 16: {
+      const b = v as bigint;
+      const w = (shift: bigint): number => Number((b >> shift) & 0xffffffffn) | 0;
+      return [w(96n), w(64n), w(32n), w(0n)];
+    }
+    case 8: {
+      const b = v as bigint;
+      return [Number(b >> 32n) | 0, Number(b & 0xffffffffn) | 0, 0, 0];
+    }
+    case 6: {
+      const n = v as number;
+      return [Math.floor(n / 0x100000000) | 0, n % 0x100000000 | 0, 0, 0];
+    }
     default:
-      return [v | 0, 0, 0, 0];
+      return [(v as number) | 0, 0, 0, 0];
   }
 }
 

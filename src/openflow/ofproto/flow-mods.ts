@@ -33,7 +33,7 @@
  * Slow path only: may allocate.
  */
 
-import { KEY_WORDS } from '../../datapath/parse/flow-key.js';
+import { KEY_WORDS } from '../../flow/key.js';
 import { FlowCounter, type AggregateCounts, type FlowEntry, type FlowTable, TableCounter } from '../../datapath/rules/flow-table.js';
 import type { PipelineTables } from '../../datapath/rules/pipeline-tables.js';
 import { GROUP_ANY, PORT_ANY, RemovedReason, RuleFlag, type RuleActions, type RuleSelector } from '../../datapath/rules/rule.js';

@@ -13,14 +13,14 @@
  */
 
 import type { DpPort } from '../../datapath/datapath.js';
-import { SETTABLE_FIELDS } from '../../datapath/rules/fid.js';
+import { MATCHABLE_FIELDS, SETTABLE_FIELDS } from '../../flow/fields.js';
 import type { LinkInfo } from '../../ports/port.js';
 import { PortStat } from '../../datapath/port-counters.js';
 import { OFPAT, OFPIT, OFPPC, OFPPF, OFPPS, OFPXMC } from '../codec/v13/enums.js';
 import type { PortStats } from '../codec/v13/msg/mp-stats.js';
 import type { FeatureId, OxmId, TableFeatures } from '../codec/v13/msg/mp-table-features.js';
 import type { PortDesc } from '../codec/v13/msg/port-status.js';
-import { OXM, OXM_FIELDS } from '../codec/v13/oxm.js';
+import { OXM_FIELDS } from '../codec/v13/oxm.js';
 
 /** Bytes of one reply body at most (a message is <= 65535 bytes with its 16-byte multipart header). */
 export const MAX_BODY_BYTES = 60_000;
@@ -108,10 +108,10 @@ function oxmId(field: number, hasMask: boolean): OxmId {
   return { oxmClass: OFPXMC.OPENFLOW_BASIC, field, hasMask, length: hasMask ? 2 * bytes : bytes };
 }
 
-/** Fields a match may use (all of OpenFlow 1.3 but pbb_isid), maskable ones announced with their mask. */
-const MATCH_IDS: OxmId[] = OXM_FIELDS.map((d, i) => (i === OXM.pbb_isid ? null : oxmId(i, d.maskable))).filter((x): x is OxmId => x !== null);
+/** Fields a match may use (the key carries them, src/flow/fields.ts), maskable ones announced with their mask. */
+const MATCH_IDS: OxmId[] = OXM_FIELDS.filter((d) => MATCHABLE_FIELDS.has(d.id)).map((d) => oxmId(d.id, d.maskable));
 const WILDCARD_IDS: OxmId[] = MATCH_IDS.map((m) => oxmId(m.field, false));
-const SETFIELD_IDS: OxmId[] = [...SETTABLE_FIELDS].sort((a, b) => a - b).map((f) => oxmId(f, false));
+const SETFIELD_IDS: OxmId[] = OXM_FIELDS.filter((d) => SETTABLE_FIELDS.has(d.id)).map((d) => oxmId(d.id, false));
 const ACTION_IDS: FeatureId[] = SUPPORTED_ACTIONS.map((type) => ({ type }));
 
 /** The real capabilities of table `id` of `nTables` (OFPMP_TABLE_FEATURES). */

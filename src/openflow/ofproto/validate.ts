@@ -30,7 +30,7 @@ import type { Action } from '../codec/v13/actions.js';
 import { OFPBAC, OFPBIC, OFPET, OFPMMFC, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
 import { OXM, OXM_FIELDS, type Oxm } from '../codec/v13/oxm.js';
-import { SETTABLE_FIELDS } from '../../datapath/rules/fid.js';
+import { Fid, SETTABLE_FIELDS } from '../../flow/fields.js';
 import type { OfError } from './switch-api.js';
 
 export interface ValidateContext {
@@ -62,27 +62,18 @@ function knownFromMatch(match: readonly Oxm[]): Known {
   return k;
 }
 
-const IPV4 = 0x0800, ARP = 0x0806, IPV6 = 0x86dd, MPLS = 0x8847, MPLS_MC = 0x8848;
+const MPLS = 0x8847, MPLS_MC = 0x8848;
 
-/** Does `k` establish the prerequisites of set-field `field`? */
-function prereqsMet(field: string, k: Known): boolean {
-  const ip = k.ethType === IPV4 || k.ethType === IPV6;
-  switch (field) {
-    case 'ip_dscp': case 'ip_ecn': return ip;
-    case 'ipv4_src': case 'ipv4_dst': return k.ethType === IPV4;
-    case 'ipv6_src': case 'ipv6_dst': case 'ipv6_flabel': return k.ethType === IPV6;
-    case 'tcp_src': case 'tcp_dst': return ip && k.ipProto === 6;
-    case 'udp_src': case 'udp_dst': return ip && k.ipProto === 17;
-    case 'sctp_src': case 'sctp_dst': return ip && k.ipProto === 132;
-    case 'icmpv4_type': case 'icmpv4_code': return k.ethType === IPV4 && k.ipProto === 1;
-    case 'icmpv6_type': case 'icmpv6_code': return k.ethType === IPV6 && k.ipProto === 58;
-    case 'ipv6_nd_target': return k.ethType === IPV6 && k.ipProto === 58 && (k.icmpType === 135 || k.icmpType === 136);
-    case 'ipv6_nd_sll': return k.ethType === IPV6 && k.ipProto === 58 && k.icmpType === 135;
-    case 'ipv6_nd_tll': return k.ethType === IPV6 && k.ipProto === 58 && k.icmpType === 136;
-    case 'arp_op': case 'arp_spa': case 'arp_tpa': case 'arp_sha': case 'arp_tha': return k.ethType === ARP;
-    case 'mpls_label': case 'mpls_tc': return k.ethType === MPLS || k.ethType === MPLS_MC;
-    default: return true;
+/**
+ * Does `k` establish the prerequisites of set-field `field`? Those of its row
+ * in src/flow/fields.ts that `k` follows (eth_type, ip_proto, icmpv6_type).
+ */
+function prereqsMet(field: Oxm['field'], k: Known): boolean {
+  for (const p of OXM_FIELDS[OXM[field]].prereq) {
+    const v = p.field === Fid.EthType ? k.ethType : p.field === Fid.IpProto ? k.ipProto : p.field === Fid.Icmpv6Type ? k.icmpType : null;
+    if (v !== null && !p.values.includes(v)) return false;
   }
+  return true;
 }
 
 function fits(v: number | bigint, bits: number): boolean {

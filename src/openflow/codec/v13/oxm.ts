@@ -14,6 +14,8 @@
  * Invariants
  * - OXM_FIELDS is indexed by the OXM field id; `bytes` is the value width on
  *   the wire, `bits` the significant bits the spec allows (vlan_vid 13, ...).
+ *   It is the field table of src/flow/fields.ts (one row per field, with the
+ *   prerequisites validateMatch checks): nothing here is per field.
  * - Decoding checks structure only: class, field, length, mask allowed.
  *   Values, duplicates and prerequisites are checked by validateMatch(),
  *   which the pipeline calls (a set-field target is validated differently).
@@ -24,74 +26,18 @@
 import { pad8, u128, u16, u24, u32, u48, u64, u8, w128, w16, w24, w32, w48, w64, w8 } from '../bytes.js';
 import { MATCH, MATCH_HEADER_LEN, OXM_HEADER_LEN } from './consts.js';
 import { DecodeError } from '../decode-error.js';
-import { OFPBMC, OFPET, OFPMT, OFPVID, OFPXMC } from './enums.js';
+import { OFPBMC, OFPET, OFPMT, OFPXMC } from './enums.js';
+import { FIELD_ID, FIELDS, OXM_CLASS_OPENFLOW_BASIC, prereqMet, type BigFieldName, type FieldDef, type FieldName } from '../../../flow/fields.js';
 
-interface FieldDef {
-  readonly name: string;
-  readonly bytes: number;
-  readonly maskable: boolean;
-  /** Significant bits of the value (a value or mask beyond them is invalid). */
-  readonly bits: number;
-}
-
-const f = (name: string, bytes: number, maskable: boolean, bits = bytes * 8): FieldDef => ({ name, bytes, maskable, bits });
-
-/** Every OF 1.3 OPENFLOW_BASIC field, indexed by OXM field id (OXM_OF_*). */
-export const OXM_FIELDS = [
-  f('in_port', 4, false),
-  f('in_phy_port', 4, false),
-  f('metadata', 8, true),
-  f('eth_dst', 6, true),
-  f('eth_src', 6, true),
-  f('eth_type', 2, false),
-  f('vlan_vid', 2, true, 13),
-  f('vlan_pcp', 1, false, 3),
-  f('ip_dscp', 1, false, 6),
-  f('ip_ecn', 1, false, 2),
-  f('ip_proto', 1, false),
-  f('ipv4_src', 4, true),
-  f('ipv4_dst', 4, true),
-  f('tcp_src', 2, false),
-  f('tcp_dst', 2, false),
-  f('udp_src', 2, false),
-  f('udp_dst', 2, false),
-  f('sctp_src', 2, false),
-  f('sctp_dst', 2, false),
-  f('icmpv4_type', 1, false),
-  f('icmpv4_code', 1, false),
-  f('arp_op', 2, false),
-  f('arp_spa', 4, true),
-  f('arp_tpa', 4, true),
-  f('arp_sha', 6, true),
-  f('arp_tha', 6, true),
-  f('ipv6_src', 16, true),
-  f('ipv6_dst', 16, true),
-  f('ipv6_flabel', 4, true, 20),
-  f('icmpv6_type', 1, false),
-  f('icmpv6_code', 1, false),
-  f('ipv6_nd_target', 16, false),
-  f('ipv6_nd_sll', 6, false),
-  f('ipv6_nd_tll', 6, false),
-  f('mpls_label', 4, false, 20),
-  f('mpls_tc', 1, false, 3),
-  f('mpls_bos', 1, false, 1),
-  f('pbb_isid', 3, true),
-  f('tunnel_id', 8, true),
-  f('ipv6_exthdr', 2, true, 9),
-] as const;
+/** Every OF 1.3 OPENFLOW_BASIC field, indexed by OXM field id (OXM_OF_*): the rows of src/flow/fields.ts. */
+export const OXM_FIELDS: readonly FieldDef[] = FIELDS;
+if (OXM_CLASS_OPENFLOW_BASIC !== OFPXMC.OPENFLOW_BASIC) throw new Error('openflow/oxm: flow/fields disagrees on OFPXMC_OPENFLOW_BASIC');
 
 /** Field ids by name (OXM_OF_*). */
-export const OXM = {
-  in_port: 0, in_phy_port: 1, metadata: 2, eth_dst: 3, eth_src: 4, eth_type: 5, vlan_vid: 6, vlan_pcp: 7,
-  ip_dscp: 8, ip_ecn: 9, ip_proto: 10, ipv4_src: 11, ipv4_dst: 12, tcp_src: 13, tcp_dst: 14, udp_src: 15,
-  udp_dst: 16, sctp_src: 17, sctp_dst: 18, icmpv4_type: 19, icmpv4_code: 20, arp_op: 21, arp_spa: 22,
-  arp_tpa: 23, arp_sha: 24, arp_tha: 25, ipv6_src: 26, ipv6_dst: 27, ipv6_flabel: 28, icmpv6_type: 29,
-  icmpv6_code: 30, ipv6_nd_target: 31, ipv6_nd_sll: 32, ipv6_nd_tll: 33, mpls_label: 34, mpls_tc: 35,
-  mpls_bos: 36, pbb_isid: 37, tunnel_id: 38, ipv6_exthdr: 39,
-} as const;
+export const OXM = FIELD_ID;
 
-export type OxmFieldName = keyof typeof OXM;
-export type OxmBigField = 'metadata' | 'ipv6_src' | 'ipv6_dst' | 'ipv6_nd_target' | 'tunnel_id';
+export type OxmFieldName = FieldName;
+export type OxmBigField = BigFieldName;
 export type OxmNumberField = Exclude<OxmFieldName, OxmBigField>;
 
 export interface OxmNumber {
@@ -109,14 +55,10 @@ export type Oxm = OxmNumber | OxmBig;
 /** An ofp_match of type OXM: its fields in wire order. */
 export type Match = Oxm[];
 
-for (let i = 0; i < OXM_FIELDS.length; i++) {
-  if (OXM[OXM_FIELDS[i].name as OxmFieldName] !== i) throw new Error(`openflow/oxm: field table out of order at ${i}`);
-}
-
 /** The 32-bit OXM header of an OPENFLOW_BASIC field (class, field, has-mask, length). */
 export function oxmHeader(id: number, hasMask: boolean): number {
   const def = OXM_FIELDS[id];
-  return ((OFPXMC.OPENFLOW_BASIC << 16) | (id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 * def.bytes : def.bytes)) >>> 0;
+  return ((def.oxmClass << 16) | (id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 * def.bytes : def.bytes)) >>> 0;
 }
 
 /** Why readOxm refused a TLV (callers map it to their error type). */
@@ -171,7 +113,7 @@ export function readOxm(b: Uint8Array, o: number, limit: number): Oxm | OxmFailu
   const hasMask = (b[o + 2] & 1) === 1;
   const len = b[o + 3];
   if (o + OXM_HEADER_LEN + len > limit) return OxmFailure.Truncated;
-  if (cls !== OFPXMC.OPENFLOW_BASIC || id >= OXM_FIELDS.length) return OxmFailure.UnknownField;
+  if (id >= OXM_FIELDS.length || cls !== OXM_FIELDS[id].oxmClass) return OxmFailure.UnknownField;
   const def = OXM_FIELDS[id];
   if (hasMask && !def.maskable) return OxmFailure.MaskNotAllowed;
   if (len !== (hasMask ? 2 * def.bytes : def.bytes)) return OxmFailure.BadLength;
@@ -267,13 +209,6 @@ export function encodeMatch(m: readonly Oxm[], b: Uint8Array, off: number): numb
   return end;
 }
 
-const ETH_IPV4 = 0x0800;
-const ETH_ARP = 0x0806;
-const ETH_IPV6 = 0x86dd;
-const ETH_MPLS = 0x8847;
-const ETH_MPLS_MC = 0x8848;
-const ETH_PBB = 0x88e7;
-
 function fits(v: number | bigint, bits: number): boolean {
   return typeof v === 'bigint' ? v >= 0n && v < 1n << BigInt(bits) : v >= 0 && Number.isInteger(v) && v < 2 ** bits;
 }
@@ -296,15 +231,13 @@ function outsideMask(v: number | bigint, mask: number | bigint): boolean {
  * match is valid. The DecodeError has offset -1 and names the field.
  */
 export function validateMatch(m: readonly Oxm[]): DecodeError | null {
-  let ethType = -1, ipProto = -1, icmp6Type = -1;
-  let hasInPort = false, vlanPresent = false;
-  const seen = new Uint8Array(OXM_FIELDS.length);
+  const at = new Int16Array(OXM_FIELDS.length).fill(-1);
   for (let i = 0; i < m.length; i++) {
     const x = m[i];
     const id = OXM[x.field];
     if (id === undefined) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, -1, `unknown field ${String(x.field)}`);
-    if (seen[id]) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.DUP_FIELD, -1, `${x.field} appears twice`);
-    seen[id] = 1;
+    if (at[id] >= 0) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.DUP_FIELD, -1, `${x.field} appears twice`);
+    at[id] = i;
     const def = OXM_FIELDS[id];
     if (!fits(x.value, def.bits)) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, -1, `${x.field} value out of range`);
     if (x.mask !== undefined) {
@@ -314,39 +247,15 @@ export function validateMatch(m: readonly Oxm[]): DecodeError | null {
         return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_WILDCARDS, -1, `${x.field} value has bits outside its mask`);
       }
     }
-    switch (id) {
-      case OXM.eth_type: ethType = x.value as number; break;
-      case OXM.ip_proto: ipProto = x.value as number; break;
-      case OXM.icmpv6_type: icmp6Type = x.value as number; break;
-      case OXM.in_port: hasInPort = true; break;
-      case OXM.vlan_vid:
-        vlanPresent = ((x.value as number) & OFPVID.PRESENT) !== 0 && (x.mask === undefined || ((x.mask as number) & OFPVID.PRESENT) !== 0);
-        break;
-    }
   }
-  const ip = ethType === ETH_IPV4 || ethType === ETH_IPV6;
   for (let i = 0; i < m.length; i++) {
-    const id = OXM[m[i].field];
-    let ok = true;
-    switch (id) {
-      case OXM.in_phy_port: ok = hasInPort; break;
-      case OXM.vlan_pcp: ok = vlanPresent; break;
-      case OXM.ip_dscp: case OXM.ip_ecn: case OXM.ip_proto: ok = ip; break;
-      case OXM.ipv4_src: case OXM.ipv4_dst: ok = ethType === ETH_IPV4; break;
-      case OXM.tcp_src: case OXM.tcp_dst: ok = ip && ipProto === 6; break;
-      case OXM.udp_src: case OXM.udp_dst: ok = ip && ipProto === 17; break;
-      case OXM.sctp_src: case OXM.sctp_dst: ok = ip && ipProto === 132; break;
-      case OXM.icmpv4_type: case OXM.icmpv4_code: ok = ethType === ETH_IPV4 && ipProto === 1; break;
-      case OXM.arp_op: case OXM.arp_spa: case OXM.arp_tpa: case OXM.arp_sha: case OXM.arp_tha: ok = ethType === ETH_ARP; break;
-      case OXM.ipv6_src: case OXM.ipv6_dst: case OXM.ipv6_flabel: case OXM.ipv6_exthdr: ok = ethType === ETH_IPV6; break;
-      case OXM.icmpv6_type: case OXM.icmpv6_code: ok = ethType === ETH_IPV6 && ipProto === 58; break;
-      case OXM.ipv6_nd_target: ok = ethType === ETH_IPV6 && ipProto === 58 && (icmp6Type === 135 || icmp6Type === 136); break;
-      case OXM.ipv6_nd_sll: ok = ethType === ETH_IPV6 && ipProto === 58 && icmp6Type === 135; break;
-      case OXM.ipv6_nd_tll: ok = ethType === ETH_IPV6 && ipProto === 58 && icmp6Type === 136; break;
-      case OXM.mpls_label: case OXM.mpls_tc: case OXM.mpls_bos: ok = ethType === ETH_MPLS || ethType === ETH_MPLS_MC; break;
-      case OXM.pbb_isid: ok = ethType === ETH_PBB; break;
+    for (const p of OXM_FIELDS[OXM[m[i].field]].prereq) {
+      const j = at[p.field];
+      // Prerequisite fields (eth_type, ip_proto, icmpv6_type, vlan_vid, in_port) are numbers.
+      if (j < 0 || !prereqMet(p, m[j].value as number, m[j].mask as number | undefined)) {
+        return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_PREREQ, -1, `${m[i].field} lacks its prerequisite`);
+      }
     }
-    if (!ok) return new DecodeError(OFPET.BAD_MATCH, OFPBMC.BAD_PREREQ, -1, `${m[i].field} lacks its prerequisite`);
   }
   return null;
 }

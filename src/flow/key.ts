@@ -2,6 +2,10 @@
  * Flow key layout: the fixed-width Uint32 row that the parser writes for each
  * frame and that caches and classifiers hash and compare.
  *
+ * Lowest layer (src/flow, with fields.ts): shared by the datapath and the
+ * OpenFlow layer, imports nothing from src. Which match field sits in which
+ * word and bits is declared once, in fields.ts.
+ *
  * Invariants
  * - A key is KEY_WORDS Uint32 words, ordered metadata -> L2 -> L3 -> L4 so a
  *   staged lookup can stop early (OVS `struct flow`).
@@ -99,6 +103,8 @@ export const ETH_TYPE_QINQ = 0x88a8;
 export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_MPLS_MC = 0x8848;
+/** 802.1ah PBB (matchable by OpenFlow, not parsed by this switch). */
+export const ETH_TYPE_PBB = 0x88e7;
 
 /** An 802.1Q or 802.1ad tag protocol identifier. */
 export function isVlanTpid(type: number): boolean {
@@ -110,6 +116,10 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_SCTP = 132;
+
+/** ICMPv6 neighbour solicitation and advertisement (the types that carry a target and link-layer options). */
+export const ICMPV6_ND_NS = 135;
+export const ICMPV6_ND_NA = 136;
 
 /** Read the 48-bit eth_dst of key row `base` as a JS number (exact: < 2^53). */
 export function keyEthDst(keys: Uint32Array, base: number): number {
