@@ -79,7 +79,6 @@ export const KEY_WORDS = 30;
 /** OpenFlow's VLAN form: bit 12 (OFPVID_PRESENT) set when a tag is present, VID in bits 0..11, PCP in bits 13..15. */
 export const VLAN_PRESENT = 0x1000;
 export const VLAN_VID_MASK = 0x0fff;
-export const VLAN_PCP_SHIFT = 13;
 
 /** Fragment flags in the low byte of K.IpProtoTosTtlFrag (OVS nw_frag). */
 export const FRAG_ANY = 0x1; // the packet is a fragment
@@ -121,21 +120,7 @@ export const IPPROTO_SCTP = 132;
 export const ICMPV6_ND_NS = 135;
 export const ICMPV6_ND_NA = 136;
 
-/** Read the 48-bit eth_dst of key row `base` as a JS number (exact: < 2^53). */
-export function keyEthDst(keys: Uint32Array, base: number): number {
-  return keys[base + K.EthDstHi] * 0x10000 + (keys[base + K.EthDstLoSrcHi] >>> 16);
-}
-
-/** Read the 48-bit eth_src of key row `base` as a JS number. */
-export function keyEthSrc(keys: Uint32Array, base: number): number {
-  return (keys[base + K.EthDstLoSrcHi] & 0xffff) * 0x100000000 + keys[base + K.EthSrcLo];
-}
-
 /** The outer VLAN VID (0..4095) of key row `base`, or 0 when untagged. */
 export function keyVlanVid(keys: Uint32Array, base: number): number {
   return keys[base + K.EthTypeVlan] & VLAN_VID_MASK;
-}
-
-export function keyEthType(keys: Uint32Array, base: number): number {
-  return keys[base + K.EthTypeVlan] >>> 16;
 }

@@ -97,11 +97,6 @@ function writeValue(b: Uint8Array, o: number, bytes: number, v: number | bigint)
   }
 }
 
-/** Total TLV length (4 + payload) of the OXM at `o`; call only when 4 header bytes are there. */
-export function oxmWireLength(b: Uint8Array, o: number): number {
-  return OXM_HEADER_LEN + b[o + 3];
-}
-
 /**
  * Reads one OXM TLV at `o` that must end by `limit`. Returns the field, or
  * an OxmFailure number (no allocation on failure).
