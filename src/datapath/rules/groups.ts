@@ -28,12 +28,13 @@
  *     by weighted hash; fast-failover groups use the first live bucket.
  *
  * Invariants
- * - bySlot[g.slot] === g and byId.get(g.id) === g for every group.
+ * - bySlot[g.slot] === g and get(g.id) === g for every group (slot-table.ts).
  * - No chain of group references (group ops, watch groups) loops.
  * - chooseSelect allocates nothing; everything else is the slow path.
  */
 
 import { DpError, DpFault, GROUP_ANY, PORT_ANY } from './rule.js';
+import { SlotTable } from './slot-table.js';
 
 export const DEFAULT_MAX_GROUPS = 65536;
 
@@ -140,48 +141,24 @@ function referencesOf(spec: GroupSpec): number[] {
   return out;
 }
 
-export class GroupTable {
-  readonly bySlot: (Group | null)[] = [];
-  private readonly byId = new Map<number, Group>();
-  private readonly freeSlots: number[] = [];
+export class GroupTable extends SlotTable<Group> {
   readonly maxGroups: number;
 
   constructor(opts: { maxGroups?: number } = {}) {
+    super();
     this.maxGroups = opts.maxGroups ?? DEFAULT_MAX_GROUPS;
-  }
-
-  get size(): number {
-    return this.byId.size;
-  }
-
-  get(id: number): Group | undefined {
-    return this.byId.get(id);
-  }
-
-  has(id: number): boolean {
-    return this.byId.has(id);
-  }
-
-  /** Slot of group `id`, -1 if it does not exist. */
-  slotOf(id: number): number {
-    return this.byId.get(id)?.slot ?? -1;
-  }
-
-  /** Every group, by id. */
-  list(): Group[] {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
   }
 
   /** How many other groups send to or watch `id`. */
   referencesTo(id: number): number {
     let n = 0;
-    for (const g of this.byId.values()) if (g.id !== id && g.references.includes(id)) n++;
+    for (const g of this.list()) if (g.id !== id && g.references.includes(id)) n++;
     return n;
   }
 
   /** A group (other than `id`) whose buckets send to `id`, or undefined. */
   chainedFrom(id: number): Group | undefined {
-    for (const g of this.byId.values()) if (g.id !== id && g.chained.includes(id)) return g;
+    for (const g of this.list()) if (g.id !== id && g.chained.includes(id)) return g;
     return undefined;
   }
 
@@ -193,7 +170,7 @@ export class GroupTable {
 
   /** The first watch group of `spec` that does not exist, or -1. */
   unknownWatch(spec: GroupSpec): number {
-    for (const b of spec.buckets) if (b.watchGroup !== GROUP_ANY && b.watchGroup !== spec.id && !this.byId.has(b.watchGroup)) return b.watchGroup;
+    for (const b of spec.buckets) if (b.watchGroup !== GROUP_ANY && b.watchGroup !== spec.id && !this.has(b.watchGroup)) return b.watchGroup;
     return -1;
   }
 
@@ -202,7 +179,7 @@ export class GroupTable {
     if (from === to) return true;
     if (seen.has(from)) return false;
     seen.add(from);
-    const g = this.byId.get(from);
+    const g = this.get(from);
     if (!g) return false;
     for (const r of g.references) if (this.reaches(r, to, seen)) return true;
     return false;
@@ -219,21 +196,17 @@ export class GroupTable {
 
   /** Installs a new group. */
   add(spec: GroupSpec, nowMs: number): DpError | null {
-    if (this.byId.has(spec.id)) return new DpError(DpFault.GroupExists, `group ${spec.id} exists`);
-    if (this.byId.size >= this.maxGroups) return new DpError(DpFault.OutOfGroups, `${this.maxGroups} groups`);
+    if (this.has(spec.id)) return new DpError(DpFault.GroupExists, `group ${spec.id} exists`);
+    if (this.size >= this.maxGroups) return new DpError(DpFault.OutOfGroups, `${this.maxGroups} groups`);
     const bad = this.refuse(spec);
     if (bad) return bad;
-    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.bySlot.length;
-    const g = new Group(spec.id, slot, spec, nowMs);
-    if (slot === this.bySlot.length) this.bySlot.push(g);
-    else this.bySlot[slot] = g;
-    this.byId.set(g.id, g);
+    this.put(new Group(spec.id, this.nextSlot(), spec, nowMs));
     return null;
   }
 
   /** Replaces an existing group's kind and buckets. */
   modify(spec: GroupSpec): DpError | null {
-    const g = this.byId.get(spec.id);
+    const g = this.get(spec.id);
     if (g === undefined) return new DpError(DpFault.UnknownGroup, `group ${spec.id} does not exist`);
     const bad = this.refuse(spec);
     if (bad) return bad;
@@ -245,23 +218,12 @@ export class GroupTable {
   remove(id: number): number[] | DpError {
     const from = this.chainedFrom(id);
     if (from !== undefined) return new DpError(DpFault.GroupChained, `group ${from.id} sends to group ${id}`);
-    if (!this.byId.has(id)) return [];
-    this.free(id);
-    return [id];
+    return this.drop(id);
   }
 
   /** Deletes every group; returns their ids. */
   removeAll(): number[] {
-    const ids = [...this.byId.keys()];
-    for (const id of ids) this.free(id);
-    return ids;
-  }
-
-  private free(id: number): void {
-    const g = this.byId.get(id)!;
-    this.byId.delete(id);
-    this.bySlot[g.slot] = null;
-    this.freeSlots.push(g.slot);
+    return this.dropAll();
   }
 
   /** Recomputes bucket liveness from `portLive` (slow path: port or group changes). */
@@ -270,7 +232,7 @@ export class GroupTable {
     const groupLive = (id: number, depth: number): boolean => {
       const known = memo.get(id);
       if (known !== undefined) return known;
-      const g = this.byId.get(id);
+      const g = this.get(id);
       if (!g || depth > 64) return false;
       let live = false;
       for (let b = 0; b < g.bucketCount && !live; b++) live = bucketLive(g, b, depth);
@@ -279,7 +241,7 @@ export class GroupTable {
     };
     const bucketLive = (g: Group, b: number, depth: number): boolean =>
       (g.watchPorts[b] === PORT_ANY || portLive(g.watchPorts[b])) && (g.watchGroups[b] === GROUP_ANY || groupLive(g.watchGroups[b], depth + 1));
-    for (const g of this.byId.values()) {
+    for (const g of this.list()) {
       g.live = groupLive(g.id, 0);
       g.ffBucket = -1;
       const idx: number[] = [];

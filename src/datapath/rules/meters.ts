@@ -24,11 +24,12 @@
  *     deleting a meter deletes the rules that use it (as Open vSwitch does).
  *
  * Invariants
- * - bySlot[m.slot] === m and byId.get(m.id) === m for every meter.
+ * - bySlot[m.slot] === m and get(m.id) === m for every meter (slot-table.ts).
  * - run() allocates nothing and never throws; it is told the time.
  */
 
 import { DpError, DpFault } from './rule.js';
+import { SlotTable } from './slot-table.js';
 
 export const METER_PASS = 0;
 export const METER_DROP = -1;
@@ -121,50 +122,25 @@ export class Meter {
   }
 }
 
-export class MeterTable {
-  readonly bySlot: (Meter | null)[] = [];
-  private readonly byId = new Map<number, Meter>();
-  private readonly freeSlots: number[] = [];
+export class MeterTable extends SlotTable<Meter> {
   readonly maxMeters: number;
 
   constructor(opts: { maxMeters?: number } = {}) {
+    super();
     this.maxMeters = opts.maxMeters ?? DEFAULT_MAX_METERS;
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
-  get(id: number): Meter | undefined {
-    return this.byId.get(id);
-  }
-
-  has(id: number): boolean {
-    return this.byId.has(id);
-  }
-
-  slotOf(id: number): number {
-    return this.byId.get(id)?.slot ?? -1;
-  }
-
-  list(): Meter[] {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
-  }
-
   add(spec: MeterSpec, nowMs: number): DpError | null {
-    if (this.byId.has(spec.id)) return new DpError(DpFault.MeterExists, `meter ${spec.id} exists`);
-    if (this.byId.size >= this.maxMeters) return new DpError(DpFault.OutOfMeters, `${this.maxMeters} meters`);
-    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.bySlot.length;
-    const m = new Meter(spec.id, slot, nowMs);
+    if (this.has(spec.id)) return new DpError(DpFault.MeterExists, `meter ${spec.id} exists`);
+    if (this.size >= this.maxMeters) return new DpError(DpFault.OutOfMeters, `${this.maxMeters} meters`);
+    const m = new Meter(spec.id, this.nextSlot(), nowMs);
     m.configure(spec, nowMs);
-    if (slot === this.bySlot.length) this.bySlot.push(m);
-    else this.bySlot[slot] = m;
-    this.byId.set(m.id, m);
+    this.put(m);
     return null;
   }
 
   modify(spec: MeterSpec, nowMs: number): DpError | null {
-    const m = this.byId.get(spec.id);
+    const m = this.get(spec.id);
     if (m === undefined) return new DpError(DpFault.UnknownMeter, `meter ${spec.id} does not exist`);
     m.configure(spec, nowMs);
     return null;
@@ -172,23 +148,12 @@ export class MeterTable {
 
   /** Deletes meter `id` (nothing when it does not exist); returns the ids deleted. */
   remove(id: number): number[] {
-    if (!this.byId.has(id)) return [];
-    this.free(id);
-    return [id];
+    return this.drop(id);
   }
 
   /** Deletes every meter; returns their ids. */
   removeAll(): number[] {
-    const ids = [...this.byId.keys()];
-    for (const id of ids) this.free(id);
-    return ids;
-  }
-
-  private free(id: number): void {
-    const m = this.byId.get(id)!;
-    this.byId.delete(id);
-    this.bySlot[m.slot] = null;
-    this.freeSlots.push(m.slot);
+    return this.dropAll();
   }
 
   /**

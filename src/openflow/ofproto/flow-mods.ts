@@ -48,6 +48,7 @@ import type { Match } from '../codec/v13/oxm.js';
 import { compileRule, ruleRefs, type CompileContext } from './compile.js';
 import { ofErrorOf } from './faults.js';
 import { compileMatch } from './match.js';
+import { durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
 
 /** Every OFPFF_* bit OpenFlow 1.3 defines. */
@@ -354,13 +355,6 @@ function fail(code: number, reason: string): FlowModOutcome {
   return { error: { type: OFPET.FLOW_MOD_FAILED, code, reason }, removed: [] };
 }
 
-/** Duration of an entry as OpenFlow reports it. */
-export function flowDuration(e: FlowEntry, nowMs: number): { sec: number; nsec: number } {
-  const ms = Math.max(0, nowMs - e.installMs);
-  const sec = Math.floor(ms / 1000);
-  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
-}
-
 /** 2^64 - 1 caps a counter that a double could carry past 64 bits (never in practice). */
 function u64(n: number): bigint {
   const b = BigInt(Math.floor(n));
@@ -369,7 +363,7 @@ function u64(n: number): bigint {
 
 /** One OFPMP_FLOW entry. */
 export function flowStatsOf(e: FlowEntry, nowMs: number): FlowStats {
-  const d = flowDuration(e, nowMs);
+  const d = durationOf(e.installMs, nowMs);
   const o = originOf(e);
   return {
     tableId: e.tableId,
@@ -389,7 +383,7 @@ export function flowStatsOf(e: FlowEntry, nowMs: number): FlowStats {
 
 /** The OFPT_FLOW_REMOVED for a removed entry (its removal reason, its final counters). */
 export function flowRemovedOf(e: FlowEntry, nowMs: number, xid = 0): FlowRemoved {
-  const d = flowDuration(e, nowMs);
+  const d = durationOf(e.installMs, nowMs);
   return {
     type: 'flow_removed',
     xid,

@@ -25,6 +25,7 @@ import type { Bucket, GroupMod } from '../codec/v13/msg/group-mod.js';
 import type { GroupDesc, GroupFeaturesReply, GroupStats } from '../codec/v13/msg/mp-group.js';
 import { actionRefs, compileActions, type CompileContext } from './compile.js';
 import { ofErrorOf } from './faults.js';
+import { durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
 
 /** Action types a bucket may hold (group features). */
@@ -150,8 +151,7 @@ export class OfGroups {
     const t = this.table;
     const groups = groupId === OFPG.ALL ? t.list() : t.has(groupId) ? [t.get(groupId)!] : [];
     return groups.map((g) => {
-      const ms = Math.max(0, nowMs - g.createdMs);
-      const sec = Math.floor(ms / 1000);
+      const d = durationOf(g.createdMs, nowMs);
       const bucketStats = [];
       for (let b = 0; b < g.bucketCount; b++) {
         bucketStats.push({ packetCount: BigInt(g.bucketCounters[2 * b]), byteCount: BigInt(g.bucketCounters[2 * b + 1]) });
@@ -161,8 +161,8 @@ export class OfGroups {
         refCount: refCount(g.id),
         packetCount: BigInt(g.counters[0]),
         byteCount: BigInt(g.counters[1]),
-        durationSec: sec,
-        durationNsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)),
+        durationSec: d.sec,
+        durationNsec: d.nsec,
         bucketStats,
       };
     });

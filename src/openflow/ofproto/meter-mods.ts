@@ -17,6 +17,7 @@ import { MAX_BANDS, MeterBandKind, type Meter, type MeterSpec, type MeterTable }
 import { OFPET, OFPM, OFPMBT, OFPMC, OFPMF, OFPMMFC } from '../codec/v13/enums.js';
 import type { MeterBand, MeterMod } from '../codec/v13/msg/meter-mod.js';
 import type { MeterConfig, MeterFeaturesReply, MeterStats } from '../codec/v13/msg/mp-meter.js';
+import { durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
 
 const ALL_FLAGS = OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS;
@@ -103,8 +104,7 @@ export class OfMeters {
   /** OFPMP_METER entries (all for OFPM_ALL); `flowCount` counts the flows using each meter. */
   stats(meterId: number, nowMs: number, flowCount: (id: number) => number): MeterStats[] {
     return this.select(meterId).map((m) => {
-      const ms = Math.max(0, nowMs - m.createdMs);
-      const sec = Math.floor(ms / 1000);
+      const d = durationOf(m.createdMs, nowMs);
       const bandStats = [];
       for (let i = 0; i < m.bandCount; i++) {
         bandStats.push({ packetBandCount: BigInt(m.bandCounters[2 * i]), byteBandCount: BigInt(m.bandCounters[2 * i + 1]) });
@@ -114,8 +114,8 @@ export class OfMeters {
         flowCount: flowCount(m.id),
         packetInCount: BigInt(m.counters[0]),
         byteInCount: BigInt(m.counters[1]),
-        durationSec: sec,
-        durationNsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)),
+        durationSec: d.sec,
+        durationNsec: d.nsec,
         bandStats,
       };
     });

@@ -82,8 +82,7 @@ function big(n: number): bigint {
 /** ofp_port_stats for a datapath port, up since `addedMs`. */
 export function portStatsOf(dp: DpPort, addedMs: number, nowMs: number): PortStats {
   const c = dp.counters.c;
-  const ms = Math.max(0, nowMs - addedMs);
-  const sec = Math.floor(ms / 1000);
+  const d = durationOf(addedMs, nowMs);
   return {
     portNo: dp.ofPort,
     rxPackets: big(c[PortStat.RxFrames]),
@@ -98,8 +97,8 @@ export function portStatsOf(dp: DpPort, addedMs: number, nowMs: number): PortSta
     rxOverErr: 0n,
     rxCrcErr: 0n,
     collisions: 0n,
-    durationSec: sec,
-    durationNsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)),
+    durationSec: d.sec,
+    durationNsec: d.nsec,
   };
 }
 
@@ -148,4 +147,11 @@ export function tableFeaturesOf(id: number, nTables: number, maxEntries: number)
       { type: 'apply_setfield_miss', oxmIds: SETFIELD_IDS },
     ],
   };
+}
+
+/** How long since `sinceMs`, as OpenFlow's duration_sec / duration_nsec. */
+export function durationOf(sinceMs: number, nowMs: number): { sec: number; nsec: number } {
+  const ms = Math.max(0, nowMs - sinceMs);
+  const sec = Math.floor(ms / 1000);
+  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
 }
