@@ -22,8 +22,8 @@
  *
  * What derives from it
  *   openflow/codec/v13/oxm.ts   OXM_FIELDS, OXM, Oxm value types, validateMatch
- *   openflow/ofproto/match.ts   matchToRows / matchFromRows (placement, prereq
- *                               as the decoder's guard for shared words)
+ *   openflow/ofproto/match.ts   matchToRows (placement); the tests' decoder
+ *                               (test/helpers/match-rows.ts) reads rows back
  *   openflow/ofproto/compile.ts fieldWords (from bytes)
  *   openflow/ofproto/validate.ts, replies.ts  settable and matchable field
  *                               lists, set-field prerequisites

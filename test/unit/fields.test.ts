@@ -13,7 +13,8 @@ import { OFPBMC, OFPXMC } from '../../src/openflow/codec/v13/enums.js';
 import {
   OXM, OXM_FIELDS, oxmHeader, oxmSize, readOxm, validateMatch, writeOxm, type Match, type Oxm, type OxmFieldName,
 } from '../../src/openflow/codec/v13/oxm.js';
-import { compileMatch, matchFromRows } from '../../src/openflow/ofproto/match.js';
+import { compileMatch } from '../../src/openflow/ofproto/match.js';
+import { matchFromRows } from '../helpers/match-rows.js';
 import { fieldWords } from '../../src/openflow/ofproto/compile.js';
 import { tableFeaturesOf } from '../../src/openflow/ofproto/replies.js';
 import { patchKey } from '../../src/datapath/rules/key-patch.js';

@@ -4,7 +4,8 @@ import { FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../src/flow/key.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { DecodeError } from '../../src/openflow/codec/decode-error.js';
 import { OFPBMC, OFPET } from '../../src/openflow/codec/v13/enums.js';
-import { MATCH_LAYOUT_VERSION, compileMatch, matchFromRows, matchToRows, rowsMatch } from '../../src/openflow/ofproto/match.js';
+import { MATCH_LAYOUT_VERSION, compileMatch, matchToRows } from '../../src/openflow/ofproto/match.js';
+import { matchFromRows, rowsMatch } from '../helpers/match-rows.js';
 import { OXM, type Match, type Oxm, validateMatch } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, macNum, udpFrame } from '../helpers/frames.js';
 

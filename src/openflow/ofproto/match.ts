@@ -1,12 +1,14 @@
 /*
- * OXM match <-> flow-key rows: turns a controller's ofp_match (an ordered
+ * OXM match -> flow-key rows: turns a controller's ofp_match (an ordered
  * Oxm[], oxm.ts) into a key row and a mask row over the flow-key layout
- * (src/flow/key.ts), and back, for flow stats and flow-removed replies.
+ * (src/flow/key.ts). Rules keep the controller's own match for stats and
+ * flow-removed replies, so nothing here goes back from rows to a match (the
+ * tests' reference decoder, test/helpers/match-rows.ts, does, to check the
+ * placement).
  *
  * What
  *   matchToRows(match, key, kOff, mask, mOff) -> null | DecodeError
- *   matchFromRows(key, kOff, mask, mOff)      -> Match (canonical order)
- *   rowsMatch(keys, base, key, mask)          -> does a packet key hit a rule
+ *   compileMatch(match)                       -> fresh rows, or the error
  *
  * Field placement: each field's row in src/flow/fields.ts says where the key
  * carries it (Place.Bits: word, shift, bits; MacA/MacB: a MAC over two words;
@@ -17,12 +19,11 @@
  *     equals in_port. The match must give the same value as its in_port
  *     (validateMatch already requires in_port): it then adds nothing; a
  *     different value could never match and is refused with
- *     OFPBMC_BAD_VALUE. It does not come back from matchFromRows.
+ *     OFPBMC_BAD_VALUE.
  *   Place.None (pbb_isid: no PBB parsing) -> OFPBMC_BAD_FIELD.
  *   Field bits above the key bits (ipv6_exthdr's OFPIEH_UNSEQ, bit 8): the
  *     parser never sets them, so "=0" always holds and they are dropped from
  *     the mask; asking for 1 could never match -> OFPBMC_BAD_VALUE.
- *     matchFromRows reports fully masked key bits as an unmasked field.
  *
  * Invariants
  * - A match accepted by matchToRows passed validateMatch (the codec's checks:
@@ -30,25 +31,18 @@
  *   requires prerequisites to be explicit in the match (tcp_dst needs
  *   eth_type 0x0800/0x86dd and ip_proto 6 present), so their mask bits are
  *   always set in the rows: fields sharing words (tcp vs udp ports, arp_op
- *   vs ttl/frag, arp_spa vs ipv4_src, arp_sha vs nd_sll) never alias, and
- *   matchFromRows decodes a field only when the fields it already decoded
- *   meet its prerequisites (they have smaller ids).
+ *   vs ttl/frag, arp_spa vs ipv4_src, arp_sha vs nd_sll) never alias.
  * - key = key & mask in every word written (a rule row is normalised).
- * - matchFromRows(matchToRows(m)) equals m for a match in canonical form:
- *   fields in OXM id order, no all-ones masks (those come back unmasked), no
- *   all-zero masks (those come back absent), no in_phy_port. Everything else
- *   is equivalent but not identical, so flow entries also keep the
- *   controller's own Match for stats replies.
- * - Walks every word of the flow key (rowsMatch): pinned to MATCH_LAYOUT_VERSION.
+ * - Written for one flow-key layout: pinned to MATCH_LAYOUT_VERSION.
  *
  * Slow path only (flow-mods, stats): may allocate.
  */
 
 import { FLOW_KEY_LAYOUT_VERSION, KEY_WORDS } from '../../flow/key.js';
-import { FIELDS, Place, prereqMet, type FieldDef } from '../../flow/fields.js';
+import { Place } from '../../flow/fields.js';
 import { DecodeError } from '../codec/decode-error.js';
 import { OFPBMC, OFPET } from '../codec/v13/enums.js';
-import { OXM, OXM_FIELDS, type Match, type Oxm, type OxmFieldName, validateMatch } from '../codec/v13/oxm.js';
+import { OXM, OXM_FIELDS, type Oxm, validateMatch } from '../codec/v13/oxm.js';
 
 /** The flow-key layout this module was written for (the OVS FLOW_WC_SEQ trick). */
 export const MATCH_LAYOUT_VERSION = 1;
@@ -158,100 +152,4 @@ export function compileMatch(match: readonly Oxm[]): { key: Uint32Array; mask: U
   const mask = new Uint32Array(KEY_WORDS);
   const err = matchToRows(match, key, 0, mask, 0);
   return err ?? { key, mask };
-}
-
-/** True when packet key row `keys[base..]` is matched by the rule rows (key & mask compare over every word). */
-export function rowsMatch(keys: Uint32Array, base: number, key: Uint32Array, kOff: number, mask: Uint32Array, mOff: number): boolean {
-  for (let w = 0; w < KEY_WORDS; w++) {
-    if (((keys[base + w] & mask[mOff + w]) ^ key[kOff + w]) !== 0) return false;
-  }
-  return true;
-}
-
-/** Row reader for matchFromRows. */
-class RowReader {
-  readonly out: Match = [];
-  /** Index in `out` of each field id decoded so far, or -1. */
-  readonly at = new Int16Array(FIELDS.length).fill(-1);
-  constructor(
-    readonly key: Uint32Array,
-    readonly kOff: number,
-    readonly mask: Uint32Array,
-    readonly mOff: number,
-  ) {}
-
-  k(w: number): number {
-    return this.key[this.kOff + w];
-  }
-
-  m(w: number): number {
-    return this.mask[this.mOff + w];
-  }
-
-  /** Do the fields decoded so far meet `def`'s prerequisites? */
-  prereqsMet(def: FieldDef): boolean {
-    for (const p of def.prereq) {
-      const j = this.at[p.field];
-      if (j < 0) return false;
-      const y = this.out[j];
-      if (!prereqMet(p, y.value as number, y.mask as number | undefined)) return false;
-    }
-    return true;
-  }
-
-  /** Emits `def` from the rows when any of its mask bits is set; without a mask when all are (or it is not maskable). */
-  read(def: FieldDef): void {
-    const p = def.key;
-    switch (p.kind) {
-      case Place.Bits: {
-        const m = ((this.m(p.word) >>> p.shift) & p.bits) >>> 0;
-        if (m === 0) return;
-        this.push(def, ((this.k(p.word) >>> p.shift) & m) >>> 0, def.maskable && m !== p.bits ? m : undefined);
-        return;
-      }
-      case Place.MacA:
-        this.mac(def, this.k(p.word) * 0x10000 + (this.k(p.word + 1) >>> 16), this.m(p.word) * 0x10000 + (this.m(p.word + 1) >>> 16));
-        return;
-      case Place.MacB:
-        this.mac(def, (this.k(p.word) & 0xffff) * TWO32 + this.k(p.word + 1), (this.m(p.word) & 0xffff) * TWO32 + this.m(p.word + 1));
-        return;
-      case Place.U64: this.big(def, p.word, 2); return;
-      case Place.U128: this.big(def, p.word, 4); return;
-      default: return; // not in the key
-    }
-  }
-
-  private mac(def: FieldDef, v: number, m: number): void {
-    if (m === 0) return;
-    this.push(def, v, def.maskable && m !== MAC_ALL ? m : undefined);
-  }
-
-  private big(def: FieldDef, w0: number, words: number): void {
-    let v = 0n, m = 0n;
-    for (let i = 0; i < words; i++) {
-      v = (v << 32n) | BigInt(this.k(w0 + i));
-      m = (m << 32n) | BigInt(this.m(w0 + i));
-    }
-    if (m === 0n) return;
-    const all = words === 2 ? U64_ALL : U128_ALL;
-    this.push(def, v & m, def.maskable && m !== all ? m : undefined);
-  }
-
-  private push(def: FieldDef, value: number | bigint, mask: number | bigint | undefined): void {
-    const field = def.name as OxmFieldName;
-    this.at[def.id] = this.out.length;
-    this.out.push((mask === undefined ? { field, value } : { field, value, mask }) as Oxm);
-  }
-}
-
-/**
- * The match a key/mask row pair stands for, in OXM id order (canonical
- * form, see the module comment). Which field a shared word means is decided
- * by the prerequisites (masked eth_type, ip_proto, ...), which a valid match
- * always carries.
- */
-export function matchFromRows(key: Uint32Array, kOff: number, mask: Uint32Array, mOff: number): Match {
-  const r = new RowReader(key, kOff, mask, mOff);
-  for (const def of FIELDS) if (r.prereqsMet(def)) r.read(def);
-  return r.out;
 }
