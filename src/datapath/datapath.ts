@@ -13,7 +13,7 @@
  * before the slots go back to the pool), so one slot may sit on several
  * queues (flooding) without reference counts.
  *
- * Copy-on-write (the OpenFlow pipeline edits frames between outputs): once a
+ * Copy-on-write (the rule pipeline edits frames between outputs): once a
  * slot is queued for tx, `frozen[slot]` is set and its bytes must not change
  * again this round; a pipeline that wants to edit it takes a copy with
  * cloneSlot() and goes on with the copy. Clones belong to the round too and
@@ -44,7 +44,7 @@ export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
 /** Busy-poll: passes over every port per event-loop turn before yielding (controllers, scrapes, timers). */
 export const BUSY_POLL_PASSES = 16;
 
-/** What decides where frames go: the standalone learning switch, or the OpenFlow pipeline. */
+/** What decides where frames go: the standalone learning switch, or the rule pipeline. */
 export interface Pipeline {
   /** Rows 0..n of `parsed` describe slots[0..n) received on `inPort`. Call dp.output / dp.flood for each frame to forward. */
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void;

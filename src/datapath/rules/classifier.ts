@@ -1,6 +1,6 @@
 /*
  * Classifier: priority-ordered wildcard rules over flow-key rows, by
- * tuple-space search (after OVS lib/classifier.h), for one OpenFlow table.
+ * tuple-space search (after OVS lib/classifier.h), for one rule table.
  *
  * What
  *   A rule is (key row, mask row, priority) and is named by an integer handle

@@ -1,5 +1,5 @@
 /*
- * Exact-match cache (EMC) in front of the whole OpenFlow pipeline, after OVS
+ * Exact-match cache (EMC) in front of the whole rule pipeline, after OVS
  * lib/dpif-netdev-dfc.h: a full flow-key row -> the integer id of the action
  * program the pipeline resolved for it.
  *

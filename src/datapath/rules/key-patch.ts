@@ -1,6 +1,6 @@
 /*
  * Symbolic key patching: what an op stream does to a frame's flow key row,
- * computed on the key alone, so that the OpenFlow pipeline can look up the
+ * computed on the key alone, so that the rule pipeline can look up the
  * next table (and cache the whole path) without re-parsing the frame.
  *
  * What

@@ -1,7 +1,7 @@
 /*
  * PathCache: the resolved programs of the current generation, by path.
  *
- * A path is what a walk through the OpenFlow tables met, one int per table
+ * A path is what a walk through the rule tables met, one int per table
  * visited: the EntryProgram id of the entry hit, or -(tableId + 1) for a
  * table miss. Every frame whose walk meets the same path runs the same
  * resolved program, so an exact-match-cache miss on a known path (a new
