@@ -4,11 +4,13 @@
  * user) can reach it, never another host. `linc-ts llstat` is its client.
  *
  * Protocol (all answers are JSON; errors are {"error": "sentence"} with a
- * 4xx status):
- *   GET  /v1/status                      {pid, datapathId, ports: [{port, name, kind}], windows}
+ * 4xx status; a POST may carry a JSON body):
+ *   GET  /v1/status                      {pid, datapathId, ports: [{port, name, kind}], windows, ...}
  *   POST /v1/llstat/start?port=P|all     {started: [ofPort...]}
  *   POST /v1/llstat/stop[?port=P]        {stopped: [ofPort...]}
  *   GET  /v1/llstat[?port=P]             {reports: LlstatReport[]}
+ *   ... and the routes the switch adds (AdminContext.routes: ports,
+ *   MAC table, trace, cache), each documented where it is declared.
  * P is an OpenFlow port number or a port name.
  *
  * Invariants
@@ -35,23 +37,35 @@ export function defaultAdminSocketPath(uid = process.getuid?.() ?? 0, env: NodeJ
   return join(tmpdir(), `linc-ts-${uid}.sock`);
 }
 
-/** What the endpoint serves: the llstat windows and a description of the switch. */
-export interface AdminContext {
-  llstat: LlstatWindows;
-  status(): { datapathId: string; ports: Array<{ port: number; name: string; kind: string }> };
-  log?: Logger;
-}
-
 export interface AdminAnswer {
   status: number;
   body: unknown;
 }
 
-/** One request, routed; pure apart from the windows it starts and stops. */
-export function handleAdminRequest(ctx: AdminContext, method: string, url: string): AdminAnswer {
+/** One more endpoint, served by whoever registers it (the switch: ports, MAC table, trace...). */
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** `query`: the URL's parameters; `body`: the parsed JSON body (undefined when none). Answers synchronously. */
+  handle(query: URLSearchParams, body: unknown): AdminAnswer;
+}
+
+/** What the endpoint serves: the llstat windows, a description of the switch, and extra routes. */
+export interface AdminContext {
+  llstat: LlstatWindows;
+  status(): { datapathId: string; ports: Array<{ port: number; name: string; kind: string }> };
+  routes?: readonly AdminRoute[];
+  log?: Logger;
+}
+
+const BUILT_IN_PATHS = ['/v1/status', '/v1/llstat/start', '/v1/llstat/stop', '/v1/llstat'];
+
+/** One request, routed; pure apart from what its route does. */
+export function handleAdminRequest(ctx: AdminContext, method: string, url: string, body?: unknown): AdminAnswer {
   const u = new URL(url, 'http://linc-ts');
   const port = u.searchParams.get('port') ?? undefined;
   const route = `${method} ${u.pathname}`;
+  const extra = ctx.routes ?? [];
   try {
     switch (route) {
       case 'GET /v1/status':
@@ -69,11 +83,14 @@ export function handleAdminRequest(ctx: AdminContext, method: string, url: strin
       }
       case 'GET /v1/llstat':
         return { status: 200, body: { reports: ctx.llstat.show(port) } };
-      default:
-        if (['/v1/status', '/v1/llstat/start', '/v1/llstat/stop', '/v1/llstat'].includes(u.pathname)) {
+      default: {
+        const r = extra.find((x) => x.method === method && x.path === u.pathname);
+        if (r !== undefined) return r.handle(u.searchParams, body);
+        if (BUILT_IN_PATHS.includes(u.pathname) || extra.some((x) => x.path === u.pathname)) {
           return { status: 405, body: { error: `${method} is not allowed on ${u.pathname}` } };
         }
         return { status: 404, body: { error: `no such endpoint: ${u.pathname}` } };
+      }
     }
   } catch (e) {
     if (e instanceof LlstatError) return { status: 404, body: { error: e.message } };
@@ -84,6 +101,20 @@ export function handleAdminRequest(ctx: AdminContext, method: string, url: strin
 export interface AdminServer {
   readonly socketPath: string;
   close(): Promise<void>;
+}
+
+/** The largest request body the endpoint reads. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** A request body as JSON: none (undefined), the value, or the sentence saying why not. */
+function parseBody(chunks: Buffer[], size: number): { body: unknown } | { error: string } {
+  if (size === 0) return { body: undefined };
+  if (size > MAX_BODY_BYTES) return { error: `request body of ${size} bytes is over ${MAX_BODY_BYTES}` };
+  try {
+    return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return { error: 'request body is not JSON' };
+  }
 }
 
 /** Is something answering on the Unix socket `path`? */
@@ -119,11 +150,17 @@ export async function startAdminServer(socketPath: string, ctx: AdminContext): P
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(d);
+    });
     req.once('end', () => {
       let answer: AdminAnswer;
       try {
-        answer = handleAdminRequest(ctx, req.method ?? 'GET', req.url ?? '/');
+        const parsed = parseBody(chunks, size);
+        answer = 'error' in parsed ? { status: 400, body: parsed } : handleAdminRequest(ctx, req.method ?? 'GET', req.url ?? '/', parsed.body);
       } catch (e) {
         ctx.log?.error({ err: e }, 'admin request failed');
         answer = { status: 500, body: { error: `internal error: ${(e as Error).message}` } };
@@ -184,10 +221,12 @@ export class AdminRequestError extends Error {
   }
 }
 
-/** One request to the admin endpoint at `socketPath`; resolves with the JSON body of a 2xx answer. */
-function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 5000): Promise<T> {
+/** One request to the admin endpoint at `socketPath` (a JSON body when given); resolves with the JSON body of a 2xx answer. */
+export function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: { 'content-length': 0 } }, (res) => {
+    const headers = { 'content-length': Buffer.byteLength(payload), 'content-type': 'application/json' };
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -213,7 +252,7 @@ function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path: strin
         : (e.code ?? e.message);
       reject(new AdminUnreachableError(`no linc-ts switch at ${socketPath}: ${why}`));
     });
-    req.end();
+    req.end(payload);
   });
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import {
   adminClient,
+  adminRequest,
   AdminRequestError,
   AdminSocketError,
   AdminUnreachableError,
@@ -116,6 +118,40 @@ describe('admin socket server and client', () => {
     writeFileSync(file, 'keep me');
     await expect(startAdminServer(file, ctx)).rejects.toThrow(/is not a socket/);
     expect(existsSync(file)).toBe(true);
+  });
+
+  it('serves the routes the switch adds, with JSON request bodies; a body that is not JSON is a 400', async () => {
+    const { ctx } = context();
+    const seen: unknown[] = [];
+    const routed: AdminContext = {
+      ...ctx,
+      routes: [
+        { method: 'POST', path: '/v1/echo', handle: (q, body) => (seen.push(body), { status: 200, body: { got: body, q: q.get('x') } }) },
+        { method: 'GET', path: '/v1/thing', handle: () => ({ status: 200, body: { thing: 1 } }) },
+      ],
+    };
+    expect(handleAdminRequest(routed, 'GET', '/v1/echo')).toEqual({ status: 405, body: { error: 'GET is not allowed on /v1/echo' } });
+    expect(handleAdminRequest(routed, 'GET', '/v1/nothing').status).toBe(404);
+    const path = join(dir, 'routes.sock');
+    const server = await startAdminServer(path, routed);
+    try {
+      expect(await adminRequest(path, 'POST', '/v1/echo?x=7', { spec: 'tap:t0' })).toEqual({ got: { spec: 'tap:t0' }, q: '7' });
+      expect(await adminRequest(path, 'GET', '/v1/thing')).toEqual({ thing: 1 });
+      expect(seen).toEqual([{ spec: 'tap:t0' }]);
+      const raw = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request({ socketPath: path, method: 'POST', path: '/v1/echo', headers: { 'content-length': 5 } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.once('error', reject);
+        req.end('{nope');
+      });
+      expect(raw).toEqual({ status: 400, text: JSON.stringify({ error: 'request body is not JSON' }) });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 
   it('is configured by --admin-socket / admin-socket, off disables it', () => {
