@@ -8,14 +8,19 @@
  * `linc-ts llstat ...` (src/llstat-cli.ts) talks to a running switch through
  * its admin socket.
  *
+ * Usage errors that commander finds (unknown option or command, a bad
+ * choice, a missing value) go out in the same form as ours: one
+ * `linc-ts: ...` line with commander's "did you mean" folded in, exit 2.
+ *
  * Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (a port
  * cannot be opened, no switch on the admin socket), 2 usage or configuration
  * error.
  */
 
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
+import { didYouMean } from './did-you-mean.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
@@ -80,11 +85,33 @@ function run(opts: CliValues & { config?: string }): void {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** An option whose value is one of `choices` (listed in --help); anything else names them and the closest one. */
+function choiceOption(flags: string, description: string, choices: readonly string[]): Option {
+  return new Option(flags, description).choices(choices).argParser((value: string) => {
+    if (choices.includes(value)) return value;
+    const quoted = choices.map((c) => `"${c}"`);
+    throw new InvalidArgumentError(`must be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}${didYouMean(value, choices)}`);
+  });
+}
+
+/**
+ * commander's error text as our one line: `error: ` becomes `linc-ts: `, its
+ * "(Did you mean X?)" line joins the message, and a bad option value reads
+ * `option --NAME: "VALUE" <why>` like the config errors.
+ */
+function usageErrorLine(commanderMessage: string): string {
+  let m = commanderMessage.trim().replace(/^error: /, '').replace(/\s*\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
+  m = m.replace(/^option '(?:-\w, )?(--[\w-]+)[^']*' argument '([\s\S]*)' is invalid\. /, (_, flag: string, value: string) => `option ${flag}: ${JSON.stringify(value)} `);
+  return `linc-ts: ${m.replace(/\n/g, ' ')}\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('linc-ts')
     .description('A userspace OpenFlow switch: TAP and AF_PACKET ports, a batched datapath, llstat counters.')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run linc-ts --help for usage)')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (message, write) => write(usageErrorLine(message)) })
     .exitOverride();
 
   program
@@ -94,7 +121,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'YAML config file (same keys as the long options); options on the command line win')
     .option('-b, --burst <n>', `frames per rxBurst/txBurst call (1-${MAX_BURST}, default 32)`)
     .option('--datapath-id <hex>', 'datapath id, up to 16 hex digits (default: from a port MAC)')
-    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .addOption(choiceOption('--log-level <level>', 'log level (default info)', LOG_LEVELS))
     .option('--pool-slots <n>', 'packet pool slots (default 1024)')
     .option('--no-offload', 'do not ask TAPs for checksum/TSO offload (frames are segmented and checksummed by the kernel)')
     .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
@@ -102,7 +129,7 @@ export function buildProgram(): Command {
     .option('--busy-poll', 'poll ports in a loop instead of sleeping until one is readable: lowest latency, keeps one core busy')
     .option('--controller <target>', 'an OpenFlow controller to connect to: tcp:HOST[:PORT] (port 6653 by default; IPv6 as tcp:[::1]:6653); repeatable', collect)
     .option('--listen <target>', 'accept OpenFlow connections (ovs-ofctl, controllers): ptcp:[PORT][:ADDR] (address 127.0.0.1 unless given); repeatable', collect)
-    .addOption(new Option('--fail-mode <mode>', 'with no controller connected: standalone = learning switch, secure = flow tables only (default standalone)').choices(FAIL_MODES))
+    .addOption(choiceOption('--fail-mode <mode>', 'with no controller connected: standalone = learning switch, secure = flow tables only (default standalone)', FAIL_MODES))
     .option('--inactivity-probe <seconds>', 'echo request after this much silence on an OpenFlow connection, disconnect after as long again; 0 = off (default 5)')
     .option('--max-backoff <seconds>', 'longest wait between reconnects to a controller (default 8)')
     .option('--metrics <addr:port|off>', `serve Prometheus /metrics on ADDR:PORT (default ${DEFAULT_METRICS}; off disables)`)

@@ -11,11 +11,16 @@
  *
  * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
  * each kind's NAME check and mapping keys, and the messages listing them.
+ *
+ * Messages are the project's own sentences: zod's wording for a value of the
+ * wrong type or a bad choice never reaches the user (plainIssue), and an
+ * unknown key or choice close to a known one gets a "did you mean".
  */
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { didYouMean } from './did-you-mean.js';
 import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
@@ -79,6 +84,54 @@ const OFPP_MAX = 0xffffff00;
 /** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`: the --port help, from the registry. */
 export const PORT_SPEC_HELP = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ');
 const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
+const PORT_FORMS = `port specs (${PORT_SPEC_USAGE}) or mappings ({ type: ${SPEC_PORT_KINDS[0].kind}, name: NAME, ofport: N })`;
+
+/** A value as the user wrote it, for "must be X, not Y". */
+function valueWords(v: unknown): string {
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text ${JSON.stringify(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeof v;
+}
+
+/** `"a", "b" or "c"` */
+function quotedChoices(values: readonly unknown[]): string {
+  const q = values.map((v) => JSON.stringify(v));
+  return q.length > 1 ? `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}` : q.join('');
+}
+
+/** `unknown key "x" (did you mean "y"?)`, for keys not among `known`. */
+function unknownKeys(keys: readonly string[], known: readonly string[]): string {
+  return `unknown key${keys.length === 1 ? '' : 's'} ${keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
+}
+
+const WANTED: Record<string, string> = {
+  number: 'must be a number',
+  int: 'must be a whole number',
+  boolean: 'must be true or false',
+  string: 'must be a string',
+  array: 'must be a list',
+  object: 'must be a mapping',
+};
+
+/**
+ * Every schema here parses with this error map: zod's wording for a wrong
+ * type ("Invalid input: expected number, received string") or a bad choice
+ * becomes a sentence. Messages set on a schema itself win over it; range
+ * checks keep zod's ("Too small: expected number to be >=1").
+ */
+function plainIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is missing';
+    return `${WANTED[issue.expected] ?? `must be a ${issue.expected}`}, not ${valueWords(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value') return `must be ${quotedChoices(issue.values)}${didYouMean(issue.input, issue.values.map(String))}`;
+  if (issue.code === 'invalid_union') return `is not valid here: ${valueWords(issue.input)}`;
+  return undefined;
+}
+const PLAIN = { error: plainIssue };
 
 /** KIND:NAME[=OFPORT]: the kind checks NAME. */
 const portString = z.string().transform((s, ctx) => {
@@ -107,7 +160,10 @@ const portString = z.string().transform((s, ctx) => {
 
 /** The mapping form, first step: `type` names a kind that config files may use. */
 const kindNames = SPEC_PORT_KINDS.map((k) => k.kind) as [PortKindName, ...PortKindName[]];
-const portType = z.looseObject({ type: z.enum(kindNames, { message: `type must be ${kindNames.map((n) => `"${n}"`).join(' or ')}` }) });
+const portType = z.looseObject(
+  { type: z.enum(kindNames, { error: (iss) => `type must be ${kindNames.map((n) => `"${n}"`).join(' or ')}${didYouMean(iss.input, kindNames)}` }) },
+  { error: (iss) => `must be a port spec (${PORT_SPEC_USAGE}) or a mapping with type and name, not ${valueWords(iss.input)}` },
+);
 
 /** The mapping form, second step: type, the kind's own keys, ofport; nothing else. */
 const portMappings = new Map(
@@ -119,32 +175,35 @@ const portMappings = new Map(
       .transform((o) => ({ kind: o.type, name: o.name, ofPort: o.ofport })),
   ]),
 );
+const portMappingKeys = new Map(SPEC_PORT_KINDS.map((k) => [k.kind, ['type', ...Object.keys(k.spec.fields), 'ofport']]));
 
 function parsePortMapping(v: unknown) {
-  const t = portType.safeParse(v);
-  if (!t.success) return t;
-  return portMappings.get(t.data.type)!.safeParse(v);
+  const t = portType.safeParse(v, PLAIN);
+  if (!t.success) return { ...t, known: [] };
+  return { ...portMappings.get(t.data.type)!.safeParse(v, PLAIN), known: portMappingKeys.get(t.data.type)! };
 }
 
-/** A port is either a spec string or a mapping; errors come from whichever form was given. */
+/** A port is either a spec string or a mapping; errors come from whichever form was given (an unknown key first: it explains a missing one). */
 const portEntry = z.unknown().transform((v, ctx) => {
-  const r = typeof v === 'string' ? portString.safeParse(v) : parsePortMapping(v);
+  const r = typeof v === 'string' ? { ...portString.safeParse(v, PLAIN), known: [] } : parsePortMapping(v);
   if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message } as never);
+  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  for (const issue of issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys, r.known) : issue.message } as never);
   return z.NEVER;
 });
 
-const datapathId = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const DATAPATH_ID_FORM = 'up to 16 hex digits, e.g. 0x1 or 00:00:00:00:00:00:00:01';
+const datapathId = z.union([z.string(), z.number()], { error: (iss) => `must be a datapath id (${DATAPATH_ID_FORM}), not ${valueWords(iss.input)}` }).transform((v, ctx) => {
   const s = String(v).trim().toLowerCase().replace(/^0x/, '').replaceAll(':', '');
   if (!/^[0-9a-f]{1,16}$/.test(s)) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a datapath id: up to 16 hex digits, e.g. 0x1 or 00:00:00:00:00:00:00:01` });
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a datapath id: ${DATAPATH_ID_FORM}` });
     return z.NEVER;
   }
   return BigInt('0x' + s);
 });
 
 /** `off`, or ADDR:PORT with ADDR an IPv4 address, a host name or a bracketed IPv6 address; port 0 picks a free one. */
-const metricsAddress = z.string().transform((v, ctx) => {
+const metricsAddress = z.string({ error: (iss) => `must be ADDR:PORT or off (e.g. 127.0.0.1:9091), not ${valueWords(iss.input)}` }).transform((v, ctx) => {
   const s = v.trim();
   if (s === 'off') return null;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s);
@@ -157,13 +216,13 @@ const metricsAddress = z.string().transform((v, ctx) => {
 });
 
 const socketPath = z
-  .string()
+  .string({ error: (iss) => `must be a path or off, not ${valueWords(iss.input)}` })
   .min(1, 'must be a path or off')
   .max(100, 'must be at most 100 characters (a Unix socket path)')
   .transform((s) => (s === 'off' ? null : s));
 
-/** A list of OpenFlow targets, each parsed by `parse` (whose string result is the error), without duplicates. */
-function targetList<T extends { spec: string }>(parse: (s: string) => T | string) {
+/** A list of OpenFlow targets (`what`, for the message when it is not a list), each parsed by `parse` (whose string result is the error), without duplicates. */
+function targetList<T extends { spec: string }>(what: string, parse: (s: string) => T | string) {
   const entry = z.string({ message: 'must be a string' }).transform((s, ctx) => {
     const t = parse(s);
     if (typeof t === 'string') {
@@ -172,7 +231,7 @@ function targetList<T extends { spec: string }>(parse: (s: string) => T | string
     }
     return t;
   });
-  return z.array(entry).superRefine((list, ctx) => {
+  return z.array(entry, { error: (iss) => `must be a list of ${what}, not ${valueWords(iss.input)}` }).superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((t, i) => {
       if (seen.has(t.spec)) ctx.addIssue({ code: 'custom', path: [i], message: `${t.spec} is listed twice` });
@@ -189,7 +248,11 @@ const seconds = (max: number) =>
 
 const fileSchema = z
   .object({
-    ports: z.array(portEntry).min(1, 'needs at least one port'),
+    ports: z
+      .array(portEntry, {
+        error: (iss) => `must be a list of ${PORT_FORMS}, not ${valueWords(iss.input)}${typeof iss.input === 'string' ? ` (write ports: [${iss.input}])` : ''}`,
+      })
+      .min(1, 'needs at least one port'),
     burst: z.number().int().min(1).max(MAX_BURST),
     'datapath-id': datapathId,
     'log-level': z.enum(LOG_LEVELS),
@@ -198,9 +261,9 @@ const fileSchema = z
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
     'busy-poll': z.boolean(),
-    controllers: targetList(parseControllerTarget),
-    listen: targetList(parseListenTarget),
-    'fail-mode': z.enum(FAIL_MODES, { message: 'must be "standalone" or "secure"' }),
+    controllers: targetList('controller targets (tcp:HOST[:PORT])', parseControllerTarget),
+    listen: targetList('listen targets (ptcp:[PORT][:ADDR])', parseListenTarget),
+    'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
     'inactivity-probe': seconds(3600).refine((v) => v === 0 || v >= 1, 'must be 0 (off) or at least 1 second'),
     'max-backoff': seconds(3600).int('must be a whole number of seconds').min(1, 'must be at least 1 second'),
     metrics: metricsAddress,
@@ -209,7 +272,11 @@ const fileSchema = z
   .partial()
   .strict();
 
-type FileConfig = z.output<typeof fileSchema>;
+/** A validated config file; `source` is the file it was read from (messages name it). */
+/** The keys a config file may have. */
+export const CONFIG_FILE_KEYS = Object.keys(fileSchema.shape);
+
+type FileConfig = z.output<typeof fileSchema> & { source?: string };
 
 /** Command-line values, as commander hands them over (strings), all optional. */
 export interface CliValues {
@@ -231,14 +298,16 @@ export interface CliValues {
   adminSocket?: string;
 }
 
+/** `where` is `config file PATH:` or `option`; the key follows it, then the message. */
 function describe(issue: z.core.$ZodIssue, where: string): string {
   const key = issue.path.length === 0 ? '' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-  if (issue.code === 'unrecognized_keys') return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}${key ? ` in ${key}` : ''}`;
-  return `${where}${key ? ` ${key}` : ''}: ${issue.message}`;
+  const head = key ? `${where} ${key}` : where.replace(/:$/, '');
+  if (issue.code === 'unrecognized_keys') return `${head}: ${unknownKeys(issue.keys, CONFIG_FILE_KEYS)}`;
+  return `${head}: ${issue.message}`;
 }
 
 function validate(raw: unknown, where: string): FileConfig {
-  const r = fileSchema.safeParse(raw);
+  const r = fileSchema.safeParse(raw, PLAIN);
   if (!r.success) throw new ConfigError(describe(r.error.issues[0], where));
   return r.data;
 }
@@ -259,7 +328,7 @@ export function loadConfigFile(path: string): FileConfig {
   }
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${path}: the top level must be a mapping of keys (ports, burst, ...)`);
-  return validate(raw, `config file ${path}:`);
+  return { ...validate(raw, `config file ${path}:`), source: path };
 }
 
 function numberFlag(v: string | undefined, flag: string): number | undefined {
@@ -299,8 +368,9 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   );
   const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) };
   const ports = merged.ports ?? validate({ ports: DEFAULT_PORTS }, 'default').ports!;
+  const portsFrom = fromCli.ports === undefined && file.ports !== undefined && file.source !== undefined ? `config file ${file.source}: ` : '';
   return {
-    ports: assignPortNumbers(ports),
+    ports: assignPortNumbers(ports, portsFrom),
     burst: merged.burst ?? 32,
     datapathId: merged['datapath-id'] ?? null,
     logLevel: merged['log-level'] ?? 'info',
@@ -319,17 +389,19 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   };
 }
 
-/** Give ports without a number the lowest free one; refuse duplicate names and numbers. */
-function assignPortNumbers(ports: Array<{ kind: PortKindName; name: string; ofPort?: number }>): PortConfig[] {
-  const used = new Set<number>();
+/** Give ports without a number the lowest free one; refuse duplicate names and numbers (`from`: the message prefix naming the file). */
+function assignPortNumbers(ports: Array<{ kind: PortKindName; name: string; ofPort?: number }>, from: string): PortConfig[] {
+  const owner = new Map<number, string>();
   const names = new Set<string>();
   for (const p of ports) {
-    if (names.has(p.name)) throw new ConfigError(`port ${p.name} is listed twice`);
+    if (names.has(p.name)) throw new ConfigError(`${from}port ${p.name} is listed twice`);
     names.add(p.name);
     if (p.ofPort === undefined) continue;
-    if (used.has(p.ofPort)) throw new ConfigError(`OpenFlow port number ${p.ofPort} is given to two ports`);
-    used.add(p.ofPort);
+    const first = owner.get(p.ofPort);
+    if (first !== undefined) throw new ConfigError(`${from}OpenFlow port number ${p.ofPort} is given to two ports: ${first} and ${p.kind}:${p.name}`);
+    owner.set(p.ofPort, `${p.kind}:${p.name}`);
   }
+  const used = new Set(owner.keys());
   let next = 1;
   return ports.map((p) => {
     if (p.ofPort !== undefined) return { kind: p.kind, name: p.name, ofPort: p.ofPort };

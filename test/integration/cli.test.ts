@@ -51,6 +51,36 @@ describe('linc-ts CLI', () => {
     expect(r.err).toMatch(/bad\.yaml: mac-aging: /);
   });
 
+  it('says every usage error as one linc-ts: line, with the valid choices and a did-you-mean', () => {
+    const bad1 = join(dir, 'bad1.yaml');
+    writeFileSync(bad1, 'controller: [tcp:127.0.0.1]\n');
+    const clash = join(dir, 'clash.yaml');
+    writeFileSync(clash, 'ports:\n  - tap:a=1\n  - tap:b=1\n');
+    const scalar = join(dir, 'scalar.yaml');
+    writeFileSync(scalar, 'ports: tap:a\n');
+    const bad: Array<{ args: string[]; line: string }> = [
+      { args: ['run', '--fail-mode', 'Secure'], line: 'linc-ts: option --fail-mode: "Secure" must be "standalone" or "secure" (did you mean "secure"?)' },
+      { args: ['run', '--log-level', 'loud'], line: 'linc-ts: option --log-level: "loud" must be "trace", "debug", "info", "warn", "error", "fatal" or "silent"' },
+      { args: ['run', '--fail-mod', 'secure'], line: "linc-ts: unknown option '--fail-mod' (did you mean --fail-mode?)" },
+      { args: ['rnu'], line: "linc-ts: unknown command 'rnu' (did you mean run?)" },
+      { args: ['run', '--port'], line: "linc-ts: option '-p, --port <spec>' argument missing" },
+      { args: ['llstat', 'show', '--wtch', '1'], line: "linc-ts: unknown option '--wtch' (did you mean --watch?)" },
+      { args: ['run', '--config', bad1], line: `linc-ts: config file ${bad1}: unknown key "controller" (did you mean "controllers"?)` },
+      { args: ['run', '--config', clash], line: `linc-ts: config file ${clash}: OpenFlow port number 1 is given to two ports: tap:a and tap:b` },
+      { args: ['run', '--port', 'tap:a=4', '--port', 'if:b=4'], line: 'linc-ts: OpenFlow port number 4 is given to two ports: tap:a and if:b' },
+      {
+        args: ['run', '--config', scalar],
+        line: `linc-ts: config file ${scalar}: ports: must be a list of port specs (tap:NAME[=OFPORT] or if:NAME[=OFPORT]) or mappings ({ type: tap, name: NAME, ofport: N }), not the text "tap:a" (write ports: [tap:a])`,
+      },
+    ];
+    for (const b of bad) {
+      const r = cli(...b.args);
+      expect(r.code, b.args.join(' ')).toBe(2);
+      expect(r.err.split('\n')[0], b.args.join(' ')).toBe(b.line);
+      expect(r.err, b.args.join(' ')).not.toMatch(/^error:|Invalid input|expected \w+, received/m);
+    }
+  });
+
   it.skipIf(!isRoot)('names a port that cannot be opened and exits 1', () => {
     const r = cli('run', '--port', `if:lnoexist${uniq()}`);
     expect(r.code).toBe(1);

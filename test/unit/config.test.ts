@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
+import { CONFIG_FILE_KEYS, ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linc-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +75,7 @@ describe('config', () => {
   it('refuses bad command-line values naming the option', () => {
     expect(configError(() => resolveConfig({ burst: 'many' }))).toBe('option --burst: "many" is not a whole number');
     expect(configError(() => resolveConfig({ burst: '999' }))).toMatch(/^option burst: /);
-    expect(configError(() => resolveConfig({ port: ['tap:a=1', 'tap:b=1'] }))).toBe('OpenFlow port number 1 is given to two ports');
+    expect(configError(() => resolveConfig({ port: ['tap:a=1', 'tap:b=1'] }))).toBe('OpenFlow port number 1 is given to two ports: tap:a and tap:b');
     expect(configError(() => resolveConfig({ port: ['tap:a', 'if:a'] }))).toBe('port a is listed twice');
   });
 });
@@ -106,5 +106,98 @@ describe('OpenFlow config keys', () => {
     expect(configError(() => loadConfigFile(file('of8.yaml', 'max-backoff: 0\n')))).toMatch(/max-backoff: must be at least 1 second/);
     expect(configError(() => resolveConfig({ maxBackoff: 'soon' }))).toMatch(/--max-backoff: "soon" is not a number/);
     expect(configError(() => resolveConfig({ listen: ['ptcp:x'] }))).toMatch(/listen\[0\]: .*listen port "x"/);
+  });
+});
+
+/** zod's own wording, which must never reach the user. */
+const ZOD_RAW = /Invalid input|Invalid option|expected \w+, received|received (string|number|boolean|array|object|null|undefined)/;
+
+describe('bad input messages', () => {
+  it('an unknown key: one colon after the file name, and "did you mean" when it is close to a known key', () => {
+    const p = file('bad1.yaml', 'controller: [tcp:127.0.0.1]\n');
+    expect(configError(() => loadConfigFile(p))).toBe(`config file ${p}: unknown key "controller" (did you mean "controllers"?)`);
+    const typos = file('typos.yaml', 'brust: 3\nmac_aging: 30\n');
+    expect(configError(() => loadConfigFile(typos))).toBe(`config file ${typos}: unknown keys "brust" (did you mean "burst"?), "mac_aging" (did you mean "mac-aging"?)`);
+    // Nothing close: no guess.
+    const far = file('far.yaml', 'frobnicate: 1\n');
+    expect(configError(() => loadConfigFile(far))).toBe(`config file ${far}: unknown key "frobnicate"`);
+  });
+
+  it('an unknown key in a port mapping is reported before the key it hides, with a suggestion', () => {
+    const p = file('nmae.yaml', 'ports:\n  - { type: tap, nmae: a }\n');
+    expect(configError(() => loadConfigFile(p))).toBe(`config file ${p}: ports[0]: unknown key "nmae" (did you mean "name"?)`);
+    const t = file('tapcase.yaml', 'ports:\n  - { type: TAP, name: a }\n');
+    expect(configError(() => loadConfigFile(t))).toMatch(/ports\[0\]\.type: type must be "tap" or "if" \(did you mean "tap"\?\)$/);
+  });
+
+  it('a bad choice names the choices and the close one', () => {
+    expect(configError(() => loadConfigFile(file('fm.yaml', 'fail-mode: Secure\n')))).toMatch(/fail-mode: must be "standalone" or "secure" \(did you mean "secure"\?\)$/);
+    expect(configError(() => loadConfigFile(file('ll.yaml', 'log-level: Debug\n')))).toMatch(
+      /log-level: must be "trace", "debug", "info", "warn", "error", "fatal" or "silent" \(did you mean "debug"\?\)$/,
+    );
+    expect(configError(() => loadConfigFile(file('ll2.yaml', 'log-level: loud\n')))).not.toMatch(/did you mean/);
+  });
+
+  it('a port number clash names both ports, the number, and the file they came from', () => {
+    const p = file('clash.yaml', 'ports:\n  - tap:a=3\n  - { type: if, name: eth1, ofport: 3 }\n');
+    expect(configError(() => resolveConfig({}, loadConfigFile(p)))).toBe(`config file ${p}: OpenFlow port number 3 is given to two ports: tap:a and if:eth1`);
+    // The command line's ports replace the file's: the clash is the command line's, with no file named.
+    expect(configError(() => resolveConfig({ port: ['if:x=2', 'tap:y=2'] }, loadConfigFile(p)))).toBe('OpenFlow port number 2 is given to two ports: if:x and tap:y');
+    const twice = file('twice.yaml', 'ports: [tap:a, if:a]\n');
+    expect(configError(() => resolveConfig({}, loadConfigFile(twice)))).toBe(`config file ${twice}: port a is listed twice`);
+  });
+
+  it('ports given as one value says a list is expected, in the project\'s words', () => {
+    const p = file('scalar.yaml', 'ports: tap:a\n');
+    expect(configError(() => loadConfigFile(p))).toBe(
+      `config file ${p}: ports: must be a list of port specs (tap:NAME[=OFPORT] or if:NAME[=OFPORT]) or mappings ({ type: tap, name: NAME, ofport: N }), not the text "tap:a" (write ports: [tap:a])`,
+    );
+  });
+
+  it('a value of the wrong type for any key gets a sentence, never zod\'s wording', () => {
+    const wrong = ['"some text"', '5', '2.5', 'true', '[1, 2]', '{ a: 1 }', 'null'];
+    const accepted: string[] = [];
+    let n = 0;
+    for (const key of CONFIG_FILE_KEYS) {
+      for (const value of wrong) {
+        const p = file(`wrong${n++}.yaml`, `${key}: ${value}\n`);
+        let message: string;
+        try {
+          loadConfigFile(p);
+          accepted.push(`${key}: ${value}`);
+          continue;
+        } catch (e) {
+          expect(e, `${key}: ${value}`).toBeInstanceOf(ConfigError);
+          message = (e as Error).message;
+        }
+        expect(message, `${key}: ${value}`).toMatch(new RegExp(`^config file ${p}: ${key}(\\[\\d+\\])?: `));
+        expect(message, `${key}: ${value}`).not.toMatch(ZOD_RAW);
+      }
+    }
+    // Exactly the values that are of the right type for their key (so every other one above was refused).
+    expect(accepted).toEqual([
+      'burst: 5',
+      'datapath-id: 5',
+      'offload: true',
+      'mac-aging: 5',
+      'busy-poll: true',
+      'inactivity-probe: 5',
+      'inactivity-probe: 2.5',
+      'max-backoff: 5',
+      'admin-socket: "some text"',
+    ]);
+    // Inside a port mapping too.
+    for (const [text, want] of [
+      ['ports: [{ type: tap, name: 5 }]', /ports\[0\]\.name: must be a string, not 5$/],
+      ['ports: [{ type: tap, name: a, ofport: x }]', /ports\[0\]\.ofport: must be a number, not the text "x"$/],
+      ['ports: [{ type: tap, name: a, ofport: 1.5 }]', /ports\[0\]\.ofport: must be a whole number, not 1\.5$/],
+      ['ports: [{ type: tap }]', /ports\[0\]\.name: is missing$/],
+      ['ports: [5]', /ports\[0\]: must be a port spec \(tap:NAME\[=OFPORT\] or if:NAME\[=OFPORT\]\) or a mapping with type and name, not 5$/],
+      ['controllers: [5]', /controllers\[0\]: must be a string$/],
+    ] as const) {
+      const message = configError(() => loadConfigFile(file(`m${n++}.yaml`, `${text}\n`)));
+      expect(message, text).toMatch(want);
+      expect(message, text).not.toMatch(ZOD_RAW);
+    }
   });
 });
