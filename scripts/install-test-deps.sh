@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests and benchmarks drive:
-# ip/netns (iproute2), ping (iputils-ping), iperf3, trafgen (netsniff-ng), tshark/tcpdump,
-# ovs-ofctl (openvswitch-common), prometheus/promtool, ethtool; for the
-# shipping tests: podman, runc, debootstrap and uidmap (the container image,
-# built by ../shared/tools/verify-dockerfile.sh), mininet and python3-os-ken
-# (linc-ts as Mininet's switches under an OpenFlow 1.3 controller; no Open
-# vSwitch needed).
+# ip/netns/ss (iproute2), sysctl (procps), unshare/nsenter (util-linux),
+# ping (iputils-ping), iperf3,
+# trafgen (netsniff-ng), tshark/tcpdump, ovs-ofctl (openvswitch-common),
+# prometheus/promtool, ethtool, python3, cc/g++/make (gcc, g++, make: the
+# addon and the benchmark's C forwarder); for the shipping tests: podman,
+# runc, debootstrap and uidmap (the container image, built by
+# ../shared/tools/verify-dockerfile.sh), systemd-analyze (systemd: the unit
+# file check), mininet and python3-os-ken (linc-ts as Mininet's switches under
+# an OpenFlow 1.3 controller; no Open vSwitch needed).
+# scripts/check-test-tools.sh checks that each program is there afterwards.
 # Needs root (or sudo). Safe to run again.
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 g++ make
-      podman runc debootstrap uidmap mininet python3-os-ken)
+pkgs=(iproute2 procps util-linux iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 gcc g++ make
+      podman runc debootstrap uidmap systemd mininet python3-os-ken)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

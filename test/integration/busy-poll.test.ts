@@ -5,10 +5,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, SwitchProcess, Topology } from '../helpers/netns.js';
+import { SwitchProcess, Topology } from '../helpers/netns.js';
 import { tcpTransfer } from '../helpers/traffic.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
-describe.skipIf(!isRoot)('busy-poll mode', () => {
+describe.skipIf(missing(netns, tool('ping')))('busy-poll mode', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   let nsA: string;

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, isRoot, linkStats, repoRoot, SwitchProcess, uniq } from '../helpers/netns.js';
+import { cliPath, linkStats, repoRoot, SwitchProcess, uniq } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -81,14 +82,14 @@ describe('linc-ts CLI', () => {
     }
   });
 
-  it.skipIf(!isRoot)('names a port that cannot be opened and exits 1', () => {
+  it.skipIf(missing(root))('names a port that cannot be opened and exits 1', () => {
     const r = cli('run', '--port', `if:lnoexist${uniq()}`);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^linc-ts: .*lnoexist[0-9a-f]{6}.*no such interface/);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 
-  it.skipIf(!isRoot)('runs from a config file and exits 0 on SIGTERM, removing the TAPs it created', async () => {
+  it.skipIf(missing(root, tool('ip')))('runs from a config file and exits 0 on SIGTERM, removing the TAPs it created', async () => {
     const t = `lcf${uniq()}`;
     const cfg = join(dir, 'ok.yaml');
     writeFileSync(cfg, `ports:\n  - tap:${t}a=3\n  - { type: tap, name: ${t}b }\nburst: 16\nlog-level: info\n`);

@@ -15,15 +15,15 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, repoRoot, sh, Topology, uniq } from '../helpers/netns.js';
+import { repoRoot, sh, Topology, uniq } from '../helpers/netns.js';
+import { file, missing, netns, oneOf, tool } from '../helpers/requirements.js';
 
 const VERIFY = resolve(repoRoot, '..', 'shared', 'tools', 'verify-dockerfile.sh');
-const canBuild = isRoot && existsSync(VERIFY) && (hasCommand('podman') || hasCommand('apt-get'));
 
-describe.skipIf(!canBuild)('container image: built with podman, run with --help, then as a switch', () => {
+describe.skipIf(missing(netns, file(VERIFY, 'the container build script'), oneOf(tool('podman'), tool('apt-get')), tool('ping')))('container image: built with podman, run with --help, then as a switch', () => {
   const id = uniq();
   const tag = `localhost/linc-ts-test-${id}:latest`;
   const topo = new Topology();

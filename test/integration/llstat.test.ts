@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from '../../src/stats/admin.js';
 import type { LlstatReport } from '../../src/stats/llstat.js';
 import { trafgenConfig, udpTemplate } from '../../bench/frames.js';
-import { cliPath, hasCommand, isRoot, linkMac, linkStats, SwitchProcess, Topology, uniq } from '../helpers/netns.js';
+import { cliPath, linkMac, linkStats, SwitchProcess, Topology, uniq } from '../helpers/netns.js';
+import { missing, netns, root, tool } from '../helpers/requirements.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -25,7 +26,7 @@ function cli(...args: string[]) {
 const macNum = (m: string) => parseInt(m.replaceAll(':', ''), 16);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!isRoot || !hasCommand('unshare') || !hasCommand('nsenter'))('llstat with no flags: the default admin socket', () => {
+describe.skipIf(missing(root, tool('ip'), tool('unshare'), tool('nsenter')))('llstat with no flags: the default admin socket', () => {
   let proc: ChildProcess | undefined;
 
   afterAll(async () => {
@@ -72,7 +73,7 @@ describe.skipIf(!isRoot || !hasCommand('unshare') || !hasCommand('nsenter'))('ll
   });
 });
 
-describe.skipIf(!isRoot || !hasCommand('trafgen'))('llstat during a flood', () => {
+describe.skipIf(missing(netns, tool('trafgen')))('llstat during a flood', () => {
   const topo = new Topology();
   const dir = mkdtempSync(join(tmpdir(), 'linc-llstat-'));
   const socket = join(dir, 'admin.sock');

@@ -25,7 +25,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
+import { repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
+import { missing, python3Module, root, tool } from '../helpers/requirements.js';
 
 const DRIVER = join(repoRoot, 'test', 'integration', 'mininet', 'tree.py');
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-mininet and python3-os-ken live
@@ -147,7 +148,7 @@ function jsonLines(path: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe.skipIf(!isRoot)('Mininet: linc-ts as every switch of a tree (depth 2, fanout 2)', () => {
+describe.skipIf(missing(root, tool(PYTHON), python3Module('mininet'), tool('mnexec'), tool('osken-manager'), tool('ovs-ofctl'), tool('ethtool'), tool('ping')))('Mininet: linc-ts as every switch of a tree (depth 2, fanout 2)', () => {
   const suffix = uniq(); // 6 hex digits: s1xxxxxx-eth3 is 13 characters
   let logDir = '';
   let run: DriverRun;

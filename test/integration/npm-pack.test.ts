@@ -16,7 +16,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, repoRoot, Topology, type LogLine } from '../helpers/netns.js';
+import { repoRoot, Topology, type LogLine } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
 /** The environment for child npm runs: none of the npm_* variables `npm test` sets for the checkout. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -58,7 +59,7 @@ function gypSources(): string[] {
   return gyp.targets.flatMap((t) => t.sources);
 }
 
-describe.skipIf(!isRoot)('npm package: pack, global install into a clean prefix, run', () => {
+describe.skipIf(missing(netns, tool('npm'), tool('ping')))('npm package: pack, global install into a clean prefix, run', () => {
   const topo = new Topology();
   const tapA = topo.ifname('pa');
   const tapB = topo.ifname('pb');
@@ -182,7 +183,7 @@ describe.skipIf(!isRoot)('npm package: pack, global install into a clean prefix,
     expect(logs.some((l) => l.msg === 'port removed' && l.port === 1)).toBe(true);
   });
 
-  it.skipIf(!hasCommand('systemd-analyze'))('the shipped systemd unit verifies with the installed CLI path', () => {
+  it.skipIf(missing(tool('systemd-analyze')))('the shipped systemd unit verifies with the installed CLI path', () => {
     const pkgDir = join(prefix, 'lib', 'node_modules', 'linc-ts');
     const unit = readFileSync(join(pkgDir, 'examples', 'linc-ts.service'), 'utf8');
     const exec = /^ExecStart=(\S+) run --config (\S+)$/m.exec(unit);

@@ -18,7 +18,8 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHello, OFPBRC, OFPET } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
-import { hasCommand, isRoot, SwitchProcess, Topology, type LogLine } from '../helpers/netns.js';
+import { SwitchProcess, Topology, type LogLine } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
 const DPID = '00000000000000a1';
 
@@ -30,7 +31,7 @@ function ofctl(port: number, ...args: string[]): string {
   });
 }
 
-describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('OpenFlow listener with ovs-ofctl', () => {
+describe.skipIf(missing(netns, tool('ovs-ofctl')))('OpenFlow listener with ovs-ofctl', () => {
   const topo = new Topology();
   const tapA = topo.ifname('oa');
   const tapB = topo.ifname('ob');
@@ -140,7 +141,7 @@ class TinyController {
   }
 }
 
-describe.skipIf(!isRoot)('active connection to a controller', () => {
+describe.skipIf(missing(netns))('active connection to a controller', () => {
   const topo = new Topology();
   const ctl = new TinyController();
   let sw: SwitchProcess;

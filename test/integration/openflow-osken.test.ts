@@ -22,9 +22,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, linkMac, repoRoot, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkMac, repoRoot, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { dumpFlows, freeTcpPort } from '../helpers/ovs-ofctl.js';
 import { tcpTransfer } from '../helpers/traffic.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
 const APP = join(repoRoot, 'test', 'integration', 'mininet', 'learning_switch_13.py');
 const NET = '10.212.0';
@@ -78,7 +79,7 @@ class OsKen {
   }
 }
 
-describe.skipIf(!isRoot || !hasCommand('osken-manager') || !hasCommand('ovs-ofctl'))('os-ken learning switch app controls linc-ts (fail-mode secure)', () => {
+describe.skipIf(missing(netns, tool('osken-manager'), tool('ovs-ofctl'), tool('ping'), tool('python3'), tool('ss')))('os-ken learning switch app controls linc-ts (fail-mode secure)', () => {
   const topo = new Topology();
   const taps = [1, 2, 3].map((i) => topo.ifname(`k${i}`));
   const ns: string[] = [];

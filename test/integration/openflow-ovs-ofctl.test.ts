@@ -29,7 +29,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
-import { hasCommand, isRoot, linkMac, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkMac, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 import { dumpFlows, freeTcpPort, ofctl, ofctlRun, type DumpedFlow } from '../helpers/ovs-ofctl.js';
 import { pythonIn, tcpTransfer } from '../helpers/traffic.js';
 import { pyService, udpSend, udpSink, type PyService, type UdpSink } from '../helpers/udp-tools.js';
@@ -102,7 +103,7 @@ for i in range(20):
     s.sendto(b"x" * 64, (sys.argv[1], 9))
 `;
 
-describe.skipIf(!isRoot || !hasCommand('ovs-ofctl') || !hasCommand('ethtool'))('ovs-ofctl programs linc-ts (fail-mode secure); namespace hosts follow the flows', () => {
+describe.skipIf(missing(netns, tool('ovs-ofctl'), tool('ethtool'), tool('ping'), tool('python3')))('ovs-ofctl programs linc-ts (fail-mode secure); namespace hosts follow the flows', () => {
   const topo = new Topology();
   const taps = [1, 2, 3].map((i) => topo.ifname(`f${i}`));
   const ns: string[] = [];

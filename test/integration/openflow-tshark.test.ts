@@ -35,7 +35,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHello, OFPCR_ROLE, OFPP, OFPR, OFPRR, OFPPR, type OfpMessage } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
-import { hasCommand, isRoot, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 import { freeTcpPort, ofctl, ofctlRun } from '../helpers/ovs-ofctl.js';
 import { pythonIn } from '../helpers/traffic.js';
 
@@ -98,7 +99,7 @@ function tshark(args: string[]): string {
   return execFileSync('tshark', args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-describe.skipIf(!isRoot || !hasCommand('tshark') || !hasCommand('ovs-ofctl'))('tshark decodes everything linc-ts sends', () => {
+describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('ping'), tool('python3')))('tshark decodes everything linc-ts sends', () => {
   const topo = new Topology();
   const taps = [topo.ifname('w1'), topo.ifname('w2')];
   const dir = mkdtempSync(join(tmpdir(), 'linc-of-pcap-'));

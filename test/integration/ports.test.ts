@@ -24,8 +24,8 @@ import {
 import { PacketPort } from '../../src/ports/packet-port.js';
 import type { Port } from '../../src/ports/port.js';
 import { TapPort } from '../../src/ports/tap-port.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 
-const isRoot = process.getuid?.() === 0;
 const SFX = randomBytes(3).toString('hex');
 const NS = `ltns${SFX}`;
 const TAP = `ltt${SFX}`;
@@ -233,7 +233,7 @@ const PY_UDP_LISTEN = [
   '  pass',
 ].join('\n');
 
-describe.skipIf(!isRoot)('TapPort and PacketPort on real TAP and veth devices', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping'), tool('python3')))('TapPort and PacketPort on real TAP and veth devices', () => {
   const pool = new PacketPool({ slots: 128, frameCapacity: GSO_FRAME_CAPACITY });
   const opened: Port[] = [];
   let tap: TapPort;

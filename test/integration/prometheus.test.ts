@@ -13,8 +13,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, linkStats, repoRoot, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkStats, repoRoot, SwitchProcess, Topology } from '../helpers/netns.js';
 import { udpFlood } from '../helpers/traffic.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,7 +35,7 @@ interface PromVector {
   value: [number, string];
 }
 
-describe.skipIf(!isRoot || !hasCommand('prometheus') || !hasCommand('promtool'))('Prometheus scraping the switch', () => {
+describe.skipIf(missing(netns, tool('prometheus'), tool('promtool')))('Prometheus scraping the switch', () => {
   const topo = new Topology();
   const dir = mkdtempSync(join(tmpdir(), 'linc-prom-'));
   const tapA = topo.ifname('pa');

@@ -5,10 +5,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 import { pythonIn, udpFlood } from '../helpers/traffic.js';
 
-describe.skipIf(!isRoot)('learning with three hosts', () => {
+describe.skipIf(missing(netns, tool('ping'), tool('python3')))('learning with three hosts', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   const ns: string[] = [];

@@ -6,10 +6,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, linkStats, SwitchProcess, Topology, type LogLine } from '../helpers/netns.js';
+import { linkStats, SwitchProcess, Topology, type LogLine } from '../helpers/netns.js';
 import { iperf3Gbps, tcpTransfer, udpFlood } from '../helpers/traffic.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
-describe.skipIf(!isRoot)('switch with AF_PACKET ports on veths', () => {
+describe.skipIf(missing(netns, tool('ping'), tool('iperf3')))('switch with AF_PACKET ports on veths', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   let nsA: string;

@@ -26,7 +26,7 @@ import { MemoryPort } from '../../src/ports/memory-port.js';
 import { udpFrame } from '../helpers/frames.js';
 import { createSwitchMetrics, addControllerMetrics } from '../../src/stats/metrics.js';
 import { duplexPair, FakeOfSwitch, flush, PeerController } from '../helpers/fake-of-switch.js';
-import { hasCommand } from '../helpers/netns.js';
+import { missing, tool } from '../helpers/requirements.js';
 
 const silent = pino({ level: 'silent' });
 const managers: ControllerManager[] = [];
@@ -230,7 +230,7 @@ describe('listener and manager over loopback TCP', () => {
       expect(text).toContain(`linc_controller_role{target="tcp:127.0.0.1:${port}",role="master"} 1`);
       expect(text).toContain(`linc_controller_role{target="tcp:127.0.0.1:${port}",role="equal"} 0`);
       expect(text).toContain('linc_openflow_connections{kind="controller"} 1');
-      if (hasCommand('promtool')) {
+      if (!missing(tool('promtool'))) {
         const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
         expect(check.stdout + check.stderr).toBe('');
         expect(check.status).toBe(0);

@@ -21,9 +21,9 @@ import { OFPFC, OFPM, OFPMC, OFPMF, OFPP } from '../../src/openflow/codec/v13/en
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { BURST_BUCKET_BOUNDS, createSwitchMetrics, startMetricsServer, type MetricsServer } from '../../src/stats/metrics.js';
 import { histBucket, PortStat } from '../../src/datapath/port-counters.js';
-import { hasCommand } from '../helpers/netns.js';
 import { udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, out, setup as ofSetup } from '../helpers/of-harness.js';
+import { missing, tool } from '../helpers/requirements.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -178,7 +178,7 @@ describe('Prometheus metrics', () => {
     expect(await globalRegistry.metrics()).not.toMatch(/linc_/);
   });
 
-  it.skipIf(!hasCommand('promtool'))('passes promtool check metrics', async () => {
+  it.skipIf(missing(tool('promtool')))('passes promtool check metrics', async () => {
     const { metrics } = setup();
     const r = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.scrape(), encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
@@ -284,7 +284,7 @@ describe('Prometheus metrics', () => {
       expect(value(parseExposition(await metrics.scrape()), 'linc_switch_pipeline', { pipeline: 'openflow' })).toBe(1);
     });
 
-    it.skipIf(!hasCommand('promtool'))('passes promtool check metrics with the OpenFlow families', async () => {
+    it.skipIf(missing(tool('promtool')))('passes promtool check metrics with the OpenFlow families', async () => {
       const { h, metrics } = ofSetup3();
       h.send(0, udpFrame(B, A), udpFrame(C, A));
       h.send(1, udpFrame(A, B));

@@ -6,19 +6,17 @@
  * encoder produced for us) it must show every field value we put in.
  *
  * Needs /usr/bin/ovs-ofctl (Debian package openvswitch-common); skipped
- * with a warning without it.
+ * with a warning without it, a failure under CI=true (test/helpers/requirements.ts).
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../../src/openflow/codec/codec.js';
 import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
 import { fixtureNames, readJsonFixture } from './fixtures.js';
+import { missing, tool } from '../../helpers/requirements.js';
 
 const OVS_OFCTL = '/usr/bin/ovs-ofctl';
-const haveOvs = existsSync(OVS_OFCTL);
-if (!haveOvs) console.warn('ofp-print.test: /usr/bin/ovs-ofctl missing (apt install openvswitch-common); skipped');
 
 /** ofp-print output with runs of whitespace collapsed, so multi-line output can be matched as one line. */
 function ofpPrint(bytes: Buffer): string {
@@ -107,7 +105,7 @@ const EXPECT: Record<string, string[]> = {
   mp_experimenter_reply: ['bridge ipfix: flows=11, current flows=22, sampled pkts=33, ipv4 ok=44, ipv6 ok=55, tx pkts=99 pkts errs=66, ipv4 errs=77, ipv6 errs=88, tx errs=110'],
 };
 
-describe.skipIf(!haveOvs)('ovs-ofctl ofp-print reads what linc-ts encodes', () => {
+describe.skipIf(missing(tool(OVS_OFCTL)))('ovs-ofctl ofp-print reads what linc-ts encodes', () => {
   const names = fixtureNames();
 
   it('covers every hand-made fixture', () => {

@@ -13,21 +13,21 @@
  *   as malformed, even an empty one, while the identical request layout is
  *   fine and `ovs-ofctl ofp-print` decodes the reply (ofp-print.test.ts).
  *
- * Needs /usr/bin/tshark (Debian package tshark); skipped with a warning without it.
+ * Needs /usr/bin/tshark (Debian package tshark); skipped with a warning without it,
+ * a failure under CI=true (test/helpers/requirements.ts).
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../../src/openflow/codec/codec.js';
 import type { OfpMessage } from '../../../src/openflow/codec/v13/message.js';
 import { fixtureNames, readJsonFixture } from './fixtures.js';
+import { missing, tool } from '../../helpers/requirements.js';
 
 const TSHARK = '/usr/bin/tshark';
-const haveTshark = existsSync(TSHARK);
-if (!haveTshark) console.warn('tshark.test: /usr/bin/tshark missing (apt install tshark); skipped');
 
 const MALFORMED_ALLOWED = new Set(['error_bad_action', 'mp_experimenter_reply']);
 
@@ -74,7 +74,7 @@ function pcapOf(payloads: Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
-describe.skipIf(!haveTshark)("tshark's OpenFlow dissector reads what linc-ts encodes", () => {
+describe.skipIf(missing(tool(TSHARK)))("tshark's OpenFlow dissector reads what linc-ts encodes", () => {
   it('dissects every fixture message as OpenFlow 1.3 without a malformed report', () => {
     const names = fixtureNames();
     const dir = mkdtempSync(join(tmpdir(), 'linc-of13-'));
