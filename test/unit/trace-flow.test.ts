@@ -91,7 +91,7 @@ describe('ovs-ofctl-style text', () => {
     expect(matchText([{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 80 }])).toBe('tcp,in_port=1,tp_dst=80');
     expect(matchText([{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: 0x0a000000, mask: 0xff000000 }])).toBe('ip,nw_dst=10.0.0.0/8');
     expect(matchText([{ field: 'eth_dst', value: 0x010000000000, mask: 0x010000000000 }])).toBe('dl_dst=01:00:00:00:00:00/01:00:00:00:00:00');
-    expect(matchText([{ field: 'vlan_vid', value: 0x1000 | 10 }, { field: 'metadata', value: 5n, mask: 0xffn }])).toBe('dl_vlan=10,metadata=0x5/0xff');
+    expect(matchText([{ field: 'vlan_vid', value: 0x1000 | 10 }, { field: 'metadata', value: 5n, mask: 0xffn }])).toBe('metadata=0x5/0xff,dl_vlan=10');
     expect(matchText([{ field: 'vlan_vid', value: 0 }])).toBe('vlan_tci=0x0000/0x1fff');
     expect(matchText([{ field: 'eth_type', value: 0x86dd }, { field: 'ipv6_src', value: 0x20010db8n << 96n, mask: ((1n << 32n) - 1n) << 96n }])).toBe('ipv6,ipv6_src=2001:db8::/32');
     expect(matchText([])).toBe('');

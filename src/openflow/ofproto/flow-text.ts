@@ -115,8 +115,9 @@ function fieldText(x: Oxm): string {
   return `${OVS_NAME[x.field] ?? x.field}=${valueText(x.field, x.value, x.mask)}`;
 }
 
-/** A match in ovs-ofctl's notation; empty for match-all. */
-export function matchText(match: Match): string {
+/** A match in ovs-ofctl's notation, fields in the canonical order (KEY_ORDER); empty for match-all. */
+export function matchText(given: Match): string {
+  const match = [...given].sort((a, b) => KEY_RANK[FIELD_ID[a.field]] - KEY_RANK[FIELD_ID[b.field]]);
   const type = match.find((x) => x.field === 'eth_type' && x.mask === undefined);
   const proto = match.find((x) => x.field === 'ip_proto' && x.mask === undefined);
   const parts: string[] = [];
@@ -146,6 +147,8 @@ const KEY_ORDER = [
   Fid.Icmpv4Type, Fid.Icmpv4Code, Fid.Icmpv6Type, Fid.Icmpv6Code, Fid.Ipv6NdTarget, Fid.Ipv6NdSll, Fid.Ipv6NdTll,
 ].map((id) => FIELDS[id]);
 if (KEY_ORDER.length !== FIELDS.length) throw new Error('openflow/flow-text: KEY_ORDER does not list every field of src/flow/fields.ts');
+/** Position of each field id in KEY_ORDER. */
+const KEY_RANK = Int32Array.from(FIELDS, (f) => KEY_ORDER.indexOf(f));
 
 /** The fields key row key[base..] carries (those whose prerequisites it meets), as a match; metadata and tunnel_id only when not 0. */
 export function keyFields(key: Uint32Array, base = 0): Match {
