@@ -17,6 +17,11 @@
  *   that finished the hello exchange count; connections to the listeners
  *   are service connections (ovs-ofctl) and never change the fail mode.
  *   `controllersConnected(n)` is called whenever n changes.
+ * - Status (read-only, for `linc-ts status` and traces): controllerStates()
+ *   per configured controller (connected, negotiating, connecting, backing
+ *   off; role, attempts, since when, the last error), serviceConnections(),
+ *   wantsPacketIn(reason). The manager follows each connect attempt's
+ *   socket for this; it never changes what ActiveConnection does.
  *
  * Invariants
  * - Every channel is in `channels` from construction until channelDown.
@@ -185,7 +190,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     };
     socket.once('connect', ended(null));
     socket.once('error', (e: NodeJS.ErrnoException) => ended(`connection failed: ${e.code ?? e.message}`)());
-    socket.once('close', ended('connection attempt abandoned'));
+    socket.once('close', ended('connect timed out'));
     return socket;
   }
 
