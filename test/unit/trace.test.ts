@@ -9,7 +9,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { traceFrame, type DatapathTrace } from '../../src/datapath/rules/trace.js';
+import { traceFrame } from '../../src/datapath/rules/trace.js';
+import type { DatapathTrace } from '../../src/datapath/rules/trace-events.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import { OFPCML, OFPG, OFPGT, OFPMC, OFPMF, OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
 import { traceReport, formatTrace } from '../../src/openflow/ofproto/trace-format.js';

@@ -1,5 +1,5 @@
 /*
- * The OpenFlow reading of a datapath trace (src/datapath/rules/trace.ts) and
+ * The OpenFlow reading of a datapath trace (src/datapath/rules/trace.ts, trace-events.ts) and
  * of the exact-match cache (cache-dump.ts), for `linc-ts trace` and
  * `linc-ts dump-cache`: each rule met is shown as the controller installed
  * it (its match and instructions, kept as the rule's origin), each op as
@@ -21,7 +21,7 @@
 import type { CacheDump } from '../../datapath/rules/cache-dump.js';
 import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { PuntReason } from '../../datapath/rules/punt.js';
-import type { DatapathTrace, TraceEvent, TracePunt } from '../../datapath/rules/trace.js';
+import type { DatapathTrace, TraceEvent, TracePunt } from '../../datapath/rules/trace-events.js';
 import type { FlowOrigin } from './flow-mods.js';
 import { instructionsText, keyText, matchText, opText } from './flow-text.js';
 
