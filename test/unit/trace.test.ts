@@ -138,6 +138,19 @@ describe('trace over the OpenFlow tables', () => {
     expect(miss.packetIns[0].reason).toBe(OFPR.NO_MATCH);
   });
 
+  it('edits before goto_table are what the next table matches (set_field, push_vlan), as in the real walk', () => {
+    const h = setup(3);
+    h.flow({ tableId: 0, priority: 1, match: [inPort(1), { field: 'eth_type', value: 0x0800 }], instructions: [apply(setField({ field: 'ipv4_dst', value: 0x0a090909 }), { type: 'push_vlan', ethertype: 0x8100 }, setField({ field: 'vlan_vid', value: 0x1005 })), gotoTable(4)] });
+    h.flow({ tableId: 4, priority: 9, match: [{ field: 'vlan_vid', value: 0x1005 }, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: 0x0a090909 }], instructions: [apply(out(3))] });
+    h.flow({ tableId: 4, priority: 1, match: [], instructions: [apply(out(2))] });
+    for (let round = 0; round < 2; round++) {
+      const { trace, sent } = traceThenSend(h, `in_port=1,${FLOW},udp`);
+      expect(trace.events.filter((e) => e.kind === 'table').map((e) => [e.table, e.entry?.priority])).toEqual([[0, 1], [4, 9]]);
+      expect(sent.map((x) => x.length)).toEqual([0, 0, 1]);
+      compareOutputs(trace, sent);
+    }
+  });
+
   it('with no rule at all: a table miss in table 0', () => {
     const h = setup(2);
     const { trace, sent } = traceThenSend(h, `in_port=2,${FLOW},udp`);

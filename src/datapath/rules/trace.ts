@@ -66,7 +66,8 @@ export function traceFrame(dp: Datapath, rules: RulePipeline, inPortNo: number, 
   else if (pipeline === 'none') ex.drop(0, 'no-pipeline', 'the datapath has no pipeline');
   else if (pipeline === 'normal') ex.normal(0);
   else {
-    trace.cached = rules.emc.insertProbabilityInverse === 0 ? null : rules.emc.peek(ex.key, 0);
+    // The cache is asked only about clean frames (RulePipeline.processFrame); others always walk.
+    trace.cached = rules.emc.insertProbabilityInverse === 0 ? null : ex.parseFlags !== 0 ? -1 : rules.emc.peek(ex.key, 0);
     ex.walk();
   }
   if (ex.outputs === 0 && ex.drops === 0) ex.drop(0, 'no-output', 'the actions send the frame nowhere');
