@@ -5,8 +5,9 @@
  * that cannot be opened) into one line on stderr and a non-zero exit code,
  * never a stack trace. No switching logic lives here.
  *
- * `linc-ts llstat ...` (src/llstat-cli.ts) talks to a running switch through
- * its admin socket.
+ * `linc-ts llstat ...` (src/llstat-cli.ts) and `status`, `fdb show`, `trace`,
+ * `dump-cache` (src/inspect-cli.ts) talk to a running switch through its
+ * admin socket.
  *
  * Usage errors that commander finds (unknown option or command, a bad
  * choice, a missing value) go out in the same form as ours: one
@@ -22,6 +23,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
 import { didYouMean } from './did-you-mean.js';
 import { addLlstatCommand } from './llstat-cli.js';
+import { addInspectCommands } from './inspect-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
 import { createLogger } from './stats/log.js';
@@ -140,6 +142,7 @@ export function buildProgram(): Command {
       run(opts);
     });
   addLlstatCommand(program);
+  addInspectCommands(program);
   return program;
 }
 

@@ -32,6 +32,7 @@ import type { Logger } from './stats/log.js';
 import { addControllerMetrics, createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
 import { ControllerManager } from './openflow/transport/controller-manager.js';
 import { OfSwitch } from './openflow/ofproto/of-switch.js';
+import { inspectRoutes, inspectStatus, type InspectTarget } from './inspect-routes.js';
 
 export const TICK_MS = 1000;
 
@@ -118,6 +119,8 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     addControllerMetrics(metrics, openflow);
   }
   const openflowReady = openflow?.start() ?? Promise.resolve();
+  const startedMs = performance.now();
+  const inspect: InspectTarget = { datapath, normal, ofSwitch, datapathId, version: opts.version, openflow: () => openflow };
   let admin: AdminServer | null = null;
   let metricsServer: MetricsServer | null = null;
   let closed = false;
@@ -127,10 +130,8 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
       : startAdminServer(cfg.adminSocket, {
           llstat,
           log,
-          status: () => ({
-            datapathId: '0x' + datapathId.toString(16).padStart(16, '0'),
-            ports: datapath.portList.map((p) => ({ port: p.ofPort, name: p.port.name, kind: p.port.kind })),
-          }),
+          status: () => inspectStatus(inspect, startedMs),
+          routes: inspectRoutes(inspect),
         }).then(
           (s) => {
             if (closed) void s.close();

@@ -5,7 +5,8 @@
  *
  * Protocol (all answers are JSON; errors are {"error": "sentence"} with a
  * 4xx status; a POST may carry a JSON body):
- *   GET  /v1/status                      {pid, datapathId, ports: [{port, name, kind}], windows, ...}
+ *   GET  /v1/status                      {pid, datapathId, ports: [{port, name, kind, link, rx, tx...}],
+ *                                         mode, controllers, listeners, uptimeSec, windows, ...}
  *   POST /v1/llstat/start?port=P|all     {started: [ofPort...]}
  *   POST /v1/llstat/stop[?port=P]        {stopped: [ofPort...]}
  *   GET  /v1/llstat[?port=P]             {reports: LlstatReport[]}
@@ -50,10 +51,51 @@ export interface AdminRoute {
   handle(query: URLSearchParams, body: unknown): AdminAnswer;
 }
 
+/** One port in GET /v1/status: number, name and kind always; link state and counters when the switch reports them. */
+export interface AdminPortStatus {
+  port: number;
+  name: string;
+  kind: string;
+  /** up: administratively up with carrier (and not port-mod PORT_DOWN). */
+  link?: { up: boolean; adminUp: boolean; carrier: boolean; mtu: number; mac: string };
+  /** OpenFlow port-mod config bits set on it (port_down, no_recv, no_fwd, no_packet_in). */
+  config?: string[];
+  rx?: { frames: number; bytes: number; dropped: number; errors: number; malformed: number };
+  tx?: { frames: number; bytes: number; dropped: number; errors: number };
+  /** Frames the forwarding decision dropped, and frames flooded. */
+  forwarding?: { dropped: number; flooded: number };
+}
+
+/** One configured controller in GET /v1/status. */
+export interface AdminControllerStatus {
+  target: string;
+  state: string;
+  role: string;
+  attempts: number;
+  /** Seconds in this state. */
+  forSec: number;
+  lastError: string | null;
+}
+
+/** What GET /v1/status says about the switch (beyond pid and llstat windows); all but datapathId and ports optional. */
+export interface AdminSwitchStatus {
+  datapathId: string;
+  ports: AdminPortStatus[];
+  version?: string;
+  uptimeSec?: number;
+  /** Which pipeline forwards (the learning switch or the OpenFlow tables), the fail mode, and why. */
+  mode?: { forwarding: 'standalone' | 'openflow'; failMode: string; why: string };
+  controllers?: AdminControllerStatus[];
+  listeners?: Array<{ spec: string; address: string | null }>;
+  /** Connections to the listeners (ovs-ofctl, controllers that connected to us). */
+  connections?: Array<{ peer: string; up: boolean; role: string }>;
+  tables?: { flows: number; groups: number; meters: number; macs: number };
+}
+
 /** What the endpoint serves: the llstat windows, a description of the switch, and extra routes. */
 export interface AdminContext {
   llstat: LlstatWindows;
-  status(): { datapathId: string; ports: Array<{ port: number; name: string; kind: string }> };
+  status(): AdminSwitchStatus;
   routes?: readonly AdminRoute[];
   log?: Logger;
 }
@@ -256,10 +298,8 @@ export function adminRequest<T>(socketPath: string, method: 'GET' | 'POST', path
   });
 }
 
-export interface AdminStatus {
+export interface AdminStatus extends AdminSwitchStatus {
   pid: number;
-  datapathId: string;
-  ports: Array<{ port: number; name: string; kind: string }>;
   windows: Array<{ port: number; name: string; running: boolean }>;
 }
 

@@ -6,6 +6,7 @@
  * What
  *   lookup(keys, base)           -> program id, or NO_PROGRAM on a miss
  *   insert(keys, base, program)  after the pipeline resolved a miss
+ *   peek / liveSlots             read-only views for traces and dump-cache
  *   The program id means whatever the pipeline says (an index into its
  *   program table); the cache never interprets it.
  *
@@ -189,6 +190,23 @@ export class ExactMatchCache {
     let n = 0;
     for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) n++;
     return n;
+  }
+
+  /** The program cached for key row keys[base..], or NO_PROGRAM; counts nothing (diagnostics: traces). */
+  peek(keys: Uint32Array, base: number): number {
+    const h = this.hash(keys, base), gen = this.generation[0];
+    for (const s of [h & EMC_MASK, (h >>> EMC_SHIFT) & EMC_MASK]) {
+      if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+    }
+    return NO_PROGRAM;
+  }
+
+  /** Slots of the live entries, in slot order (diagnostics: dump-cache; O(EMC_ENTRIES), allocates). */
+  liveSlots(): number[] {
+    const gen = this.generation[0];
+    const out: number[] = [];
+    for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) out.push(s);
+    return out;
   }
 
   /** Whole-row compare without a branch per word (called only when the 30-bit hashes agree, so almost always equal). */

@@ -151,6 +151,11 @@ export class RulePipeline implements Pipeline, ExecHost {
     return this.programs.length;
   }
 
+  /** The resolved program an EMC entry of the current generation names (diagnostics: dump-cache); undefined when stale. */
+  cachedProgram(pid: number): Program | undefined {
+    return this.programsGen === this.tables.generation ? this.programs[pid] : undefined;
+  }
+
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
     this.sync();
     const now = this.clock === null ? nowMs : this.clock();

@@ -17,6 +17,11 @@
  *   that finished the hello exchange count; connections to the listeners
  *   are service connections (ovs-ofctl) and never change the fail mode.
  *   `controllersConnected(n)` is called whenever n changes.
+ * - Status (read-only, for `linc-ts status` and traces): controllerStates()
+ *   per configured controller (connected, negotiating, connecting, backing
+ *   off; role, attempts, since when, the last error), serviceConnections(),
+ *   wantsPacketIn(reason). The manager follows each connect attempt's
+ *   socket for this; it never changes what ActiveConnection does.
  *
  * Invariants
  * - Every channel is in `channels` from construction until channelDown.
@@ -30,7 +35,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { OfChannel, type AsyncKind, type ChannelHost, type ChannelKind } from './channel.js';
 import {
-  ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
+  ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, tcpConnect, type ConnectFn, type ControllerTarget, type ListenTarget,
 } from './connections.js';
 import { encodeMessage, OFPCR_ROLE, OFPET, OFPRRFC, type OfpMessage } from '../codec/wire.js';
 import type { FlowRemoved } from '../codec/v13/msg/flow-removed.js';
@@ -50,6 +55,27 @@ export function roleName(role: number): RoleName {
 export interface ControllerStatus {
   target: string;
   connected: boolean;
+  role: RoleName;
+}
+
+/** Where a configured controller connection stands (`linc-ts status`). */
+export interface ControllerState {
+  target: string;
+  /** connected: the hello exchange is done; negotiating: TCP is up, hello pending; connecting: a TCP connect is under way; backing-off: waiting to retry. */
+  state: 'connected' | 'negotiating' | 'connecting' | 'backing-off';
+  role: RoleName;
+  /** Connection attempts so far. */
+  attempts: number;
+  /** Milliseconds (performance.now) when it entered this state. */
+  sinceMs: number;
+  /** Why the last attempt or connection ended, null before any did. */
+  lastError: string | null;
+}
+
+/** A connection to a listener (ovs-ofctl, a controller that connects to us). */
+export interface ServiceConnectionState {
+  peer: string;
+  up: boolean;
   role: RoleName;
 }
 
@@ -87,21 +113,29 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
   private errorsSentClosed = 0;
   private asyncDroppedClosed = 0;
   private asyncEncodeFailures = 0;
+  /** Per active connection: what `controllerStates()` reports beyond its own fields. */
+  private readonly tracked = new Map<ActiveConnection, { connecting: boolean; sinceMs: number; lastError: string | null }>();
 
   constructor(opts: ControllerManagerOptions) {
     this.sw = opts.sw;
     this.log = opts.log;
     this.probeMs = opts.inactivityProbeMs ?? DEFAULT_INACTIVITY_PROBE_MS;
     for (const target of opts.controllers ?? []) {
-      this.active.push(
-        new ActiveConnection({
-          target,
-          log: opts.log,
-          maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
-          connect: opts.connect,
-          open: (socket, onDown) => this.attach(socket, 'controller', target.spec, onDown),
-        }),
-      );
+      const track = { connecting: false, sinceMs: performance.now(), lastError: null as string | null };
+      const connect = opts.connect ?? tcpConnect;
+      const a = new ActiveConnection({
+        target,
+        log: opts.log,
+        maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+        connect: (host, port) => this.trackConnect(track, connect(host, port)),
+        open: (socket, onDown) =>
+          this.attach(socket, 'controller', target.spec, (reason, wasUp) => {
+            Object.assign(track, { sinceMs: performance.now(), lastError: reason });
+            onDown?.(reason, wasUp);
+          }),
+      });
+      this.active.push(a);
+      this.tracked.set(a, track);
     }
     for (const target of opts.listen ?? []) {
       this.listeners.push(
@@ -147,6 +181,19 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     return ch;
   }
 
+  /** Follows one TCP connect of an active connection (for controllerStates). */
+  private trackConnect(track: { connecting: boolean; sinceMs: number; lastError: string | null }, socket: Duplex): Duplex {
+    Object.assign(track, { connecting: true, sinceMs: performance.now() });
+    const ended = (why: string | null) => () => {
+      if (!track.connecting) return;
+      Object.assign(track, { connecting: false, sinceMs: performance.now() }, why === null ? {} : { lastError: why });
+    };
+    socket.once('connect', ended(null));
+    socket.once('error', (e: NodeJS.ErrnoException) => ended(`connection failed: ${e.code ?? e.message}`)());
+    socket.once('close', ended('connect timed out'));
+    return socket;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -160,6 +207,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
 
   channelUp(ch: OfChannel): void {
     if (ch.kind === 'controller') {
+      for (const [a, track] of this.tracked) if (a.channel === ch) track.sinceMs = performance.now();
       this.log.info({ target: ch.target }, 'controller connected');
       this.setUpControllers(this.upControllers + 1);
     } else {
@@ -252,6 +300,27 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
       connected: a.channel?.isUp ?? false,
       role: roleName(a.channel?.role ?? OFPCR_ROLE.EQUAL),
     }));
+  }
+
+  /** Each configured controller's connection state, read-only (for `linc-ts status`). */
+  controllerStates(): ControllerState[] {
+    return this.active.map((a) => {
+      const t = this.tracked.get(a)!;
+      const ch = a.channel;
+      const state = ch?.isUp ? 'connected' : ch !== null ? 'negotiating' : t.connecting ? 'connecting' : 'backing-off';
+      return { target: a.target.spec, state, role: roleName(ch?.role ?? OFPCR_ROLE.EQUAL), attempts: a.attempts, sinceMs: t.sinceMs, lastError: t.lastError };
+    });
+  }
+
+  /** The connections to the listeners (ovs-ofctl sessions, controllers that connected to us). */
+  serviceConnections(): ServiceConnectionState[] {
+    return [...this.channels].filter((ch) => ch.kind === 'service').map((ch) => ({ peer: ch.target, up: ch.isUp, role: roleName(ch.role) }));
+  }
+
+  /** Would some connection get a packet-in with this OFPR reason now (its role and async config)? Read-only: traces. */
+  wantsPacketIn(reason: number): boolean {
+    for (const ch of this.channels) if (ch.wantsAsync('packetIn', reason)) return true;
+    return false;
   }
 
   listenerStatus(): ListenerStatus[] {

@@ -1,0 +1,124 @@
+/*
+ * What the exact-match cache holds (the datapath half of `linc-ts
+ * dump-cache`, after OVS's dpif-netdev/dump-flows): each live entry's full
+ * flow key, the resolved program it names, and that program read back as
+ * the path it stands for (the rule hit in each table, or the miss) and the
+ * ops it runs.
+ *
+ * Per-entry hit counts are not kept: counting them would add a store to
+ * every cache hit, the hottest line of the switch. The cache's own totals
+ * (hits, misses, inserts, evictions) and the pipeline's walk counters are
+ * reported instead; each rule's packet counter says how much used a path.
+ *
+ * Invariants
+ * - Read-only: no counter, entry or program changes. Slow path.
+ * - An entry whose program is gone (a generation moved since) is reported
+ *   with path null; live entries of the current generation always resolve.
+ */
+
+import { PipelineStat } from './actions-exec.js';
+import { EMC_ENTRIES, EmcStat } from './emc.js';
+import type { FlowEntry } from './flow-table.js';
+import { KEY_WORDS } from '../../flow/key.js';
+import { Op, OP_LEN } from './ops.js';
+import type { RulePipeline } from './rule-pipeline.js';
+
+/** One table of a cached path: the rule hit, or null for a miss (the frame is dropped there). */
+export interface CachePathStep {
+  table: number;
+  entry: FlowEntry | null;
+}
+
+/** One op of a resolved program, with the group or meter id its slot names (-1: none). */
+export interface CacheProgramOp {
+  op: Op;
+  args: number[];
+  groupId: number;
+  meterId: number;
+}
+
+export interface CacheEntryDump {
+  /** Where the entry sits in the cache. */
+  slot: number;
+  key: Uint32Array;
+  /** The resolved program's id (shared by every key that walked the same path). */
+  program: number;
+  path: CachePathStep[] | null;
+  /** The program's ops other than counting and the end. */
+  ops: CacheProgramOp[];
+}
+
+export interface CacheDump {
+  capacity: number;
+  /** Live entries (all of them, whatever `limit` cut). */
+  live: number;
+  generation: number;
+  /** Insert on 1 miss in N (0: the cache is off). */
+  insertInvProb: number;
+  hits: number;
+  misses: number;
+  inserts: number;
+  evictions: number;
+  /** EMC misses that walked the tables; resolved programs built; walks that could not be cached. */
+  walks: number;
+  programsBuilt: number;
+  uncacheable: number;
+  entries: CacheEntryDump[];
+}
+
+/** The live EMC entries of `rules` (at most `limit` of them, in slot order) and the cache's totals. */
+export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
+  const emc = rules.emc;
+  const slots = emc.liveSlots();
+  const byCounters = new Map<Float64Array, FlowEntry>();
+  for (const t of rules.tables.tables) for (const e of t.list()) byCounters.set(e.counters, e);
+  const entries: CacheEntryDump[] = [];
+  for (const s of slots.slice(0, Math.max(0, limit))) {
+    const pid = emc.programs[s];
+    const key = emc.keys.slice(s * KEY_WORDS, (s + 1) * KEY_WORDS);
+    const prog = rules.cachedProgram(pid);
+    if (prog === undefined) {
+      entries.push({ slot: s, key, program: pid, path: null, ops: [] });
+      continue;
+    }
+    const path: CachePathStep[] = [];
+    const ops: CacheProgramOp[] = [];
+    const code = prog.code;
+    for (let pc = 0; pc < code.length; pc += OP_LEN[code[pc]]) {
+      const op = code[pc];
+      if (op === Op.End) break;
+      if (op === Op.CountTable) {
+        if (code[pc + 2] === 0) path.push({ table: code[pc + 1], entry: null });
+        continue;
+      }
+      if (op === Op.CountFlow) {
+        const e = byCounters.get(prog.flows[code[pc + 1]]);
+        path.push({ table: e?.tableId ?? -1, entry: e ?? null });
+        continue;
+      }
+      if (op === Op.MissDrop) continue;
+      ops.push({
+        op,
+        args: Array.from(code.subarray(pc + 1, pc + OP_LEN[op])),
+        groupId: op === Op.Group ? (rules.groups.bySlot[code[pc + 1]]?.id ?? -1) : -1,
+        meterId: op === Op.Meter ? (rules.meters.bySlot[code[pc + 1]]?.id ?? -1) : -1,
+      });
+    }
+    entries.push({ slot: s, key, program: pid, path, ops });
+  }
+  const st = emc.stats, ps = rules.stats;
+  return {
+    capacity: EMC_ENTRIES,
+    live: slots.length,
+    generation: rules.tables.generation,
+    insertInvProb: emc.insertProbabilityInverse,
+    hits: st[EmcStat.Hits],
+    misses: st[EmcStat.Misses],
+    inserts: st[EmcStat.Inserts],
+    evictions: st[EmcStat.Evictions],
+    walks: ps[PipelineStat.Walks],
+    programsBuilt: ps[PipelineStat.ProgramsBuilt],
+    uncacheable: ps[PipelineStat.Uncacheable],
+    entries,
+  };
+}
