@@ -91,6 +91,7 @@ export function buildProgram(): Command {
     .command('run')
     .description(`Run the switch. With no --port and no --config it is a standalone learning switch between two TAPs it creates (${DEFAULT_PORTS.join(', ')}).`)
     .option('-p, --port <spec>', `a port: ${PORT_SPEC_HELP}; repeatable`, collect)
+    .option('--local-port <spec>', "the switch's own TAP, OpenFlow port LOCAL (output:LOCAL): tap:NAME, optionally with ,vlan=ID or ,trunks=ID,ID...")
     .option('-c, --config <file>', 'YAML config file (same keys as the long options); options on the command line win')
     .option('-b, --burst <n>', `frames per rxBurst/txBurst call (1-${MAX_BURST}, default 32)`)
     .option('--datapath-id <hex>', 'datapath id, up to 16 hex digits (default: from a port MAC)')
