@@ -15,7 +15,9 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
+import {
+  ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, portSpecText, resolveConfig, switchPorts, type CliValues,
+} from './config.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
@@ -59,7 +61,7 @@ function run(opts: CliValues & { config?: string }): void {
     log.info(
       {
         datapathId: '0x' + running.datapathId.toString(16).padStart(16, '0'),
-        ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`),
+        ports: switchPorts(cfg).map(portSpecText),
         burst: cfg.burst,
         mode: cfg.failMode,
         controllers: cfg.controllers.map((c) => c.spec),

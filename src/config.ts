@@ -416,6 +416,12 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   };
 }
 
+/** A port as its spec writes it, the number always given (`tap:vm1=1,vlan=10`; the local port `tap:br0=LOCAL`): for logs. */
+export function portSpecText(p: PortConfig): string {
+  const vlan = p.vlan !== undefined ? `,vlan=${p.vlan}` : p.trunks !== undefined ? `,trunks=${p.trunks.join(',')}` : '';
+  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}`;
+}
+
 /** Every port the switch opens: the numbered ports, then the local port if there is one. */
 export function switchPorts(cfg: Pick<SwitchConfig, 'ports' | 'localPort'>): PortConfig[] {
   return cfg.localPort === null ? cfg.ports : [...cfg.ports, cfg.localPort];

@@ -61,6 +61,7 @@ describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('local port: output:LOCAL w
     expect(desc).toMatch(new RegExp(` LOCAL\\(${local}\\): addr:${localMac}\\n\\s+config:\\s+0\\n\\s+state:\\s+LIVE`));
     expect(desc).toMatch(new RegExp(` 1\\(${p1}\\): addr:`));
     expect(sw.logs.find((l) => l.msg === 'port added' && l.ifname === local)).toMatchObject({ port: 0xfffffffe, kind: 'tap' });
+    expect(sw.logs.find((l) => l.msg === 'switch running')!.ports).toEqual([`tap:${p1}=1`, `tap:${local}=LOCAL`]);
   });
 
   it('passes nothing to the local port without a flow', () => {

@@ -93,6 +93,13 @@ describe.skipIf(!isRoot)('standalone VLANs: access and trunk ports', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('logs each port with its VLAN configuration', () => {
+    const running = sw.logs.find((l) => l.msg === 'switch running')!;
+    expect(running.ports).toEqual([`tap:${tap(1)}=1,vlan=10`, `tap:${tap(2)}=2,vlan=10`, `tap:${tap(3)}=3,vlan=20`, `tap:${tap(4)}=4,trunks=10,20`]);
+    const added = sw.logs.filter((l) => l.msg === 'port added').map((l) => [l.port, l.vlan]);
+    expect(added).toEqual([[1, 'vlan=10'], [2, 'vlan=10'], [3, 'vlan=20'], [4, 'trunks=10,20']]);
+  });
+
   it('carries VLAN 10 between its access ports', () => {
     expect(topo.exec(host(1), 'ping -c 3 -i 0.2 -W 2 10.210.10.2')).toMatch(/3 received/);
   });

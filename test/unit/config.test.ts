@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, resolveConfig, switchPorts } from '../../src/config.js';
+import { ConfigError, loadConfigFile, portSpecText, resolveConfig, switchPorts } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linc-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,6 +159,8 @@ describe('local port', () => {
     expect(c.localPort).toEqual({ kind: 'tap', name: 'br0', ofPort: 0xfffffffe });
     expect(switchPorts(c).map((p) => p.name)).toEqual(['a', 'br0']);
     expect(switchPorts(resolveConfig({ port: ['tap:a'] })).map((p) => p.name)).toEqual(['a']);
+    const logged = resolveConfig({ port: ['tap:a,vlan=10', 'if:b=5,trunks=20,10', 'tap:c'], localPort: 'tap:br0' });
+    expect(switchPorts(logged).map(portSpecText)).toEqual(['tap:a=1,vlan=10', 'if:b=5,trunks=10,20', 'tap:c=2', 'tap:br0=LOCAL']);
     const y = resolveConfig({}, loadConfigFile(file('local.yaml', 'ports: [ tap:a ]\nlocal-port: { type: tap, name: br1, vlan: 10 }\n')));
     expect(y.localPort).toEqual({ kind: 'tap', name: 'br1', ofPort: 0xfffffffe, vlan: 10 });
     expect(resolveConfig({ localPort: 'tap:br2' }, loadConfigFile(file('local2.yaml', 'local-port: tap:br1\n'))).localPort!.name).toBe('br2');
