@@ -71,6 +71,18 @@ describe('output:LOCAL', () => {
   });
 });
 
+describe('packet-out with in_port=LOCAL', () => {
+  it('comes from the local port: FLOOD leaves it out, IN_PORT sends to it', () => {
+    const h = withLocal();
+    const packetOut = (port: number) => h.sw.packetOut({ type: 'packet_out', xid: 0, bufferId: 0xffffffff, inPort: OFPP.LOCAL, actions: [out(port)], data: udpFrame(BCAST, L) });
+    expect(packetOut(OFPP.FLOOD)).toBeNull();
+    expect(h.taken()).toEqual([[udpFrame(BCAST, L)], [udpFrame(BCAST, L)], [udpFrame(BCAST, L)]]);
+    expect(h.takenLocal()).toEqual([]);
+    expect(packetOut(OFPP.IN_PORT)).toBeNull();
+    expect(h.takenLocal()).toEqual([udpFrame(BCAST, L)]);
+  });
+});
+
 describe('port description and stats', () => {
   it('announce the local port as LOCAL (port-status ADD, port-desc, port stats)', () => {
     const h = withLocal();

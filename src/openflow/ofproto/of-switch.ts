@@ -270,7 +270,7 @@ export class OfSwitch implements OpenFlowSwitch {
     if (bad) return bad;
     if (po.data.length > this.datapath.pool.frameCapacity) return badRequest(OFPBRC.BAD_PACKET, `packet of ${po.data.length} bytes`);
     const code = compileActions(po.actions, this.compileCtx);
-    this.pipeline.packetOut(po.data, inPort, code, this.clock());
+    this.pipeline.packetOut(po.data, dpPortNo(inPort), code, this.clock());
     return null;
   }
 
