@@ -86,7 +86,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   }
   for (const [i, port] of opened.entries()) {
     const dp = datapath.addPort(port);
-    dp.vlan = portVlanOf(specs[i]);
+    normal.setPortVlan(dp, portVlanOf(specs[i]));
     const link = dp.link;
     log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr, vlan: dp.vlan?.toString() }, 'port added');
   }

@@ -72,7 +72,7 @@ export class DpPort {
   txEnabled = true;
   /** On the datapath's dirty list this round (its queue may have been kicked early). */
   dirty = false;
-  /** VLAN membership in the learning switch (NORMAL); null: every VLAN, frames keep their tags. */
+  /** VLAN membership in the learning switch (NORMAL; set with NormalSwitch.setPortVlan); null: every VLAN, frames keep their tags. */
   vlan: PortVlan | null = null;
   /** The link state as last read (added, or the last tick that saw it change). */
   link: LinkInfo;

@@ -159,6 +159,24 @@ describe('trunk ports', () => {
   });
 });
 
+describe('changing a port\'s VLANs', () => {
+  it('forgets the MACs learned on the port, and only when the membership changes', () => {
+    const { dp, send, taken, normal } = setup([access(10), access(10), access(20)]);
+    send(1, udpFrame(BCAST, B));
+    taken();
+    normal.setPortVlan(dp.port(2)!, access(10)); // the same: B stays known
+    send(0, udpFrame(B, A));
+    expect(taken()).toEqual([[], [udpFrame(B, A)], []]);
+    normal.setPortVlan(dp.port(2)!, access(20));
+    expect(dp.port(2)!.vlan!.access).toBe(20);
+    expect(normal.macs.entries(performance.now()).map((e) => e.port)).toEqual([1]); // B forgotten, A kept
+    send(0, udpFrame(B, A)); // unknown now, and port 2 is no longer in VLAN 10
+    expect(taken()).toEqual([[], [], []]);
+    normal.setPortVlan(dp.port(2)!, null);
+    expect(dp.port(2)!.vlan).toBeNull();
+  });
+});
+
 describe('ports without VLAN configuration', () => {
   it('forward every frame with the tags it has (the behaviour before VLANs)', () => {
     const { send, taken, counter } = setup([null, null, null]);

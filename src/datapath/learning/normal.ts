@@ -38,6 +38,7 @@ import { popVlan, pushVlan, TAG_OK } from '../rules/frame-tags.js';
 import type { FrameCursor } from '../rules/set-field.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { rd16, wr16 } from '../../packet/frame-bytes.js';
+import type { PortVlan } from './vlan.js';
 
 /** The group (multicast) bit of eth_dst: the low bit of its first byte, in the key's EthDstHi word. */
 const ETH_DST_GROUP_BIT = 0x01000000;
@@ -209,6 +210,17 @@ export class NormalSwitch implements Pipeline {
   private setOuterVid(pool: PacketPool, slot: number, vid: number): void {
     const at = pool.dataOff[slot] + 14;
     wr16(pool.bytes, at, (rd16(pool.bytes, at) & 0xf000) | vid);
+  }
+
+  /**
+   * Gives `port` its VLAN membership (null: every VLAN, tags kept). When it
+   * changes, the MACs learned on the port are forgotten: they were learned
+   * in VLANs the port may no longer carry. Slow path (configuration).
+   */
+  setPortVlan(port: DpPort, vlan: PortVlan | null): void {
+    if (String(port.vlan) === String(vlan)) return;
+    port.vlan = vlan;
+    this.macs.flushPort(port.ofPort);
   }
 
   tick(nowMs: number): void {

@@ -17,8 +17,9 @@
  * Invariants
  * - Immutable once built; `member` has exactly the port's VLANs set (one
  *   VLAN for an access port, never VID 0 or 4095).
- * - Built on the slow path (configuration); the datapath only reads
- *   `access` and `member[vid]`.
+ * - Built on the slow path (configuration) and installed on a DpPort by
+ *   NormalSwitch.setPortVlan; the datapath only reads `access` and
+ *   `member[vid]`.
  */
 
 /** Lowest and highest VLAN id a port may be configured with (0 and 4095 are reserved by 802.1Q). */
