@@ -20,7 +20,9 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
+import {
+  ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, portSpecText, resolveConfig, switchPorts, type CliValues,
+} from './config.js';
 import { didYouMean } from './did-you-mean.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { addInspectCommands } from './inspect-cli.js';
@@ -66,7 +68,7 @@ function run(opts: CliValues & { config?: string }): void {
     log.info(
       {
         datapathId: '0x' + running.datapathId.toString(16).padStart(16, '0'),
-        ports: cfg.ports.map((p) => `${p.kind}:${p.name}=${p.ofPort}`),
+        ports: switchPorts(cfg).map(portSpecText),
         burst: cfg.burst,
         mode: cfg.failMode,
         controllers: cfg.controllers.map((c) => c.spec),
@@ -120,6 +122,7 @@ export function buildProgram(): Command {
     .command('run')
     .description(`Run the switch. With no --port and no --config it is a standalone learning switch between two TAPs it creates (${DEFAULT_PORTS.join(', ')}).`)
     .option('-p, --port <spec>', `a port: ${PORT_SPEC_HELP}; repeatable`, collect)
+    .option('--local-port <spec>', "the switch's own TAP, OpenFlow port LOCAL (output:LOCAL): tap:NAME, optionally with ,vlan=ID or ,trunks=ID,ID...")
     .option('-c, --config <file>', 'YAML config file (same keys as the long options); options on the command line win')
     .option('-b, --burst <n>', `frames per rxBurst/txBurst call (1-${MAX_BURST}, default 32)`)
     .option('--datapath-id <hex>', 'datapath id, up to 16 hex digits (default: from a port MAC)')

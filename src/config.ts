@@ -3,11 +3,11 @@
  * file and the command line (flags win over the file). Every bad value is
  * reported as one sentence naming its key; nothing here opens a port.
  *
- * YAML keys are the long flag names: ports, burst, datapath-id, log-level,
- * pool-slots, offload, mac-aging, mac-table-size, metrics, admin-socket,
- * busy-poll; and for OpenFlow controllers (one `--controller` flag per
- * entry), listen (one `--listen` per entry), fail-mode, inactivity-probe,
- * max-backoff.
+ * YAML keys are the long flag names: ports, local-port, burst, datapath-id,
+ * log-level, pool-slots, offload, mac-aging, mac-table-size, metrics,
+ * admin-socket, busy-poll; and for OpenFlow controllers (one `--controller`
+ * flag per entry), listen (one `--listen` per entry), fail-mode,
+ * inactivity-probe, max-backoff.
  *
  * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
  * each kind's NAME check and mapping keys, and the messages listing them.
@@ -15,6 +15,12 @@
  * Messages are the project's own sentences: zod's wording for a value of the
  * wrong type or a bad choice never reaches the user (plainIssue), and an
  * unknown key or choice close to a known one gets a "did you mean".
+ *
+ * Every kind takes the same VLAN options (the learning switch's, OVS's
+ * tag/trunks): `KIND:NAME[=OFPORT][,vlan=ID | ,trunks=ID,ID...]`, or the
+ * mapping keys `vlan: ID` / `trunks: [ID, ...]`; ids 1..4094, one or the
+ * other. The local port (`--local-port tap:NAME`) is a TAP numbered
+ * PORT_LOCAL (OpenFlow's LOCAL), never given a number of its own.
  */
 
 import { readFileSync } from 'node:fs';
@@ -25,6 +31,8 @@ import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
 import type { FailMode } from './openflow/ofproto/switch-api.js';
+import { PORT_LOCAL } from './datapath/rules/rule.js';
+import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
 import { SPEC_PORT_KINDS, type PortKindName } from './ports/kinds.js';
 import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
@@ -36,11 +44,17 @@ export interface PortConfig {
   kind: PortKindName;
   name: string;
   ofPort: number;
+  /** Access port of this VLAN (`vlan=ID`); absent with trunks. */
+  vlan?: number;
+  /** Trunk port of these VLANs, ascending (`trunks=ID,ID`); absent with vlan. Neither: every VLAN, tags kept. */
+  trunks?: number[];
 }
 
 
 export interface SwitchConfig {
   ports: PortConfig[];
+  /** The switch's own TAP (`--local-port`), numbered PORT_LOCAL (OpenFlow LOCAL), or null. */
+  localPort: PortConfig | null;
   burst: number;
   datapathId: bigint | null;
   logLevel: LogLevel;
@@ -81,8 +95,11 @@ export class ConfigError extends Error {
 /** Highest physical port number in OpenFlow 1.3 (OFPP_MAX). */
 const OFPP_MAX = 0xffffff00;
 
-/** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`: the --port help, from the registry. */
-export const PORT_SPEC_HELP = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ');
+/** The learning switch's VLAN options, after a comma in a port spec. */
+const VLAN_OPTIONS_USAGE = 'vlan=ID (access port) or trunks=ID,ID... (trunk port)';
+
+/** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`, then the VLAN options: the --port help, from the registry. */
+export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)`;
 const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
 const PORT_FORMS = `port specs (${PORT_SPEC_USAGE}) or mappings ({ type: ${SPEC_PORT_KINDS[0].kind}, name: NAME, ofport: N })`;
 
@@ -133,9 +150,59 @@ function plainIssue(issue: z.core.$ZodRawIssue): string | undefined {
 }
 const PLAIN = { error: plainIssue };
 
-/** KIND:NAME[=OFPORT]: the kind checks NAME. */
-const portString = z.string().transform((s, ctx) => {
-  const m = /^([^:=]*):([^=]*)(?:=(.*))?$/.exec(s.trim());
+/** A port as parsed from a spec string or a mapping, before numbering. */
+interface PortEntry {
+  kind: PortKindName;
+  name: string;
+  ofPort?: number;
+  vlan?: number;
+  trunks?: number[];
+}
+
+const VLAN_RANGE = `an integer from ${VLAN_ID_MIN} to ${VLAN_ID_MAX}`;
+const BOTH_VLAN_MODES = 'a port takes vlan (access port) or trunks (trunk port), not both';
+
+/** A VLAN id of a spec string, or the sentence saying why not. */
+function vlanIdOf(text: string): number | string {
+  const id = Number(text);
+  return /^\d+$/.test(text) && id >= VLAN_ID_MIN && id <= VLAN_ID_MAX ? id : `VLAN id "${text}" must be ${VLAN_RANGE}`;
+}
+
+/** The VLAN options after a spec's first comma: `vlan=ID` or `trunks=ID,ID...`. The options, or the sentence saying why not. */
+function parseVlanOptions(text: string): Pick<PortEntry, 'vlan' | 'trunks'> | string {
+  const out: Pick<PortEntry, 'vlan' | 'trunks'> = {};
+  let inTrunks = false;
+  for (const token of text.split(',')) {
+    if (token.trim() === '') return `an empty option after ",": use ${VLAN_OPTIONS_USAGE}`;
+    const eq = token.indexOf('=');
+    const key = eq < 0 ? null : token.slice(0, eq).trim();
+    const value = (eq < 0 ? token : token.slice(eq + 1)).trim();
+    if (key === null && !inTrunks) return `"${token}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
+    if (key !== null && key !== 'vlan' && key !== 'trunks') return `"${key}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
+    if (key !== null && out[key] !== undefined) return `${key} is given twice`;
+    if (value === '') return `${key ?? 'trunks'} needs a VLAN id (${VLAN_RANGE})`;
+    const id = vlanIdOf(value);
+    if (typeof id === 'string') return id;
+    if (key === 'vlan') {
+      out.vlan = id;
+      inTrunks = false;
+    } else {
+      if (key === 'trunks') out.trunks = [];
+      out.trunks!.push(id);
+      inTrunks = true;
+    }
+  }
+  if (out.vlan !== undefined && out.trunks !== undefined) return BOTH_VLAN_MODES;
+  if (out.trunks !== undefined) out.trunks = [...new Set(out.trunks)].sort((a, b) => a - b);
+  return out;
+}
+
+/** KIND:NAME[=OFPORT][,vlan=ID | ,trunks=ID,ID...]: the kind checks NAME. */
+const portString = z.string().transform((s, ctx): PortEntry => {
+  const spec = s.trim();
+  const comma = spec.indexOf(',');
+  const head = comma < 0 ? spec : spec.slice(0, comma);
+  const m = /^([^:=]*):([^=]*)(?:=(.*))?$/.exec(head);
   const kind = m ? SPEC_PORT_KINDS.find((k) => k.kind === m[1]) : undefined;
   if (!m || !kind) {
     ctx.addIssue({ code: 'custom', message: `"${s}" is not a port spec: use ${PORT_SPEC_USAGE}` });
@@ -147,15 +214,21 @@ const portString = z.string().transform((s, ctx) => {
     ctx.addIssue({ code: 'custom', message: badName });
     return z.NEVER;
   }
-  let ofPort: number | undefined;
+  const entry: PortEntry = { kind: kind.kind, name };
   if (num !== undefined) {
-    ofPort = Number(num);
-    if (!/^\d+$/.test(num) || ofPort < 1 || ofPort > OFPP_MAX) {
+    entry.ofPort = Number(num);
+    if (!/^\d+$/.test(num) || entry.ofPort < 1 || entry.ofPort > OFPP_MAX) {
       ctx.addIssue({ code: 'custom', message: `OpenFlow port number "${num}" must be an integer from 1 to ${OFPP_MAX}` });
       return z.NEVER;
     }
   }
-  return { kind: kind.kind, name, ofPort };
+  if (comma < 0) return entry;
+  const options = parseVlanOptions(spec.slice(comma + 1));
+  if (typeof options === 'string') {
+    ctx.addIssue({ code: 'custom', message: options });
+    return z.NEVER;
+  }
+  return { ...entry, ...options };
 });
 
 /** The mapping form, first step: `type` names a kind that config files may use. */
@@ -165,14 +238,23 @@ const portType = z.looseObject(
   { error: (iss) => `must be a port spec (${PORT_SPEC_USAGE}) or a mapping with type and name, not ${valueWords(iss.input)}` },
 );
 
-/** The mapping form, second step: type, the kind's own keys, ofport; nothing else. */
+const vlanId = z.number({ message: `must be a VLAN id, ${VLAN_RANGE}` }).int(`must be a VLAN id, ${VLAN_RANGE}`).min(VLAN_ID_MIN, `must be a VLAN id, ${VLAN_RANGE}`).max(VLAN_ID_MAX, `must be a VLAN id, ${VLAN_RANGE}`);
+const trunkList = z.array(vlanId, { message: 'must be a list of VLAN ids, e.g. [10, 20]' }).min(1, 'must name at least one VLAN id');
+
+/** The mapping form, second step: type, the kind's own keys, ofport, vlan or trunks; nothing else. */
 const portMappings = new Map(
   SPEC_PORT_KINDS.map((k) => [
     k.kind,
     z
-      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional() })
+      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional() })
       .strict()
-      .transform((o) => ({ kind: o.type, name: o.name, ofPort: o.ofport })),
+      .refine((o) => o.vlan === undefined || o.trunks === undefined, BOTH_VLAN_MODES)
+      .transform((o): PortEntry => {
+        const entry: PortEntry = { kind: o.type, name: o.name, ofPort: o.ofport };
+        if (o.vlan !== undefined) entry.vlan = o.vlan;
+        if (o.trunks !== undefined) entry.trunks = [...new Set(o.trunks)].sort((a, b) => a - b);
+        return entry;
+      }),
   ]),
 );
 const portMappingKeys = new Map(SPEC_PORT_KINDS.map((k) => [k.kind, ['type', ...Object.keys(k.spec.fields), 'ofport']]));
@@ -185,11 +267,21 @@ function parsePortMapping(v: unknown) {
 
 /** A port is either a spec string or a mapping; errors come from whichever form was given (an unknown key first: it explains a missing one). */
 const portEntry = z.unknown().transform((v, ctx) => {
+  if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+    ctx.addIssue({ code: 'custom', message: `must be a port spec (${PORT_SPEC_USAGE}) or a mapping with type and name, not ${valueWords(v)}` });
+    return z.NEVER;
+  }
   const r = typeof v === 'string' ? { ...portString.safeParse(v, PLAIN), known: [] } : parsePortMapping(v);
   if (r.success) return r.data;
   const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
   for (const issue of issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys, r.known) : issue.message } as never);
   return z.NEVER;
+});
+
+/** The local port: a port entry of kind tap, without a number (it is LOCAL). */
+const localPortEntry = portEntry.superRefine((p, ctx) => {
+  if (p.kind !== 'tap') ctx.addIssue({ code: 'custom', message: `the local port must be a TAP (tap:NAME), not ${p.kind}:${p.name}` });
+  else if (p.ofPort !== undefined) ctx.addIssue({ code: 'custom', message: `the local port is numbered LOCAL; it takes no OpenFlow port number (drop "=${p.ofPort}")` });
 });
 
 const DATAPATH_ID_FORM = 'up to 16 hex digits, e.g. 0x1 or 00:00:00:00:00:00:00:01';
@@ -253,6 +345,7 @@ const fileSchema = z
         error: (iss) => `must be a list of ${PORT_FORMS}, not ${valueWords(iss.input)}${typeof iss.input === 'string' ? ` (write ports: [${iss.input}])` : ''}`,
       })
       .min(1, 'needs at least one port'),
+    'local-port': localPortEntry,
     burst: z.number().int().min(1).max(MAX_BURST),
     'datapath-id': datapathId,
     'log-level': z.enum(LOG_LEVELS),
@@ -281,6 +374,7 @@ type FileConfig = z.output<typeof fileSchema> & { source?: string };
 /** Command-line values, as commander hands them over (strings), all optional. */
 export interface CliValues {
   port?: string[];
+  localPort?: string;
   burst?: string;
   datapathId?: string;
   logLevel?: string;
@@ -348,6 +442,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   const fromCli = validate(
     {
       ports: cli.port,
+      'local-port': cli.localPort,
       burst: intFlag(cli.burst, 'burst'),
       'datapath-id': cli.datapathId,
       'log-level': cli.logLevel,
@@ -369,8 +464,11 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) };
   const ports = merged.ports ?? validate({ ports: DEFAULT_PORTS }, 'default').ports!;
   const portsFrom = fromCli.ports === undefined && file.ports !== undefined && file.source !== undefined ? `config file ${file.source}: ` : '';
+  const local = merged['local-port'];
+  const localPort: PortConfig | null = local === undefined ? null : { ...local, ofPort: PORT_LOCAL };
   return {
-    ports: assignPortNumbers(ports, portsFrom),
+    ports: assignPortNumbers(ports, localPort, portsFrom),
+    localPort,
     burst: merged.burst ?? 32,
     datapathId: merged['datapath-id'] ?? null,
     logLevel: merged['log-level'] ?? 'info',
@@ -389,10 +487,24 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   };
 }
 
-/** Give ports without a number the lowest free one; refuse duplicate names and numbers (`from`: the message prefix naming the file). */
-function assignPortNumbers(ports: Array<{ kind: PortKindName; name: string; ofPort?: number }>, from: string): PortConfig[] {
+/** A port as its spec writes it, the number always given (`tap:vm1=1,vlan=10`; the local port `tap:br0=LOCAL`): for logs. */
+export function portSpecText(p: PortConfig): string {
+  const vlan = p.vlan !== undefined ? `,vlan=${p.vlan}` : p.trunks !== undefined ? `,trunks=${p.trunks.join(',')}` : '';
+  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}`;
+}
+
+/** Every port the switch opens: the numbered ports, then the local port if there is one. */
+export function switchPorts(cfg: Pick<SwitchConfig, 'ports' | 'localPort'>): PortConfig[] {
+  return cfg.localPort === null ? cfg.ports : [...cfg.ports, cfg.localPort];
+}
+
+/**
+ * Give ports without a number the lowest free one; refuse duplicate names
+ * (the local port's too) and numbers (`from`: the message prefix naming the file).
+ */
+function assignPortNumbers(ports: PortEntry[], localPort: PortConfig | null, from: string): PortConfig[] {
   const owner = new Map<number, string>();
-  const names = new Set<string>();
+  const names = new Set<string>(localPort === null ? [] : [localPort.name]);
   for (const p of ports) {
     if (names.has(p.name)) throw new ConfigError(`${from}port ${p.name} is listed twice`);
     names.add(p.name);
@@ -404,9 +516,9 @@ function assignPortNumbers(ports: Array<{ kind: PortKindName; name: string; ofPo
   const used = new Set(owner.keys());
   let next = 1;
   return ports.map((p) => {
-    if (p.ofPort !== undefined) return { kind: p.kind, name: p.name, ofPort: p.ofPort };
+    if (p.ofPort !== undefined) return { ...p, ofPort: p.ofPort };
     while (used.has(next)) next++;
     used.add(next);
-    return { kind: p.kind, name: p.name, ofPort: next };
+    return { ...p, ofPort: next };
   });
 }

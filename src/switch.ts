@@ -22,7 +22,8 @@
 import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
-import type { PortConfig, SwitchConfig } from './config.js';
+import { switchPorts, type PortConfig, type SwitchConfig } from './config.js';
+import { portVlanOf } from './datapath/learning/vlan.js';
 import { openPort } from './ports/kinds.js';
 import { PortOpenError } from './ports/open-errors.js';
 import type { LinkInfo, Port } from './ports/port.js';
@@ -76,16 +77,19 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
   datapath.pipeline = normal;
 
+  const specs = switchPorts(cfg);
   const opened: Port[] = [];
   try {
-    for (const pc of cfg.ports) opened.push(openConfiguredPort(pc, cfg, pool));
+    for (const pc of specs) opened.push(openConfiguredPort(pc, cfg, pool));
   } catch (e) {
     for (const p of opened) p.close();
     throw e;
   }
-  for (const port of opened) {
-    const link = datapath.addPort(port).link;
-    log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr }, 'port added');
+  for (const [i, port] of opened.entries()) {
+    const dp = datapath.addPort(port);
+    normal.setPortVlan(dp, portVlanOf(specs[i]));
+    const link = dp.link;
+    log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr, vlan: dp.vlan?.toString() }, 'port added');
   }
   let datapathId = cfg.datapathId;
   if (datapathId === null) {

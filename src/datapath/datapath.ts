@@ -36,6 +36,7 @@ import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum } from '../packet/checksum.js';
 import { ParsedBatch, parseBurst } from './parse/parse.js';
 import { PacketPool } from '../packet/pool.js';
+import type { PortVlan } from './learning/vlan.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 
 export const DEFAULT_BURST = 32;
@@ -71,6 +72,8 @@ export class DpPort {
   txEnabled = true;
   /** On the datapath's dirty list this round (its queue may have been kicked early). */
   dirty = false;
+  /** VLAN membership in the learning switch (NORMAL; set with NormalSwitch.setPortVlan); null: every VLAN, frames keep their tags. */
+  vlan: PortVlan | null = null;
   /** The link state as last read (added, or the last tick that saw it change). */
   link: LinkInfo;
 

@@ -51,6 +51,8 @@ export const enum PortStat {
   FwdDropped,
   /** Frames flooded (sent to every other port). */
   FwdFlooded,
+  /** Frames the port's VLAN configuration refused on receive (learning switch): a tagged frame on an access port, a VLAN a trunk does not carry. */
+  VlanDropped,
   COUNT,
 }
 
@@ -60,7 +62,7 @@ export const PORT_STAT_NAMES = [
   'rx_wakeup_frames_min', 'rx_wakeup_frames_max',
   'tx_frames', 'tx_bytes', 'tx_kicks', 'tx_kick_frames_min', 'tx_kick_frames_max',
   'tx_drop_queue_full', 'tx_errors', 'tx_drop_mtu', 'tx_drop_gso', 'tx_csum_software',
-  'slots_freed', 'fwd_dropped', 'fwd_flooded',
+  'slots_freed', 'fwd_dropped', 'fwd_flooded', 'vlan_dropped',
 ] as const;
 
 /** Frames-per-burst histogram buckets: [1], [2,3], [4,7], ... [256, inf): index = 31 - clz32(n), capped. */

@@ -23,7 +23,8 @@
  * reading its own state.
  *
  * Invariants
- * - Label sets: every port series carries {port="<OpenFlow number>", name="<ifname>"}.
+ * - Label sets: every port series carries {port="<OpenFlow number>", name="<ifname>"};
+ *   the local port (--local-port) is port="LOCAL".
  * - A port removed from the switch disappears from the next scrape (collect()
  *   rebuilds the series from Datapath.portList).
  * - Burst histograms come from the log2 bucket arrays: bucket b holds bursts
@@ -42,6 +43,7 @@ import { ClsStat } from '../datapath/rules/classifier.js';
 import type { Datapath, DpPort } from '../datapath/datapath.js';
 import { EmcStat } from '../datapath/rules/emc.js';
 import { TableCounter } from '../datapath/rules/flow-table.js';
+import { PORT_LOCAL } from '../datapath/rules/rule.js';
 import type { NormalSwitch } from '../datapath/learning/normal.js';
 import type { GroupTable } from '../datapath/rules/groups.js';
 import type { MeterTable } from '../datapath/rules/meters.js';
@@ -103,6 +105,7 @@ const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_slots_freed_total', help: 'Packet pool slots given back after the frames received on the port were forwarded.', stat: PortStat.SlotsFreed },
   { name: 'linc_port_forward_dropped_total', help: 'Frames received on the port that the forwarding decision dropped (e.g. destination is the in port, port not forwarding).', stat: PortStat.FwdDropped },
   { name: 'linc_port_flooded_total', help: 'Frames received on the port that were flooded to every other port.', stat: PortStat.FwdFlooded },
+  { name: 'linc_port_vlan_dropped_total', help: 'Frames received on the port that its VLAN configuration refused (learning switch): tagged on an access port, or in a VLAN the trunk does not carry.', stat: PortStat.VlanDropped },
 ];
 
 /** tx drop reasons (non-overlapping, port-counters.ts) as the `reason` label of linc_port_tx_dropped_total. */
@@ -113,7 +116,7 @@ const TX_DROP_REASONS: Array<[string, PortStat]> = [
 ];
 
 function portLabels(p: DpPort): Record<PortLabels, string> {
-  return { port: String(p.ofPort), name: p.port.name };
+  return { port: p.ofPort === PORT_LOCAL ? 'LOCAL' : String(p.ofPort), name: p.port.name };
 }
 
 /** Upper bounds of the log2 burst buckets: 1, 3, 7, ..., 2^(B-1)-1, then +Inf. */
@@ -391,7 +394,7 @@ function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): voi
   });
   new Counter<'reason'>({
     name: 'linc_datapath_dropped_total',
-    help: 'Frames (or copies of them) the OpenFlow pipeline dropped, by reason: table_miss (no entry and no table-miss flow), meter (band drop), invalid_ttl, no_slot (no pool slot for a copy), no_headroom (no room for a push), local_port, no_such_port, in_port (output to the in port by number), group_too_deep, fragment (OFPC_FRAG_DROP).',
+    help: 'Frames (or copies of them) the OpenFlow pipeline dropped, by reason: table_miss (no entry and no table-miss flow), meter (band drop), invalid_ttl, no_slot (no pool slot for a copy), no_headroom (no room for a push), local_port (output to LOCAL with no --local-port), no_such_port, in_port (output to the in port by number), group_too_deep, fragment (OFPC_FRAG_DROP).',
     labelNames: ['reason'],
     registers,
     collect() {

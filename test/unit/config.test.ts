@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_FILE_KEYS, ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
+import { CONFIG_FILE_KEYS, ConfigError, loadConfigFile, portSpecText, resolveConfig, switchPorts } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linc-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -199,5 +199,74 @@ describe('bad input messages', () => {
       expect(message, text).toMatch(want);
       expect(message, text).not.toMatch(ZOD_RAW);
     }
+  });
+});
+
+describe('port VLAN options', () => {
+  it('reads vlan= and trunks= after a port spec, and vlan / trunks keys in YAML', () => {
+    const c = resolveConfig({ port: ['if:vif1.0=3,vlan=10', 'if:trunk0,trunks=20,10', 'tap:t1'] });
+    expect(c.ports).toEqual([
+      { kind: 'if', name: 'vif1.0', ofPort: 3, vlan: 10 },
+      { kind: 'if', name: 'trunk0', ofPort: 1, trunks: [10, 20] },
+      { kind: 'tap', name: 't1', ofPort: 2 },
+    ]);
+    const p = file('vlan.yaml', 'ports:\n  - { type: if, name: vif1.0, ofport: 3, vlan: 10 }\n  - { type: tap, name: t0, trunks: [30, 20, 30] }\n  - "tap:t2,vlan=4094"\n');
+    expect(resolveConfig({}, loadConfigFile(p)).ports).toEqual([
+      { kind: 'if', name: 'vif1.0', ofPort: 3, vlan: 10 },
+      { kind: 'tap', name: 't0', ofPort: 1, trunks: [20, 30] },
+      { kind: 'tap', name: 't2', ofPort: 2, vlan: 4094 },
+    ]);
+  });
+
+  it('refuses bad VLAN options on the command line with one sentence each', () => {
+    const opt = (spec: string) => configError(() => resolveConfig({ port: [spec] }));
+    expect(opt('tap:a,vlan=0')).toBe('option ports[0]: VLAN id "0" must be an integer from 1 to 4094');
+    expect(opt('tap:a,vlan=4095')).toBe('option ports[0]: VLAN id "4095" must be an integer from 1 to 4094');
+    expect(opt('tap:a,vlan=ten')).toBe('option ports[0]: VLAN id "ten" must be an integer from 1 to 4094');
+    expect(opt('tap:a,trunks=10,0')).toBe('option ports[0]: VLAN id "0" must be an integer from 1 to 4094');
+    expect(opt('tap:a,trunks=')).toBe('option ports[0]: trunks needs a VLAN id (an integer from 1 to 4094)');
+    expect(opt('tap:a,vlan=10,trunks=20')).toBe('option ports[0]: a port takes vlan (access port) or trunks (trunk port), not both');
+    expect(opt('tap:a,vlan=10,vlan=11')).toBe('option ports[0]: vlan is given twice');
+    expect(opt('tap:a,tag=10')).toBe('option ports[0]: "tag" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+    expect(opt('tap:a,10')).toBe('option ports[0]: "10" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+    expect(opt('tap:a,')).toBe('option ports[0]: an empty option after ",": use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+    expect(opt('tap:a,vlan=10,20')).toBe('option ports[0]: "20" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+  });
+
+  it('refuses bad VLAN keys in YAML naming the key', () => {
+    const bad = (name: string, port: string) => configError(() => loadConfigFile(file(name, `ports:\n  - ${port}\n`)));
+    expect(bad('v1.yaml', '{ type: tap, name: a, vlan: 0 }')).toMatch(/v1\.yaml: ports\[0\]\.vlan: must be a VLAN id, an integer from 1 to 4094$/);
+    expect(bad('v2.yaml', '{ type: tap, name: a, vlan: "10" }')).toMatch(/ports\[0\]\.vlan: must be a VLAN id/);
+    expect(bad('v3.yaml', '{ type: tap, name: a, trunks: [] }')).toMatch(/ports\[0\]\.trunks: must name at least one VLAN id$/);
+    expect(bad('v4.yaml', '{ type: tap, name: a, trunks: 10 }')).toMatch(/ports\[0\]\.trunks: must be a list of VLAN ids, e\.g\. \[10, 20\]$/);
+    expect(bad('v5.yaml', '{ type: tap, name: a, trunks: [10, 5000] }')).toMatch(/ports\[0\]\.trunks\[1\]: must be a VLAN id/);
+    expect(bad('v6.yaml', '{ type: tap, name: a, vlan: 10, trunks: [20] }')).toMatch(/ports\[0\]: a port takes vlan \(access port\) or trunks \(trunk port\), not both$/);
+    expect(bad('v7.yaml', '"if:x,trunks=10,4095"')).toMatch(/ports\[0\]: VLAN id "4095" must be an integer from 1 to 4094$/);
+  });
+});
+
+describe('local port', () => {
+  it('is a TAP numbered LOCAL, from --local-port or local-port in YAML, with VLAN options too', () => {
+    expect(resolveConfig({}).localPort).toBeNull();
+    const c = resolveConfig({ port: ['tap:a'], localPort: 'tap:br0' });
+    expect(c.localPort).toEqual({ kind: 'tap', name: 'br0', ofPort: 0xfffffffe });
+    expect(switchPorts(c).map((p) => p.name)).toEqual(['a', 'br0']);
+    expect(switchPorts(resolveConfig({ port: ['tap:a'] })).map((p) => p.name)).toEqual(['a']);
+    const logged = resolveConfig({ port: ['tap:a,vlan=10', 'if:b=5,trunks=20,10', 'tap:c'], localPort: 'tap:br0' });
+    expect(switchPorts(logged).map(portSpecText)).toEqual(['tap:a=1,vlan=10', 'if:b=5,trunks=10,20', 'tap:c=2', 'tap:br0=LOCAL']);
+    const y = resolveConfig({}, loadConfigFile(file('local.yaml', 'ports: [ tap:a ]\nlocal-port: { type: tap, name: br1, vlan: 10 }\n')));
+    expect(y.localPort).toEqual({ kind: 'tap', name: 'br1', ofPort: 0xfffffffe, vlan: 10 });
+    expect(resolveConfig({ localPort: 'tap:br2' }, loadConfigFile(file('local2.yaml', 'local-port: tap:br1\n'))).localPort!.name).toBe('br2');
+  });
+
+  it('refuses another kind, a port number, and a name a port already has', () => {
+    expect(configError(() => resolveConfig({ localPort: 'if:eth0' }))).toBe('option local-port: the local port must be a TAP (tap:NAME), not if:eth0');
+    expect(configError(() => resolveConfig({ localPort: 'tap:br0=3' }))).toBe('option local-port: the local port is numbered LOCAL; it takes no OpenFlow port number (drop "=3")');
+    expect(configError(() => resolveConfig({ port: ['tap:br0'], localPort: 'tap:br0' }))).toBe('port br0 is listed twice');
+    expect(configError(() => resolveConfig({ localPort: 'tap:a,vlan=0' }))).toBe('option local-port: VLAN id "0" must be an integer from 1 to 4094');
+    expect(configError(() => loadConfigFile(file('local3.yaml', 'local-port: [ tap:x ]\n')))).toMatch(
+      /local3\.yaml: local-port: must be a port spec \(tap:NAME\[=OFPORT\] or if:NAME\[=OFPORT\]\) or a mapping with type and name, not a list/,
+    );
+    expect(configError(() => loadConfigFile(file('local4.yaml', 'ports: [ 5 ]\n')))).toMatch(/local4\.yaml: ports\[0\]: must be a port spec/);
   });
 });

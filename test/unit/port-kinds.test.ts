@@ -32,8 +32,10 @@ describe('port-kind registry', () => {
   it('checks interface names for tap and if', () => {
     for (const k of SPEC_PORT_KINDS) {
       expect(k.spec.checkName('veth1')).toBeNull();
-      expect(k.spec.checkName('abcdefghijklmnop')).toBe(`"abcdefghijklmnop" is not an interface name (1 to 15 characters, no spaces, '/', ':' or '=')`);
+      expect(k.spec.checkName('abcdefghijklmnop')).toBe(`"abcdefghijklmnop" is not an interface name (1 to 15 characters, no spaces, '/', ':', '=' or ',')`);
+      expect(k.spec.checkName('a,b')).not.toBeNull(); // ',' starts the spec's options
       expect(k.spec.fields.name.safeParse('a/b').success).toBe(false);
+      expect(k.spec.fields.name.safeParse('a,b').success).toBe(false);
     }
   });
 

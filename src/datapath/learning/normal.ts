@@ -2,26 +2,84 @@
  * NormalSwitch: the standalone L2 learning switch, which is also OpenFlow's
  * NORMAL action. Learns (VLAN, source MAC) -> in port on every frame, sends
  * known unicast to its port, floods broadcast, multicast and unknown unicast
- * to every other port, and never sends a frame back out of its in port.
+ * to every other port of the frame's VLAN, and never sends a frame back out
+ * of its in port.
+ *
+ * VLANs (vlan.ts, DpPort.vlan): a frame's VLAN is its in port's access VLAN,
+ * or the VID of its outer tag (0 untagged). A frame the in port refuses is
+ * dropped and counted (VlanDropped). It leaves only on ports of its VLAN, in
+ * the form each wants: untagged on an access port, tagged on a trunk; a port
+ * without VLAN configuration gets it as received (a frame from an access
+ * port, tagged with its VLAN). Each output goes out either as the frame is
+ * ("as is") or in the one other form (tag pushed or popped), so a flood makes
+ * at most one copy: as-is outputs first, then the other form, edited in place
+ * when nothing was queued yet and the slot is ours, else on a clone
+ * (Datapath copy-on-write). Push and pop (rules/frame-tags.ts) move the vnet
+ * header's csum_start with the bytes, so offload state stays right.
  *
  * Invariants
- * - The forwarding decision reads only the parsed key row; frames are not
- *   touched.
+ * - The decision reads the parsed key row; frame bytes change only for a
+ *   VLAN tag push, pop or priority-tag VID rewrite, and only in a slot the
+ *   switch may edit: one it received itself (processBurst) that is not
+ *   queued yet, or a clone. The NORMAL action (forward) never edits the
+ *   caller's slot.
  * - A frame too short to have an Ethernet header is dropped (and was counted
  *   as malformed by the parser).
+ * - No allocation per frame; ports without VLAN configuration take the same
+ *   path as before VLANs (two null checks per frame).
  */
 
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
-import { K, keyVlanVid, KEY_WORDS } from '../../flow/key.js';
+import { ETH_TYPE_VLAN, K, keyVlanVid, KEY_WORDS, VLAN_PRESENT } from '../../flow/key.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { PARSE_TOO_SHORT, type ParsedBatch } from '../parse/parse.js';
 import { PortStat } from '../port-counters.js';
+import { popVlan, pushVlan, TAG_OK } from '../rules/frame-tags.js';
+import type { FrameCursor } from '../rules/set-field.js';
+import type { PacketPool } from '../../packet/pool.js';
+import { rd16, wr16 } from '../../packet/frame-bytes.js';
+import type { PortVlan } from './vlan.js';
 
 /** The group (multicast) bit of eth_dst: the low bit of its first byte, in the key's EthDstHi word. */
 const ETH_DST_GROUP_BIT = 0x01000000;
 
+/** How a frame leaves on one port (egressForm). */
+const SKIP = 0;
+const AS_IS = 1;
+const OTHER_FORM = 2;
+
+/**
+ * The frame form `p` takes for a frame of VLAN `vlan` that is `tagged` (has
+ * an outer tag) now: SKIP (not a member), AS_IS, or OTHER_FORM (the tag
+ * popped, or pushed).
+ */
+function egressForm(p: DpPort, vlan: number, tagged: boolean): number {
+  const pv = p.vlan;
+  if (pv === null) return vlan === 0 || tagged ? AS_IS : OTHER_FORM;
+  if (pv.member[vlan] === 0) return SKIP;
+  return pv.access < 0 === tagged ? AS_IS : OTHER_FORM;
+}
+
+/** A FrameCursor over a slot the switch may edit, for the tag helpers (no L3/L4 offsets to follow). */
+class TagCursor implements FrameCursor {
+  cur = 0;
+  l3 = 0;
+  l4 = 0;
+  ethType = 0;
+  proto = 0;
+  metaHi = 0;
+  metaLo = 0;
+  tunHi = 0;
+  tunLo = 0;
+  constructor(readonly pool: PacketPool) {}
+  writable(): boolean {
+    return true; // NormalSwitch hands it only slots it may edit
+  }
+}
+
 export class NormalSwitch implements Pipeline {
   readonly macs: MacLearningTable;
+  private cursor: TagCursor | null = null;
 
   constructor(opts: MacLearningOptions = {}) {
     this.macs = new MacLearningTable(opts);
@@ -35,32 +93,134 @@ export class NormalSwitch implements Pipeline {
         inPort.counters.c[PortStat.FwdDropped] += 1;
         continue;
       }
-      this.forward(dp, inPort, slots[i], keys, i * KEY_WORDS, nowMs);
+      this.decide(dp, inPort, slots[i], keys, i * KEY_WORDS, nowMs, true);
     }
   }
 
-  /** The NORMAL decision for one frame whose key row starts at `base`. */
+  /** The NORMAL decision for one frame whose key row starts at `base`; `slot` is left as it is (edits go to a copy). */
   forward(dp: Datapath, inPort: DpPort, slot: number, keys: Uint32Array, base: number, nowMs: number): void {
-    const vlan = keyVlanVid(keys, base);
+    this.decide(dp, inPort, slot, keys, base, nowMs, false);
+  }
+
+  /** `owned`: the slot is the switch's own to edit (received by processBurst) while it is not queued. */
+  private decide(dp: Datapath, inPort: DpPort, slot: number, keys: Uint32Array, base: number, nowMs: number, owned: boolean): void {
+    const tagged = (keys[base + K.EthTypeVlan] & VLAN_PRESENT) !== 0;
+    let vlan = keyVlanVid(keys, base);
+    const inVlan = inPort.vlan;
+    if (inVlan !== null) {
+      if (inVlan.access < 0 ? inVlan.member[vlan] === 0 : vlan !== 0) {
+        inPort.counters.c[PortStat.VlanDropped] += 1;
+        return;
+      }
+      if (inVlan.access >= 0) {
+        vlan = inVlan.access;
+        if (tagged) {
+          // Priority-tagged (VID 0): the tag now names the access VLAN, its PCP kept.
+          slot = this.editableSlot(dp, slot, owned);
+          if (slot < 0) {
+            inPort.counters.c[PortStat.FwdDropped] += 1;
+            return;
+          }
+          owned = true;
+          this.setOuterVid(dp.pool, slot, vlan);
+        }
+      }
+    }
     const macs = this.macs;
     const dstHi = keys[base + K.EthDstHi];
     const dstLoSrcHi = keys[base + K.EthDstLoSrcHi];
     // MACs as the two words the key holds (bytes 0..1, bytes 2..5): no 48-bit doubles per frame.
     macs.learnWords(vlan, dstLoSrcHi & 0xffff, keys[base + K.EthSrcLo] | 0, inPort.ofPort, nowMs);
     if ((dstHi & ETH_DST_GROUP_BIT) !== 0) {
-      dp.flood(slot, inPort);
+      this.flood(dp, inPort, slot, vlan, tagged, owned);
       return;
     }
     const to = macs.lookupWords(vlan, dstHi >>> 16, (dstHi << 16) | (dstLoSrcHi >>> 16), nowMs);
-    if (to < 0) {
-      dp.flood(slot, inPort);
-    } else if (to === inPort.ofPort) {
+    if (to === inPort.ofPort) {
       inPort.counters.c[PortStat.FwdDropped] += 1;
-    } else {
-      const out = dp.port(to);
-      if (out === undefined) dp.flood(slot, inPort);
-      else dp.output(slot, out);
+      return;
     }
+    const out = to < 0 ? undefined : dp.port(to);
+    if (out === undefined) {
+      this.flood(dp, inPort, slot, vlan, tagged, owned);
+    } else if (inVlan === null && out.vlan === null) {
+      dp.output(slot, out);
+    } else {
+      const form = egressForm(out, vlan, tagged);
+      if (form === AS_IS) {
+        dp.output(slot, out);
+      } else if (form === SKIP) {
+        this.flood(dp, inPort, slot, vlan, tagged, owned); // learned there before a VLAN change
+      } else {
+        const other = this.otherForm(dp, slot, vlan, tagged, owned);
+        if (other < 0) inPort.counters.c[PortStat.FwdDropped] += 1;
+        else dp.output(other, out);
+      }
+    }
+  }
+
+  /** Every port of the frame's VLAN but the in port: as-is outputs first, then the other form (one copy at most). */
+  private flood(dp: Datapath, inPort: DpPort, slot: number, vlan: number, tagged: boolean, owned: boolean): void {
+    const list = dp.portList;
+    let others = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p === inPort) continue;
+      const form = egressForm(p, vlan, tagged);
+      if (form === AS_IS) dp.output(slot, p);
+      else if (form === OTHER_FORM) others++;
+    }
+    inPort.counters.c[PortStat.FwdFlooded] += 1;
+    if (others === 0) return;
+    const other = this.otherForm(dp, slot, vlan, tagged, owned);
+    if (other < 0) {
+      inPort.counters.c[PortStat.FwdDropped] += 1;
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p !== inPort && egressForm(p, vlan, tagged) === OTHER_FORM) dp.output(other, p);
+    }
+  }
+
+  /** The frame in its other form: tag popped (`tagged`) or pushed with VID `vlan`. -1 when no slot or room was left. */
+  private otherForm(dp: Datapath, slot: number, vlan: number, tagged: boolean, owned: boolean): number {
+    const s = this.editableSlot(dp, slot, owned);
+    if (s < 0) return -1;
+    const x = this.cursorFor(dp.pool, s);
+    if (tagged) return popVlan(x) === TAG_OK ? x.cur : -1;
+    if (pushVlan(x, ETH_TYPE_VLAN) !== TAG_OK) return -1; // no headroom left
+    this.setOuterVid(dp.pool, x.cur, vlan); // pushVlan wrote TCI 0 over an untagged frame
+    return x.cur;
+  }
+
+  /** `slot` itself when the switch may edit it (its own and not queued yet), else a clone (-1: pool empty). */
+  private editableSlot(dp: Datapath, slot: number, owned: boolean): number {
+    return owned && dp.frozen[slot] === 0 ? slot : dp.cloneSlot(slot);
+  }
+
+  private cursorFor(pool: PacketPool, slot: number): TagCursor {
+    let x = this.cursor;
+    if (x === null || x.pool !== pool) x = this.cursor = new TagCursor(pool);
+    x.cur = slot;
+    return x;
+  }
+
+  /** Writes `vid` into the outer tag of the frame in `slot`, keeping PCP and DEI. */
+  private setOuterVid(pool: PacketPool, slot: number, vid: number): void {
+    const at = pool.dataOff[slot] + 14;
+    wr16(pool.bytes, at, (rd16(pool.bytes, at) & 0xf000) | vid);
+  }
+
+  /**
+   * Gives `port` its VLAN membership (null: every VLAN, tags kept). When it
+   * changes, the MACs learned on the port are forgotten: they were learned
+   * in VLANs the port may no longer carry. Slow path (configuration).
+   */
+  setPortVlan(port: DpPort, vlan: PortVlan | null): void {
+    if (String(port.vlan) === String(vlan)) return;
+    port.vlan = vlan;
+    this.macs.flushPort(port.ofPort);
   }
 
   tick(nowMs: number): void {

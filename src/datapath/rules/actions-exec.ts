@@ -42,6 +42,7 @@ import { METER_DROP, METER_PASS, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
 import { Op } from './ops.js';
 import { PuntReason } from './punt.js';
+import { PORT_LOCAL } from './rule.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
@@ -65,7 +66,7 @@ export const enum PipelineStat {
   NoSlotDrops = 6,
   /** A push found no headroom left. */
   NoHeadroom = 7,
-  /** Output to the local port (there is none). */
+  /** Output to the local port when the switch has none (no --local-port). */
   LocalDrops = 8,
   /** Output to a port number that does not exist (any more). */
   NoSuchPort = 9,
@@ -223,10 +224,17 @@ export class ActionExecutor implements FrameCursor {
           this.normalOutput();
           pc += 1;
           break;
-        case Op.Local:
-          this.stats[PipelineStat.LocalDrops] += 1;
+        case Op.Local: {
+          const p = this.host.portByNo(PORT_LOCAL);
+          if (p === null) this.stats[PipelineStat.LocalDrops] += 1;
+          else if (p === this.inPort) this.stats[PipelineStat.InPortDrops] += 1;
+          else {
+            this.dp.output(this.cur, p);
+            this.outputs++;
+          }
           pc += 1;
           break;
+        }
         case Op.Table:
           this.dp.frozen[this.cur] = 1; // the tables work on a copy if they edit
           this.host.resubmit(this);

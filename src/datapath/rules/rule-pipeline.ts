@@ -54,7 +54,7 @@ import { METER_DROP, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
 import { cookieFromWords, EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
 import { PuntReason, type Punt, type PuntMeters } from './punt.js';
-import { PORT_MAX } from './rule.js';
+import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
 import type { PipelineTables } from './pipeline-tables.js';
@@ -412,7 +412,7 @@ export class RulePipeline implements Pipeline, ExecHost {
 
   /**
    * Packet-out: the ops `code` (compiled actions) run on `data` as received
-   * on `inPortNo` (a port, or a reserved number above PORT_MAX). Slow path.
+   * on `inPortNo` (a port, the local port, or a reserved number above PORT_MAX). Slow path.
    * Returns false when no slot was free.
    */
   packetOut(data: Uint8Array, inPortNo: number, code: Int32Array, nowMs: number): boolean {
@@ -429,7 +429,7 @@ export class RulePipeline implements Pipeline, ExecHost {
     const p = this.poParsed;
     parseFrame(pool.bytes, pool.dataOff[slot], pool.len[slot], inPortNo >>> 0, p, 0);
     const ex = this.poExec;
-    ex.begin(inPortNo <= PORT_MAX ? this.portByNo(inPortNo) : null, inPortNo >>> 0, slot, p.keys, 0, p.l3[0], p.l4[0], this.clock === null ? nowMs : this.clock());
+    ex.begin(inPortNo <= PORT_MAX || inPortNo === PORT_LOCAL ? this.portByNo(inPortNo) : null, inPortNo >>> 0, slot, p.keys, 0, p.l3[0], p.l4[0], this.clock === null ? nowMs : this.clock());
     ex.tableId = 0xff;
     ex.run(code, 0, code.length);
     dp.finishRound();

@@ -27,6 +27,13 @@ import type { RuleProgram } from './ops.js';
 export const PORT_ANY = 0xffffffff;
 /** The highest number a real (physical) port can have. */
 export const PORT_MAX = 0xffffff00;
+/**
+ * The number of the switch's own port (--local-port, OVS's bridge-local
+ * port): above PORT_MAX and equal to OpenFlow's OFPP_LOCAL, so a key's
+ * in_port word and a match on in_port carry it as is; the OpenFlow layer maps
+ * it explicitly where it names ports (port-desc, port stats, port-mod).
+ */
+export const PORT_LOCAL = 0xfffffffe;
 /** Group id wildcard: "no group" in selectors and watches. */
 export const GROUP_ANY = 0xffffffff;
 

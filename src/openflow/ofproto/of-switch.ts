@@ -56,7 +56,7 @@ import type { PacketOut } from '../codec/v13/msg/packet-out.js';
 import type { PortMod } from '../codec/v13/msg/port-mod.js';
 import type { QueueGetConfigReply } from '../codec/v13/msg/queue-config.js';
 import type { TableMod } from '../codec/v13/msg/table-mod.js';
-import { chunkBySize, PORT_CONFIG_BITS, portDescOf, portStatsOf, tableFeaturesOf } from './replies.js';
+import { chunkBySize, dpPortNo, PORT_CONFIG_BITS, portDescOf, portStatsOf, tableFeaturesOf } from './replies.js';
 import { validateActions, validateInstructions, type ValidateContext } from './validate.js';
 import { validateMatch } from '../codec/v13/oxm.js';
 import { flowRemovedOf, OfFlowTables } from './flow-mods.js';
@@ -229,8 +229,8 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   portMod(pm: PortMod): OfError | null {
-    const info = this.ports.get(pm.portNo);
-    if (info === undefined || this.datapath.port(pm.portNo) === undefined) {
+    const info = this.ports.get(dpPortNo(pm.portNo));
+    if (info === undefined || this.datapath.port(dpPortNo(pm.portNo)) === undefined) {
       return { type: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT, reason: `no port ${pm.portNo >>> 0}` };
     }
     const link = readLink(info.dp.port);
@@ -270,7 +270,7 @@ export class OfSwitch implements OpenFlowSwitch {
     if (bad) return bad;
     if (po.data.length > this.datapath.pool.frameCapacity) return badRequest(OFPBRC.BAD_PACKET, `packet of ${po.data.length} bytes`);
     const code = compileActions(po.actions, this.compileCtx);
-    this.pipeline.packetOut(po.data, inPort, code, this.clock());
+    this.pipeline.packetOut(po.data, dpPortNo(inPort), code, this.clock());
     return null;
   }
 
@@ -314,7 +314,7 @@ export class OfSwitch implements OpenFlowSwitch {
       case 'table':
         return [{ type: 'table', entries: this.flows.tableStats() }];
       case 'port_stats': {
-        const infos = req.portNo === OFPP.ANY ? this.livePorts() : this.livePorts().filter((i) => i.dp.ofPort === req.portNo);
+        const infos = req.portNo === OFPP.ANY ? this.livePorts() : this.livePorts().filter((i) => i.dp.ofPort === dpPortNo(req.portNo));
         return [{ type: 'port_stats', entries: infos.map((i) => portStatsOf(i.dp, i.addedMs, now)) }];
       }
       case 'port_desc':

@@ -16,7 +16,8 @@ import type { DpPort } from '../../datapath/datapath.js';
 import { MATCHABLE_FIELDS, SETTABLE_FIELDS } from '../../flow/fields.js';
 import type { LinkInfo } from '../../ports/port.js';
 import { PortStat } from '../../datapath/port-counters.js';
-import { OFPAT, OFPIT, OFPPC, OFPPF, OFPPS, OFPXMC } from '../codec/v13/enums.js';
+import { PORT_LOCAL } from '../../datapath/rules/rule.js';
+import { OFPAT, OFPIT, OFPP, OFPPC, OFPPF, OFPPS, OFPXMC } from '../codec/v13/enums.js';
 import type { PortStats } from '../codec/v13/msg/mp-stats.js';
 import type { FeatureId, OxmId, TableFeatures } from '../codec/v13/msg/mp-table-features.js';
 import type { PortDesc } from '../codec/v13/msg/port-status.js';
@@ -57,11 +58,21 @@ export function chunkBySize<T>(entries: readonly T[], sizeOf: (e: T) => number, 
   return out;
 }
 
+/** OpenFlow's number for datapath port `no`: the switch's local port is OFPP_LOCAL, the others keep theirs. */
+export function ofPortNo(no: number): number {
+  return no === PORT_LOCAL ? OFPP.LOCAL : no;
+}
+
+/** The datapath's number for OpenFlow port `no` (OFPP_LOCAL is the local port). */
+export function dpPortNo(no: number): number {
+  return no >>> 0 === OFPP.LOCAL ? PORT_LOCAL : no;
+}
+
 /** ofp_port for a datapath port. */
 export function portDescOf(dp: DpPort, config: number, link: LinkInfo, live: boolean): PortDesc {
   const features = OFPPF['10GB_FD'] | OFPPF.COPPER;
   return {
-    portNo: dp.ofPort,
+    portNo: ofPortNo(dp.ofPort),
     hwAddr: link.mac,
     name: dp.port.name,
     config,
@@ -84,7 +95,7 @@ export function portStatsOf(dp: DpPort, addedMs: number, nowMs: number): PortSta
   const c = dp.counters.c;
   const d = durationOf(addedMs, nowMs);
   return {
-    portNo: dp.ofPort,
+    portNo: ofPortNo(dp.ofPort),
     rxPackets: big(c[PortStat.RxFrames]),
     txPackets: big(c[PortStat.TxFrames]),
     rxBytes: big(c[PortStat.RxBytes]),
