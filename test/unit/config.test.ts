@@ -170,7 +170,7 @@ describe('bad input messages', () => {
           expect(e, `${key}: ${value}`).toBeInstanceOf(ConfigError);
           message = (e as Error).message;
         }
-        expect(message, `${key}: ${value}`).toMatch(new RegExp(`^config file ${p}: ${key}(\\[\\d+\\])?: `));
+        expect(message, `${key}: ${value}`).toMatch(new RegExp(`^config file ${p}: ${key}(\\[\\d+\\])?(\\.[a-z-]+)?: `));
         expect(message, `${key}: ${value}`).not.toMatch(ZOD_RAW);
       }
     }
