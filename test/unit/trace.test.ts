@@ -9,6 +9,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
+import { portVlanOf } from '../../src/datapath/learning/vlan.js';
 import { traceFrame } from '../../src/datapath/rules/trace.js';
 import type { DatapathTrace } from '../../src/datapath/rules/trace-events.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
@@ -201,6 +202,33 @@ describe('trace over the learning switch (standalone)', () => {
     const back = traceThenSend(h, `in_port=1,dl_src=${C},dl_dst=${A},udp`);
     expect(back.trace.drops).toMatchObject([{ reason: 'dst-is-in-port' }]);
     expect(back.sent).toEqual([[], [], []]);
+  });
+
+  it('follows the VLAN rules: access ports pop and push, trunks filter, a refused VLAN is a drop; bytes as really sent', () => {
+    const h = setup(4, { failMode: 'standalone' });
+    h.normal.setPortVlan(h.dp.port(1)!, portVlanOf({ vlan: 10 }));
+    h.normal.setPortVlan(h.dp.port(2)!, portVlanOf({ vlan: 10 }));
+    h.normal.setPortVlan(h.dp.port(3)!, portVlanOf({ vlan: 20 }));
+    h.normal.setPortVlan(h.dp.port(4)!, portVlanOf({ trunks: [10, 20] }));
+    // Untagged on access port 1 (VLAN 10): to port 2 untagged, to the trunk tagged 10, never to port 3.
+    const flood = traceThenSend(h, `in_port=1,dl_src=${A},dl_dst=${B},udp`);
+    compareOutputs(flood.trace, flood.sent);
+    expect(flood.sent.map((x) => x.length)).toEqual([0, 1, 0, 1]);
+    // Tagged 20 on the trunk: to port 3 only, tag popped.
+    const trunk = traceThenSend(h, `in_port=4,dl_vlan=20,dl_src=${C},dl_dst=${B},udp`);
+    compareOutputs(trunk.trace, trunk.sent);
+    expect(trunk.sent.map((x) => x.length)).toEqual([0, 0, 1, 0]);
+    // Tagged 30 on the trunk, and tagged 10 on an access port: refused.
+    const refused = traceThenSend(h, `in_port=4,dl_vlan=30,dl_src=${C},dl_dst=${B},udp`);
+    expect(refused.trace.drops).toMatchObject([{ reason: 'vlan' }]);
+    expect(refused.sent).toEqual([[], [], [], []]);
+    const tagged = traceThenSend(h, `in_port=2,dl_vlan=10,dl_src=${B},dl_dst=${A},udp`);
+    expect(tagged.trace.drops).toMatchObject([{ reason: 'vlan' }]);
+    expect(tagged.sent).toEqual([[], [], [], []]);
+    // A learned destination on the same VLAN: that port only.
+    const learned = traceThenSend(h, `in_port=2,dl_src=${B},dl_dst=${A},udp`);
+    compareOutputs(learned.trace, learned.sent);
+    expect(learned.sent.map((x) => x.length)).toEqual([1, 0, 0, 0]);
   });
 
   it('a frame too short for Ethernet, and a port that does not receive, are drops with their reason', () => {

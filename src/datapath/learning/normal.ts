@@ -102,6 +102,28 @@ export class NormalSwitch implements Pipeline {
     this.decide(dp, inPort, slot, keys, base, nowMs, false);
   }
 
+  /**
+   * The VLAN a frame with key row `keys[base..]` belongs to on `inPort`, or
+   * -1 when the port refuses it (decide()'s ingress rule; trace, slow path).
+   */
+  ingressVlan(inPort: DpPort, keys: Uint32Array, base: number): number {
+    const vlan = keyVlanVid(keys, base);
+    const inVlan = inPort.vlan;
+    if (inVlan === null) return vlan;
+    if (inVlan.access < 0 ? inVlan.member[vlan] === 0 : vlan !== 0) return -1;
+    return inVlan.access >= 0 ? inVlan.access : vlan;
+  }
+
+  /**
+   * How a frame of VLAN `vlan`, `tagged` as it arrived, leaves on `out`
+   * (decide()'s egress rule; trace, slow path): not at all, as it is, with
+   * its tag popped, or with a tag of `vlan` pushed.
+   */
+  egressOf(out: DpPort, vlan: number, tagged: boolean): 'skip' | 'as-is' | 'pop' | 'push' {
+    const form = egressForm(out, vlan, tagged);
+    return form === SKIP ? 'skip' : form === AS_IS ? 'as-is' : tagged ? 'pop' : 'push';
+  }
+
   /** `owned`: the slot is the switch's own to edit (received by processBurst) while it is not queued. */
   private decide(dp: Datapath, inPort: DpPort, slot: number, keys: Uint32Array, base: number, nowMs: number, owned: boolean): void {
     const tagged = (keys[base + K.EthTypeVlan] & VLAN_PRESENT) !== 0;

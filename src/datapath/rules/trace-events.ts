@@ -16,7 +16,7 @@ export type TraceStage = 'apply' | 'action-set' | 'bucket';
 /** Why (part of) a frame went nowhere. */
 export type TraceDropReason =
   | 'too-short' | 'rx-disabled' | 'no-pipeline' | 'fragment' | 'table-miss' | 'meter' | 'invalid-ttl' | 'no-such-port' | 'in-port'
-  | 'port-down' | 'mtu' | 'no-local-port' | 'no-slot' | 'group-too-deep' | 'no-live-bucket' | 'dst-is-in-port' | 'no-output';
+  | 'port-down' | 'mtu' | 'no-local-port' | 'no-slot' | 'group-too-deep' | 'no-live-bucket' | 'dst-is-in-port' | 'vlan' | 'no-output';
 
 /** One step of a trace. `indent` nests a step under the one that caused it (0: the walk itself). */
 export type TraceEvent =

@@ -13,7 +13,7 @@
  */
 
 import type { Datapath, DpPort } from '../datapath.js';
-import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../../flow/key.js';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_VLAN, FRAG_ANY, K, KEY_WORDS, VLAN_PRESENT } from '../../flow/key.js';
 import { copyTtlIn, copyTtlOut, decMplsTtl, popMpls, popVlan, pushMpls, pushVlan, setMplsTtl, TAG_BAD_TTL, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
 import type { FlowEntry } from './flow-table.js';
 import { GroupKind } from './groups.js';
@@ -25,7 +25,7 @@ import { PacketPool, STANDARD_FRAME_CAPACITY } from '../../packet/pool.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import { patchKey } from './key-patch.js';
 import { PuntReason } from './punt.js';
-import { PORT_MAX } from './rule.js';
+import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import type { RulePipeline } from './rule-pipeline.js';
 import type { TraceDropReason, TraceEvent, TraceStage } from './trace-events.js';
 import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
@@ -252,9 +252,13 @@ export class TraceExecutor implements FrameCursor {
         case Op.Normal:
           this.normal(sub);
           break;
-        case Op.Local:
-          this.drop(sub, 'no-local-port', 'the switch has no local port');
+        case Op.Local: {
+          const p = this.dp.port(PORT_LOCAL);
+          if (p === undefined) this.drop(sub, 'no-local-port', 'the switch has no local port (--local-port)');
+          else if (p === this.inPort) this.drop(sub, 'in-port', 'the local port is the in port (only output:IN_PORT sends a frame back)');
+          else this.deliver(p, sub);
           break;
+        }
         case Op.Table:
           this.drop(sub, 'no-output', 'output:TABLE is for packet-outs only');
           break;
@@ -346,8 +350,8 @@ export class TraceExecutor implements FrameCursor {
   }
 
   /** Datapath.output's checks, then the output recorded with the bytes as they would leave. */
-  private deliver(p: DpPort, indent: number): void {
-    const pool = this.pool, len = pool.len[this.cur];
+  private deliver(p: DpPort, indent: number, retag = 0): void {
+    const pool = this.pool, len = pool.len[this.cur] + (retag > 0 ? 4 : retag < 0 ? -4 : 0);
     if (!p.forwarding || !p.txEnabled) {
       this.drop(indent, 'port-down', `port ${p.ofPort} (${p.port.name}) does not forward (port down, no_fwd or link down)`);
       return;
@@ -356,7 +360,7 @@ export class TraceExecutor implements FrameCursor {
       this.drop(indent, 'mtu', `a ${len}-byte frame is longer than port ${p.ofPort} (${p.port.name}) takes (${p.port.maxFrame})`);
       return;
     }
-    const frame = pool.copyOut(this.cur);
+    const frame = retagged(pool.copyOut(this.cur), retag);
     const parsed = new ParsedBatch(1);
     parseFrame(frame, 0, frame.length, p.ofPort, parsed, 0);
     this.events.push({ kind: 'output', indent, port: p.ofPort, name: p.port.name, frame, key: parsed.keys });
@@ -364,21 +368,39 @@ export class TraceExecutor implements FrameCursor {
     this.outputs++;
   }
 
-  private flood(indent: number): void {
-    for (const p of this.dp.portList) if (p !== this.inPort) this.deliver(p, indent);
+  private flood(indent: number, vlan = -1, tagged = false): void {
+    for (const p of this.dp.portList) if (p !== this.inPort) this.deliverOnVlan(p, indent, vlan, tagged);
+  }
+
+  /** A learning-switch output on VLAN `vlan` (-1: an OpenFlow flood, no VLAN rules): skipped off the VLAN, retagged as the port wants. */
+  private deliverOnVlan(p: DpPort, indent: number, vlan: number, tagged: boolean): void {
+    if (vlan < 0) {
+      this.deliver(p, indent);
+      return;
+    }
+    const form = this.rules.normal.egressOf(p, vlan, tagged);
+    if (form === 'skip') return;
+    if (form === 'as-is') {
+      this.deliver(p, indent);
+      return;
+    }
+    this.events.push({ kind: 'note', indent, text: form === 'pop' ? `port ${p.ofPort} takes VLAN ${vlan} untagged: the tag is popped` : `port ${p.ofPort} takes VLAN ${vlan} tagged: a tag is pushed` });
+    this.deliver(p, indent, form === 'pop' ? -1 : vlan);
   }
 
   /** NORMAL (and the standalone switch): the learning switch's decision, looked up without learning. */
   normal(indent: number): void {
     const key = this.modified !== 0 ? this.reparse() : this.key;
-    const v = normalVerdict(this.rules.normal, this.inPort.ofPort, key, 0, this.now);
+    const v = normalVerdict(this.rules.normal, this.inPort, key, 0, this.now);
     this.events.push({ kind: 'normal', indent, verdict: v });
-    if (v.decision === 'flood') this.flood(indent + 1);
+    const tagged = (key[K.EthTypeVlan] & VLAN_PRESENT) !== 0;
+    if (v.decision === 'flood') this.flood(indent + 1, v.vlan, tagged);
+    else if (v.why === 'vlan-refused') this.drop(indent + 1, 'vlan', `port ${this.inPort.ofPort} does not carry this frame's VLAN (${v.vlan})`);
     else if (v.decision === 'drop') this.drop(indent + 1, 'dst-is-in-port', `the destination MAC was learned on the in port (${this.inPort.ofPort})`);
     else {
       const out = this.dp.port(v.port);
-      if (out === undefined) this.flood(indent + 1);
-      else this.deliver(out, indent + 1);
+      if (out === undefined || this.rules.normal.egressOf(out, v.vlan, tagged) === 'skip') this.flood(indent + 1, v.vlan, tagged);
+      else this.deliverOnVlan(out, indent + 1, v.vlan, tagged);
     }
   }
 
@@ -449,4 +471,23 @@ export class TraceExecutor implements FrameCursor {
     for (let w = 0; w < KEY_WORDS; w++) h = hashMix(h, this.key[w]);
     return hashFinish(h, KEY_WORDS);
   }
+}
+
+/** The frame with its outer tag popped (retag < 0), a tag of VID `retag` pushed (> 0), or as it is (0). */
+function retagged(frame: Uint8Array, retag: number): Uint8Array {
+  if (retag === 0) return frame;
+  if (retag < 0) {
+    const out = new Uint8Array(frame.length - 4);
+    out.set(frame.subarray(0, 12), 0);
+    out.set(frame.subarray(16), 12);
+    return out;
+  }
+  const out = new Uint8Array(frame.length + 4);
+  out.set(frame.subarray(0, 12), 0);
+  out[12] = ETH_TYPE_VLAN >>> 8;
+  out[13] = ETH_TYPE_VLAN & 0xff;
+  out[14] = (retag >>> 8) & 0x0f;
+  out[15] = retag & 0xff;
+  out.set(frame.subarray(12), 16);
+  return out;
 }

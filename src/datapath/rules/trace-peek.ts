@@ -7,6 +7,7 @@
  *   quietLookup(table, key)        FlowTable.lookup with its counters put back
  *   meterVerdict(meter, bytes, now)  MeterTable.run on a copy of the tokens
  *   normalVerdict(normal, inPort, key, base, now)
+ *                                  (VLAN rules from NormalSwitch.ingressVlan)
  *                                  NormalSwitch.forward's decision: learn the
  *                                  source (as it would: new, refresh, move),
  *                                  flood, the learned port, or drop
@@ -20,6 +21,7 @@
 import { TableCounter, type FlowEntry, type FlowTable } from './flow-table.js';
 import { K, keyVlanVid } from '../../flow/key.js';
 import { MeterBandKind, type Meter } from './meters.js';
+import type { DpPort } from '../datapath.js';
 import type { NormalSwitch } from '../learning/normal.js';
 
 /** The lookup a frame with key row `key` would make in `table`; the table and classifier counters are left as they were. */
@@ -67,8 +69,8 @@ export interface NormalVerdict {
   /** The port the source MAC is known on now, -1 when unknown. */
   srcPort: number;
   decision: 'flood' | 'port' | 'drop';
-  /** Why: the destination is a group address, unknown, or learned (on `port`). */
-  why: 'group-destination' | 'unknown-destination' | 'learned';
+  /** Why: the in port refuses the frame's VLAN, or the destination is a group address, unknown, or learned (on `port`). */
+  why: 'vlan-refused' | 'group-destination' | 'unknown-destination' | 'learned';
   /** The destination's learned port, -1 when unknown. */
   port: number;
 }
@@ -77,9 +79,11 @@ export interface NormalVerdict {
 const MAC_GROUP_BIT_IN_HI = 0x0100;
 
 /** NormalSwitch.forward's decision for the frame whose key row starts at `base`, received on `inPort`. */
-export function normalVerdict(normal: NormalSwitch, inPort: number, keys: Uint32Array, base: number, nowMs: number): NormalVerdict {
+export function normalVerdict(normal: NormalSwitch, inDp: DpPort, keys: Uint32Array, base: number, nowMs: number): NormalVerdict {
   const macs = normal.macs;
-  const vlan = keyVlanVid(keys, base);
+  const inPort = inDp.ofPort;
+  const vlan = normal.ingressVlan(inDp, keys, base);
+  if (vlan < 0) return { vlan: keyVlanVid(keys, base), learn: 'ignored', srcPort: -1, decision: 'drop', why: 'vlan-refused', port: -1 };
   const dstHi = keys[base + K.EthDstHi];
   const dstLoSrcHi = keys[base + K.EthDstLoSrcHi];
   const srcHi = dstLoSrcHi & 0xffff, srcLo = keys[base + K.EthSrcLo] | 0;
