@@ -8,6 +8,9 @@
  * `linc-ts llstat ...` (src/llstat-cli.ts) talks to a running switch through
  * its admin socket.
  *
+ * `linc-ts port ...` (src/port-cli.ts) adds, removes and lists its ports.
+ * SIGHUP re-reads the config file (ports added, removed, changed).
+ *
  * Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (a port
  * cannot be opened, no switch on the admin socket), 2 usage or configuration
  * error.
@@ -17,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, resolveConfig, type CliValues } from './config.js';
 import { addLlstatCommand } from './llstat-cli.js';
+import { addPortCommand } from './port-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
 import { createLogger } from './stats/log.js';
@@ -78,6 +82,7 @@ function run(opts: CliValues & { config?: string }): void {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => sw.reload(opts.config === undefined ? null : () => resolveConfig(opts, loadConfigFile(opts.config!))));
 }
 
 export function buildProgram(): Command {
@@ -113,6 +118,7 @@ export function buildProgram(): Command {
       run(opts);
     });
   addLlstatCommand(program);
+  addPortCommand(program);
   return program;
 }
 

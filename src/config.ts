@@ -105,6 +105,13 @@ const portString = z.string().transform((s, ctx) => {
   return { kind: kind.kind, name, ofPort };
 });
 
+/** One port spec string (KIND:NAME[=OFPORT]) as --port takes it, for the port commands of a running switch; throws ConfigError. */
+export function parsePortSpec(spec: string): { kind: PortKindName; name: string; ofPort?: number } {
+  const r = portString.safeParse(spec);
+  if (!r.success) throw new ConfigError(r.error.issues[0].message);
+  return r.data;
+}
+
 /** The mapping form, first step: `type` names a kind that config files may use. */
 const kindNames = SPEC_PORT_KINDS.map((k) => k.kind) as [PortKindName, ...PortKindName[]];
 const portType = z.looseObject({ type: z.enum(kindNames, { message: `type must be ${kindNames.map((n) => `"${n}"`).join(' or ')}` }) });
