@@ -153,7 +153,7 @@ export class MemoryPort implements Port {
   }
 
   /** In-process: no kernel notification speaks of it; the datapath polls link(). */
-  watchName(): null {
+  watchName(): string | null {
     return null;
   }
 
