@@ -21,6 +21,11 @@
  *   other ports' traffic never sees a half-added port. The datapath's port
  *   listeners send port-status to controllers.
  * - A removed port is closed and its lock released; flows naming it stay.
+ *   While the switch runs, the close (a TAP's unregistration, a packet
+ *   socket's RCU wait: milliseconds each) happens on a worker thread and the
+ *   lock is released after it; adding a port of that name meanwhile is
+ *   refused (its device still exists), except in a reload, which closes a
+ *   changed port at once before opening it again.
  * - Slow path only.
  */
 
@@ -125,6 +130,8 @@ export class PortManager {
   private readonly opts: PortManagerOptions;
   /** By OpenFlow port number, in the order they were added. */
   private readonly ports = new Map<number, Managed>();
+  /** Removed ports whose device is still being closed (off the event loop), by name, with the lock they still hold. */
+  private readonly closing = new Map<string, InterfaceLock | null>();
 
   constructor(opts: PortManagerOptions) {
     this.datapath = opts.datapath;
@@ -155,6 +162,9 @@ export class PortManager {
     }
     const sameName = this.byName(wanted.name);
     if (sameName !== undefined) throw new PortRefusal(`port ${wanted.name} already exists (${specText(sameName.spec)})`, 409);
+    if (this.closing.has(wanted.name)) {
+      throw new PortRefusal(`port ${wanted.name} was just removed and its device is still being closed; add it again in a moment`, 409);
+    }
     let ofPort = wanted.ofPort;
     if (ofPort !== undefined) {
       const taken = this.ports.get(ofPort);
@@ -207,7 +217,7 @@ export class PortManager {
         this.detach(m);
         out.removed.push(specText(m.spec));
       } else if (want.kind !== m.spec.kind || want.ofPort !== m.spec.ofPort) {
-        this.detach(m);
+        this.detach(m, true); // closed before it is opened again under the same name
         changed.push(want);
       }
     }
@@ -225,9 +235,11 @@ export class PortManager {
     return out;
   }
 
-  /** Remove every port (switch shutdown). */
+  /** Remove every port and close it now (switch shutdown); locks still waiting for a device are released. */
   closeAll(): void {
-    for (const m of [...this.ports.values()]) this.detach(m);
+    for (const m of [...this.ports.values()]) this.detach(m, true);
+    for (const lock of this.closing.values()) lock?.release();
+    this.closing.clear();
   }
 
   /** Lock (when the kind is exclusive) and open one port; throws the PortOpenError naming it (a lock refusal too). */
@@ -260,12 +272,28 @@ export class PortManager {
     return m;
   }
 
-  private detach(m: Managed): void {
+  /**
+   * Take a port out of the switch. Running: its device is closed off the
+   * event loop (the other ports keep forwarding) and its lock is released
+   * once it is; at shutdown (`now`) both happen before this returns.
+   */
+  private detach(m: Managed, now = false): void {
     this.ports.delete(m.spec.ofPort);
     this.datapath.removePort(m.spec.ofPort);
     this.opts.onRemoved?.(m.dp);
-    this.discard(m.dp.port, m.lock);
-    this.log.info({ port: m.spec.ofPort, ifname: m.dp.port.name, stats: m.dp.counters.toJSON() }, 'port removed');
+    const port = m.dp.port;
+    if (now || port.closeOffThread === undefined) {
+      this.discard(port, m.lock);
+    } else {
+      const name = m.spec.name;
+      this.closing.set(name, m.lock);
+      void port.closeOffThread().then(() => {
+        if (!this.closing.has(name)) return; // released by closeAll meanwhile
+        this.closing.delete(name);
+        m.lock?.release();
+      });
+    }
+    this.log.info({ port: m.spec.ofPort, ifname: port.name, stats: m.dp.counters.toJSON() }, 'port removed');
   }
 
   private discard(port: Port, lock: InterfaceLock | null): void {

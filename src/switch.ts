@@ -98,9 +98,13 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   const llstat = new LlstatWindows(datapath);
 
   // Link notifications first, so that an interface appearing while the ports open is not missed.
+  // The link watch (the notification socket, or else the tick that polls) keeps the process alive
+  // even when no port has a device yet (every if: port waiting for its interface).
+  let linkEvents = true;
   try {
     datapath.watchLinks(LinkMonitor.open());
   } catch (e) {
+    linkEvents = false;
     log.warn({ err: (e as Error).message }, 'kernel link notifications unavailable: reading link state once a second instead');
   }
   const ports = new PortManager({
@@ -133,7 +137,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     datapath.tick();
     ofSwitch.tick();
   }, TICK_MS);
-  tick.unref();
+  if (linkEvents) tick.unref();
 
   const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown', openflow: ofSwitch });
   let openflow: ControllerManager | null = null;

@@ -18,9 +18,11 @@
  *   finds nothing and tx fails with ENODEV (counted by the datapath as tx
  *   errors); attach() gives it an fd again with the same burst arrays, and
  *   polling resumes if it was started. Whatever the fd, start/stop/close
- *   keep their meaning.
+ *   keep their meaning. An fd given up while running (detach,
+ *   closeOffThread) is closed on a worker thread, never on the event loop.
  */
 
+import { close as fsClose } from 'node:fs';
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_HDR_LEN } from '../packet/vnet.js';
 import type { NativeBinding, NativeIo } from './native.js';
@@ -58,6 +60,19 @@ class DetachedIo implements NativeIo {
   startPoll(): void {}
   stopPoll(): void {}
   close(): void {}
+  releaseFd(): number {
+    return -1;
+  }
+}
+
+/**
+ * Close `fd` on a libuv worker thread: closing a TAP the switch created
+ * unregisters the device, and closing a packet socket waits for an RCU
+ * grace period, each milliseconds the forwarding loop must not wait for.
+ */
+function closeOffThread(fd: number): Promise<void> {
+  if (fd < 0) return Promise.resolve();
+  return new Promise((resolve) => fsClose(fd, () => resolve()));
 }
 
 export abstract class NativePort {
@@ -116,19 +131,24 @@ export abstract class NativePort {
 
   /** Move bursts through `fd` from now on (closing the one before, if any); polling resumes if started. */
   protected attach(fd: number): void {
-    this.detach();
+    void this.detach();
     const pool = this.pool;
     this.io = this.native.createIo(fd, this.ioKind, pool.buffer, this.rxOff, pool.frameCapacity + this.hdr, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
     this.fd = fd;
     if (this.onReadable !== null) this.io.startPoll(this.onReadable);
   }
 
-  /** Close the fd (if any): nothing is received, sends fail with ENODEV until attach(). */
-  protected detach(): void {
-    if (!this.attached) return;
-    this.io.close();
+  /**
+   * Give up the fd (if any): nothing is received, sends fail with ENODEV
+   * until attach(). The fd is closed on a worker thread; the promise
+   * settles when it is.
+   */
+  protected detach(): Promise<void> {
+    if (!this.attached) return Promise.resolve();
+    const fd = this.io.releaseFd();
     this.io = this.detachedIo;
     this.fd = -1;
+    return closeOffThread(fd);
   }
 
   get lastErrno(): number {
@@ -215,6 +235,16 @@ export abstract class NativePort {
     if (this.closed) return;
     this.closed = true;
     this.onReadable = null;
-    this.detach();
+    this.io.close();
+    this.io = this.detachedIo;
+    this.fd = -1;
+  }
+
+  /** close(), with the kernel's teardown on a worker thread; resolves when the fd is closed. */
+  closeOffThread(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.onReadable = null;
+    return this.detach();
   }
 }

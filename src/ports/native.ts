@@ -35,6 +35,8 @@ export interface NativeIo {
   stopPoll(): void;
   /** Stop polling and close the fd. Idempotent. */
   close(): void;
+  /** Stop polling and hand the fd over without closing it (-1 when already closed or released). */
+  releaseFd(): number;
 }
 
 export interface NativeLinkInfo {
@@ -60,7 +62,7 @@ export interface NativeTapInfo {
 export interface NativeNetlinkSocket {
   /** Whole datagrams into buf; the byte count, 0 when none waits, or -ENOBUFS when notifications were lost. Never throws. */
   read(buf: Uint8Array): number;
-  /** Call `onReadable` once per wakeup of the socket (the socket does not keep the event loop alive). */
+  /** Call `onReadable` once per wakeup of the socket; while polling it keeps the event loop alive. */
   startPoll(onReadable: () => void): void;
   stopPoll(): void;
   /** Idempotent. */

@@ -162,13 +162,13 @@ export class PacketPort extends NativePort implements Port {
     if (now === null) {
       this.bindError = null;
       if (!this.attached) return false;
-      this.detach();
+      void this.detach();
       this.boundIfindex = 0;
       return true;
     }
     if (this.attached && now.ifindex === this.boundIfindex) return false;
     const was = this.boundIfindex;
-    this.detach();
+    void this.detach();
     this.boundIfindex = 0;
     try {
       const opened = this.native.openPacket(this.name, { vnetHdr: this.vnetHdr });

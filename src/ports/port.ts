@@ -82,6 +82,12 @@ export interface Port {
   stop(): void;
   /** Close the fd; a TAP the switch created goes away with it. Idempotent. */
   close(): void;
+  /**
+   * close() for a running switch: the kernel's teardown (unregistering a
+   * TAP, a packet socket's RCU grace period: milliseconds) runs on a worker
+   * thread, so the other ports keep forwarding. Resolves when it is done.
+   */
+  closeOffThread?(): Promise<void>;
   /** Current link state, read from the kernel (slow path). */
   link(): LinkInfo;
   /**

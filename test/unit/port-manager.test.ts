@@ -111,6 +111,40 @@ describe('PortManager', () => {
     expect(mgr.add('tap:td').port).toBe(1);
   });
 
+  it('closes a removed port off the event loop and releases its lock after; the same name is refused until then', async () => {
+    const dp = new Datapath({ pool: new PacketPool({ slots: 256 }), burst: 8 });
+    const pending: Array<() => void> = [];
+    const released: string[] = [];
+    const mgr = new PortManager({
+      datapath: dp,
+      log: createLogger('silent'),
+      open: (spec) => {
+        const p = new MemoryPort({ name: spec.name, ofPort: spec.ofPort });
+        return Object.assign(p, { closeOffThread: () => new Promise<void>((resolve) => pending.push(resolve)) });
+      },
+      lock: (name) => ({ interfaceName: name, path: name, release: () => released.push(name) }),
+    });
+    mgr.add('tap:ta');
+    mgr.add('tap:tb');
+    mgr.remove('ta');
+    mgr.remove('tb');
+    expect(dp.portList).toEqual([]);
+    expect(released).toEqual([]); // still closing
+    expect(refusal(() => mgr.add('tap:ta'))).toMatchObject({
+      status: 409,
+      message: 'port ta was just removed and its device is still being closed; add it again in a moment',
+    });
+    pending[1]();
+    await new Promise((r) => setImmediate(r));
+    expect(released).toEqual(['tb']);
+    expect(mgr.add('tap:tb').port).toBe(1);
+    mgr.closeAll(); // shutdown: everything closed and released at once
+    expect(released).toEqual(['tb', 'tb', 'ta']);
+    pending[0]();
+    await new Promise((r) => setImmediate(r));
+    expect(released).toEqual(['tb', 'tb', 'ta']); // not released twice
+  });
+
   it('opens the start-up ports all or none', () => {
     const { dp, mgr, locks } = setup({ refuseOpen: 'busy0' });
     expect(() => mgr.openAll([{ kind: 'tap', name: 'ta', ofPort: 1 }, { kind: 'tap', name: 'busy0', ofPort: 2 }])).toThrow(PortOpenError);

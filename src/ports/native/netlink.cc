@@ -12,7 +12,10 @@
  *                                      dropped notifications (receive queue
  *                                      overrun) or one did not fit: the
  *                                      caller must re-read every link
- *     startPoll(cb) / stopPoll()       cb() once per wakeup of the socket
+ *     startPoll(cb) / stopPoll()       cb() once per wakeup of the socket; while
+ *                                      polling, it keeps the event loop alive
+ *                                      (a switch whose ports all wait for their
+ *                                      interfaces keeps running)
  *     close()                          idempotent
  *
  * Invariants
@@ -173,8 +176,6 @@ Napi::Value NetlinkSocket::StartPoll(const Napi::CallbackInfo& info) {
   }
   int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
   if (rc != 0) return ThrowSys(env, -rc, "uv_poll_start", "netlink socket");
-  // Do not keep the event loop alive for link events alone.
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   if (!polling_) {
     polling_ = true;
     Ref();
