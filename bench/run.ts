@@ -132,7 +132,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
     text += `\n| OpenFlow pipeline | setting | throughput (wall clock) | detail |\n| --- | --- | --- | --- |\n${ofPipelineRows.join('\n')}\n`;
   }
   if (churnRows.length) {
-    text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen) | vs quiet | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
+    text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen), median (rounds) | vs quiet (median of per-round ratios) | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
