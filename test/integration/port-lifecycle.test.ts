@@ -44,12 +44,16 @@ function portList(sock: string): string {
 
 const portOf = async (sock: string, n: number) => (await adminRequest<PortListAnswer>(sock, 'GET', '/v1/ports')).ports.find((p) => p.port === n)!;
 
-/** (Re)create the veth pair `outside` (root namespace, up) / `inside` (in ns, addressed, up), optionally with the inside's MAC. */
-function makeVeth(topo: Topology, outside: string, inside: string, ns: string, cidr: string, mac?: string): void {
+/**
+ * (Re)create the veth pair `outside` (root namespace) / `inside` (in ns, addressed, up), optionally
+ * with the inside's MAC. The outside is raised here, or (`raise` false) left down for the switch to
+ * raise when it binds, as it does with every if: port.
+ */
+function makeVeth(topo: Topology, outside: string, inside: string, ns: string, cidr: string, mac?: string, raise = true): void {
   sh(`ip link add ${outside} type veth peer name ${inside}${mac ? ` address ${mac}` : ''} netns ${ns}`);
   if (!topo.rootLinks.includes(outside)) topo.rootLinks.push(outside);
   sh(`sysctl -qw net.ipv6.conf.${outside}.disable_ipv6=1`);
-  sh(`ip link set ${outside} up`);
+  if (raise) sh(`ip link set ${outside} up`);
   sh(`ip -n ${ns} addr add ${cidr} dev ${inside}`);
   sh(`ip -n ${ns} link set ${inside} up`);
 }
@@ -116,10 +120,16 @@ describe.skipIf(!isRoot)('ports that outlive their interface', () => {
       topo.veth(topo.ifname('lx'), outA, nsA, '10.205.0.1/24');
       sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1`, '--port', `if:${vif}=2`, '--admin-socket', sock, '--metrics', 'off']);
       expect(portList(sock).split('\n')[2]).toMatch(new RegExp(`^ {3}2 {2}${vif} +if {4}down: waiting for interface ${vif}$`));
-      makeVeth(topo, vif, topo.ifname('li'), nsB, '10.205.0.2/24');
+      makeVeth(topo, vif, topo.ifname('li'), nsB, '10.205.0.2/24', undefined, false); // down: the switch binds, then raises it
       expect(await until(async () => (await portOf(sock, 2)).state === 'up', 2000)).toBe(true);
       expect(topo.exec(nsA, 'ping -c 3 -i 0.2 -W 2 10.205.0.2')).toMatch(/3 received/);
       expect(portList(sock).split('\n')[2]).toMatch(new RegExp(`^ {3}2 {2}${vif} +if {4}up$`));
+      expect(await sw.stop()).toBe(0);
+      // Nothing was sent to the port before its vif existed (the hosts send nothing unasked), and
+      // nothing after failed: a socket bound while its interface was still down sends its first frame too.
+      const stats = sw.logs.find((l) => l.msg === 'port removed' && l.port === 2)!.stats as Record<string, number>;
+      expect(stats.tx_errors).toBe(0);
+      expect(stats.tx_frames).toBeGreaterThanOrEqual(4); // the ARP request and three echo requests
     } finally {
       await sw?.stop();
       topo.cleanup();

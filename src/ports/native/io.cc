@@ -351,6 +351,7 @@ int Io::TxPacket(uint32_t n) {
     m++;
   }
   uint32_t sent = 0, i = 0;
+  bool retried = false;
   while (i < m) {
     int r = sendmmsg(fd_, tx_msgs_.data() + i, m - i, MSG_DONTWAIT);
     if (r > 0) {
@@ -360,6 +361,13 @@ int Io::TxPacket(uint32_t n) {
     }
     if (r < 0 && errno == EINTR) continue;
     err = r < 0 ? errno : EIO;
+    // A link that went down (or a bind while it was down) leaves ENETDOWN pending on the
+    // socket; the next send reports it once and clears it. Try once more: a link that is
+    // really down fails again.
+    if (err == ENETDOWN && !retried) {
+      retried = true;
+      continue;
+    }
     if (FrameError(err)) {
       status_[kTxRejected]++;
       i++;

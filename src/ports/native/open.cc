@@ -177,6 +177,11 @@ Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
     close(fd);
     return ThrowSys(env, err, failed != nullptr ? failed : "SIOCSIFFLAGS", name);
   }
+  // Bound while the interface was down (a vif just created), the socket holds a pending
+  // ENETDOWN that its first send would fail with: the interface is up now, clear it.
+  int soerr = 0;
+  socklen_t sl = sizeof soerr;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
   out.Set("ifindex", ifindex);
