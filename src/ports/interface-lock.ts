@@ -2,7 +2,7 @@
  * Interface locks: one switch per interface. Before a switch opens an
  * `if:` or `tap:` port it takes an exclusive flock (the addon's lockFile) on
  * a file named for the interface and its network namespace, under
- * /run/linc-ts/interfaces (root) or the user's runtime directory, and writes
+ * /run/linc-ts/interfaces (see defaultLockDir), and writes
  * who holds it (pid, admin socket) into it. A second switch asking for the
  * same interface is refused with one sentence naming the holder.
  *
@@ -17,7 +17,7 @@
  * - Slow path only; refusals are InterfaceLockError, never a crash.
  */
 
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, ftruncateSync, mkdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNativeSysError, loadNative } from './native.js';
@@ -48,9 +48,20 @@ export interface InterfaceLock {
   release(): void;
 }
 
-/** Where the lock files live: /run/linc-ts/interfaces as root, else under the user's runtime directory. */
+/**
+ * Where the lock files live: /run/linc-ts/interfaces as root, or when
+ * /run/linc-ts is writable (the systemd unit's RuntimeDirectory, for its
+ * unprivileged user); else under the user's runtime directory.
+ */
 export function defaultLockDir(uid = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
-  if (uid === 0) return '/run/linc-ts/interfaces';
+  const shared = '/run/linc-ts';
+  if (uid === 0) return join(shared, 'interfaces');
+  try {
+    accessSync(shared, constants.W_OK);
+    return join(shared, 'interfaces');
+  } catch {
+    // not ours: a per-user place
+  }
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'linc-ts', 'interfaces');
   return join(tmpdir(), `linc-ts-${uid}`, 'interfaces');
 }
