@@ -36,8 +36,10 @@
  * With kernel link notifications attached (watchLinks), a port whose
  * interface is in this namespace is re-read when the kernel announces a
  * change of its name or ifindex (and re-bound first when it was re-created);
- * the tick's poll reads only the ports no notification speaks of (in-process
- * ports, TAPs moved into another namespace), or every port without them.
+ * a notification from another namespace re-reads the ports living elsewhere
+ * (TAPs moved there); the tick's poll still reads those (the kernel tells
+ * only of namespaces with an id here, and only with CAP_NET_BROADCAST) and
+ * in-process ports, or every port without notifications.
  */
 
 import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../ports/native-layout.js';
@@ -95,9 +97,15 @@ export class DpPort {
 
 const LINK_UNKNOWN: LinkInfo = { adminUp: false, carrier: false, mtu: 0, mac: 0, ifindex: 0 };
 
-/** A notification speaks of this port: its interface's name here, or the ifindex it last had. */
+/**
+ * A notification may speak of this port: of this namespace, naming its
+ * interface or the ifindex it last had; of another namespace (where TAPs
+ * were moved), any port no notification of ours names (watchName null).
+ */
 function concerns(e: LinkEvent, dp: DpPort): boolean {
-  return (e.name !== '' && e.name === dp.port.watchName()) || (e.ifindex !== 0 && e.ifindex === dp.link.ifindex);
+  const here = dp.port.watchName();
+  if (e.nsid !== null) return here === null;
+  return (e.name !== '' && e.name === here) || (e.ifindex !== 0 && e.ifindex === dp.link.ifindex);
 }
 
 /** A port's link state; a port that cannot say (its device gone) reads as down. */

@@ -2,9 +2,11 @@
  * Kernel link notifications: what rtnetlink tells every listener of the
  * RTMGRP_LINK group about the interfaces of this network namespace
  * (RTM_NEWLINK: appeared, renamed, went up or down, changed MTU or MAC;
- * RTM_DELLINK: deleted, or moved into another namespace). The addon's
- * NETLINK_ROUTE socket (native/netlink.cc) hands over the raw datagrams;
- * parseLinkMessages reads them (nlmsghdr, ifinfomsg, the IFLA_IFNAME,
+ * RTM_DELLINK: deleted, or moved into another namespace), and, where the
+ * kernel lets us listen there, about the namespaces with an id here (where
+ * our TAPs were moved). The addon's NETLINK_ROUTE socket (native/netlink.cc)
+ * hands over the raw datagrams, each after a header (length, namespace id);
+ * parseLinkDatagrams reads them (nlmsghdr, ifinfomsg, the IFLA_IFNAME,
  * IFLA_MTU and IFLA_ADDRESS attributes) and LinkMonitor delivers them.
  *
  * Invariants
@@ -49,13 +51,34 @@ export interface LinkEvent {
   readonly mtu: number;
   /** 48-bit MAC as a number, 0 when not carried or not Ethernet-sized. */
   readonly mac: number;
+  /** The id, in this namespace, of the namespace the interface is in; null: this one. */
+  readonly nsid: number | null;
 }
 
 const align4 = (n: number) => (n + 3) & ~3;
 const LITTLE = endianness() === 'LE';
 
-/** The link notifications in buf[0, len): netlink messages in host byte order, one datagram after another. */
-export function parseLinkMessages(buf: Uint8Array, len: number): LinkEvent[] {
+/** Header before each datagram in the addon's read buffer: its length (u32), the namespace id (i32, -1: this one). */
+const DATAGRAM_HEADER = 8;
+
+/** The notifications of the addon's read buffer buf[0, len): datagrams, each after its header. */
+export function parseLinkDatagrams(buf: Uint8Array, len: number): LinkEvent[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, Math.min(len, buf.byteLength));
+  const events: LinkEvent[] = [];
+  let off = 0;
+  while (off + DATAGRAM_HEADER <= view.byteLength) {
+    const dLen = view.getUint32(off, LITTLE);
+    const nsid = view.getInt32(off + 4, LITTLE);
+    const start = off + DATAGRAM_HEADER;
+    if (start + dLen > view.byteLength) break;
+    events.push(...parseLinkMessages(buf.subarray(start, start + dLen), dLen, nsid < 0 ? null : nsid));
+    off = start + align4(dLen);
+  }
+  return events;
+}
+
+/** The link notifications in buf[0, len): netlink messages in host byte order (one or more datagrams' worth). */
+export function parseLinkMessages(buf: Uint8Array, len: number, nsid: number | null = null): LinkEvent[] {
   const view = new DataView(buf.buffer, buf.byteOffset, Math.min(len, buf.byteLength));
   const end = view.byteLength;
   const events: LinkEvent[] = [];
@@ -90,7 +113,7 @@ export function parseLinkMessages(buf: Uint8Array, len: number): LinkEvent[] {
         }
         a += align4(aLen);
       }
-      events.push({ type: type === RTM_NEWLINK ? 'new' : 'del', ifindex, name, flags, mtu, mac });
+      events.push({ type: type === RTM_NEWLINK ? 'new' : 'del', ifindex, name, flags, mtu, mac, nsid });
     }
     off += align4(msgLen);
   }
@@ -128,7 +151,7 @@ export class LinkMonitor {
         }
         if (n < 0) break; // closed
         if (n === 0) break;
-        events.push(...parseLinkMessages(this.buf, n));
+        events.push(...parseLinkDatagrams(this.buf, n));
       }
       if (lost) listener(null);
       else if (events.length > 0) listener(events);

@@ -16,8 +16,10 @@
  *   there reads down (presence 'elsewhere'). When the kernel does not let us
  *   read it (no CAP_SYS_ADMIN, or a kernel without TUNGETDEVNETNS), link()
  *   reports it up while the fd is open, because then the TAP's carrier is
- *   ours (presence 'unseen'). Kernel link notifications of our namespace do
- *   not reach there, so watchName() is null and the datapath polls it.
+ *   ours (presence 'unseen'). Notifications of our namespace do not speak
+ *   of it there, so watchName() is null: the datapath re-reads it on
+ *   notifications from other namespaces (when the kernel sends them) and
+ *   polls it every tick.
  * - A TAP deleted under the port (`ip link del`) reads down (presence
  *   'gone') until the port is removed; the switch does not re-create it.
  * - close() closes the fd: a TAP this port created disappears with it; a

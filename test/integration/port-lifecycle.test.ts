@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('ports that outlive their interface', () => {
       expect(await until(async () => (await portOf(sock, 1)).why === 'in another network namespace', 3000)).toBe(true);
       expect((await portOf(sock, 1)).state).toBe('up');
       sh(`ip -n ${ns} link set ${tap} down`);
-      // No notification of ours reaches that namespace: the once-a-second poll sees it.
+      // Heard from that namespace (it has an id here since the move), or else seen by the once-a-second poll.
       expect(await until(async () => (await portOf(sock, 1)).state === 'down', 3000)).toBe(true);
       expect(await portOf(sock, 1)).toMatchObject({ why: 'set down in its network namespace' });
       sh(`ip -n ${ns} link set ${tap} up`);

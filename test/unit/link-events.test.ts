@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { Datapath, type DpPort, type LinkWatch } from '../../src/datapath/datapath.js';
 import { PacketPool } from '../../src/packet/pool.js';
-import { parseLinkMessages, RTM_DELLINK, RTM_NEWLINK, type LinkEvent, type LinkEventsListener } from '../../src/ports/link-events.js';
+import { parseLinkDatagrams, parseLinkMessages, RTM_DELLINK, RTM_NEWLINK, type LinkEvent, type LinkEventsListener } from '../../src/ports/link-events.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import type { LinkInfo } from '../../src/ports/port.js';
 
@@ -59,6 +59,19 @@ function linkMessage(type: number, ifindex: number, flags: number, attrs: Attr[]
 
 const concat = (...m: Uint8Array[]) => Uint8Array.from(m.flatMap((x) => [...x]));
 
+/** The addon's read buffer: each datagram after its header (length, namespace id; -1 this one), 4-byte aligned. */
+function framed(...datagrams: Array<[Uint8Array, number]>): Uint8Array {
+  const out: number[] = [];
+  for (const [d, nsid] of datagrams) {
+    const h = new Uint8Array(8);
+    new DataView(h.buffer).setUint32(0, d.length, true);
+    new DataView(h.buffer).setInt32(4, nsid, true);
+    out.push(...h, ...d);
+    while (out.length % 4 !== 0) out.push(0);
+  }
+  return Uint8Array.from(out);
+}
+
 describe('parseLinkMessages', () => {
   it('reads name, ifindex, flags, MTU and MAC of RTM_NEWLINK and RTM_DELLINK, across aligned messages', () => {
     const mac = Uint8Array.from([0x02, 0, 0, 0, 0, 0x0a]);
@@ -66,16 +79,25 @@ describe('parseLinkMessages', () => {
     const b = linkMessage(RTM_DELLINK, 8, 0x1002, [{ type: 3, data: cstr('veth12') }]); // 7-byte name: padded to 8
     const buf = concat(a, b);
     expect(parseLinkMessages(buf, buf.length)).toEqual([
-      { type: 'new', ifindex: 7, name: 'vif1.0', flags: 0x11043, mtu: 9000, mac: 0x02000000000a },
-      { type: 'del', ifindex: 8, name: 'veth12', flags: 0x1002, mtu: 0, mac: 0 },
+      { type: 'new', ifindex: 7, name: 'vif1.0', flags: 0x11043, mtu: 9000, mac: 0x02000000000a, nsid: null },
+      { type: 'del', ifindex: 8, name: 'veth12', flags: 0x1002, mtu: 0, mac: 0, nsid: null },
     ]);
+  });
+
+  it('reads the addon\'s datagrams with the namespace each speaks of (null: this one)', () => {
+    const here = concat(linkMessage(RTM_NEWLINK, 7, 1, [{ type: 3, data: cstr('a') }]), linkMessage(RTM_NEWLINK, 8, 1, [{ type: 3, data: cstr('b') }]));
+    const there = linkMessage(RTM_NEWLINK, 7, 0, [{ type: 3, data: cstr('tap0') }]);
+    const buf = framed([here, -1], [there, 2]);
+    expect(parseLinkDatagrams(buf, buf.length).map((e) => [e.name, e.ifindex, e.nsid])).toEqual([['a', 7, null], ['b', 8, null], ['tap0', 7, 2]]);
+    // A datagram longer than what was read ends the batch.
+    expect(parseLinkDatagrams(buf, buf.length - 4).map((e) => e.name)).toEqual(['a', 'b']);
   });
 
   it('skips other message types and unknown or nested attributes', () => {
     const route = linkMessage(24 /* RTM_NEWROUTE */, 1, 0, [{ type: 3, data: cstr('nope') }]);
     const nested = linkMessage(RTM_NEWLINK, 3, 1, [{ type: 0x8000 | 18, data: new Uint8Array(8) }, { type: 3, data: cstr('eth0') }]);
     const buf = concat(route, nested);
-    expect(parseLinkMessages(buf, buf.length)).toEqual([{ type: 'new', ifindex: 3, name: 'eth0', flags: 1, mtu: 0, mac: 0 }]);
+    expect(parseLinkMessages(buf, buf.length)).toEqual([{ type: 'new', ifindex: 3, name: 'eth0', flags: 1, mtu: 0, mac: 0, nsid: null }]);
   });
 
   it('keeps what came before a truncated message and never reads past len', () => {
@@ -90,7 +112,7 @@ describe('parseLinkMessages', () => {
     // An attribute running past its message ends that message's attributes only.
     const broken = linkMessage(RTM_NEWLINK, 5, 1, [{ type: 3, data: cstr('x') }]);
     new DataView(broken.buffer).setUint16(32, 200, true);
-    expect(parseLinkMessages(broken, broken.length)).toEqual([{ type: 'new', ifindex: 5, name: '', flags: 1, mtu: 0, mac: 0 }]);
+    expect(parseLinkMessages(broken, broken.length)).toEqual([{ type: 'new', ifindex: 5, name: '', flags: 1, mtu: 0, mac: 0, nsid: null }]);
   });
 });
 
@@ -130,7 +152,7 @@ class FakeWatch implements LinkWatch {
   }
 }
 
-const ev = (name: string, ifindex: number, type: LinkEvent['type'] = 'new'): LinkEvent => ({ type, ifindex, name, flags: 1, mtu: 1500, mac: 1 });
+const ev = (name: string, ifindex: number, type: LinkEvent['type'] = 'new', nsid: number | null = null): LinkEvent => ({ type, ifindex, name, flags: 1, mtu: 1500, mac: 1, nsid });
 
 describe('datapath link state from notifications', () => {
   function setup() {
@@ -159,6 +181,12 @@ describe('datapath link state from notifications', () => {
     watch.listener!([ev('renamed', 10, 'del')]);
     expect(changes.map(([n]) => n)).toEqual([1, 2]); // vif1's ifindex was 10 too: re-read, unchanged, not reported again
     expect(changes[1][1]).toMatchObject({ presence: 'missing', ifindex: 0 });
+  });
+
+  it('re-reads the ports living elsewhere when another namespace announces a change, whatever its names and ifindexes', () => {
+    const { vif, other, moved, watch } = setup();
+    watch.listener!([ev('vif1', 10, 'new', 3)]); // the same name and ifindex as vif1 here: not ours
+    expect([vif.rebinds, other.rebinds, moved.rebinds]).toEqual([0, 0, 1]);
   });
 
   it('re-reads every port when notifications were lost', () => {

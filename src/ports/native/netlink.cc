@@ -1,13 +1,19 @@
 /*
  * Kernel link notifications: a NETLINK_ROUTE socket bound to the
  * RTMGRP_LINK multicast group (RTM_NEWLINK / RTM_DELLINK of every interface
- * in this network namespace). Syscalls only: the bytes are handed to
- * TypeScript as they came (src/ports/link-events.ts parses them).
+ * in this network namespace) and, where the kernel allows it
+ * (NETLINK_LISTEN_ALL_NSID, CAP_NET_BROADCAST), of the namespaces that have
+ * an id here (a namespace gets one when an interface of ours moves into
+ * it). Syscalls only: the bytes are handed to TypeScript as they came
+ * (src/ports/link-events.ts parses them).
  *
  *   openLinkEvents() -> NetlinkSocket
  *     read(buf: Uint8Array) -> bytes   whole datagrams, one after another, as
  *                                      many as fit (at least kMinRoom bytes
- *                                      free before each recv); 0 when none
+ *                                      free before each recv), each after a
+ *                                      header of two host-order 32-bit words:
+ *                                      its length, and the id of the namespace
+ *                                      it speaks of (-1: this one); 0 when none
  *                                      is waiting; -ENOBUFS when the kernel
  *                                      dropped notifications (receive queue
  *                                      overrun) or one did not fit: the
@@ -44,6 +50,11 @@ namespace {
 
 /* Free room read() wants before each recv: a link notification is far smaller. */
 constexpr size_t kMinRoom = 32 * 1024;
+/* The header read() puts before each datagram: length, namespace id. */
+constexpr size_t kDatagramHeader = 8;
+#ifndef NETLINK_LISTEN_ALL_NSID
+#define NETLINK_LISTEN_ALL_NSID 8
+#endif
 /* Receive buffer asked for (SO_RCVBUFFORCE, else the capped SO_RCVBUF): room for bursts of changes. */
 constexpr int kNetlinkRcvBuf = 4 << 20;
 
@@ -101,6 +112,9 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     ThrowSys(env, err, "bind RTMGRP_LINK", "link events");
     return;
   }
+  // Best effort: without it (no CAP_NET_BROADCAST) only this namespace is heard.
+  const int one = 1;
+  setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof one);
   fd_ = fd;
 }
 
@@ -132,12 +146,15 @@ Napi::Value NetlinkSocket::Read(const Napi::CallbackInfo& info) {
   size_t used = 0;
   bool lost = lost_;
   lost_ = false;
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int))];
   while (cap - used >= kMinRoom) {
-    struct iovec iov = {data + used, cap - used};
+    struct iovec iov = {data + used + kDatagramHeader, cap - used - kDatagramHeader};
     struct msghdr msg;
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
     ssize_t r = recvmsg(fd_, &msg, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -151,7 +168,17 @@ Napi::Value NetlinkSocket::Read(const Napi::CallbackInfo& info) {
       lost = true;
       continue;
     }
-    used += static_cast<size_t>(r);
+    int32_t nsid = -1;  // no id attached: this namespace
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_LISTEN_ALL_NSID && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        memcpy(&nsid, CMSG_DATA(c), sizeof nsid);
+      }
+    }
+    const uint32_t len = static_cast<uint32_t>(r);
+    memcpy(data + used, &len, sizeof len);
+    memcpy(data + used + 4, &nsid, sizeof nsid);
+    const size_t step = kDatagramHeader + ((len + 3) & ~3u);
+    used = step > cap - used ? cap : used + step;
   }
   return Napi::Number::New(env, lost ? -ENOBUFS : static_cast<double>(used));
 }
