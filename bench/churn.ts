@@ -71,6 +71,7 @@ function churn(sock: string, opsPerSec: number): { stop: () => Promise<number> }
   const tag = uniq();
   let running = true;
   const t0 = performance.now();
+  // A refused request ends the loop; stop() reports it (never an unhandled rejection that skips the clean-up).
   const loop = (async () => {
     let ops = 0;
     for (let i = 0; running; i++) {
@@ -85,10 +86,16 @@ function churn(sock: string, opsPerSec: number): { stop: () => Promise<number> }
     }
     return ops;
   })();
+  const settled = loop.then(
+    (ops) => ({ ops, error: null }),
+    (e: unknown) => ({ ops: 0, error: e instanceof Error ? e : new Error(String(e)) }),
+  );
   return {
     stop: async () => {
       running = false;
-      return loop;
+      const r = await settled;
+      if (r.error !== null) throw r.error;
+      return r.ops;
     },
   };
 }
@@ -174,12 +181,21 @@ export async function runChurn(opts: { rounds?: number; seconds?: number; recrea
         const rate = mode === 'paced' ? PACED_OPS_PER_SEC : 0;
         const c = mode === 'quiet' ? null : churn(sock, rate);
         const t0 = performance.now();
-        const u = await udpPps(s, seconds, dir);
-        const ops = (await c?.stop()) ?? 0;
+        let u;
+        let ops = 0;
+        try {
+          u = await udpPps(s, seconds, dir);
+        } finally {
+          ops = (await c?.stop()) ?? 0; // stopped (and its failure reported) whatever udpPps did
+        }
         const opsPerSec = ops / ((performance.now() - t0) / 1000);
         const c2 = mode === 'quiet' ? null : churn(sock, rate);
-        const received = await udpFlood(nsA, nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
-        await c2?.stop();
+        let received;
+        try {
+          received = await udpFlood(nsA, nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
+        } finally {
+          await c2?.stop();
+        }
         const loss = (1 - received / BELOW_KNEE_DATAGRAMS) * 100;
         out.modes[mode].kpps.push(u.delivered / 1e3);
         out.modes[mode].opsPerSec.push(opsPerSec);
