@@ -78,7 +78,7 @@ function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-async function stopProc(p: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopProc(p: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
   p.kill(signal);
@@ -130,7 +130,7 @@ function lincArgs(fwd: Forwarder): string[] {
   return ['--metrics', 'off', '--admin-socket', 'off', ...(fwd === 'linc-ts busy-poll' ? ['--busy-poll'] : [])];
 }
 
-interface Setup {
+export interface Setup {
   topo: Topology;
   nsA: string;
   nsB: string;
@@ -187,7 +187,7 @@ async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
 }
 
 /** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed. */
-async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number }> {
+export async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number }> {
   const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
   const cfg = join(dir, 'udp64.cfg');
   writeFileSync(cfg, trafgenConfig(frame));

@@ -7,7 +7,7 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
- *                                      --only ofpipeline (repeatable)
+ *                                      --only ofpipeline, --only churn (repeatable)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -21,6 +21,7 @@ import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
 import { runOfPipelineBench } from './of-pipeline.js';
+import { formatChurn, runChurn } from './churn.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,7 @@ const { values } = parseArgs({
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -41,6 +42,7 @@ const e2eRows: string[] = [];
 const counterRows: string[] = [];
 const classifierRows: string[] = [];
 const ofPipelineRows: string[] = [];
+const churnRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -100,7 +102,21 @@ if (e2eLinks.length > 0) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length > 0) {
+if (only.includes('churn')) {
+  const missing = ['trafgen', 'ip', 'python3'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0) {
+    console.log(`port churn: skipped (${!isRoot ? 'needs root and /dev/net/tun' : 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh'})`);
+  } else {
+    const r = await runChurn(quick ? { rounds: 2, seconds: 2, recreations: 2 } : { rounds: runs < 5 ? 5 : runs });
+    console.log('\nport changes | adds + removes | delivered, 64 B UDP at full speed | vs quiet | loss of 50k paced datagrams');
+    for (const row of formatChurn(r)) {
+      console.log(row);
+      churnRows.push(row);
+    }
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -114,6 +130,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   }
   if (ofPipelineRows.length) {
     text += `\n| OpenFlow pipeline | setting | throughput (wall clock) | detail |\n| --- | --- | --- | --- |\n${ofPipelineRows.join('\n')}\n`;
+  }
+  if (churnRows.length) {
+    text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen), median (rounds) | vs quiet (median of per-round ratios) | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);

@@ -13,6 +13,9 @@
  * choice, a missing value) go out in the same form as ours: one
  * `linc-ts: ...` line with commander's "did you mean" folded in, exit 2.
  *
+ * `linc-ts port ...` (src/port-cli.ts) adds, removes and lists its ports.
+ * SIGHUP re-reads the config file (ports added, removed, changed).
+ *
  * Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (a port
  * cannot be opened, no switch on the admin socket), 2 usage or configuration
  * error.
@@ -26,6 +29,7 @@ import {
 import { didYouMean } from './did-you-mean.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { addInspectCommands } from './inspect-cli.js';
+import { addPortCommand } from './port-cli.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
 import { createLogger } from './stats/log.js';
@@ -87,6 +91,7 @@ function run(opts: CliValues & { config?: string }): void {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => sw.reload(opts.config === undefined ? null : () => resolveConfig(opts, loadConfigFile(opts.config!))));
 }
 
 /** An option whose value is one of `choices` (listed in --help); anything else names them and the closest one. */
@@ -146,6 +151,7 @@ export function buildProgram(): Command {
     });
   addLlstatCommand(program);
   addInspectCommands(program);
+  addPortCommand(program);
   return program;
 }
 

@@ -151,7 +151,7 @@ function plainIssue(issue: z.core.$ZodRawIssue): string | undefined {
 const PLAIN = { error: plainIssue };
 
 /** A port as parsed from a spec string or a mapping, before numbering. */
-interface PortEntry {
+export interface PortEntry {
   kind: PortKindName;
   name: string;
   ofPort?: number;
@@ -230,6 +230,13 @@ const portString = z.string().transform((s, ctx): PortEntry => {
   }
   return { ...entry, ...options };
 });
+
+/** One port spec string (KIND:NAME[=OFPORT]) as --port takes it, for the port commands of a running switch; throws ConfigError. */
+export function parsePortSpec(spec: string): PortEntry {
+  const r = portString.safeParse(spec, PLAIN);
+  if (!r.success) throw new ConfigError(r.error.issues[0].message);
+  return r.data;
+}
 
 /** The mapping form, first step: `type` names a kind that config files may use. */
 const kindNames = SPEC_PORT_KINDS.map((k) => k.kind) as [PortKindName, ...PortKindName[]];

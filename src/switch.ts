@@ -1,13 +1,22 @@
 /*
  * Switch: builds a running switch from a validated SwitchConfig: the packet
- * pool, the datapath, its ports and the forwarding pipeline (the standalone
- * learning switch until an OpenFlow controller takes over), plus the
- * once-a-second housekeeping tick (MAC aging, link-state changes), and the
- * stats services: llstat windows, the admin socket and Prometheus /metrics.
+ * pool, the datapath, its ports (the PortManager, port-manager.ts, which
+ * also adds and removes ports while the switch runs) and the forwarding
+ * pipeline (the standalone learning switch until an OpenFlow controller
+ * takes over), plus the once-a-second housekeeping tick (MAC aging, flow
+ * timeouts, the link poll of ports kernel notifications do not cover), the
+ * kernel's link notifications (src/ports/link-events.ts), and the stats
+ * services: llstat windows, the admin socket (with the port routes,
+ * port-routes.ts) and Prometheus /metrics. reload() applies a re-read
+ * config file (SIGHUP): ports added, removed and changed; settings that
+ * need a restart are named in the log.
  *
  * Invariants
  * - If any port fails to open, the ones already opened are closed again and
  *   the error names the port; a half-built switch is never left running.
+ *   An `if:` port whose interface does not exist is not a failure: it waits.
+ * - reload() never throws and never stops the switch: a bad file is logged
+ *   and nothing changes.
  * - close() is idempotent: stops polling, closes every fd (a TAP the switch
  *   created disappears with its fd), clears the tick, removes the admin
  *   socket and stops the metrics server.
@@ -19,14 +28,17 @@
  *   controllers or listeners are configured.
  */
 
+import { ConfigError, switchPorts, type SwitchConfig } from './config.js';
 import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
-import { switchPorts, type PortConfig, type SwitchConfig } from './config.js';
 import { portVlanOf } from './datapath/learning/vlan.js';
+import { linkSummary, PortManager } from './port-manager.js';
+import { portRoutes } from './port-routes.js';
+import { lockInterface } from './ports/interface-lock.js';
 import { openPort } from './ports/kinds.js';
+import { LinkMonitor } from './ports/link-events.js';
 import { PortOpenError } from './ports/open-errors.js';
-import type { LinkInfo, Port } from './ports/port.js';
 import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
 import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
@@ -55,20 +67,29 @@ export interface RunningSwitch {
   readonly openflow: ControllerManager | null;
   /** Where the OpenFlow listeners listen ("ADDR:PORT"), once `ready`. */
   openflowListeners(): string[];
+  /** The configured ports: add, remove, list while the switch runs. */
+  readonly ports: PortManager;
+  /**
+   * Apply a re-read configuration (SIGHUP): `load` reads and validates it
+   * (null: the switch was started without a config file). Logs what changed;
+   * never throws.
+   */
+  reload(load: (() => SwitchConfig) | null): void;
   close(): void;
 }
 
 export { PortOpenError };
 
-/** Open a configured port through the port-kind registry; throws the PortOpenError naming it. */
-function openConfiguredPort(pc: PortConfig, cfg: SwitchConfig, pool: PacketPool): Port {
-  const port = openPort(pc, { pool, burst: cfg.burst, offload: cfg.offload });
-  if (port instanceof PortOpenError) throw port;
-  return port;
-}
+/** The settings reload() cannot apply, by their config-file keys. */
+const RESTART_SETTINGS: Array<[keyof SwitchConfig, string]> = [
+  ['burst', 'burst'], ['datapathId', 'datapath-id'], ['poolSlots', 'pool-slots'], ['offload', 'offload'], ['macAgingSec', 'mac-aging'],
+  ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
+  ['inactivityProbeMs', 'inactivity-probe'], ['maxBackoffMs', 'max-backoff'], ['metrics', 'metrics'], ['adminSocket', 'admin-socket'],
+];
 
-function linkSummary(l: LinkInfo): string {
-  return `${l.adminUp ? 'up' : 'down'}/${l.carrier ? 'carrier' : 'no-carrier'}`;
+function sameSetting(a: unknown, b: unknown): boolean {
+  const text = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  return text(a) === text(b);
 }
 
 export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: string } = {}): RunningSwitch {
@@ -76,39 +97,51 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   const datapath = new Datapath({ pool, burst: cfg.burst, busyPoll: cfg.busyPoll });
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
   datapath.pipeline = normal;
+  const llstat = new LlstatWindows(datapath);
 
-  const specs = switchPorts(cfg);
-  const opened: Port[] = [];
+  // Link notifications first, so that an interface appearing while the ports open is not missed.
+  // The link watch (the notification socket, or else the tick that polls) keeps the process alive
+  // even when no port has a device yet (every if: port waiting for its interface).
+  let linkEvents = true;
   try {
-    for (const pc of specs) opened.push(openConfiguredPort(pc, cfg, pool));
+    datapath.watchLinks(LinkMonitor.open());
   } catch (e) {
-    for (const p of opened) p.close();
-    throw e;
+    linkEvents = false;
+    log.warn({ err: (e as Error).message }, 'kernel link notifications unavailable: reading link state once a second instead');
   }
-  for (const [i, port] of opened.entries()) {
-    const dp = datapath.addPort(port);
-    normal.setPortVlan(dp, portVlanOf(specs[i]));
-    const link = dp.link;
-    log.info({ port: port.ofPort, ifname: port.name, kind: port.kind, mtu: link.mtu, link: linkSummary(link), offload: port.vnetHdr, vlan: dp.vlan?.toString() }, 'port added');
+  const ports = new PortManager({
+    datapath,
+    log,
+    open: (spec) => openPort(spec, { pool, burst: cfg.burst, offload: cfg.offload }),
+    lock: (name) => lockInterface(name, { pid: process.pid, adminSocket: cfg.adminSocket }),
+    onRemoved: (dp) => llstat.portRemoved(dp.ofPort),
+    onAttached: (dp, spec) => normal.setPortVlan(dp, portVlanOf(spec)),
+  });
+  try {
+    ports.openAll(switchPorts(cfg));
+  } catch (e) {
+    datapath.stop();
+    throw e;
   }
   let datapathId = cfg.datapathId;
   if (datapathId === null) {
     // Like OVS: derive the datapath id from a port's MAC when none is configured.
-    const mac = opened.map((p) => p.link().mac).find((m) => m !== 0) ?? 1;
+    const mac = datapath.portList.map((p) => p.link.mac).find((m) => m !== 0) ?? 1;
     datapathId = BigInt(mac);
   }
   // Standalone with no controller: it keeps the learning switch as the pipeline; secure: the flow tables.
   const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode });
 
-  datapath.onLinkChange((dp, link) => log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu }, 'port link changed'));
-  // One housekeeping tick: MAC aging and the one link poll (datapath), flow timeouts and port changes (OpenFlow).
+  datapath.onLinkChange((dp, link) =>
+    log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu, ifindex: link.ifindex, ...(link.presence ? { presence: link.presence } : {}) }, 'port link changed'),
+  );
+  // One housekeeping tick: MAC aging and the link poll of unwatched ports (datapath), flow timeouts (OpenFlow).
   const tick = setInterval(() => {
     datapath.tick();
     ofSwitch.tick();
   }, TICK_MS);
-  tick.unref();
+  if (linkEvents) tick.unref();
 
-  const llstat = new LlstatWindows(datapath);
   const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown', openflow: ofSwitch });
   let openflow: ControllerManager | null = null;
   if (cfg.controllers.length > 0 || cfg.listen.length > 0) {
@@ -135,7 +168,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
           llstat,
           log,
           status: () => inspectStatus(inspect, startedMs),
-          routes: inspectRoutes(inspect),
+          routes: [...inspectRoutes(inspect), ...portRoutes(ports)],
         }).then(
           (s) => {
             if (closed) void s.close();
@@ -157,8 +190,37 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
           (e: NodeJS.ErrnoException) => log.error({ address: `${cfg.metrics!.host}:${cfg.metrics!.port}`, code: e.code }, `metrics server not started: ${e.message}`),
         );
 
+  let running = cfg;
+  const reload = (load: (() => SwitchConfig) | null): void => {
+    if (load === null) {
+      log.warn('reload asked (SIGHUP) but the switch was started without --config: nothing to re-read');
+      return;
+    }
+    let next: SwitchConfig;
+    try {
+      next = load();
+    } catch (e) {
+      if (e instanceof ConfigError) log.error(`config reload refused, nothing changed: ${e.message}`);
+      else log.error({ err: e }, 'config reload failed, nothing changed');
+      return;
+    }
+    try {
+      const r = ports.reload(switchPorts(next));
+      for (const f of r.failed) log.warn({ spec: f.spec }, `config reload: port not added: ${f.error}`);
+      if (next.logLevel !== running.logLevel) log.level = next.logLevel;
+      const restart = RESTART_SETTINGS.filter(([key]) => !sameSetting(running[key], next[key])).map(([, name]) => name);
+      if (restart.length > 0) log.warn({ settings: restart }, `config reload: ${restart.join(', ')} changed; needs a restart (kept as running)`);
+      running = { ...running, ports: next.ports, logLevel: next.logLevel };
+      log.info({ added: r.added, removed: r.removed, changed: r.changed, failed: r.failed.length, needsRestart: restart }, 'config reloaded');
+    } catch (e) {
+      log.error({ err: e }, 'config reload failed part way; the ports are as listed by linc-ts port list');
+    }
+  };
+
   return {
     config: cfg,
+    ports,
+    reload,
     datapath,
     normal,
     datapathId,
@@ -179,12 +241,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
       void admin?.close();
       void metricsServer?.close();
       datapath.stop();
-      for (const dp of [...datapath.portList]) {
-        llstat.portRemoved(dp.ofPort);
-        datapath.removePort(dp.ofPort);
-        dp.port.close();
-        log.info({ port: dp.ofPort, ifname: dp.port.name, stats: dp.counters.toJSON() }, 'port removed');
-      }
+      ports.closeAll();
     },
   };
 }

@@ -152,6 +152,11 @@ export class MemoryPort implements Port {
     return this.closed;
   }
 
+  /** In-process: no kernel notification speaks of it; the datapath polls link(). */
+  watchName(): string | null {
+    return null;
+  }
+
   link(): LinkInfo {
     return { adminUp: this.linkUp, carrier: this.linkUp, mtu: this.maxFrame - 18, mac: 0, ifindex: 0 };
   }

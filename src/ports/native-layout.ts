@@ -35,10 +35,11 @@ export const RX_TCI_TPID_8021AD = 0x20000;
 /** Most frames one rxBurst/txBurst call moves, for every port kind (the datapath's burst limit too). */
 export const MAX_BURST = 256;
 
-/** Linux errno values a port reports (lastErrno, -errno returns): queue full, and a bad argument. */
+/** Linux errno values a port reports (lastErrno, -errno returns): queue full, a bad argument, no device (a port waiting for its interface). */
 export const ERRNO_EAGAIN = 11;
 export const ERRNO_ENOBUFS = 105;
 export const ERRNO_EINVAL = 22;
+export const ERRNO_ENODEV = 19;
 
 /** What the addon's `constants` must equal, name for name. */
 export const NATIVE_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
@@ -56,4 +57,5 @@ export const NATIVE_CONSTANTS: Readonly<Record<string, number>> = Object.freeze(
   ERRNO_EAGAIN,
   ERRNO_ENOBUFS,
   ERRNO_EINVAL,
+  ERRNO_ENODEV,
 });

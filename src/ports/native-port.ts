@@ -14,13 +14,21 @@
  * - Only the pool the port was opened with is accepted (-EINVAL otherwise):
  *   the Io holds raw offsets into that pool's memory.
  * - burst is at most MAX_BURST (native-layout.ts), the addon's limit.
+ * - A port may be detached (no fd: its interface does not exist): then rx
+ *   finds nothing and tx fails with ENODEV (counted by the datapath as tx
+ *   errors); attach() gives it an fd again with the same burst arrays, and
+ *   polling resumes if it was started. Whatever the fd, start/stop/close
+ *   keep their meaning. An fd given up while running (detach,
+ *   closeOffThread) is closed on a worker thread, never on the event loop.
  */
 
+import { close as fsClose } from 'node:fs';
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_HDR_LEN } from '../packet/vnet.js';
 import type { NativeBinding, NativeIo } from './native.js';
 import {
   ERRNO_EINVAL,
+  ERRNO_ENODEV,
   MAX_BURST,
   STATUS_LAST_ERRNO,
   STATUS_LEN,
@@ -38,6 +46,35 @@ export function checkBurst(burst: number): void {
   }
 }
 
+/** The Io of a detached port: nothing to receive, every send fails with ENODEV. */
+class DetachedIo implements NativeIo {
+  constructor(private readonly status: Int32Array) {}
+  rx(): number {
+    return 0;
+  }
+  tx(): number {
+    this.status[STATUS_LAST_ERRNO] = ERRNO_ENODEV;
+    this.status[STATUS_TX_STOPPED] = 1;
+    return -ERRNO_ENODEV;
+  }
+  startPoll(): void {}
+  stopPoll(): void {}
+  close(): void {}
+  releaseFd(): number {
+    return -1;
+  }
+}
+
+/**
+ * Close `fd` on a libuv worker thread: closing a TAP the switch created
+ * unregisters the device, and closing a packet socket waits for an RCU
+ * grace period, each milliseconds the forwarding loop must not wait for.
+ */
+function closeOffThread(fd: number): Promise<void> {
+  if (fd < 0) return Promise.resolve();
+  return new Promise((resolve) => fsClose(fd, () => resolve()));
+}
+
 export abstract class NativePort {
   readonly ofPort: number;
   readonly vnetHdr: boolean;
@@ -47,8 +84,13 @@ export abstract class NativePort {
 
   protected readonly native: NativeBinding;
   protected readonly pool: PacketPool;
-  protected readonly fd: number;
-  protected readonly io: NativeIo;
+  /** The fd of the device, or -1 while detached. */
+  protected fd = -1;
+  protected io: NativeIo;
+  private readonly ioKind: number;
+  private readonly detachedIo: NativeIo;
+  /** The wakeup callback while started (kept across attach/detach). */
+  private onReadable: (() => void) | null = null;
   /** vnet header bytes before each frame on the fd: VNET_HDR_LEN or 0. */
   protected readonly hdr: number;
   protected readonly rxTci: Uint32Array;
@@ -61,13 +103,14 @@ export abstract class NativePort {
   protected lastMtu = 1500;
   protected lastMac = 0;
 
-  protected constructor(native: NativeBinding, kind: number, fd: number, opts: { ofPort: number; pool: PacketPool; burst: number }, vnetHdr: boolean) {
+  /** `fd` null: the port starts detached. */
+  protected constructor(native: NativeBinding, kind: number, fd: number | null, opts: { ofPort: number; pool: PacketPool; burst: number }, vnetHdr: boolean) {
     this.native = native;
+    this.ioKind = kind;
     this.ofPort = opts.ofPort;
     this.pool = opts.pool;
     this.burst = opts.burst;
     this.vnetHdr = vnetHdr;
-    this.fd = fd;
     this.hdr = vnetHdr ? VNET_HDR_LEN : 0;
     this.rxOff = new Uint32Array(opts.burst);
     this.rxLen = new Uint32Array(opts.burst);
@@ -76,7 +119,36 @@ export abstract class NativePort {
     this.txLen = new Uint32Array(opts.burst);
     this.status = new Int32Array(STATUS_LEN);
     this.maxFrame = this.lastMtu + L2_OVERHEAD;
-    this.io = native.createIo(fd, kind, opts.pool.buffer, this.rxOff, opts.pool.frameCapacity + this.hdr, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
+    this.detachedIo = new DetachedIo(this.status);
+    this.io = this.detachedIo;
+    if (fd !== null) this.attach(fd);
+  }
+
+  /** The port has an fd (its device exists and is bound). */
+  get attached(): boolean {
+    return this.io !== this.detachedIo;
+  }
+
+  /** Move bursts through `fd` from now on (closing the one before, if any); polling resumes if started. */
+  protected attach(fd: number): void {
+    void this.detach();
+    const pool = this.pool;
+    this.io = this.native.createIo(fd, this.ioKind, pool.buffer, this.rxOff, pool.frameCapacity + this.hdr, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
+    this.fd = fd;
+    if (this.onReadable !== null) this.io.startPoll(this.onReadable);
+  }
+
+  /**
+   * Give up the fd (if any): nothing is received, sends fail with ENODEV
+   * until attach(). The fd is closed on a worker thread; the promise
+   * settles when it is.
+   */
+  protected detach(): Promise<void> {
+    if (!this.attached) return Promise.resolve();
+    const fd = this.io.releaseFd();
+    this.io = this.detachedIo;
+    this.fd = -1;
+    return closeOffThread(fd);
   }
 
   get lastErrno(): number {
@@ -150,16 +222,29 @@ export abstract class NativePort {
   }
 
   start(onReadable: () => void): void {
+    this.onReadable = onReadable;
     this.io.startPoll(onReadable);
   }
 
   stop(): void {
+    this.onReadable = null;
     this.io.stopPoll();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.onReadable = null;
     this.io.close();
+    this.io = this.detachedIo;
+    this.fd = -1;
+  }
+
+  /** close(), with the kernel's teardown on a worker thread; resolves when the fd is closed. */
+  closeOffThread(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.onReadable = null;
+    return this.detach();
   }
 }

@@ -11,7 +11,8 @@
  * NativeLayoutError naming each constant and both values, never used.
  *
  * Contracts (the native side documents the details in io.cc):
- * - openTap, openPacket, linkInfo, setLinkUp and tapInfo are slow path and may throw
+ * - openTap, openPacket, linkInfo, setLinkUp, tapInfo, openLinkEvents and
+ *   lockFile are slow path and may throw
  *   NativeSysError {code, errno, syscall}; src/ports/open-errors.ts turns
  *   that into a sentence for the user.
  * - NativeIo.rx/tx are the hot path: one call per burst, never throw, return
@@ -34,6 +35,8 @@ export interface NativeIo {
   stopPoll(): void;
   /** Stop polling and close the fd. Idempotent. */
   close(): void;
+  /** Stop polling and hand the fd over without closing it (-1 when already closed or released). */
+  releaseFd(): number;
 }
 
 export interface NativeLinkInfo {
@@ -49,6 +52,21 @@ export interface NativeTapInfo {
   name: string;
   /** Whether the TAP is in this process's network namespace; null if the kernel cannot say. */
   sameNetns: boolean | null;
+  /** In another namespace: its interface flags (IFF_UP, IFF_RUNNING, ...) read there; null when not read (same namespace, or the kernel does not let us). */
+  flags: number | null;
+  /** In another namespace: its MTU read there, or null (as flags). */
+  mtu: number | null;
+}
+
+/** The NETLINK_ROUTE socket of openLinkEvents (netlink.cc): raw link notifications, parsed in src/ports/link-events.ts. */
+export interface NativeNetlinkSocket {
+  /** Whole datagrams into buf; the byte count, 0 when none waits, or -ENOBUFS when notifications were lost. Never throws. */
+  read(buf: Uint8Array): number;
+  /** Call `onReadable` once per wakeup of the socket; while polling it keeps the event loop alive. */
+  startPoll(onReadable: () => void): void;
+  stopPoll(): void;
+  /** Idempotent. */
+  close(): void;
 }
 
 export interface NativeBinding {
@@ -62,6 +80,10 @@ export interface NativeBinding {
   /** null when the TAP behind fd no longer exists. */
   tapInfo(fd: number): NativeTapInfo | null;
   closeFd(fd: number): void;
+  /** A socket on the kernel's link notifications (RTM_NEWLINK/RTM_DELLINK) of this network namespace. */
+  openLinkEvents(): NativeNetlinkSocket;
+  /** An exclusive non-blocking flock on path (created if missing): the fd holding it; throws EAGAIN when another holds it. */
+  lockFile(path: string): number;
   createIo(
     fd: number,
     kind: number,

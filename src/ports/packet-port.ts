@@ -15,9 +15,18 @@
  * move 4 bytes into the headroom, the TPID and TCI go after them, and a
  * NEEDS_CSUM csum_start (and a GSO hdr_len) grows by 4.
  *
+ * Interfaces that come and go (a VM's vif across reboots): opened with
+ * waitForInterface, a port whose interface does not exist is kept detached
+ * (link down, presence 'missing'); rebind() binds it when an interface of
+ * its name appears, and binds again when the interface is deleted and
+ * re-created under the same name (a new ifindex). The datapath calls
+ * rebind() when the kernel announces a change of that name.
+ *
  * Invariants
  * - Burst arrays are allocated once (sized to `burst`) and shared with the
  *   native Io; rxBurst/txBurst allocate nothing and never throw.
+ * - While bound, the socket is bound to `ifindex`; link() reports the port
+ *   down as soon as that ifindex no longer carries the port's name.
  * - After rxBurst, each slot's frame starts at pool.dataOff[slot] with the
  *   vnet header (or VNET_HDR_LEN zero bytes without one) right before it.
  * - close() closes the socket; the interface itself is left as it is.
@@ -25,7 +34,7 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
-import { loadNative, type NativeBinding } from './native.js';
+import { isNativeSysError, loadNative, type NativeBinding } from './native.js';
 import { IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
@@ -46,6 +55,8 @@ export interface PacketPortOptions {
   burst: number;
   /** Frames carry a virtio_net_hdr (default true). */
   vnetHdr?: boolean;
+  /** A missing interface is not an error: the port starts detached and rebind() binds it later (default false). */
+  waitForInterface?: boolean;
 }
 
 /**
@@ -87,11 +98,15 @@ export function reinsertVlanTag(pool: PacketPool, slot: number, tagInfo: number,
   }
 }
 
+/** errno names of an open that found no interface of that name. */
+const MISSING_CODES = new Set(['ENODEV', 'ENXIO', 'ENOENT']);
+
 export class PacketPort extends NativePort implements Port {
   readonly kind = 'if' as const;
   readonly name: string;
-  /** ifindex the socket is bound to. */
-  readonly ifindex: number;
+  private boundIfindex = 0;
+  /** Why the last bind attempt failed (the interface exists but could not be opened), or null. */
+  private bindError: string | null = null;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -100,25 +115,71 @@ export class PacketPort extends NativePort implements Port {
     if (bad !== null) throw bad;
     const vnetHdr = opts.vnetHdr ?? true;
     const native = loadNative();
-    let opened: { fd: number; ifindex: number };
+    let opened: { fd: number; ifindex: number } | null;
     try {
       opened = native.openPacket(opts.name, { vnetHdr });
     } catch (e) {
-      throw describeOpenError(INTERFACE_WORDS, opts.name, e);
+      if (opts.waitForInterface !== true || !isNativeSysError(e) || !MISSING_CODES.has(e.code)) throw describeOpenError(INTERFACE_WORDS, opts.name, e);
+      opened = null;
     }
     try {
       return new PacketPort(native, opts, opened, vnetHdr);
     } catch (e) {
-      native.closeFd(opened.fd);
+      if (opened !== null) native.closeFd(opened.fd);
       throw e;
     }
   }
 
-  private constructor(native: NativeBinding, opts: PacketPortOptions, opened: { fd: number; ifindex: number }, vnetHdr: boolean) {
-    super(native, IO_KIND_PACKET, opened.fd, opts, vnetHdr);
+  private constructor(native: NativeBinding, opts: PacketPortOptions, opened: { fd: number; ifindex: number } | null, vnetHdr: boolean) {
+    super(native, IO_KIND_PACKET, opened?.fd ?? null, opts, vnetHdr);
     this.name = opts.name;
-    this.ifindex = opened.ifindex;
-    this.link();
+    this.boundIfindex = opened?.ifindex ?? 0;
+    if (opened !== null) this.link();
+  }
+
+  /** ifindex the socket is bound to; 0 while detached. */
+  get ifindex(): number {
+    return this.boundIfindex;
+  }
+
+  /** Why the port is not bound although its interface exists (the last bind failed), or null. */
+  get lastBindError(): string | null {
+    return this.bindError;
+  }
+
+  watchName(): string {
+    return this.name;
+  }
+
+  rebind(): boolean {
+    if (this.closed) return false;
+    let now;
+    try {
+      now = this.native.linkInfo(this.name);
+    } catch {
+      return false; // the kernel cannot say now: keep what we have
+    }
+    if (now === null) {
+      this.bindError = null;
+      if (!this.attached) return false;
+      void this.detach();
+      this.boundIfindex = 0;
+      return true;
+    }
+    if (this.attached && now.ifindex === this.boundIfindex) return false;
+    const was = this.boundIfindex;
+    void this.detach();
+    this.boundIfindex = 0;
+    try {
+      const opened = this.native.openPacket(this.name, { vnetHdr: this.vnetHdr });
+      this.attach(opened.fd);
+      this.boundIfindex = opened.ifindex;
+      this.bindError = null;
+    } catch (e) {
+      // Gone again before we could bind: still waiting. Anything else is worth saying.
+      this.bindError = isNativeSysError(e) && MISSING_CODES.has(e.code) ? null : describeOpenError(INTERFACE_WORDS, this.name, e).message;
+    }
+    return this.boundIfindex !== was;
   }
 
   rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {
@@ -131,9 +192,10 @@ export class PacketPort extends NativePort implements Port {
   }
 
   link(): LinkInfo {
-    const info = this.closed ? null : this.native.linkInfo(this.name);
-    if (info === null) {
-      return { adminUp: false, carrier: false, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.ifindex };
+    const info = this.closed || !this.attached ? null : this.native.linkInfo(this.name);
+    // Detached, or bound to an interface that no longer carries the name (deleted, renamed): down until rebind().
+    if (info === null || info.ifindex !== this.boundIfindex) {
+      return { adminUp: false, carrier: false, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.boundIfindex, presence: 'missing' };
     }
     this.lastMtu = info.mtu;
     this.lastMac = info.mac;

@@ -45,6 +45,14 @@ export interface PortCapabilities {
   readonly createsDevice: boolean;
   /** The device keeps forwarding after `ip link set DEV netns NS` moves it into another network namespace. */
   readonly netnsMovable: boolean;
+  /**
+   * A port whose interface does not exist is kept (link down) and binds to
+   * the interface when one of its name appears, also after the interface is
+   * deleted and re-created (a VM's vif across a reboot).
+   */
+  readonly waitsForInterface: boolean;
+  /** One switch per device: the switch takes the interface lock (src/ports/interface-lock.ts) before opening it. */
+  readonly exclusive: boolean;
 }
 
 /** How `--port` and config files name a kind. */

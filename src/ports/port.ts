@@ -12,6 +12,9 @@
  * Neither call throws on the hot path: failures come back as counts and
  * errno values in `lastErrno`. MAX_BURST bounds the burst a port is opened
  * with and the datapath's burst.
+ * Link state: link() reads it (slow path); watchName() says which kernel
+ * link notifications announce its changes, and ports bound to an interface
+ * by name follow it through rebind() when it is deleted and re-created.
  */
 
 import type { PacketPool } from '../packet/pool.js';
@@ -27,6 +30,16 @@ export interface LinkInfo {
   /** 6-byte MAC as a 48-bit number, 0 when unknown. */
   mac: number;
   ifindex: number;
+  /**
+   * Where the interface is, when it is not simply here in this network
+   * namespace (absent: here, and the fields above were read from it):
+   *   'missing'   no interface of the port's name is here: the port binds to one when it appears
+   *   'gone'      the device behind the port was deleted: it stays down until the port is removed
+   *   'elsewhere' it lives in another network namespace; its state was read there
+   *   'unseen'    it lives in another network namespace whose state the kernel does not let
+   *               us read: reported up while the port holds its carrier (a TAP's open fd)
+   */
+  presence?: 'missing' | 'gone' | 'elsewhere' | 'unseen';
 }
 
 export interface Port {
@@ -69,6 +82,28 @@ export interface Port {
   stop(): void;
   /** Close the fd; a TAP the switch created goes away with it. Idempotent. */
   close(): void;
+  /**
+   * close() for a running switch: the kernel's teardown (unregistering a
+   * TAP, a packet socket's RCU grace period: milliseconds) runs on a worker
+   * thread, so the other ports keep forwarding. Resolves when it is done.
+   */
+  closeOffThread?(): Promise<void>;
   /** Current link state, read from the kernel (slow path). */
   link(): LinkInfo;
+  /**
+   * The interface name, in this network namespace, that the kernel's link
+   * notifications (src/ports/link-events.ts) speak of when this port's link
+   * changes; null when only reading link() can tell (an in-process port, a
+   * TAP moved into another namespace): the datapath polls those.
+   */
+  watchName(): string | null;
+  /**
+   * Ports bound to an interface by its name: bind again if the name now
+   * refers to another interface (it appeared, or was deleted and re-created
+   * with a new ifindex), or unbind when it is gone. True when the binding
+   * changed. Slow path; never throws.
+   */
+  rebind?(): boolean;
+  /** Ports bound by name: why the last bind failed although the interface exists (null when it did not fail). */
+  readonly lastBindError?: string | null;
 }

@@ -11,13 +11,23 @@
  * Invariants (and those of NativePort: burst arrays, no allocation)
  * - A TAP moved into another network namespace (`ip link set tap0 netns ns1`,
  *   the usual way to attach a namespace) keeps forwarding: the fd still
- *   works, and link() reports it up while the fd is open, because then the
- *   TAP's carrier is ours.
+ *   works. Its link state is read in that namespace (the fd names it,
+ *   TUNGETDEVNETNS; the addon reads the flags there), so a TAP set down
+ *   there reads down (presence 'elsewhere'). When the kernel does not let us
+ *   read it (no CAP_SYS_ADMIN, or a kernel without TUNGETDEVNETNS), link()
+ *   reports it up while the fd is open, because then the TAP's carrier is
+ *   ours (presence 'unseen'). Notifications of our namespace do not speak
+ *   of it there, so watchName() is null: the datapath re-reads it on
+ *   notifications from other namespaces (when the kernel sends them) and
+ *   polls it every tick.
+ * - A TAP deleted under the port (`ip link del`) reads down (presence
+ *   'gone') until the port is removed; the switch does not re-create it.
  * - close() closes the fd: a TAP this port created disappears with it; a
  *   pre-existing persistent TAP stays.
  */
 
 import type { PacketPool } from '../packet/pool.js';
+import { IFF_RUNNING, IFF_UP } from './link-events.js';
 import { loadNative, type NativeBinding, type NativeTapInfo } from './native.js';
 import { IO_KIND_TAP } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
@@ -48,6 +58,8 @@ export class TapPort extends NativePort implements Port {
   /** True when this port created the TAP (it goes away on close). */
   readonly created: boolean;
   private lastIfindex = 0;
+  /** The TAP's name in this namespace, or null while it lives in another one (or is gone). */
+  private hereAs: string | null;
 
   /** Open (or create) the TAP; throws a PortOpenError with a sentence naming it. */
   static open(opts: TapPortOptions): TapPort {
@@ -82,7 +94,12 @@ export class TapPort extends NativePort implements Port {
     this.name = opened.name;
     this.offloads = offloads;
     this.created = opened.created;
+    this.hereAs = opened.name;
     this.link();
+  }
+
+  watchName(): string | null {
+    return this.hereAs;
   }
 
   rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {
@@ -90,26 +107,44 @@ export class TapPort extends NativePort implements Port {
   }
 
   link(): LinkInfo {
-    if (this.closed) return this.remembered(false);
+    if (this.closed) return this.remembered(false, 'gone');
     let tap: NativeTapInfo | null | undefined;
     try {
       tap = this.native.tapInfo(this.fd);
     } catch {
       tap = undefined; // the kernel cannot tell: fall back to the name
     }
-    if (tap === null) return this.remembered(false); // the device is gone
-    // Moved into another namespace: still ours, still forwarding.
-    if (tap !== undefined && tap.sameNetns === false) return this.remembered(true);
-    const info = this.native.linkInfo(tap?.name ?? this.name);
-    if (info === null) return this.remembered(true);
-    this.lastMtu = info.mtu;
+    if (tap === null) {
+      this.hereAs = null;
+      return this.remembered(false, 'gone');
+    }
+    if (tap !== undefined && tap.sameNetns === false) {
+      // Moved into another namespace: still ours, still forwarding; its state as read there, if we may.
+      this.hereAs = null;
+      if (tap.flags === null) return this.remembered(true, 'unseen');
+      if (tap.mtu !== null) this.setMtu(tap.mtu);
+      const up = (tap.flags & IFF_UP) !== 0;
+      return { adminUp: up, carrier: up && (tap.flags & IFF_RUNNING) !== 0, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.lastIfindex, presence: 'elsewhere' };
+    }
+    const name = tap?.name ?? this.name;
+    const info = this.native.linkInfo(name);
+    if (info === null) {
+      this.hereAs = null;
+      return this.remembered(true, 'unseen');
+    }
+    this.hereAs = name;
     this.lastMac = info.mac;
     this.lastIfindex = info.ifindex;
-    this.maxFrame = info.mtu + L2_OVERHEAD;
+    this.setMtu(info.mtu);
     return info;
   }
 
-  private remembered(up: boolean): LinkInfo {
-    return { adminUp: up, carrier: up, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.lastIfindex };
+  private setMtu(mtu: number): void {
+    this.lastMtu = mtu;
+    this.maxFrame = mtu + L2_OVERHEAD;
+  }
+
+  private remembered(up: boolean, presence: LinkInfo['presence']): LinkInfo {
+    return { adminUp: up, carrier: up, mtu: this.lastMtu, mac: this.lastMac, ifindex: this.lastIfindex, presence };
   }
 }

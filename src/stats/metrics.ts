@@ -10,7 +10,9 @@
  * prom-client is touched per frame.
  *
  * Families
- *   ports, the learning switch (NORMAL), the switch itself: always;
+ *   ports (counters, burst histograms, linc_port_up and linc_port_info from
+ *     the link state the datapath last read, DpPort.link), the learning
+ *     switch (NORMAL), the switch itself: always;
  *   OpenFlow pipeline (MetricsSource.openflow, the OfSwitch): flow tables
  *     (linc_flow_table_*{table}), exact-match cache (linc_datapath_cache_*),
  *     table walks and pipeline drops (linc_datapath_*), packet-ins
@@ -266,6 +268,26 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
     registers: [registry],
     collect() {
       this.set(dp.portList.length);
+    },
+  });
+  new Gauge<PortLabels>({
+    name: 'linc_port_up',
+    help: 'Link state of each port as the switch last saw it: 1 when its interface is administratively up and has carrier, 0 otherwise (down, no carrier, or an if: port waiting for its interface).',
+    labelNames: ['port', 'name'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of dp.portList) this.set(portLabels(p), p.link.adminUp && p.link.carrier ? 1 : 0);
+    },
+  });
+  new Gauge<PortLabels | 'kind' | 'ifindex'>({
+    name: 'linc_port_info',
+    help: 'Always 1 per port; labels describe it: kind (tap, if) and the ifindex of its interface (0 while an if: port waits for its interface).',
+    labelNames: ['port', 'name', 'kind', 'ifindex'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of dp.portList) this.set({ ...portLabels(p), kind: p.port.kind, ifindex: String(p.link.ifindex) }, 1);
     },
   });
 

@@ -172,6 +172,25 @@ describe('Prometheus metrics', () => {
     expect(value(gone, 'linc_ports', {})).toBe(1);
   });
 
+  it('reports each port\'s link as linc_port_up (1/0) and describes it in linc_port_info, from the link state the datapath last read', async () => {
+    const { dp, b, metrics } = setup();
+    const e = parseExposition(await metrics.scrape());
+    expect(e.type.get('linc_port_up')).toBe('gauge');
+    expect(value(e, 'linc_port_up', { port: '1', name: 'tapA' })).toBe(1);
+    expect(value(e, 'linc_port_up', { port: '7', name: 'tapB' })).toBe(1);
+    expect(value(e, 'linc_port_info', { port: '7', name: 'tapB', kind: 'memory', ifindex: '0' })).toBe(1);
+    b.linkUp = false;
+    // Read at scrape time from DpPort.link: nothing changes until the datapath reads the link again.
+    expect(value(parseExposition(await metrics.scrape()), 'linc_port_up', { port: '7' })).toBe(1);
+    dp.pollLinks();
+    const down = parseExposition(await metrics.scrape());
+    expect(value(down, 'linc_port_up', { port: '7', name: 'tapB' })).toBe(0);
+    expect(value(down, 'linc_port_up', { port: '1', name: 'tapA' })).toBe(1);
+    dp.removePort(7);
+    const gone = parseExposition(await metrics.scrape());
+    expect(gone.samples.filter((s) => s.name.startsWith('linc_port_') && s.labels.port === '7')).toEqual([]);
+  });
+
   it('uses a registry of its own, never the global one', async () => {
     const { metrics } = setup();
     expect(metrics.registry).not.toBe(globalRegistry);

@@ -234,20 +234,43 @@ describe('port-mod and port-status', () => {
     expect(err(pm(1, 1 << 3, 1 << 3))).toEqual([OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_CONFIG]);
   });
 
-  it('emits ADD, MODIFY (link change seen by tick) and DELETE', () => {
+  it('emits ADD and DELETE as the datapath gains and loses a port, and MODIFY when the link poll sees a change', () => {
     const h = setup(2);
     const p3 = new MemoryPort({ name: 'm3', ofPort: 3 });
-    const dp3 = h.dp.addPort(p3);
-    h.sw.portAdded(dp3);
+    h.dp.addPort(p3);
+    // At once, not at the next tick.
+    expect(h.events.portStatus.map((p) => [p.reason, p.desc.portNo])).toEqual([[OFPPR.ADD, 3]]);
     p3.linkUp = false;
     h.tick();
     h.dp.removePort(3);
-    h.sw.portRemoved(dp3);
     expect(h.events.portStatus.map((p) => [p.reason, p.desc.portNo, p.desc.name])).toEqual([
       [OFPPR.ADD, 3, 'm3'], [OFPPR.MODIFY, 3, 'm3'], [OFPPR.DELETE, 3, 'm3'],
     ]);
     expect(h.events.portStatus[0].desc.state).toBe(OFPPS.LIVE);
     expect(h.events.portStatus[1].desc.state).toBe(OFPPS.LINK_DOWN);
+    // Nothing more from the tick: each change was sent once.
+    h.tick();
+    expect(h.events.portStatus).toHaveLength(3);
+  });
+
+  it('keeps flows that name a removed port; their output to it drops and is counted, also when another port takes its place in the list', () => {
+    const h = setup(3);
+    h.flow({ priority: 10, match: [inPort(1)], instructions: [apply(out(3))] });
+    const f = udpFrame(B, A);
+    h.send(0, f);
+    expect(h.taken()).toEqual([[], [], [f]]);
+    h.dp.removePort(3);
+    const p4 = new MemoryPort({ name: 'm4', ofPort: 4 });
+    h.dp.addPort(p4); // the same number of ports as before: a stale port table would still send to m3
+    const before = h.sw.pipeline.stats[PipelineStat.NoSuchPort];
+    h.send(0, f);
+    h.send(0, f);
+    expect(h.sw.pipeline.stats[PipelineStat.NoSuchPort]).toBe(before + 2);
+    expect(h.ports[2].sent).toHaveLength(0); // m3 got only the frame sent before its removal (taken above)
+    expect(p4.sent).toHaveLength(0);
+    const [flows] = mp(h, { type: 'flow', tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] }) as FlowStatsReply[];
+    expect(flows.entries).toHaveLength(1);
+    expect(flows.entries[0].instructions).toEqual([apply(out(3))]);
   });
 });
 

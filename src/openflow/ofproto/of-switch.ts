@@ -16,9 +16,12 @@
  *     (deletes and timeouts of SEND_FLOW_REM entries, and flows removed with
  *     their group or meter), port-status (port added, removed, link or config
  *     changed).
- *   - tick(now): flow timeouts and ports gained or lost, about once a second;
- *     link changes come from the datapath's link poller (onLinkChange)
- *     (switch.ts calls it); portAdded/portRemoved/portChanged for the owner.
+ *   - tick(now): flow timeouts, about once a second (switch.ts calls it).
+ *     Port changes arrive from the datapath as they happen: ports added and
+ *     removed (onPortAdded/onPortRemoved) and link changes (onLinkChange),
+ *     each sent as port-status at once. Flows naming a removed port stay
+ *     (OpenFlow semantics); their output to it drops, counted as
+ *     PipelineStat.NoSuchPort.
  *
  * Invariants
  * - No method throws on controller input (errors come back as OfError).
@@ -166,6 +169,10 @@ export class OfSwitch implements OpenFlowSwitch {
     for (const dp of this.datapath.portList) this.ports.set(dp.ofPort, { dp, addedMs: now, config: 0 });
     this.datapath.onLinkChange((dp) => {
       if (this.ports.get(dp.ofPort)?.dp === dp) this.portChanged(dp);
+    });
+    this.datapath.onPortAdded((dp) => this.portAdded(dp));
+    this.datapath.onPortRemoved((dp) => {
+      if (this.ports.get(dp.ofPort)?.dp === dp) this.portRemoved(dp);
     });
     this.controllersConnected(0);
   }
@@ -371,25 +378,15 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   /**
-   * Housekeeping, about once a second: flow timeouts, ports the datapath
-   * gained or lost. Link changes arrive from the datapath's one link poller
-   * (Datapath.onLinkChange), not from here.
+   * Housekeeping, about once a second: flow timeouts. Port and link changes
+   * arrive from the datapath's listeners as they happen, not from here.
    */
   tick(nowMs = this.clock()): void {
     this.flowsRemoved(this.tables.expire(nowMs), nowMs);
-    const seen = new Set<number>();
-    for (const dp of this.datapath.portList) {
-      seen.add(dp.ofPort);
-      const info = this.ports.get(dp.ofPort);
-      if (info === undefined || info.dp !== dp) {
-        this.portAdded(dp);
-      }
-    }
-    for (const info of [...this.ports.values()]) if (!seen.has(info.dp.ofPort)) this.portRemoved(info.dp);
   }
 
   /** A port joined the datapath: port-status ADD. */
-  portAdded(dp: DpPort): void {
+  private portAdded(dp: DpPort): void {
     const info: PortInfo = { dp, addedMs: this.clock(), config: 0 };
     this.ports.set(dp.ofPort, info);
     this.applyPortConfig(info);
@@ -399,7 +396,7 @@ export class OfSwitch implements OpenFlowSwitch {
   }
 
   /** A port left the datapath (already removed there): port-status DELETE. */
-  portRemoved(dp: DpPort): void {
+  private portRemoved(dp: DpPort): void {
     const info = this.ports.get(dp.ofPort) ?? { dp, addedMs: this.clock(), config: 0 };
     this.ports.delete(dp.ofPort);
     this.pipeline.puntDisabled.delete(dp.ofPort);
@@ -409,8 +406,8 @@ export class OfSwitch implements OpenFlowSwitch {
     this.emitPortStatus(OFPPR.DELETE, info);
   }
 
-  /** A port's link state (as the datapath last read it) or settings changed: port-status MODIFY. */
-  portChanged(dp: DpPort): void {
+  /** A port's link state (as the datapath last read it) changed: port-status MODIFY. */
+  private portChanged(dp: DpPort): void {
     const info = this.ports.get(dp.ofPort);
     if (info === undefined) {
       this.portAdded(dp);

@@ -13,6 +13,8 @@ const capabilities: PortCapabilities = {
   linkState: 'in-process',
   createsDevice: false,
   netnsMovable: false,
+  waitsForInterface: false,
+  exclusive: false,
 };
 
 export const memoryKind: PortKind<MemoryPort> = {

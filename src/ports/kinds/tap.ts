@@ -13,6 +13,8 @@ const capabilities: PortCapabilities = {
   linkState: 'device-fd',
   createsDevice: true,
   netnsMovable: true,
+  waitsForInterface: false,
+  exclusive: true,
 };
 
 export const tapKind: PortKind<TapPort> = {

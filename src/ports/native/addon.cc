@@ -1,7 +1,8 @@
 /*
  * Entry point of the linc_native addon (build/Release/linc_native.node).
  * Exports: openTap, openPacket, linkInfo, setLinkUp, tapInfo, closeFd
- * (open.cc), createIo (io.cc), and `constants`: the layout shared with
+ * (open.cc), createIo (io.cc), openLinkEvents (netlink.cc), lockFile
+ * (lock.cc), and `constants`: the layout shared with
  * TypeScript (layout.h) plus the errno values the hot path reports, under
  * the names src/ports/native-layout.ts gives them. src/ports/native.ts is
  * the typed view and checks `constants` when it loads the addon.
@@ -35,6 +36,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
       {"ERRNO_EAGAIN", EAGAIN},
       {"ERRNO_ENOBUFS", ENOBUFS},
       {"ERRNO_EINVAL", EINVAL},
+      {"ERRNO_ENODEV", ENODEV},
   };
   Napi::Object constants = Napi::Object::New(env);
   for (const Named& c : table) constants.Set(c.name, Napi::Number::New(env, c.value));
@@ -45,6 +47,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   linc::InitOpen(env, exports);
   linc::InitIo(env, exports);
+  linc::InitNetlink(env, exports);
+  linc::InitLock(env, exports);
   InitConstants(env, exports);
   return exports;
 }

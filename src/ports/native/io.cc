@@ -66,7 +66,7 @@ class Io : public Napi::ObjectWrap<Io> {
     return DefineClass(env, "NativeIo",
                        {InstanceMethod<&Io::Rx>("rx"), InstanceMethod<&Io::Tx>("tx"),
                         InstanceMethod<&Io::StartPoll>("startPoll"), InstanceMethod<&Io::StopPoll>("stopPoll"),
-                        InstanceMethod<&Io::Close>("close")});
+                        InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd")});
   }
 
   explicit Io(const Napi::CallbackInfo& info);
@@ -78,6 +78,7 @@ class Io : public Napi::ObjectWrap<Io> {
   Napi::Value StartPoll(const Napi::CallbackInfo& info);
   Napi::Value StopPoll(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
 
   int RxTap(uint32_t n);
   int RxPacket(uint32_t n);
@@ -350,6 +351,7 @@ int Io::TxPacket(uint32_t n) {
     m++;
   }
   uint32_t sent = 0, i = 0;
+  bool retried = false;
   while (i < m) {
     int r = sendmmsg(fd_, tx_msgs_.data() + i, m - i, MSG_DONTWAIT);
     if (r > 0) {
@@ -359,6 +361,13 @@ int Io::TxPacket(uint32_t n) {
     }
     if (r < 0 && errno == EINTR) continue;
     err = r < 0 ? errno : EIO;
+    // A link that went down (or a bind while it was down) leaves ENETDOWN pending on the
+    // socket; the next send reports it once and clears it. Try once more: a link that is
+    // really down fails again.
+    if (err == ENETDOWN && !retried) {
+      retried = true;
+      continue;
+    }
     if (FrameError(err)) {
       status_[kTxRejected]++;
       i++;
@@ -417,6 +426,23 @@ Napi::Value Io::Close(const Napi::CallbackInfo& info) {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   return info.Env().Undefined();
+}
+
+/*
+ * releaseFd() -> fd | -1: like close(), but the fd is handed to the caller
+ * instead of closed (the caller closes it on a worker thread, so the main
+ * loop never waits for the kernel to tear a device down). The poll handle
+ * is closed first, which takes the fd out of the event loop's epoll set.
+ */
+Napi::Value Io::ReleaseFd(const Napi::CallbackInfo& info) {
+  ReleasePollHandle();
+  if (polling_) {
+    polling_ = false;
+    Unref();
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  return Napi::Number::New(info.Env(), fd);
 }
 
 void Io::OnPoll(uv_poll_t* handle, int status, int /*events*/) {

@@ -16,6 +16,8 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -175,6 +177,11 @@ Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
     close(fd);
     return ThrowSys(env, err, failed != nullptr ? failed : "SIOCSIFFLAGS", name);
   }
+  // Bound while the interface was down (a vif just created), the socket holds a pending
+  // ENETDOWN that its first send would fail with: the interface is up now, clear it.
+  int soerr = 0;
+  socklen_t sl = sizeof soerr;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
   out.Set("ifindex", ifindex);
@@ -226,10 +233,51 @@ Napi::Value SetLinkUp(const Napi::CallbackInfo& info) {
 }
 
 /*
- * tapInfo(fd) -> {name, sameNetns: boolean | null} | null
+ * The flags and MTU of interface `name` in the network namespace `nsfd`,
+ * read on a short-lived thread that joins that namespace (setns is per
+ * thread for network namespaces), so this process's threads never leave
+ * their own. Returns 0 or a positive errno (EPERM without CAP_SYS_ADMIN).
+ */
+struct NetnsProbe {
+  int nsfd;
+  std::string name;
+  int flags = 0;
+  int mtu = 0;
+  int err = 0;
+};
+
+void* ProbeInNetns(void* arg) {
+  NetnsProbe* p = static_cast<NetnsProbe*>(arg);
+  if (setns(p->nsfd, CLONE_NEWNET) < 0) {
+    p->err = errno;
+    return nullptr;
+  }
+  struct ifreq ifr;
+  FillIfreq(&ifr, p->name);
+  if ((p->err = IfIoctl(SIOCGIFFLAGS, &ifr)) != 0) return nullptr;
+  p->flags = ifr.ifr_flags & 0xffff;
+  FillIfreq(&ifr, p->name);
+  if ((p->err = IfIoctl(SIOCGIFMTU, &ifr)) != 0) return nullptr;
+  p->mtu = ifr.ifr_mtu;
+  return nullptr;
+}
+
+int ProbeNetns(NetnsProbe* p) {
+  pthread_t t;
+  int rc = pthread_create(&t, nullptr, ProbeInNetns, p);
+  if (rc != 0) return rc;
+  pthread_join(t, nullptr);
+  return p->err;
+}
+
+/*
+ * tapInfo(fd) -> {name, sameNetns: boolean | null, flags: number | null, mtu: number | null} | null
  * Asks the TAP behind `fd` for its current name and whether it still lives in
  * our network namespace (it may have been moved with `ip link set X netns
  * NS`). null: the device is gone. sameNetns null: the kernel cannot say.
+ * In another namespace, flags (IFF_UP, IFF_RUNNING, ... as SIOCGIFFLAGS
+ * gives them) and mtu are read there when the kernel lets us (needs
+ * CAP_SYS_ADMIN); otherwise, and in our own namespace, they are null.
  */
 Napi::Value TapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -243,16 +291,29 @@ Napi::Value TapInfo(const Napi::CallbackInfo& info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("name", std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  const std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
   Napi::Value same = env.Null();
+  Napi::Value flags = env.Null();
+  Napi::Value mtu = env.Null();
   int nsfd = ioctl(fd, TUNGETDEVNETNS);
   if (nsfd >= 0) {
     struct stat dev_ns, our_ns;
-    if (fstat(nsfd, &dev_ns) == 0 && stat("/proc/self/ns/net", &our_ns) == 0) {
-      same = Napi::Boolean::New(env, dev_ns.st_ino == our_ns.st_ino && dev_ns.st_dev == our_ns.st_dev);
+    if (fstat(nsfd, &dev_ns) == 0 && stat("/proc/thread-self/ns/net", &our_ns) == 0) {
+      const bool here = dev_ns.st_ino == our_ns.st_ino && dev_ns.st_dev == our_ns.st_dev;
+      same = Napi::Boolean::New(env, here);
+      NetnsProbe probe;
+      probe.nsfd = nsfd;
+      probe.name = name;
+      if (!here && ProbeNetns(&probe) == 0) {
+        flags = Napi::Number::New(env, probe.flags);
+        mtu = Napi::Number::New(env, probe.mtu);
+      }
     }
     close(nsfd);
   }
   out.Set("sameNetns", same);
+  out.Set("flags", flags);
+  out.Set("mtu", mtu);
   return out;
 }
 

@@ -4,6 +4,8 @@
  * What: the addon does Linux syscalls for the ports and nothing else (no
  * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
  * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc;
+ * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
+ * the interface locks (flock) in lock.cc;
  * the numbers shared with TypeScript (kinds, status indices, flag bits, burst
  * limit) in layout.h, exported as `constants` by addon.cc.
  *
@@ -34,6 +36,12 @@ void InitOpen(Napi::Env env, Napi::Object exports);
 
 /* Register the Io class and createIo on `exports`. */
 void InitIo(Napi::Env env, Napi::Object exports);
+
+/* Register openLinkEvents (netlink.cc) on `exports`. */
+void InitNetlink(Napi::Env env, Napi::Object exports);
+
+/* Register lockFile (lock.cc) on `exports`. */
+void InitLock(Napi::Env env, Napi::Object exports);
 
 }  // namespace linc
 
