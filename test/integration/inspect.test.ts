@@ -33,7 +33,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHello, OFPCR_ROLE } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
-import { cliPath, hasCommand, isRoot, linkMac, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { cliPath, linkMac, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 import { dumpFlows, freeTcpPort, ofctl } from '../helpers/ovs-ofctl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linc-inspect-'));
@@ -79,7 +80,7 @@ function staticNeighbours(h: Hosts, net: number): void {
 
 const rxOf = (h: Hosts) => h.ns.map((n, i) => linkStats(n, h.taps[i]).rxPackets);
 
-describe.skipIf(!isRoot)('linc-ts status / fdb show / trace on a standalone switch', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status / fdb show / trace on a standalone switch', () => {
   const topo = new Topology();
   const taps = [1, 2, 3].map((i) => topo.ifname(`s${i}`));
   const socket = join(dir, 'standalone.sock');
@@ -160,7 +161,7 @@ describe.skipIf(!isRoot)('linc-ts status / fdb show / trace on a standalone swit
   });
 });
 
-describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('linc-ts trace / status / dump-cache with flows from ovs-ofctl (fail-mode secure)', () => {
+describe.skipIf(missing(root, tool('ovs-ofctl'), tool('ip'), tool('ping')))('linc-ts trace / status / dump-cache with flows from ovs-ofctl (fail-mode secure)', () => {
   const topo = new Topology();
   const taps = [1, 2, 3].map((i) => topo.ifname(`o${i}`));
   const socket = join(dir, 'secure.sock');
@@ -296,7 +297,7 @@ describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('linc-ts trace / status / d
   });
 });
 
-describe.skipIf(!isRoot)('linc-ts status and trace with a controller connected', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status and trace with a controller connected', () => {
   const topo = new Topology();
   const taps = [1, 2].map((i) => topo.ifname(`c${i}`));
   const socket = join(dir, 'controller.sock');

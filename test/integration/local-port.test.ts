@@ -14,7 +14,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, linkMac, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkMac, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 import { dumpFlows, freeTcpPort, ofctl } from '../helpers/ovs-ofctl.js';
 
 /** ping's output, whether it succeeded or not. */
@@ -26,7 +27,7 @@ function ping(topo: Topology, ns: string, dst: string): string {
   }
 }
 
-describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('local port: output:LOCAL with ovs-ofctl flows', () => {
+describe.skipIf(missing(root, tool('ovs-ofctl'), tool('ip'), tool('ping')))('local port: output:LOCAL with ovs-ofctl flows', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   let port = 0;
@@ -87,7 +88,7 @@ describe.skipIf(!isRoot || !hasCommand('ovs-ofctl'))('local port: output:LOCAL w
   });
 });
 
-describe.skipIf(!isRoot)('local port: standalone', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('local port: standalone', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   const p1 = topo.ifname('s1');

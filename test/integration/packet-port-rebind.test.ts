@@ -14,7 +14,8 @@ import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
 import { ERRNO_ENODEV } from '../../src/ports/native-layout.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
-import { isRoot, uniq } from '../helpers/netns.js';
+import { uniq } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 
 const SFX = uniq();
 const NS = `ltrb${SFX}`;
@@ -57,7 +58,7 @@ function createVif(): void {
   ip('-n', NS, 'link', 'set', PEER, 'up');
 }
 
-describe.skipIf(!isRoot)('PacketPort follows its interface by name', () => {
+describe.skipIf(missing(root, tool('ip')))('PacketPort follows its interface by name', () => {
   const pool = new PacketPool({ slots: 64 });
   let port: PacketPort | undefined;
 

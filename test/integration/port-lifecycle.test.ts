@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PortListAnswer } from '../../src/port-routes.js';
 import { adminRequest } from '../../src/stats/admin.js';
-import { cliPath, isRoot, linkMac, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { cliPath, linkMac, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 import { backgroundPing } from '../helpers/ping.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linc-life-'));
@@ -58,7 +59,7 @@ function makeVeth(topo: Topology, outside: string, inside: string, ns: string, c
   sh(`ip -n ${ns} link set ${inside} up`);
 }
 
-describe.skipIf(!isRoot)('ports that outlive their interface', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('ports that outlive their interface', () => {
   it('re-binds a vif deleted and re-created under a running ping: replies resume within 2 s', async () => {
     const topo = new Topology();
     const sock = join(dir, 'reboot.sock');

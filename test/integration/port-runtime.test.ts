@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PortListAnswer } from '../../src/port-routes.js';
 import { adminRequest } from '../../src/stats/admin.js';
-import { cliPath, hasCommand, isRoot, linkMac, sh, SwitchProcess, Topology, uniq, type LogLine } from '../helpers/netns.js';
+import { cliPath, linkMac, sh, SwitchProcess, Topology, uniq, type LogLine } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 import { freeTcpPort } from '../helpers/ovs-ofctl.js';
 import { backgroundPing } from '../helpers/ping.js';
 
@@ -48,7 +49,7 @@ async function until(fn: () => boolean | Promise<boolean>, ms: number): Promise<
   }
 }
 
-describe.skipIf(!isRoot)('ports added and removed at run time', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('ports added and removed at run time', () => {
   const topo = new Topology();
   const outA = topo.ifname('ra');
   const outB = topo.ifname('rb');
@@ -127,7 +128,7 @@ describe.skipIf(!isRoot)('ports added and removed at run time', () => {
     expect(sw.logs.filter((l) => l.msg === 'port added' && String(l.ifname).startsWith(`lch${tag}`))).toHaveLength(50);
   }, 60_000);
 
-  it.skipIf(!hasCommand('ovs-ofctl'))('ovs-ofctl monitor sees port-status ADD, MODIFY on link down and up, and DELETE', async () => {
+  it.skipIf(missing(tool('ovs-ofctl')))('ovs-ofctl monitor sees port-status ADD, MODIFY on link down and up, and DELETE', async () => {
     const t = `lpm${uniq()}`;
     const rundir = mkdtempSync(join(dir, 'ovs-'));
     // A service connection gets asynchronous messages once it sets a miss_send_len (the 128).
@@ -181,7 +182,7 @@ describe.skipIf(!isRoot)('ports added and removed at run time', () => {
   });
 });
 
-describe.skipIf(!isRoot)('SIGHUP reloads the config file', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping')))('SIGHUP reloads the config file', () => {
   const sock = join(dir, 'hup.sock');
   const cfg = join(dir, 'hup.yaml');
   const tag = uniq();

@@ -18,7 +18,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { linkStats, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, root, tool } from '../helpers/requirements.js';
 import { pythonIn } from '../helpers/traffic.js';
 import { sendTagged, startVlanEndpoint, type VlanEndpoint } from '../helpers/vlan-endpoint.js';
 
@@ -47,7 +48,7 @@ function ping(topo: Topology, ns: string, dst: string): string {
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
-describe.skipIf(!isRoot)('standalone VLANs: access and trunk ports', () => {
+describe.skipIf(missing(root, tool('ip'), tool('ping'), tool('python3')))('standalone VLANs: access and trunk ports', () => {
   const topo = new Topology();
   let sw: SwitchProcess;
   let metricsUrl = '';
