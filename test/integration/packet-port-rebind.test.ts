@@ -9,6 +9,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
@@ -55,6 +56,8 @@ function sendOne(port: PacketPort, pool: PacketPool): number {
 function createVif(): void {
   // Left down: rebind() binds while it is down, then raises it (as the switch does with every if: port).
   ip('link', 'add', VIF, 'type', 'veth', 'peer', 'name', PEER, 'netns', NS);
+  // No IPv6 on our end: its router solicitations and MLD reports would count as frames the peer received.
+  writeFileSync(`/proc/sys/net/ipv6/conf/${VIF}/disable_ipv6`, '1');
   ip('-n', NS, 'link', 'set', PEER, 'up');
 }
 
