@@ -155,7 +155,10 @@ describe.skipIf(missing(root, tool('ip'), tool('ping')))('ports that outlive the
       sh(`ip -n ${ns} link set ${tap} up`);
       expect(await until(async () => (await portOf(sock, 1)).state === 'up', 3000)).toBe(true);
       // A move sets the device down; the test sets it up there right away. Which of the two the switch saw first depends on timing.
-      const seen = sw.logs.filter((l) => l.msg === 'port link changed' && l.port === 1).map((l) => [l.link, l.presence]);
+      const linkLog = () => sw!.logs.filter((l) => l.msg === 'port link changed' && l.port === 1).map((l) => [l.link, l.presence]);
+      // The admin socket can answer "up" before the log line saying so has come through the switch's stdout.
+      await until(() => linkLog().at(-1)?.[0] === 'up/carrier', 3000);
+      const seen = linkLog();
       expect(seen.slice(-3)).toEqual([
         ['up/carrier', 'elsewhere'],
         ['down/no-carrier', 'elsewhere'],

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "layout.h"
+#include "fd-poll.h"
 #include "sys.h"
 
 namespace linc {
@@ -93,7 +94,7 @@ class Io : public Napi::ObjectWrap<Io> {
   int fd_ = -1;
   int kind_ = kIoKindTap;
   bool polling_ = false;
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
 
   uint8_t* pool_ = nullptr;
   size_t pool_len_ = 0;
@@ -187,13 +188,7 @@ Io::~Io() {
 }
 
 void Io::ReleasePollHandle() {
-  if (poll_ == nullptr) return;
-  uv_poll_t* h = poll_;
-  poll_ = nullptr;
-  h->data = nullptr;
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* closed) { delete reinterpret_cast<uv_poll_t*>(closed); });
-  }
+  poll_.Release();
 }
 
 Napi::Value Io::Rx(const Napi::CallbackInfo& info) {
@@ -387,20 +382,9 @@ Napi::Value Io::StartPoll(const Napi::CallbackInfo& info) {
   if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed port");
   if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:port-poll");
   on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  if (poll_ == nullptr) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return ThrowSys(env, EINVAL, "napi_get_uv_event_loop", "");
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      return ThrowSys(env, -rc, "uv_poll_init", "fd " + std::to_string(fd_));
-    }
-    poll_->data = this;
-  }
-  int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-  if (rc != 0) return ThrowSys(env, -rc, "uv_poll_start", "fd " + std::to_string(fd_));
+  const char* what = "";
+  int err = poll_.Start(env, fd_, this, OnPoll, &what);
+  if (err != 0) return ThrowSys(env, err, what, "fd " + std::to_string(fd_));
   if (!polling_) {
     polling_ = true;
     Ref();
@@ -409,7 +393,7 @@ Napi::Value Io::StartPoll(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Io::StopPoll(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_poll_stop(poll_);
+  poll_.Stop();
   if (polling_) {
     polling_ = false;
     Unref();
@@ -463,7 +447,7 @@ void Io::HandlePoll(int status) {
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (kind_ == kIoKindPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
-        poll_ != nullptr && uv_poll_start(poll_, UV_READABLE, OnPoll) == 0) {
+        poll_.Restart(OnPoll)) {
       status_[kLastErrno] = soerr;
     } else {
       status_[kLastErrno] = -status;

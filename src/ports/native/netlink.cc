@@ -42,6 +42,7 @@
 
 #include <memory>
 
+#include "fd-poll.h"
 #include "sys.h"
 
 namespace linc {
@@ -88,7 +89,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   bool polling_ = false;
   /* A notification was lost (seen as a socket error by the poll callback); the next read reports it. */
   bool lost_ = false;
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   Napi::FunctionReference on_readable_;
   std::unique_ptr<Napi::AsyncContext> async_ctx_;
 };
@@ -125,13 +126,7 @@ NetlinkSocket::~NetlinkSocket() {
 }
 
 void NetlinkSocket::ReleasePollHandle() {
-  if (poll_ == nullptr) return;
-  uv_poll_t* h = poll_;
-  poll_ = nullptr;
-  h->data = nullptr;
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* closed) { delete reinterpret_cast<uv_poll_t*>(closed); });
-  }
+  poll_.Release();
 }
 
 Napi::Value NetlinkSocket::Read(const Napi::CallbackInfo& info) {
@@ -189,20 +184,9 @@ Napi::Value NetlinkSocket::StartPoll(const Napi::CallbackInfo& info) {
   if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed netlink socket");
   if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:link-events");
   on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  if (poll_ == nullptr) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return ThrowSys(env, EINVAL, "napi_get_uv_event_loop", "");
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      return ThrowSys(env, -rc, "uv_poll_init", "netlink socket");
-    }
-    poll_->data = this;
-  }
-  int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-  if (rc != 0) return ThrowSys(env, -rc, "uv_poll_start", "netlink socket");
+  const char* what = "";
+  int err = poll_.Start(env, fd_, this, OnPoll, &what);
+  if (err != 0) return ThrowSys(env, err, what, "netlink socket");
   if (!polling_) {
     polling_ = true;
     Ref();
@@ -211,7 +195,7 @@ Napi::Value NetlinkSocket::StartPoll(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NetlinkSocket::StopPoll(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_poll_stop(poll_);
+  poll_.Stop();
   if (polling_) {
     polling_ = false;
     Unref();

@@ -5,6 +5,7 @@
  * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
  * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc;
  * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
+ * the readiness handle both of those poll with in fd-poll.cc;
  * the interface locks (flock) in lock.cc;
  * the numbers shared with TypeScript (kinds, status indices, flag bits, burst
  * limit) in layout.h, exported as `constants` by addon.cc.
