@@ -142,6 +142,10 @@ export function buildProgram(): Command {
     .addOption(choiceOption('--fail-mode <mode>', 'with no controller connected: standalone = learning switch, secure = flow tables only (default standalone)', FAIL_MODES))
     .option('--inactivity-probe <seconds>', 'echo request after this much silence on an OpenFlow connection, disconnect after as long again; 0 = off (default 5)')
     .option('--max-backoff <seconds>', 'longest wait between reconnects to a controller (default 8)')
+    .option('--handshake-timeout <seconds>', 'close an OpenFlow connection whose peer has not completed the hello exchange in this time (default 5)')
+    .option('--listen-max-connections <n>', 'OpenFlow connections each --listen listener keeps at once; more are refused at accept (default 64)')
+    .option('--controller-rate-limit <n>', 'packet-ins per second per OpenFlow connection, the rest dropped and counted (OVS controller_rate_limit; default: no limit)')
+    .option('--controller-burst-limit <n>', 'packet-ins a connection may send at once over the rate (OVS controller_burst_limit; default: a quarter of the rate)')
     .option('--metrics <addr:port|off>', `serve Prometheus /metrics on ADDR:PORT (default ${DEFAULT_METRICS}; off disables)`)
     .option('--admin-socket <path|off>', `Unix socket for linc-ts llstat (default ${defaultAdminSocketPath()}; off disables)`)
     .action((opts: CliValues & { config?: string; offload?: boolean }) => {

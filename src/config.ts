@@ -7,7 +7,8 @@
  * log-level, pool-slots, offload, mac-aging, mac-table-size, metrics,
  * admin-socket, busy-poll; and for OpenFlow controllers (one `--controller`
  * flag per entry), listen (one `--listen` per entry), fail-mode,
- * inactivity-probe, max-backoff.
+ * inactivity-probe, max-backoff; the peer limits handshake-timeout,
+ * listen-max-connections, controller-rate-limit, controller-burst-limit.
  *
  * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
  * each kind's NAME check and mapping keys, and the messages listing them.
@@ -30,6 +31,7 @@ import { didYouMean } from './did-you-mean.js';
 import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_LISTENER, defaultBurstLimit } from './openflow/transport/peer-limits.js';
 import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
@@ -78,6 +80,14 @@ export interface SwitchConfig {
   inactivityProbeMs: number;
   /** Ceiling of the reconnect backoff to controllers. */
   maxBackoffMs: number;
+  /** A connection whose peer has not completed the hello exchange by then is closed. */
+  handshakeTimeoutMs: number;
+  /** Connections each `--listen` listener keeps at once; more are refused. */
+  listenMaxConnections: number;
+  /** Packet-ins per second per connection (OVS controller_rate_limit); 0 = no limit. */
+  controllerRateLimit: number;
+  /** Packet-in burst per connection (OVS controller_burst_limit): given, or a quarter of the rate; 0 without a rate. */
+  controllerBurstLimit: number;
 }
 
 export const FAIL_MODES = ['standalone', 'secure'] as const;
@@ -366,6 +376,10 @@ const fileSchema = z
     'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
     'inactivity-probe': seconds(3600).refine((v) => v === 0 || v >= 1, 'must be 0 (off) or at least 1 second'),
     'max-backoff': seconds(3600).int('must be a whole number of seconds').min(1, 'must be at least 1 second'),
+    'handshake-timeout': seconds(3600).min(1, 'must be at least 1 second'),
+    'listen-max-connections': z.number({ message: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(65535, 'must be at most 65535'),
+    'controller-rate-limit': z.number({ message: 'must be a whole number of packets per second' }).int('must be a whole number of packets per second').min(0, 'must not be negative (0: no limit)').max(10_000_000, 'must be at most 10000000'),
+    'controller-burst-limit': z.number({ message: 'must be a whole number of packets' }).int('must be a whole number of packets').min(1, 'must be at least 1').max(10_000_000, 'must be at most 10000000'),
     metrics: metricsAddress,
     'admin-socket': socketPath,
   })
@@ -395,6 +409,10 @@ export interface CliValues {
   failMode?: string;
   inactivityProbe?: string;
   maxBackoff?: string;
+  handshakeTimeout?: string;
+  listenMaxConnections?: string;
+  controllerRateLimit?: string;
+  controllerBurstLimit?: string;
   metrics?: string;
   adminSocket?: string;
 }
@@ -463,6 +481,10 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       'fail-mode': cli.failMode,
       'inactivity-probe': numberFlag(cli.inactivityProbe, 'inactivity-probe'),
       'max-backoff': numberFlag(cli.maxBackoff, 'max-backoff'),
+      'handshake-timeout': numberFlag(cli.handshakeTimeout, 'handshake-timeout'),
+      'listen-max-connections': intFlag(cli.listenMaxConnections, 'listen-max-connections'),
+      'controller-rate-limit': intFlag(cli.controllerRateLimit, 'controller-rate-limit'),
+      'controller-burst-limit': intFlag(cli.controllerBurstLimit, 'controller-burst-limit'),
       metrics: cli.metrics,
       'admin-socket': cli.adminSocket,
     },
@@ -471,6 +493,9 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   const merged = { ...file, ...Object.fromEntries(Object.entries(fromCli).filter(([, v]) => v !== undefined)) };
   const ports = merged.ports ?? validate({ ports: DEFAULT_PORTS }, 'default').ports!;
   const portsFrom = fromCli.ports === undefined && file.ports !== undefined && file.source !== undefined ? `config file ${file.source}: ` : '';
+  const rateLimit = merged['controller-rate-limit'] ?? 0;
+  const burstLimit = merged['controller-burst-limit'];
+  if (burstLimit !== undefined && rateLimit === 0) throw new ConfigError('controller-burst-limit needs controller-rate-limit (packet-ins per second): without a rate there is nothing to burst over');
   const local = merged['local-port'];
   const localPort: PortConfig | null = local === undefined ? null : { ...local, ofPort: PORT_LOCAL };
   return {
@@ -489,6 +514,10 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     failMode: merged['fail-mode'] ?? 'standalone',
     inactivityProbeMs: merged['inactivity-probe'] !== undefined ? Math.round(merged['inactivity-probe'] * 1000) : DEFAULT_INACTIVITY_PROBE_MS,
     maxBackoffMs: merged['max-backoff'] !== undefined ? merged['max-backoff'] * 1000 : DEFAULT_MAX_BACKOFF_MS,
+    handshakeTimeoutMs: merged['handshake-timeout'] !== undefined ? Math.round(merged['handshake-timeout'] * 1000) : DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    listenMaxConnections: merged['listen-max-connections'] ?? DEFAULT_MAX_CONNECTIONS_PER_LISTENER,
+    controllerRateLimit: rateLimit,
+    controllerBurstLimit: rateLimit === 0 ? 0 : (burstLimit ?? defaultBurstLimit(rateLimit)),
     metrics: merged.metrics !== undefined ? merged.metrics : validate({ metrics: DEFAULT_METRICS }, 'default').metrics!,
     adminSocket: merged['admin-socket'] !== undefined ? merged['admin-socket'] : defaultAdminSocketPath(),
   };

@@ -85,6 +85,8 @@ const RESTART_SETTINGS: Array<[keyof SwitchConfig, string]> = [
   ['burst', 'burst'], ['datapathId', 'datapath-id'], ['poolSlots', 'pool-slots'], ['offload', 'offload'], ['macAgingSec', 'mac-aging'],
   ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
   ['inactivityProbeMs', 'inactivity-probe'], ['maxBackoffMs', 'max-backoff'], ['metrics', 'metrics'], ['adminSocket', 'admin-socket'],
+  ['handshakeTimeoutMs', 'handshake-timeout'], ['listenMaxConnections', 'listen-max-connections'],
+  ['controllerRateLimit', 'controller-rate-limit'], ['controllerBurstLimit', 'controller-burst-limit'],
 ];
 
 function sameSetting(a: unknown, b: unknown): boolean {
@@ -152,6 +154,12 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
       listen: cfg.listen,
       inactivityProbeMs: cfg.inactivityProbeMs,
       maxBackoffMs: cfg.maxBackoffMs,
+      limits: {
+        handshakeTimeoutMs: cfg.handshakeTimeoutMs,
+        maxConnectionsPerListener: cfg.listenMaxConnections,
+        controllerRateLimit: cfg.controllerRateLimit,
+        controllerBurstLimit: cfg.controllerBurstLimit,
+      },
     });
     addControllerMetrics(metrics, openflow);
   }

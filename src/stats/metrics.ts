@@ -19,7 +19,10 @@
  *     (linc_openflow_packet_ins_*), groups, meters, which pipeline forwards;
  *   OpenFlow connections: addControllerMetrics() (linc_controller_connected
  *     {target}, linc_controller_role{target,role}, linc_openflow_connections
- *     {kind}, linc_openflow_errors_sent_total, linc_openflow_async_dropped_total).
+ *     {kind}, linc_openflow_errors_sent_total, linc_openflow_async_dropped_total,
+ *     and the peer limits: linc_controller_packet_ins_dropped_total{target,reason},
+ *     linc_openflow_connections_refused_total{listen},
+ *     linc_openflow_handshake_timeouts_total, linc_openflow_tx_queued_bytes).
  * Extension point: a later subsystem adds its families to
  * `SwitchMetrics.registry` the same way, a Counter/Gauge with a collect()
  * reading its own state.
@@ -462,6 +465,13 @@ export interface ControllerMetricsSource {
   connectionCounts(): { controller: number; service: number };
   errorsSent(): number;
   asyncDropped(): number;
+  /** Packet-ins not sent, by target (controller spec, or listener spec) and reason. */
+  packetInDrops(): Array<{ target: string; reason: 'queue' | 'rate'; count: number }>;
+  /** Connections closed at accept because the listener was full, per listener. */
+  connectionsRefused(): Array<{ listen: string; count: number }>;
+  handshakeTimeouts(): number;
+  /** Bytes written to the connections that the peers have not taken yet. */
+  txQueuedBytes(): number;
 }
 
 const CONTROLLER_ROLES = ['equal', 'master', 'slave'] as const;
@@ -519,6 +529,50 @@ export function addControllerMetrics(metrics: SwitchMetrics, src: ControllerMetr
     collect() {
       this.reset();
       this.inc(src.asyncDropped());
+    },
+  });
+  addPeerLimitMetrics(registers, src);
+}
+
+/** The peer limits' families (handshake deadline, connection cap, packet-in queue and rate limit). */
+function addPeerLimitMetrics(registers: Registry[], src: ControllerMetricsSource): void {
+  new Counter<'target' | 'reason'>({
+    name: 'linc_controller_packet_ins_dropped_total',
+    help:
+      'Packet-ins an OpenFlow connection did not send, by target (the --controller spec, or the --listen spec for the connections it accepted) and reason: ' +
+      'queue (more than 1 MiB unsent: the peer is not reading), rate (over --controller-rate-limit). The pipeline\'s own drops are linc_openflow_packet_ins_dropped_total.',
+    labelNames: ['target', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const d of src.packetInDrops()) this.inc({ target: d.target, reason: d.reason }, d.count);
+    },
+  });
+  new Counter<'listen'>({
+    name: 'linc_openflow_connections_refused_total',
+    help: 'Connections an OpenFlow listener closed at accept because it already had --listen-max-connections open.',
+    labelNames: ['listen'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of src.connectionsRefused()) this.inc({ listen: r.listen }, r.count);
+    },
+  });
+  new Counter({
+    name: 'linc_openflow_handshake_timeouts_total',
+    help: 'OpenFlow connections closed because the peer had not completed the hello exchange within --handshake-timeout.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.handshakeTimeouts());
+    },
+  });
+  new Gauge({
+    name: 'linc_openflow_tx_queued_bytes',
+    help: 'Bytes written to OpenFlow connections that the peers have not read yet (packet-ins stop being queued past 1 MiB per connection).',
+    registers,
+    collect() {
+      this.set(src.txQueuedBytes());
     },
   });
 }

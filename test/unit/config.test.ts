@@ -107,6 +107,28 @@ describe('OpenFlow config keys', () => {
     expect(configError(() => resolveConfig({ maxBackoff: 'soon' }))).toMatch(/--max-backoff: "soon" is not a number/);
     expect(configError(() => resolveConfig({ listen: ['ptcp:x'] }))).toMatch(/listen\[0\]: .*listen port "x"/);
   });
+
+  it('peer limits: a 5 s handshake deadline, 64 connections per listener and no packet-in rate limit by default', () => {
+    expect(resolveConfig({})).toMatchObject({ handshakeTimeoutMs: 5000, listenMaxConnections: 64, controllerRateLimit: 0, controllerBurstLimit: 0 });
+  });
+
+  it('peer limits from YAML and flags (flags win); the burst defaults to a quarter of the rate, at least 1 (as OVS)', () => {
+    const p = file('limits.yaml', 'handshake-timeout: 2.5\nlisten-max-connections: 8\ncontroller-rate-limit: 1000\n');
+    expect(resolveConfig({}, loadConfigFile(p))).toMatchObject({ handshakeTimeoutMs: 2500, listenMaxConnections: 8, controllerRateLimit: 1000, controllerBurstLimit: 250 });
+    const f = resolveConfig({ handshakeTimeout: '3', listenMaxConnections: '2', controllerRateLimit: '100', controllerBurstLimit: '7' }, loadConfigFile(p));
+    expect(f).toMatchObject({ handshakeTimeoutMs: 3000, listenMaxConnections: 2, controllerRateLimit: 100, controllerBurstLimit: 7 });
+    expect(resolveConfig({ controllerRateLimit: '3' })).toMatchObject({ controllerRateLimit: 3, controllerBurstLimit: 1 });
+  });
+
+  it('refuses bad peer limits with one sentence naming the key', () => {
+    expect(configError(() => loadConfigFile(file('lim1.yaml', 'handshake-timeout: 0.5\n')))).toMatch(/handshake-timeout: must be at least 1 second/);
+    expect(configError(() => loadConfigFile(file('lim2.yaml', 'listen-max-connections: 0\n')))).toMatch(/listen-max-connections: must be at least 1$/);
+    expect(configError(() => loadConfigFile(file('lim3.yaml', 'controller-rate-limit: -1\n')))).toMatch(/controller-rate-limit: must not be negative/);
+    expect(configError(() => loadConfigFile(file('lim4.yaml', 'controller-burst-limit: 1.5\n')))).toMatch(/controller-burst-limit: must be a whole number of packets/);
+    expect(configError(() => resolveConfig({ listenMaxConnections: 'many' }))).toMatch(/--listen-max-connections: "many" is not a whole number/);
+    expect(configError(() => resolveConfig({ handshakeTimeout: 'soon' }))).toMatch(/--handshake-timeout: "soon" is not a number/);
+    expect(configError(() => resolveConfig({ controllerBurstLimit: '10' }))).toMatch(/controller-burst-limit needs controller-rate-limit/);
+  });
 });
 
 /** zod's own wording, which must never reach the user. */
@@ -184,6 +206,11 @@ describe('bad input messages', () => {
       'inactivity-probe: 5',
       'inactivity-probe: 2.5',
       'max-backoff: 5',
+      'handshake-timeout: 5',
+      'handshake-timeout: 2.5',
+      'listen-max-connections: 5',
+      'controller-rate-limit: 5',
+      'controller-burst-limit: 5',
       'admin-socket: "some text"',
     ]);
     // Inside a port mapping too.

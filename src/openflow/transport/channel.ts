@@ -18,9 +18,13 @@
  *   framing error (header length < 8) closes, after its error is sent.
  * - Handling is synchronous (the switch answers before returning), so a
  *   barrier reply is ordered after the effects of every earlier message.
- * - Inactivity probe (OVS rconn): after `inactivityProbeMs` without receiving
- *   anything, send an echo request; if nothing arrives within as long again,
- *   close. Before the peer's hello the same timer bounds the wait for it.
+ * - Handshake deadline (peer-limits.ts): a peer that has not sent a valid
+ *   hello within `handshakeTimeoutMs` is closed; bytes that are not yet a
+ *   whole hello do not extend it.
+ * - Inactivity probe (OVS rconn): once up, after `inactivityProbeMs` without
+ *   receiving a whole message, send an echo request; if no message arrives
+ *   within as long again, close. Partial messages are not activity (rconn
+ *   counts what vconn_recv returns: complete messages).
  * - Roles: the connection keeps its own role; the election (generation_id,
  *   demoting the old master) belongs to the ChannelHost, which sees every
  *   connection. A slave may not change switch state (OFPBRC_IS_SLAVE); a
@@ -38,9 +42,13 @@
  * - Nothing the peer sends can throw out of this module: decode failures are
  *   OFPT_ERRORs, and an exception from the switch is logged and answered
  *   with OFPBRC_EPERM (the switch contract says it never throws).
- * - Bounded memory: asynchronous messages are dropped (and counted) while
- *   more than ASYNC_TX_LIMIT bytes wait in the socket; a peer that lets
- *   more than TX_HARD_LIMIT bytes of replies pile up is disconnected.
+ * - Bounded memory: packet-ins are dropped (and counted, reason "queue")
+ *   while more than ASYNC_TX_LIMIT bytes wait in the socket, and over the
+ *   connection's packet-in rate limit (reason "rate"), as OVS drops
+ *   packet-ins past its per-connection queue limit. Replies, port-status
+ *   and flow-removed are never dropped (a controller that misses them has
+ *   a wrong picture of the switch) and keep their order; a peer that lets
+ *   more than TX_HARD_LIMIT bytes pile up is disconnected.
  * - channelDown is called exactly once, after channelUp if that was called.
  */
 
@@ -56,6 +64,7 @@ import type { RoleMasks } from '../codec/v13/msg/async.js';
 import type { TableFeatures } from '../codec/v13/msg/mp-table-features.js';
 import type { OfError, OpenFlowSwitch } from '../ofproto/switch-api.js';
 import type { Logger } from '../../stats/log.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_REASON, type PacketInDrops, type TokenBucket } from './peer-limits.js';
 
 /** 'controller': we connected to it (counts for fail mode); 'service': it connected to our listener. */
 export type ChannelKind = 'controller' | 'service';
@@ -68,7 +77,7 @@ export interface AsyncConfig {
   flowRemoved: RoleMasks;
 }
 
-/** Asynchronous messages are dropped while more than this many bytes wait to be written. */
+/** Packet-ins are dropped while more than this many bytes wait to be written. */
 export const ASYNC_TX_LIMIT = 1 << 20;
 /** A peer that leaves more than this many bytes unread is disconnected. */
 export const TX_HARD_LIMIT = 64 << 20;
@@ -109,6 +118,12 @@ export interface ChannelOptions {
   target: string;
   /** Silence before an echo request, and then before giving up; 0 disables the probe. */
   inactivityProbeMs: number;
+  /** Close the connection if the peer's hello has not arrived by then. Default 5 s. */
+  handshakeTimeoutMs?: number;
+  /** The packet-in rate limit of this connection, or null (none). */
+  packetInRate?: TokenBucket | null;
+  /** Where packet-in drops are counted (shared by the connections of one target). */
+  packetInDrops?: PacketInDrops;
   log: Logger;
   /** Also told when the connection is gone (the active connection schedules its reconnect). */
   onDown?: (reason: string, wasUp: boolean) => void;
@@ -190,12 +205,19 @@ export class OfChannel {
   /** This connection's miss_send_len (gates async messages on service connections). */
   missSendLen: number;
   /** Counters for logs and metrics. */
-  readonly stats = { rxMessages: 0, txMessages: 0, errorsSent: 0, asyncDropped: 0 };
+  readonly stats = { rxMessages: 0, txMessages: 0, errorsSent: 0, asyncDropped: 0, packetInRateDropped: 0 };
 
   private readonly framer = new MessageFramer();
   private readonly probeMs: number;
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
   private probing = false;
+  /** Date.now() of the last whole message received, and of the last probe sent. */
+  private lastRxMs = 0;
+  private probeSentMs = 0;
+  private readonly handshakeMs: number;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly packetInRate: TokenBucket | null;
+  private readonly packetInDrops: PacketInDrops;
   private nextXid = 1;
   private readonly pendingMp = new Map<number, PendingMultipart>();
   private errorLogWindowStart = 0;
@@ -213,13 +235,16 @@ export class OfChannel {
     this.log = opts.log;
     this.probeMs = opts.inactivityProbeMs;
     this.onDown = opts.onDown;
+    this.handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.packetInRate = opts.packetInRate ?? null;
+    this.packetInDrops = opts.packetInDrops ?? { queue: 0, rate: 0 };
     this.missSendLen = opts.kind === 'controller' ? OFP_DEFAULT_MISS_SEND_LEN : 0;
     socket.on('data', this.onData);
     socket.on('end', () => this.close('connection closed by peer'));
     socket.on('close', () => this.close('connection closed'));
     socket.on('error', (e: NodeJS.ErrnoException) => this.close(`socket error: ${e.code ?? e.message}`));
     this.send(makeHello(this.xid()));
-    this.armProbe();
+    if (this.handshakeMs > 0 && this.state === 'hello') this.handshakeTimer = setTimeout(this.onHandshakeTimeout, this.handshakeMs);
   }
 
   get isUp(): boolean {
@@ -234,15 +259,32 @@ export class OfChannel {
     return ((mask >>> reason) & 1) === 1;
   }
 
-  /** Writes an encoded asynchronous message (xid 0, shared by every connection); false if dropped. */
-  sendAsync(buf: Buffer): boolean {
+  /**
+   * Writes an encoded asynchronous message (xid 0, shared by every
+   * connection); false if dropped. Only packet-ins are dropped: while the
+   * send queue is over ASYNC_TX_LIMIT, or over the rate limit.
+   */
+  sendAsync(buf: Buffer, kind: AsyncKind = 'packetIn'): boolean {
     if (this.state !== 'up') return false;
-    if (this.socket.writableLength > ASYNC_TX_LIMIT) {
-      this.stats.asyncDropped++;
-      return false;
+    if (kind === 'packetIn') {
+      if (this.socket.writableLength > ASYNC_TX_LIMIT) {
+        this.stats.asyncDropped++;
+        this.packetInDrops.queue++;
+        return false;
+      }
+      if (this.packetInRate !== null && !this.packetInRate.take()) {
+        this.stats.packetInRateDropped++;
+        this.packetInDrops.rate++;
+        return false;
+      }
     }
     this.write(buf);
     return true;
+  }
+
+  /** Bytes written to the socket that the peer has not taken yet. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
   }
 
   /** Ends the connection (idempotent): flush what was written, then close. */
@@ -251,6 +293,8 @@ export class OfChannel {
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.clearProbe();
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
     this.pendingMp.clear();
     this.socket.off('data', this.onData);
     if (!this.socket.destroyed) {
@@ -265,7 +309,6 @@ export class OfChannel {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
-    this.armProbe();
     const fatal = this.framer.push(chunk, this.onMessage);
     if (fatal !== null && (this.state as ChannelState) !== 'closed') {
       this.sendError(fatal.type, fatal.code, this.framer.badHeader ?? Buffer.alloc(0), fatal.message);
@@ -276,6 +319,7 @@ export class OfChannel {
   private readonly onMessage = (raw: Buffer): void => {
     if (this.state === 'closed') return;
     this.stats.rxMessages++;
+    this.lastRxMs = Date.now();
     const r = decodeMessage(raw);
     if (this.state === 'hello') {
       this.onFirstMessage(r instanceof DecodeError ? null : r.ok, raw);
@@ -308,7 +352,10 @@ export class OfChannel {
       this.close(`version negotiation failed: peer supports ${peer}`);
       return;
     }
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
     this.state = 'up';
+    this.armProbe();
     this.host.channelUp(this);
   }
 
@@ -324,7 +371,7 @@ export class OfChannel {
         this.send({ type: 'echo_reply', xid: m.xid, data: m.data });
         return;
       case 'echo_reply':
-        return; // any input already counted as activity
+        return; // every whole message already counted as activity
       case 'experimenter':
         this.sendError(OFPET.BAD_REQUEST, OFPBRC.BAD_EXPERIMENTER, raw, `experimenter 0x${m.experimenter.toString(16)}`);
         return;
@@ -499,7 +546,13 @@ export class OfChannel {
     }
   }
 
-  /* ------------------------------------------------- inactivity probe */
+  /* ------------------------------------ handshake deadline, inactivity probe */
+
+  private readonly onHandshakeTimeout = (): void => {
+    this.handshakeTimer = null;
+    if (this.state !== 'hello') return;
+    this.close(`${HANDSHAKE_TIMEOUT_REASON}: no hello from the peer within ${this.handshakeMs / 1000} s`);
+  };
 
   private clearProbe(): void {
     if (this.probeTimer !== null) clearTimeout(this.probeTimer);
@@ -507,24 +560,29 @@ export class OfChannel {
     this.probing = false;
   }
 
+  /** Starts the probe clock (once up); each whole message received moves lastRxMs, which the timer reads when it fires. */
   private armProbe(): void {
-    if (this.probeMs <= 0 || this.state === 'closed') return;
+    if (this.probeMs <= 0 || this.state !== 'up') return;
     this.clearProbe();
     this.probeTimer = setTimeout(this.onProbeTimer, this.probeMs);
   }
 
   private readonly onProbeTimer = (): void => {
     this.probeTimer = null;
-    const secs = this.probeMs / 1000;
-    if (this.state === 'hello') {
-      this.close(`no hello from the peer within ${secs} s`);
+    if (this.state !== 'up') return;
+    const now = Date.now();
+    if (this.probing && this.lastRxMs >= this.probeSentMs) this.probing = false; // a message arrived after the probe
+    const idle = now - this.lastRxMs;
+    if (!this.probing && idle < this.probeMs) {
+      this.probeTimer = setTimeout(this.onProbeTimer, this.probeMs - idle);
     } else if (!this.probing) {
       this.send({ type: 'echo_request', xid: this.xid(), data: Buffer.alloc(0) });
-      this.log.debug({ target: this.target, idleSec: secs }, 'openflow inactivity probe sent');
+      this.log.debug({ target: this.target, idleSec: idle / 1000 }, 'openflow inactivity probe sent');
       this.probing = true;
+      this.probeSentMs = now;
       this.probeTimer = setTimeout(this.onProbeTimer, this.probeMs);
     } else {
-      this.close(`no response to the inactivity probe after ${2 * secs} s`);
+      this.close(`no response to the inactivity probe after ${(2 * this.probeMs) / 1000} s`);
     }
   };
 }

@@ -20,7 +20,9 @@
  * - An ActiveConnection has at most one socket and one timer at a time;
  *   close() cancels both and nothing reconnects afterwards.
  * - The listener hands each accepted socket to `accept` and keeps no other
- *   state about it; close() stops accepting (the owner closes the channels).
+ *   state about it but the count of open ones: over `maxConnections` a new
+ *   socket is destroyed at once and `refuse` told (peer-limits.ts); close()
+ *   stops accepting (the owner closes the channels).
  */
 
 import { createConnection, createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -223,6 +225,10 @@ export interface ListenerOptions {
   log: Logger;
   /** Each accepted connection. */
   accept(socket: Socket): void;
+  /** Connections kept open at once; the next are closed at accept. Default: no cap. */
+  maxConnections?: number;
+  /** Each connection closed at accept because the listener was full. */
+  refuse?(): void;
 }
 
 /** A TCP listener for OpenFlow tools (ovs-ofctl) and controllers that connect to us. */
@@ -230,10 +236,21 @@ export class PassiveListener {
   readonly target: ListenTarget;
   private readonly server: Server;
   private bound: AddressInfo | null = null;
+  /** Accepted connections not closed yet, and those refused over the cap since start. */
+  private open = 0;
+  refused = 0;
 
   constructor(private readonly opts: ListenerOptions) {
     this.target = opts.target;
     this.server = createServer((s) => {
+      if (this.open >= (opts.maxConnections ?? Infinity)) {
+        s.destroy();
+        this.refused++;
+        opts.refuse?.();
+        return;
+      }
+      this.open++;
+      s.once('close', () => this.open--);
       s.setNoDelay(true);
       opts.accept(s);
     });

@@ -17,6 +17,11 @@
  *   that finished the hello exchange count; connections to the listeners
  *   are service connections (ovs-ofctl) and never change the fail mode.
  *   `controllersConnected(n)` is called whenever n changes.
+ * - Peer limits (peer-limits.ts): every channel gets the handshake deadline
+ *   and its own packet-in token bucket; each listener its connection cap.
+ *   Packet-in drops are counted per target (a controller's spec, or the
+ *   listener's spec for all its connections: bounded label sets). Refused
+ *   connections and missed handshakes are logged once per burst.
  * - Status (read-only, for `linc-ts status` and traces): controllerStates()
  *   per configured controller (connected, negotiating, connecting, backing
  *   off; role, attempts, since when, the last error), serviceConnections(),
@@ -43,6 +48,9 @@ import type { PacketIn } from '../codec/v13/msg/packet-in.js';
 import type { PortStatus } from '../codec/v13/msg/port-status.js';
 import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../ofproto/switch-api.js';
 import type { Logger } from '../../stats/log.js';
+import {
+  BURST_LOG_WINDOW_MS, BurstLog, DEFAULT_PEER_LIMITS, defaultBurstLimit, HANDSHAKE_TIMEOUT_REASON, TokenBucket, type PacketInDrops, type PeerLimits,
+} from './peer-limits.js';
 
 type Body<M> = Omit<M, 'type' | 'xid'>;
 
@@ -94,6 +102,8 @@ export interface ControllerManagerOptions {
   inactivityProbeMs?: number;
   /** Reconnect backoff ceiling. Default 8 s. */
   maxBackoffMs?: number;
+  /** Handshake deadline, connection cap per listener, packet-in rate limit. Defaults: DEFAULT_PEER_LIMITS. */
+  limits?: Partial<PeerLimits>;
   /** For tests: how active connections open sockets. */
   connect?: ConnectFn;
 }
@@ -115,11 +125,23 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
   private asyncEncodeFailures = 0;
   /** Per active connection: what `controllerStates()` reports beyond its own fields. */
   private readonly tracked = new Map<ActiveConnection, { connecting: boolean; sinceMs: number; lastError: string | null }>();
+  private readonly limits: PeerLimits;
+  /** Packet-in drops by target (controller spec, or listener spec for its connections). */
+  private readonly packetInDropsByTarget = new Map<string, PacketInDrops>();
+  private handshakeTimeoutCount = 0;
+  private readonly handshakeLog: BurstLog;
+  private readonly refusalLogs: BurstLog[] = [];
 
   constructor(opts: ControllerManagerOptions) {
     this.sw = opts.sw;
     this.log = opts.log;
     this.probeMs = opts.inactivityProbeMs ?? DEFAULT_INACTIVITY_PROBE_MS;
+    this.limits = { ...DEFAULT_PEER_LIMITS, ...opts.limits };
+    this.handshakeLog = new BurstLog(
+      BURST_LOG_WINDOW_MS,
+      () => this.log.warn({ timeoutSec: this.limits.handshakeTimeoutMs / 1000 }, 'openflow handshake timed out: connection closed (more in this burst are summarised)'),
+      (more) => this.log.warn({ more, windowSec: BURST_LOG_WINDOW_MS / 1000 }, 'openflow handshakes timed out'),
+    );
     for (const target of opts.controllers ?? []) {
       const track = { connecting: false, sinceMs: performance.now(), lastError: null as string | null };
       const connect = opts.connect ?? tcpConnect;
@@ -138,10 +160,19 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
       this.tracked.set(a, track);
     }
     for (const target of opts.listen ?? []) {
+      const max = this.limits.maxConnectionsPerListener;
+      const refusals = new BurstLog(
+        BURST_LOG_WINDOW_MS,
+        () => this.log.warn({ listen: target.spec, maxConnections: max }, 'openflow listener full: connection refused (more in this burst are summarised)'),
+        (more) => this.log.warn({ listen: target.spec, maxConnections: max, more, windowSec: BURST_LOG_WINDOW_MS / 1000 }, 'openflow listener full: connections refused'),
+      );
+      this.refusalLogs.push(refusals);
       this.listeners.push(
         new PassiveListener({
           target,
           log: opts.log,
+          maxConnections: max,
+          refuse: () => refusals.hit(),
           accept: (s: Socket) => {
             if (this.closed) {
               s.destroy();
@@ -149,7 +180,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
             }
             const peer = `tcp:${s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`;
             this.log.debug({ listen: target.spec, peer }, 'openflow connection accepted');
-            this.attach(s, 'service', peer);
+            this.attach(s, 'service', peer, undefined, target.spec);
           },
         }),
       );
@@ -174,9 +205,17 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     );
   }
 
-  /** Runs an OpenFlow channel over a connected socket (the listener and active connections call this; tests too). */
-  attach(socket: Duplex, kind: ChannelKind, target: string, onDown?: (reason: string, wasUp: boolean) => void): OfChannel {
-    const ch = new OfChannel(socket, this, { kind, target, inactivityProbeMs: this.probeMs, log: this.log, onDown });
+  /**
+   * Runs an OpenFlow channel over a connected socket (the listener and
+   * active connections call this; tests too). `dropsTarget`: what its
+   * packet-in drops are counted under (default `target`).
+   */
+  attach(socket: Duplex, kind: ChannelKind, target: string, onDown?: (reason: string, wasUp: boolean) => void, dropsTarget = target): OfChannel {
+    let packetInDrops = this.packetInDropsByTarget.get(dropsTarget);
+    if (packetInDrops === undefined) this.packetInDropsByTarget.set(dropsTarget, (packetInDrops = { queue: 0, rate: 0 }));
+    const { handshakeTimeoutMs, controllerRateLimit: rate, controllerBurstLimit: burst } = this.limits;
+    const packetInRate = rate > 0 ? new TokenBucket(rate, burst > 0 ? burst : defaultBurstLimit(rate)) : null;
+    const ch = new OfChannel(socket, this, { kind, target, inactivityProbeMs: this.probeMs, handshakeTimeoutMs, packetInRate, packetInDrops, log: this.log, onDown });
     this.channels.add(ch);
     return ch;
   }
@@ -201,6 +240,8 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     for (const a of this.active) a.close();
     for (const ch of [...this.channels]) ch.close('switch shutting down');
     this.sw.setEventSink(null);
+    this.handshakeLog.close();
+    for (const r of this.refusalLogs) r.close();
   }
 
   /* ------------------------------------------------------ ChannelHost */
@@ -219,6 +260,10 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     if (!this.channels.delete(ch)) return;
     this.errorsSentClosed += ch.stats.errorsSent;
     this.asyncDroppedClosed += ch.stats.asyncDropped;
+    if (reason.startsWith(HANDSHAKE_TIMEOUT_REASON)) {
+      this.handshakeTimeoutCount++;
+      this.handshakeLog.hit();
+    }
     if (ch.kind === 'controller') {
       this.log.info({ target: ch.target, reason, wasUp }, 'controller disconnected');
       if (wasUp) this.setUpControllers(this.upControllers - 1);
@@ -282,7 +327,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
           return;
         }
       }
-      ch.sendAsync(buf);
+      ch.sendAsync(buf, kind);
     }
   }
 
@@ -345,6 +390,32 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
   asyncDropped(): number {
     let n = this.asyncDroppedClosed;
     for (const ch of this.channels) n += ch.stats.asyncDropped;
+    return n;
+  }
+
+  /** Packet-ins not sent, by target and reason (queue: the peer is not reading; rate: over the rate limit), since start. */
+  packetInDrops(): Array<{ target: string; reason: 'queue' | 'rate'; count: number }> {
+    const out: Array<{ target: string; reason: 'queue' | 'rate'; count: number }> = [];
+    for (const [target, d] of this.packetInDropsByTarget) {
+      out.push({ target, reason: 'queue', count: d.queue }, { target, reason: 'rate', count: d.rate });
+    }
+    return out;
+  }
+
+  /** Connections each listener closed at accept because it was full, since start. */
+  connectionsRefused(): Array<{ listen: string; count: number }> {
+    return this.listeners.map((l) => ({ listen: l.target.spec, count: l.refused }));
+  }
+
+  /** Connections closed because the peer's hello did not come in time, since start. */
+  handshakeTimeouts(): number {
+    return this.handshakeTimeoutCount;
+  }
+
+  /** Bytes written to every connection that the peers have not taken yet. */
+  txQueuedBytes(): number {
+    let n = 0;
+    for (const ch of this.channels) n += ch.queuedBytes;
     return n;
   }
 
