@@ -6,7 +6,6 @@
  * What
  *   execSetField(x, fid, w0..w3)  one set-field (value words as ops.ts)
  *   ipTtl / setIpTtl / remarkDscp  IPv4 TTL or IPv6 hop limit, DSCP drop precedence
- *   crc32c(...)                    SCTP's checksum
  *
  * Design
  *   - A field applies only when the frame carries its header, judged from the
@@ -17,7 +16,8 @@
  *   - Checksums are patched incrementally (RFC 1624): the IPv4 header
  *     checksum for every IPv4 header edit; the TCP/UDP/ICMPv6 checksum for
  *     pseudo-header fields (addresses) and for the L4 fields they cover; the
- *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed. A frame
+ *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed (packet/checksum.ts)
+ *     after a port edit, and left alone by address edits (it has no pseudo-header). A frame
  *     whose vnet header says NEEDS_CSUM carries in its L4 checksum field only
  *     the pseudo-header sum (CHECKSUM_PARTIAL): address edits patch that sum
  *     (uncomplemented), edits of covered data leave it alone (the sum is
@@ -36,7 +36,7 @@
  *   free slot for the copy), and the caller stops the frame.
  */
 
-import { csumReplace16, csumReplace32 } from '../../packet/checksum.js';
+import { csumReplace16, csumReplace32, writeSctpChecksum } from '../../packet/checksum.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
@@ -137,32 +137,12 @@ function ipEnd(b: Uint8Array, o: number, x: FrameCursor, len: number): number {
   return end;
 }
 
-const CRC32C_TABLE = new Uint32Array(256);
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  CRC32C_TABLE[i] = c >>> 0;
-}
-
-/** CRC32c (Castagnoli) of b[from, to) with bytes [zeroFrom, zeroTo) read as 0; the final, inverted value. */
-export function crc32c(b: Uint8Array, from: number, to: number, zeroFrom = 0, zeroTo = 0): number {
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) {
-    const byte = i >= zeroFrom && i < zeroTo ? 0 : b[i];
-    c = CRC32C_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Recomputes the SCTP checksum of the frame at `o` (stored little-endian, as RFC 4960 appendix B puts it on the wire). */
+/** Recomputes the SCTP checksum of the frame at `o` (CRC32c over the SCTP packet; no pseudo-header). A CHECKSUM_PARTIAL frame is completed at output. */
 function fixSctp(b: Uint8Array, o: number, x: FrameCursor, len: number): void {
   if (isPartial(b, o)) return;
   const s = o + x.l4;
-  const crc = crc32c(b, s, o + ipEnd(b, o, x, len), s + 8, s + 12);
-  b[s + 8] = crc & 0xff;
-  b[s + 9] = (crc >>> 8) & 0xff;
-  b[s + 10] = (crc >>> 16) & 0xff;
-  b[s + 11] = crc >>> 24;
+  const end = o + ipEnd(b, o, x, len);
+  if (end >= s + 12) writeSctpChecksum(b, s, end);
 }
 
 function writeMac(b: Uint8Array, at: number, hi16: number, lo32: number): void {
