@@ -25,7 +25,7 @@ import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_F_NEEDS_CSUM } from '../../src/packet/vnet.js';
 import { OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
-import { apply, badChecksums, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
+import { apply, badChecksums, gotoTable, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
 
 const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 const put16 = (b: Uint8Array, o: number, v: number): void => {
@@ -150,6 +150,17 @@ const CASES: Case[] = [
   },
   { name: 'mpls_label', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_label', value: 0xabcde }, edit: (f, l3) => put32(f, l3, ((0xabcde << 12) | (be16(f, l3 + 2) & 0xfff)) >>> 0) },
   { name: 'mpls_tc', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_tc', value: 6 }, edit: (f, l3) => (f[l3 + 2] = (f[l3 + 2] & 0xf1) | (6 << 1)) },
+  { name: 'mpls_bos', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_bos', value: 1 }, edit: (f, l3) => (f[l3 + 2] |= 1) },
+  // eth_type: the ethertype after the VLAN tag (the one the key reads), not the TPID.
+  { name: 'eth_type under a VLAN tag', frame: 'vlan-icmp4', match: [], field: { field: 'eth_type', value: 0x88b5 }, edit: (f) => put16(f, 16, 0x88b5) },
+  { name: 'eth_type', frame: 'arp-request', match: [], field: { field: 'eth_type', value: 0x88b6 }, edit: (f) => put16(f, 12, 0x88b6) },
+  // ip_proto: the IPv4 protocol with its header checksum; L4 bytes as they were.
+  { name: 'ip_proto v4', frame: 'udp4', match: [ETH(0x800)], field: { field: 'ip_proto', value: 253 }, edit: (f, l3) => (f[l3 + 9] = 253) },
+  // IPv6: the next header of the last extension header (hop-by-hop, then destination options, then UDP).
+  { name: 'ip_proto v6 after extension headers', frame: 'udp6-hbh-dst', match: [ETH(0x86dd)], field: { field: 'ip_proto', value: 254 }, edit: (f, l3) => {
+    expect([f[l3 + 6], f[l3 + 40]]).toEqual([0, 60]);
+    f[l3 + 40 + (f[l3 + 41] + 1) * 8] = 254;
+  } },
 ];
 
 describe('set-field on every writable header field', () => {
@@ -254,6 +265,51 @@ describe('set-field on every writable header field', () => {
     const got2 = h2.taken()[1][0];
     expect(Array.from(got2.subarray(l4 + 8, l4 + 12))).not.toEqual(Array.from(frame.subarray(l4 + 8, l4 + 12)));
     expect(badChecksums(got2)).toEqual([]);
+  });
+});
+
+describe('set-field eth_type and ip_proto: the next table reads the frame anew', () => {
+  it('ip_proto UDP -> SCTP: table 1 sees the same L4 bytes as SCTP ports (the L4 bytes are not touched)', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    const { l3, l4 } = layout(frame);
+    const sport = be16(frame, l4), dport = be16(frame, l4 + 2);
+    h.flow({ tableId: 0, match: [inPort(1), ETH(0x800), PROTO(17)], instructions: [apply(setField({ field: 'ip_proto', value: 132 })), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [ETH(0x800), PROTO(132), { field: 'sctp_src', value: sport }, { field: 'sctp_dst', value: dport }], instructions: [apply(out(2))] });
+    h.send(0, frame, frame);
+    const got = h.taken()[1];
+    expect(got).toHaveLength(2);
+    const expected = frame.slice();
+    expected[l3 + 9] = 132;
+    put16(expected, l3 + 10, 0);
+    put16(expected, l3 + 10, ~refSum(expected, l3, 20) & 0xffff);
+    expect(got[0]).toEqual(expected);
+    expect(got[1]).toEqual(expected);
+  });
+
+  it('eth_type IPv4 -> a local type: table 1 matches the new type, and an IPv4 set-field there no longer applies', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    h.flow({ tableId: 0, match: [inPort(1)], instructions: [apply(setField({ field: 'eth_type', value: 0x88b5 })), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [ETH(0x88b5)], instructions: [apply(out(2))] });
+    h.flow({ tableId: 1, priority: 1, match: [], instructions: [apply(out(3))] });
+    h.send(0, frame);
+    const expected = frame.slice();
+    put16(expected, 12, 0x88b5);
+    expect(h.taken()).toEqual([[], [expected], []]);
+  });
+
+  it('within one action list: set eth_type, then the executor follows the new type', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    // A group bucket (no prerequisite check there): eth_type to ARP, then ip_dscp, which must find no IPv4 header any more.
+    const bucket = { weight: 0, watchPort: OFPP.ANY, watchGroup: 0xffffffff, actions: [setField({ field: 'eth_type', value: 0x0806 }), setField({ field: 'ip_dscp', value: 46 }), out(2)] };
+    expect(h.sw.groupMod({ type: 'group_mod', xid: 0, command: 0, groupType: 2, groupId: 1, buckets: [bucket] })).toBeNull();
+    h.flow({ match: [inPort(1), ETH(0x800)], instructions: [apply({ type: 'group', groupId: 1 })] });
+    h.send(0, frame);
+    const expected = frame.slice();
+    put16(expected, 12, 0x0806);
+    expect(h.taken()[1]).toEqual([expected]); // ip_dscp skipped: no longer IPv4
   });
 });
 
@@ -451,6 +507,9 @@ const fieldArb: fc.Arbitrary<Oxm> = fc.oneof(
   fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }).map((v): Oxm => ({ field: 'ipv6_nd_target', value: v })),
   fc.integer({ min: 0, max: 0xfffff }).map((v): Oxm => ({ field: 'mpls_label', value: v })),
   fc.integer({ min: 0, max: 7 }).map((v): Oxm => ({ field: 'mpls_tc', value: v })),
+  fc.integer({ min: 0, max: 1 }).map((v): Oxm => ({ field: 'mpls_bos', value: v })),
+  fc.constantFrom(0x0800, 0x86dd, 0x0806, 0x8847, 0x88b5).map((v): Oxm => ({ field: 'eth_type', value: v })),
+  fc.constantFrom(1, 6, 17, 58, 132, 253).map((v): Oxm => ({ field: 'ip_proto', value: v })),
   fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v): Oxm => ({ field: 'metadata', value: v })),
 );
 

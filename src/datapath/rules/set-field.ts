@@ -6,6 +6,8 @@
  * What
  *   execSetField(x, fid, w0..w3)  one set-field (value words as ops.ts)
  *   ipTtl / setIpTtl / remarkDscp  IPv4 TTL or IPv6 hop limit, DSCP drop precedence
+ *   setFieldReparses(fid)          eth_type and ip_proto change how the bytes read:
+ *                                  the executor re-parses after them
  *
  * Design
  *   - A field applies only when the frame carries its header, judged from the
@@ -42,6 +44,7 @@ import {
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
+import { ETH_TYPE_NONE } from '../parse/parse.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
@@ -262,6 +265,70 @@ function setIcmp(x: FrameCursor, v6: boolean, field: number, v: number): boolean
   return true;
 }
 
+/** eth_type: the ethertype the key reads (after the VLAN tags, or LLC/SNAP's), at l3 - 2; not for a plain 802.3 frame. */
+function setEthType(x: FrameCursor, v: number): boolean {
+  const len = x.pool.len[x.cur];
+  if (x.l3 < 14 || x.l3 > len || x.ethType === ETH_TYPE_NONE) return true;
+  if (!x.writable()) return false;
+  wr16(x.pool.bytes, x.pool.dataOff[x.cur] + x.l3 - 2, v & 0xffff);
+  return true;
+}
+
+const IP6_HOPOPTS = 0, IP6_ROUTING = 43, IP6_FRAGMENT = 44, IP6_AUTH = 51, IP6_DSTOPTS = 60;
+
+/**
+ * Absolute offset of the IPv6 next-header byte that holds ip_proto: the last
+ * one of the extension header chain, walked as the parser walks it (it stops
+ * after the fragment header of a later fragment). -1 when the chain leaves the frame.
+ */
+function ipv6ProtoAt(b: Uint8Array, o: number, x: FrameCursor, len: number): number {
+  let at = o + x.l3 + 6;
+  let q = x.l3 + 40;
+  for (let i = 0; i < 16; i++) {
+    const nh = b[at];
+    if (nh !== IP6_HOPOPTS && nh !== IP6_ROUTING && nh !== IP6_FRAGMENT && nh !== IP6_AUTH && nh !== IP6_DSTOPTS) return at;
+    if (q + 8 > len) return -1;
+    const hlen = nh === IP6_FRAGMENT ? 8 : nh === IP6_AUTH ? (b[o + q + 1] + 2) << 2 : (b[o + q + 1] + 1) << 3;
+    at = o + q;
+    if (nh === IP6_FRAGMENT && (((b[o + q + 2] << 8) | b[o + q + 3]) & 0xfff8) !== 0) return at;
+    q += hlen;
+  }
+  return -1;
+}
+
+/**
+ * ip_proto: the IPv4 protocol (header checksum patched) or the IPv6 upper-layer
+ * next header. The L4 bytes are left as they are: the frame now says they are
+ * another protocol's, and the re-parse that follows reads them that way
+ * (ofsoftswitch13 re-parses after a set-field too); no L4 checksum is touched.
+ */
+function setIpProto(x: FrameCursor, v: number): boolean {
+  const pool = x.pool, len = pool.len[x.cur];
+  const v4 = ipv4At(x, len);
+  if (!v4 && !ipv6At(x, len)) return true;
+  if (!v4 && ipv6ProtoAt(pool.bytes, pool.dataOff[x.cur], x, len) < 0) return true;
+  if (!x.writable()) return false;
+  const b = pool.bytes, o = pool.dataOff[x.cur];
+  if (v4) {
+    const at = o + x.l3 + 8;
+    const old = rd16(b, at);
+    const nw = (old & 0xff00) | (v & 0xff);
+    wr16(b, at, nw);
+    wr16(b, o + x.l3 + 10, csumReplace16(rd16(b, o + x.l3 + 10), old, nw));
+  } else {
+    b[ipv6ProtoAt(b, o, x, len)] = v & 0xff;
+  }
+  return true;
+}
+
+/** Set-fields after which the cursor's view (eth type, ip proto, L3/L4 offsets) must be re-read from the bytes. */
+const SET_REPARSE = Uint8Array.from(FIELDS, (f) => (f.set?.kind === SetKind.EthType || f.set?.kind === SetKind.IpProto ? 1 : 0));
+
+/** True when the executor must re-parse the frame after a set-field of `fid` (eth_type, ip_proto). */
+export function setFieldReparses(fid: number): boolean {
+  return SET_REPARSE[fid] !== 0;
+}
+
 /** The IPv4 TTL or IPv6 hop limit, or -1 when the frame is not IP. */
 export function ipTtl(x: FrameCursor): number {
   const pool = x.pool, len = pool.len[x.cur];
@@ -417,6 +484,8 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
       wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
       return true;
     }
+    case SetKind.EthType: return setEthType(x, w0);
+    case SetKind.IpProto: return setIpProto(x, w0);
     default:
       return true; // not settable: refused at validation
   }
