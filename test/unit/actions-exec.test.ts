@@ -313,6 +313,40 @@ describe('set-field eth_type and ip_proto: the next table reads the frame anew',
   });
 });
 
+describe('pop_mpls, then an ICMPv4 match and set-field in the next table', () => {
+  // MPLS (label 100, S=1, TTL 64; label 50 above it for the two-label case) over the captured echo request.
+  const icmp4 = loadFrame('icmp4-echo-request');
+  const mplsIcmp = (opts: { vlan?: boolean; pad?: number; twoLabels?: boolean }): Uint8Array => Uint8Array.from([
+    ...icmp4.subarray(0, 12), ...(opts.vlan ? [0x81, 0x00, 0x00, 0x0a] : []), 0x88, 0x47,
+    ...(opts.twoLabels ? [0x00, 0x03, 0x20, 0x40] : []), 0x00, 0x06, 0x41, 0x40, ...icmp4.subarray(14), ...new Array<number>(opts.pad ?? 0).fill(0),
+  ]);
+  const cases: Array<[string, { vlan?: boolean; pad?: number; twoLabels?: boolean }]> = [
+    ['plain', {}], ['under a VLAN tag', { vlan: true }], ['with Ethernet padding', { pad: 14 }], ['two labels, popped in two tables', { twoLabels: true }],
+  ];
+  it.each(cases)('%s: output and packet-in carry the IPv4/ICMP frame, lengths and checksums right', (_name, opts) => {
+    const h = setup();
+    const pop = (ethertype: number): Action => ({ type: 'pop_mpls', ethertype });
+    if (opts.twoLabels) {
+      h.flow({ tableId: 0, match: [inPort(1), ETH(0x8847)], instructions: [apply(pop(0x8847)), gotoTable(1)] });
+      h.flow({ tableId: 1, match: [ETH(0x8847)], instructions: [apply(pop(0x0800)), gotoTable(2)] });
+    } else {
+      h.flow({ tableId: 0, match: [inPort(1), ETH(0x8847)], instructions: [apply(pop(0x0800)), gotoTable(2)] });
+    }
+    h.flow({ tableId: 2, match: [ETH(0x800), PROTO(1), { field: 'icmpv4_type', value: 8 }], instructions: [apply(setField({ field: 'icmpv4_code', value: 3 }), out(2), out(OFPP.CONTROLLER))] });
+    const frame = mplsIcmp(opts);
+    h.send(0, frame, frame); // the second one after the first walk (nothing on this path is cached)
+    // Expected: the echo request with the tag (if any) kept, code 3, ICMP checksum recomputed from scratch, the padding kept.
+    const expected = Uint8Array.from([...icmp4.subarray(0, 12), ...(opts.vlan ? [0x81, 0x00, 0x00, 0x0a] : []), ...icmp4.subarray(12), ...new Array<number>(opts.pad ?? 0).fill(0)]);
+    const l4 = layout(expected).l4;
+    expected[l4 + 1] = 3;
+    recomputeChecksums(expected);
+    const sent = h.taken()[1];
+    expect(sent).toEqual([expected, expected]);
+    expect(badChecksums(sent[0])).toEqual([]);
+    expect(h.events.packetIns.map((p) => [p.totalLen, Array.from(p.data)])).toEqual([0, 1].map(() => [expected.length, Array.from(expected)]));
+  });
+});
+
 describe('VLAN tags', () => {
   it('push + set vid, mod vid, pop: round trips to the original bytes', () => {
     const h = setup(4);
