@@ -7,7 +7,7 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
- *                                      --only ofpipeline, --only churn (repeatable)
+ *                                      --only ofpipeline, --only churn, --only crc32c (repeatable)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -22,6 +22,7 @@ import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
 import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
+import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,7 @@ const { values } = parseArgs({
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'crc32c'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -43,6 +44,7 @@ const counterRows: string[] = [];
 const classifierRows: string[] = [];
 const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
+const crcRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -77,6 +79,13 @@ if (only.includes('ofpipeline')) {
   console.log(`OpenFlow pipeline | ${setting} | EMC on ${mpps(r.emcOnFps)} Mpps (runs ${runsOf(r.emcOnRuns)}) | EMC off ${mpps(r.emcOffFps)} Mpps (runs ${runsOf(r.emcOffRuns)})`);
   ofPipelineRows.push(`| exact-match cache on (every frame a hit after warm-up) | ${setting} | ${mpps(r.emcOnFps)} Mpps | runs ${runsOf(r.emcOnRuns)} |`);
   ofPipelineRows.push(`| exact-match cache off (every frame walks both tables) | ${setting} | ${mpps(r.emcOffFps)} Mpps | runs ${runsOf(r.emcOffRuns)} |`);
+}
+
+if (only.includes('crc32c')) {
+  for (const line of formatCrc32cBench(runCrc32cBench(quick ? { runs: 1, bytesPerRun: 20_000_000 } : { runs }))) {
+    console.log(line);
+    crcRows.push(`| ${line} |`);
+  }
 }
 
 const e2eLinks = only.filter((o): o is Link => o === 'tap' || o === 'veth');
@@ -116,7 +125,7 @@ if (only.includes('churn')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length > 0) {
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -134,6 +143,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (churnRows.length) {
     text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen), median (rounds) | vs quiet (median of per-round ratios) | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
   }
+  if (crcRows.length) text += `\n| SCTP checksum (CRC32c, field counted as zero), one core | previous byte table, ns/packet | @node-rs/crc32, ns/packet | speed-up |\n| --- | --- | --- | --- |\n${crcRows.join('\n')}\n`;
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

@@ -46,7 +46,7 @@ import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../ports/native-layout.js';
 import type { LinkEvent, LinkEventsListener } from '../ports/link-events.js';
 import { MAX_BURST, type LinkInfo, type Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
-import { completeChecksum } from '../packet/checksum.js';
+import { completeChecksum, needsSctpChecksum } from '../packet/checksum.js';
 import { ParsedBatch, parseBurst } from './parse/parse.js';
 import { PacketPool } from '../packet/pool.js';
 import type { PortVlan } from './learning/vlan.js';
@@ -332,6 +332,9 @@ export class Datapath {
     } else if (pool.len[slot] > port.maxFrame && pool.bytes[pool.dataOff[slot] - VNET_HDR_LEN + VNET_GSO_TYPE] === VNET_GSO_NONE) {
       out.counters.c[PortStat.TxDropMtu] += 1;
       return;
+    } else if (needsSctpChecksum(pool, slot) && completeChecksum(pool, slot)) {
+      // The kernel would complete it as an Internet checksum (csum_not_inet is not in the vnet header).
+      out.counters.c[PortStat.TxCsumSoftware] += 1;
     }
     if (!out.dirty) {
       out.dirty = true;

@@ -128,6 +128,10 @@ export const enum SetKind {
   NdOption = 13,
   /** `bits` at `shift` of the top MPLS label stack entry. */
   MplsLse = 14,
+  /** The ethertype after the VLAN tags (the key's eth_type); the frame is re-parsed after it. */
+  EthType = 15,
+  /** IPv4 protocol (IPv4 checksum) / the IPv6 next header naming the upper layer; L4 bytes untouched, the frame is re-parsed after it. */
+  IpProto = 16,
 }
 
 export interface SetPath {
@@ -201,13 +205,13 @@ export const FIELDS = [
   field(Fid.Metadata, 'metadata', 8, 64, MASK, NONE, placed(Place.U64, K.MetadataHi), setAt(SetKind.Metadata, 0)),
   field(Fid.EthDst, 'eth_dst', 6, 48, MASK, NONE, placed(Place.MacA, K.EthDstHi), setAt(SetKind.EthAddr, 0)),
   field(Fid.EthSrc, 'eth_src', 6, 48, MASK, NONE, placed(Place.MacB, K.EthDstLoSrcHi), setAt(SetKind.EthAddr, 6)),
-  field(Fid.EthType, 'eth_type', 2, 16, EXACT, NONE, bitsAt(K.EthTypeVlan, 16, 0xffff), null),
+  field(Fid.EthType, 'eth_type', 2, 16, EXACT, NONE, bitsAt(K.EthTypeVlan, 16, 0xffff), setAt(SetKind.EthType, 0)),
   // 13 bits: VID and OFPVID_PRESENT; a set-field writes the VID only.
   field(Fid.VlanVid, 'vlan_vid', 2, 13, MASK, NONE, bitsAt(K.EthTypeVlan, 0, 0x1fff), setBits(SetKind.VlanTci, 0, 0x0fff)),
   field(Fid.VlanPcp, 'vlan_pcp', 1, 3, EXACT, [VLAN_TAGGED], bitsAt(K.EthTypeVlan, 13, 0x7), setBits(SetKind.VlanTci, 13, 0x7)),
   field(Fid.IpDscp, 'ip_dscp', 1, 6, EXACT, [IP], bitsAt(K.IpProtoTosTtlFrag, 18, 0x3f), setBits(SetKind.IpTos, 2, 0x3f)),
   field(Fid.IpEcn, 'ip_ecn', 1, 2, EXACT, [IP], bitsAt(K.IpProtoTosTtlFrag, 16, 0x3), setBits(SetKind.IpTos, 0, 0x3)),
-  field(Fid.IpProto, 'ip_proto', 1, 8, EXACT, [IP], bitsAt(K.IpProtoTosTtlFrag, 24, 0xff), null),
+  field(Fid.IpProto, 'ip_proto', 1, 8, EXACT, [IP], bitsAt(K.IpProtoTosTtlFrag, 24, 0xff), setAt(SetKind.IpProto, 0)),
   field(Fid.Ipv4Src, 'ipv4_src', 4, 32, MASK, [IPV4], wordAt(K.IpSrc0), setAt(SetKind.Ipv4Addr, 12)),
   field(Fid.Ipv4Dst, 'ipv4_dst', 4, 32, MASK, [IPV4], wordAt(K.IpDst0), setAt(SetKind.Ipv4Addr, 16)),
   field(Fid.TcpSrc, 'tcp_src', 2, 16, EXACT, TCP, bitsAt(K.TpSrcDst, 16, 0xffff), setAt(SetKind.L4Port, 0)),
@@ -236,7 +240,7 @@ export const FIELDS = [
     placed(Place.MacB, K.ArpShaLoThaHi), setAt(SetKind.NdOption, 2)),
   field(Fid.MplsLabel, 'mpls_label', 4, 20, EXACT, [MPLS], bitsAt(K.MplsLse, 12, 0xfffff), setBits(SetKind.MplsLse, 12, 0xfffff)),
   field(Fid.MplsTc, 'mpls_tc', 1, 3, EXACT, [MPLS], bitsAt(K.MplsLse, 9, 0x7), setBits(SetKind.MplsLse, 9, 0x7)),
-  field(Fid.MplsBos, 'mpls_bos', 1, 1, EXACT, [MPLS], bitsAt(K.MplsLse, 8, 0x1), null),
+  field(Fid.MplsBos, 'mpls_bos', 1, 1, EXACT, [MPLS], bitsAt(K.MplsLse, 8, 0x1), setBits(SetKind.MplsLse, 8, 0x1)),
   // No PBB parsing.
   field(Fid.PbbIsid, 'pbb_isid', 3, 24, MASK, [eq(Fid.EthType, ETH_TYPE_PBB)], NOT_IN_KEY, null),
   field(Fid.TunnelId, 'tunnel_id', 8, 64, MASK, NONE, placed(Place.U64, K.TunnelHi), setAt(SetKind.TunnelId, 0)),

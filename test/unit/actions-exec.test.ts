@@ -22,11 +22,10 @@ import { compileActions } from '../../src/openflow/ofproto/compile.js';
 import { ParsedBatch, parseFrame } from '../../src/datapath/parse/parse.js';
 import { PipelineTables } from '../../src/datapath/rules/pipeline-tables.js';
 import { PacketPool } from '../../src/packet/pool.js';
-import { crc32c } from '../../src/datapath/rules/set-field.js';
 import { VNET_F_NEEDS_CSUM } from '../../src/packet/vnet.js';
 import { OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
-import { apply, badChecksums, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
+import { apply, badChecksums, gotoTable, crc32cRef, inPort, ip4Num, ipSpan, layout, loadFrame, macNum, out, refSum, setField, setup } from '../helpers/of-harness.js';
 
 const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 const put16 = (b: Uint8Array, o: number, v: number): void => {
@@ -151,6 +150,17 @@ const CASES: Case[] = [
   },
   { name: 'mpls_label', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_label', value: 0xabcde }, edit: (f, l3) => put32(f, l3, ((0xabcde << 12) | (be16(f, l3 + 2) & 0xfff)) >>> 0) },
   { name: 'mpls_tc', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_tc', value: 6 }, edit: (f, l3) => (f[l3 + 2] = (f[l3 + 2] & 0xf1) | (6 << 1)) },
+  { name: 'mpls_bos', frame: 'mpls-udp4', match: [ETH(0x8847)], field: { field: 'mpls_bos', value: 1 }, edit: (f, l3) => (f[l3 + 2] |= 1) },
+  // eth_type: the ethertype after the VLAN tag (the one the key reads), not the TPID.
+  { name: 'eth_type under a VLAN tag', frame: 'vlan-icmp4', match: [], field: { field: 'eth_type', value: 0x88b5 }, edit: (f) => put16(f, 16, 0x88b5) },
+  { name: 'eth_type', frame: 'arp-request', match: [], field: { field: 'eth_type', value: 0x88b6 }, edit: (f) => put16(f, 12, 0x88b6) },
+  // ip_proto: the IPv4 protocol with its header checksum; L4 bytes as they were.
+  { name: 'ip_proto v4', frame: 'udp4', match: [ETH(0x800)], field: { field: 'ip_proto', value: 253 }, edit: (f, l3) => (f[l3 + 9] = 253) },
+  // IPv6: the next header of the last extension header (hop-by-hop, then destination options, then UDP).
+  { name: 'ip_proto v6 after extension headers', frame: 'udp6-hbh-dst', match: [ETH(0x86dd)], field: { field: 'ip_proto', value: 254 }, edit: (f, l3) => {
+    expect([f[l3 + 6], f[l3 + 40]]).toEqual([0, 60]);
+    f[l3 + 40 + (f[l3 + 41] + 1) * 8] = 254;
+  } },
 ];
 
 describe('set-field on every writable header field', () => {
@@ -215,11 +225,125 @@ describe('set-field on every writable header field', () => {
     expect(got).toEqual(expected);
   });
 
-  it('computes SCTP CRC32c like an independent bitwise implementation (and RFC 3720 test vector)', () => {
-    const v = new TextEncoder().encode('123456789');
-    expect(crc32c(v, 0, v.length)).toBe(0xe3069283);
-    const r = new Uint8Array(333).map((_, i) => (i * 7919) & 0xff);
-    expect(crc32c(r, 3, 300)).toBe(crc32cRef(r, 3, 300));
+  it('an SCTP CHECKSUM_PARTIAL frame (CRC left to the device) leaves with its CRC32c complete, on ports with and without offload', () => {
+    const h = setup(3, { vnet: [true, true, false] });
+    const frame = loadFrame('sctp4');
+    const { l4 } = layout(frame);
+    const partial = frame.slice();
+    partial.fill(0, l4 + 8, l4 + 12); // what a CRC-offloading sender leaves in the field
+    const vnet = new Uint8Array(10);
+    vnet[0] = VNET_F_NEEDS_CSUM;
+    vnet[6] = l4;
+    vnet[8] = 8; // csum_offset of the SCTP checksum
+    h.flow({ match: [inPort(1), ETH(0x800), PROTO(132)], instructions: [apply(setField({ field: 'sctp_dst', value: 36412 }), out(2), out(3))] });
+    h.ports[0].inject(partial, vnet);
+    h.ports[0].wake();
+    const expected = frame.slice();
+    put16(expected, l4 + 2, 36412);
+    recomputeChecksums(expected);
+    expect(badChecksums(expected)).toEqual([]);
+    for (const p of [1, 2]) {
+      const sent = h.ports[p].sent;
+      expect(sent).toHaveLength(1);
+      expect(sent[0].frame).toEqual(expected);
+      expect(sent[0].vnet[0] & VNET_F_NEEDS_CSUM).toBe(0); // no device left to sum it as an Internet checksum
+    }
+  });
+
+  it('an IPv4 address rewrite leaves the SCTP checksum alone (SCTP has no pseudo-header); a port rewrite recomputes it', () => {
+    const h = setup();
+    const frame = loadFrame('sctp4');
+    const { l4 } = layout(frame);
+    h.flow({ match: [inPort(1), ETH(0x800)], instructions: [apply(setField({ field: 'ipv4_src', value: ip4Num('198.51.100.7') }), out(2))] });
+    h.send(0, frame);
+    const got = h.taken()[1][0];
+    expect(Array.from(got.subarray(l4 + 8, l4 + 12))).toEqual(Array.from(frame.subarray(l4 + 8, l4 + 12)));
+    expect(badChecksums(got)).toEqual([]);
+    const h2 = setup();
+    h2.flow({ match: [inPort(1), ETH(0x800), PROTO(132)], instructions: [apply(setField({ field: 'sctp_src', value: 1 }), out(2))] });
+    h2.send(0, frame);
+    const got2 = h2.taken()[1][0];
+    expect(Array.from(got2.subarray(l4 + 8, l4 + 12))).not.toEqual(Array.from(frame.subarray(l4 + 8, l4 + 12)));
+    expect(badChecksums(got2)).toEqual([]);
+  });
+});
+
+describe('set-field eth_type and ip_proto: the next table reads the frame anew', () => {
+  it('ip_proto UDP -> SCTP: table 1 sees the same L4 bytes as SCTP ports (the L4 bytes are not touched)', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    const { l3, l4 } = layout(frame);
+    const sport = be16(frame, l4), dport = be16(frame, l4 + 2);
+    h.flow({ tableId: 0, match: [inPort(1), ETH(0x800), PROTO(17)], instructions: [apply(setField({ field: 'ip_proto', value: 132 })), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [ETH(0x800), PROTO(132), { field: 'sctp_src', value: sport }, { field: 'sctp_dst', value: dport }], instructions: [apply(out(2))] });
+    h.send(0, frame, frame);
+    const got = h.taken()[1];
+    expect(got).toHaveLength(2);
+    const expected = frame.slice();
+    expected[l3 + 9] = 132;
+    put16(expected, l3 + 10, 0);
+    put16(expected, l3 + 10, ~refSum(expected, l3, 20) & 0xffff);
+    expect(got[0]).toEqual(expected);
+    expect(got[1]).toEqual(expected);
+  });
+
+  it('eth_type IPv4 -> a local type: table 1 matches the new type, and an IPv4 set-field there no longer applies', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    h.flow({ tableId: 0, match: [inPort(1)], instructions: [apply(setField({ field: 'eth_type', value: 0x88b5 })), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [ETH(0x88b5)], instructions: [apply(out(2))] });
+    h.flow({ tableId: 1, priority: 1, match: [], instructions: [apply(out(3))] });
+    h.send(0, frame);
+    const expected = frame.slice();
+    put16(expected, 12, 0x88b5);
+    expect(h.taken()).toEqual([[], [expected], []]);
+  });
+
+  it('within one action list: set eth_type, then the executor follows the new type', () => {
+    const h = setup();
+    const frame = loadFrame('udp4');
+    // A group bucket (no prerequisite check there): eth_type to ARP, then ip_dscp, which must find no IPv4 header any more.
+    const bucket = { weight: 0, watchPort: OFPP.ANY, watchGroup: 0xffffffff, actions: [setField({ field: 'eth_type', value: 0x0806 }), setField({ field: 'ip_dscp', value: 46 }), out(2)] };
+    expect(h.sw.groupMod({ type: 'group_mod', xid: 0, command: 0, groupType: 2, groupId: 1, buckets: [bucket] })).toBeNull();
+    h.flow({ match: [inPort(1), ETH(0x800)], instructions: [apply({ type: 'group', groupId: 1 })] });
+    h.send(0, frame);
+    const expected = frame.slice();
+    put16(expected, 12, 0x0806);
+    expect(h.taken()[1]).toEqual([expected]); // ip_dscp skipped: no longer IPv4
+  });
+});
+
+describe('pop_mpls, then an ICMPv4 match and set-field in the next table', () => {
+  // MPLS (label 100, S=1, TTL 64; label 50 above it for the two-label case) over the captured echo request.
+  const icmp4 = loadFrame('icmp4-echo-request');
+  const mplsIcmp = (opts: { vlan?: boolean; pad?: number; twoLabels?: boolean }): Uint8Array => Uint8Array.from([
+    ...icmp4.subarray(0, 12), ...(opts.vlan ? [0x81, 0x00, 0x00, 0x0a] : []), 0x88, 0x47,
+    ...(opts.twoLabels ? [0x00, 0x03, 0x20, 0x40] : []), 0x00, 0x06, 0x41, 0x40, ...icmp4.subarray(14), ...new Array<number>(opts.pad ?? 0).fill(0),
+  ]);
+  const cases: Array<[string, { vlan?: boolean; pad?: number; twoLabels?: boolean }]> = [
+    ['plain', {}], ['under a VLAN tag', { vlan: true }], ['with Ethernet padding', { pad: 14 }], ['two labels, popped in two tables', { twoLabels: true }],
+  ];
+  it.each(cases)('%s: output and packet-in carry the IPv4/ICMP frame, lengths and checksums right', (_name, opts) => {
+    const h = setup();
+    const pop = (ethertype: number): Action => ({ type: 'pop_mpls', ethertype });
+    if (opts.twoLabels) {
+      h.flow({ tableId: 0, match: [inPort(1), ETH(0x8847)], instructions: [apply(pop(0x8847)), gotoTable(1)] });
+      h.flow({ tableId: 1, match: [ETH(0x8847)], instructions: [apply(pop(0x0800)), gotoTable(2)] });
+    } else {
+      h.flow({ tableId: 0, match: [inPort(1), ETH(0x8847)], instructions: [apply(pop(0x0800)), gotoTable(2)] });
+    }
+    h.flow({ tableId: 2, match: [ETH(0x800), PROTO(1), { field: 'icmpv4_type', value: 8 }], instructions: [apply(setField({ field: 'icmpv4_code', value: 3 }), out(2), out(OFPP.CONTROLLER))] });
+    const frame = mplsIcmp(opts);
+    h.send(0, frame, frame); // the second one after the first walk (nothing on this path is cached)
+    // Expected: the echo request with the tag (if any) kept, code 3, ICMP checksum recomputed from scratch, the padding kept.
+    const expected = Uint8Array.from([...icmp4.subarray(0, 12), ...(opts.vlan ? [0x81, 0x00, 0x00, 0x0a] : []), ...icmp4.subarray(12), ...new Array<number>(opts.pad ?? 0).fill(0)]);
+    const l4 = layout(expected).l4;
+    expected[l4 + 1] = 3;
+    recomputeChecksums(expected);
+    const sent = h.taken()[1];
+    expect(sent).toEqual([expected, expected]);
+    expect(badChecksums(sent[0])).toEqual([]);
+    expect(h.events.packetIns.map((p) => [p.totalLen, Array.from(p.data)])).toEqual([0, 1].map(() => [expected.length, Array.from(expected)]));
   });
 });
 
@@ -417,6 +541,9 @@ const fieldArb: fc.Arbitrary<Oxm> = fc.oneof(
   fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }).map((v): Oxm => ({ field: 'ipv6_nd_target', value: v })),
   fc.integer({ min: 0, max: 0xfffff }).map((v): Oxm => ({ field: 'mpls_label', value: v })),
   fc.integer({ min: 0, max: 7 }).map((v): Oxm => ({ field: 'mpls_tc', value: v })),
+  fc.integer({ min: 0, max: 1 }).map((v): Oxm => ({ field: 'mpls_bos', value: v })),
+  fc.constantFrom(0x0800, 0x86dd, 0x0806, 0x8847, 0x88b5).map((v): Oxm => ({ field: 'eth_type', value: v })),
+  fc.constantFrom(1, 6, 17, 58, 132, 253).map((v): Oxm => ({ field: 'ip_proto', value: v })),
   fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v): Oxm => ({ field: 'metadata', value: v })),
 );
 

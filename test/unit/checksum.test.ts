@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  crc32cOf, needsSctpChecksum, sctpChecksumOk, sctpCrc32c, writeSctpChecksum,
   completeChecksum, csumReplace16, csumReplace32, internetChecksum, ipv4HeaderChecksum, isGso, needsChecksum, onesComplementSum,
 } from '../../src/packet/checksum.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, K } from '../../src/flow/key.js';
@@ -153,6 +154,90 @@ describe('completeChecksum on captured frames', () => {
     setVnet(pool, slot, VNET_F_NEEDS_CSUM, 18, 0);
     expect(completeChecksum(pool, slot)).toBe(true);
     expect(be16(pool.bytes, pool.dataOff[slot] + 18)).toBe(0xffff);
+  });
+});
+
+/** Bitwise CRC32c, the reference (no table, no library). */
+function crc32cBitwise(b: Uint8Array, from = 0, to = b.length): number {
+  let c = 0xffffffff;
+  for (let i = from; i < to; i++) {
+    c ^= b[i];
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
+
+describe('CRC32c (SCTP checksum)', () => {
+  it('the well-known check value and the RFC 3720 B.4 vectors', () => {
+    expect(crc32cOf(new TextEncoder().encode('123456789'), 0, 9)).toBe(0xe3069283);
+    const inc = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const vectors: Array<[Uint8Array, number]> = [
+      [new Uint8Array(32), 0x8a9136aa],
+      [new Uint8Array(32).fill(0xff), 0x62a8ab43],
+      [inc, 0x46dd794e],
+      [inc.slice().reverse(), 0x113fdb5c],
+      // An iSCSI read (10) command PDU.
+      [hexBytes('01c00000 00000000 00000000 00000000 14000000 00000400 00000014 00000018 28000000 00000000 02000000 00000000'), 0xd9963a56],
+    ];
+    for (const [data, crc] of vectors) {
+      expect(crc32cOf(data, 0, data.length)).toBe(crc);
+      expect(crc32cBitwise(data)).toBe(crc); // the reference agrees with the RFC too
+    }
+  });
+
+  it('agrees with the bitwise reference on random data at random offsets (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1600 }), fc.nat(), fc.nat(), (data, a, b) => {
+        const from = data.length === 0 ? 0 : a % data.length;
+        const to = from + (data.length === from ? 0 : b % (data.length - from + 1));
+        expect(crc32cOf(data, from, to)).toBe(crc32cBitwise(data, from, to));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sctpCrc32c counts the checksum field as zero and leaves the bytes as they were', () => {
+    const pkt = Uint8Array.from({ length: 100 }, (_, i) => (i * 37 + 11) & 0xff);
+    const before = pkt.slice();
+    const zeroed = pkt.slice();
+    zeroed.fill(0, 8, 12);
+    expect(sctpCrc32c(pkt, 0, pkt.length)).toBe(crc32cBitwise(zeroed));
+    expect(pkt).toEqual(before);
+    expect(sctpChecksumOk(pkt, 0, pkt.length)).toBe(false);
+    writeSctpChecksum(pkt, 0, pkt.length);
+    const crc = crc32cBitwise(zeroed);
+    // Stored least significant byte first (RFC 4960 appendix B; Linux stores cpu_to_le32).
+    expect(Array.from(pkt.subarray(8, 12))).toEqual([crc & 0xff, (crc >>> 8) & 0xff, (crc >>> 16) & 0xff, crc >>> 24]);
+    expect(sctpChecksumOk(pkt, 0, pkt.length)).toBe(true);
+    pkt[50] ^= 1;
+    expect(sctpChecksumOk(pkt, 0, pkt.length)).toBe(false);
+    expect(sctpChecksumOk(pkt, 0, 11)).toBe(false); // too short to hold a checksum
+  });
+
+  it('the captured SCTP frame carries a right checksum; a CHECKSUM_PARTIAL copy completes to the captured bytes', () => {
+    const wire = loadFixture('sctp4');
+    const l3 = 14;
+    const l4 = l3 + (wire[l3] & 0x0f) * 4;
+    const end = l3 + be16(wire, l3 + 2);
+    expect(wire[l3 + 9]).toBe(132);
+    expect(sctpChecksumOk(wire, l4, end)).toBe(true);
+
+    const pool = new PacketPool({ slots: 64 });
+    const slot = pool.alloc();
+    pool.write(slot, wire);
+    pool.bytes.fill(0, pool.dataOff[slot] + l4 + 8, pool.dataOff[slot] + l4 + 12); // what a CRC-offloading sender leaves
+    setVnet(pool, slot, VNET_F_NEEDS_CSUM, l4, 8);
+    expect(needsSctpChecksum(pool, slot)).toBe(true);
+    expect(completeChecksum(pool, slot)).toBe(true);
+    expect(pool.copyOut(slot)).toEqual(wire);
+    expect(needsSctpChecksum(pool, slot)).toBe(false);
+    expect(pool.bytes[pool.vnetOff(slot) + VNET_FLAGS]).toBe(VNET_F_DATA_VALID);
+    // A TCP frame asking for its checksum is not an SCTP one.
+    pool.write(slot, loadFixture('tcp4-data'));
+    setVnet(pool, slot, VNET_F_NEEDS_CSUM, 34, 16);
+    expect(needsSctpChecksum(pool, slot)).toBe(false);
   });
 });
 

@@ -45,7 +45,7 @@ import { PuntReason } from './punt.js';
 import { PORT_LOCAL } from './rule.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import type { PacketPool } from '../../packet/pool.js';
-import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
 
 /** Chained groups deeper than this are not followed. */
 export const MAX_GROUP_DEPTH = 16;
@@ -252,6 +252,7 @@ export class ActionExecutor implements FrameCursor {
           break;
         case Op.SetField:
           if (!execSetField(this, code[pc + 1], code[pc + 2], code[pc + 3], code[pc + 4], code[pc + 5])) return this.noSlot();
+          if (setFieldReparses(code[pc + 1])) this.reparse();
           pc += 6;
           break;
         case Op.PushVlan:

@@ -18,7 +18,8 @@
  *   patchKey(parse(frame)). Unknown: pop_mpls (the payload type is in the
  *   bytes), ARP and ND link-layer set-fields (presence of the header/option is
  *   not in the key), ICMPv6 type/code around neighbour discovery, copy TTL,
- *   a third VLAN tag.
+ *   a third VLAN tag, eth_type and ip_proto set to a new value (the bytes
+ *   above them read differently: the executor re-parses too).
  *   Set-fields are not handled field by field: the field's row in
  *   src/flow/fields.ts gives the header it edits (SetKind: when it applies)
  *   and where the key holds it (Place: the words and bits written).
@@ -130,6 +131,11 @@ function patchField(fid: number, w0: number, w1: number, w2: number, w3: number,
     case SetKind.MplsLse:
       if (!isMpls(t)) return true;
       break;
+    case SetKind.EthType:
+      return (w0 & 0xffff) === t; // a new ethertype: the L3/L4 words read anew from the bytes
+    case SetKind.IpProto:
+      if (!isIp(t)) return true;
+      return (w0 & 0xff) === key[kb + K.IpProtoTosTtlFrag] >>> 24; // a new protocol: the L4 words read anew
     default:
       return false;
   }

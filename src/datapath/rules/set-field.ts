@@ -6,7 +6,8 @@
  * What
  *   execSetField(x, fid, w0..w3)  one set-field (value words as ops.ts)
  *   ipTtl / setIpTtl / remarkDscp  IPv4 TTL or IPv6 hop limit, DSCP drop precedence
- *   crc32c(...)                    SCTP's checksum
+ *   setFieldReparses(fid)          eth_type and ip_proto change how the bytes read:
+ *                                  the executor re-parses after them
  *
  * Design
  *   - A field applies only when the frame carries its header, judged from the
@@ -17,7 +18,8 @@
  *   - Checksums are patched incrementally (RFC 1624): the IPv4 header
  *     checksum for every IPv4 header edit; the TCP/UDP/ICMPv6 checksum for
  *     pseudo-header fields (addresses) and for the L4 fields they cover; the
- *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed. A frame
+ *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed (packet/checksum.ts)
+ *     after a port edit, and left alone by address edits (it has no pseudo-header). A frame
  *     whose vnet header says NEEDS_CSUM carries in its L4 checksum field only
  *     the pseudo-header sum (CHECKSUM_PARTIAL): address edits patch that sum
  *     (uncomplemented), edits of covered data leave it alone (the sum is
@@ -36,12 +38,13 @@
  *   free slot for the copy), and the caller stops the frame.
  */
 
-import { csumReplace16, csumReplace32 } from '../../packet/checksum.js';
+import { csumReplace16, csumReplace32, writeSctpChecksum } from '../../packet/checksum.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
+import { ETH_TYPE_NONE } from '../parse/parse.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
@@ -137,32 +140,12 @@ function ipEnd(b: Uint8Array, o: number, x: FrameCursor, len: number): number {
   return end;
 }
 
-const CRC32C_TABLE = new Uint32Array(256);
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  CRC32C_TABLE[i] = c >>> 0;
-}
-
-/** CRC32c (Castagnoli) of b[from, to) with bytes [zeroFrom, zeroTo) read as 0; the final, inverted value. */
-export function crc32c(b: Uint8Array, from: number, to: number, zeroFrom = 0, zeroTo = 0): number {
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) {
-    const byte = i >= zeroFrom && i < zeroTo ? 0 : b[i];
-    c = CRC32C_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Recomputes the SCTP checksum of the frame at `o` (stored little-endian, as RFC 4960 appendix B puts it on the wire). */
+/** Recomputes the SCTP checksum of the frame at `o` (CRC32c over the SCTP packet; no pseudo-header). A CHECKSUM_PARTIAL frame is completed at output. */
 function fixSctp(b: Uint8Array, o: number, x: FrameCursor, len: number): void {
   if (isPartial(b, o)) return;
   const s = o + x.l4;
-  const crc = crc32c(b, s, o + ipEnd(b, o, x, len), s + 8, s + 12);
-  b[s + 8] = crc & 0xff;
-  b[s + 9] = (crc >>> 8) & 0xff;
-  b[s + 10] = (crc >>> 16) & 0xff;
-  b[s + 11] = crc >>> 24;
+  const end = o + ipEnd(b, o, x, len);
+  if (end >= s + 12) writeSctpChecksum(b, s, end);
 }
 
 function writeMac(b: Uint8Array, at: number, hi16: number, lo32: number): void {
@@ -280,6 +263,70 @@ function setIcmp(x: FrameCursor, v6: boolean, field: number, v: number): boolean
   wr16(b, at, nv);
   if (!isPartial(b, o)) fixData16(b, at + 2, false, old, nv);
   return true;
+}
+
+/** eth_type: the ethertype the key reads (after the VLAN tags, or LLC/SNAP's), at l3 - 2; not for a plain 802.3 frame. */
+function setEthType(x: FrameCursor, v: number): boolean {
+  const len = x.pool.len[x.cur];
+  if (x.l3 < 14 || x.l3 > len || x.ethType === ETH_TYPE_NONE) return true;
+  if (!x.writable()) return false;
+  wr16(x.pool.bytes, x.pool.dataOff[x.cur] + x.l3 - 2, v & 0xffff);
+  return true;
+}
+
+const IP6_HOPOPTS = 0, IP6_ROUTING = 43, IP6_FRAGMENT = 44, IP6_AUTH = 51, IP6_DSTOPTS = 60;
+
+/**
+ * Absolute offset of the IPv6 next-header byte that holds ip_proto: the last
+ * one of the extension header chain, walked as the parser walks it (it stops
+ * after the fragment header of a later fragment). -1 when the chain leaves the frame.
+ */
+function ipv6ProtoAt(b: Uint8Array, o: number, x: FrameCursor, len: number): number {
+  let at = o + x.l3 + 6;
+  let q = x.l3 + 40;
+  for (let i = 0; i < 16; i++) {
+    const nh = b[at];
+    if (nh !== IP6_HOPOPTS && nh !== IP6_ROUTING && nh !== IP6_FRAGMENT && nh !== IP6_AUTH && nh !== IP6_DSTOPTS) return at;
+    if (q + 8 > len) return -1;
+    const hlen = nh === IP6_FRAGMENT ? 8 : nh === IP6_AUTH ? (b[o + q + 1] + 2) << 2 : (b[o + q + 1] + 1) << 3;
+    at = o + q;
+    if (nh === IP6_FRAGMENT && (((b[o + q + 2] << 8) | b[o + q + 3]) & 0xfff8) !== 0) return at;
+    q += hlen;
+  }
+  return -1;
+}
+
+/**
+ * ip_proto: the IPv4 protocol (header checksum patched) or the IPv6 upper-layer
+ * next header. The L4 bytes are left as they are: the frame now says they are
+ * another protocol's, and the re-parse that follows reads them that way
+ * (ofsoftswitch13 re-parses after a set-field too); no L4 checksum is touched.
+ */
+function setIpProto(x: FrameCursor, v: number): boolean {
+  const pool = x.pool, len = pool.len[x.cur];
+  const v4 = ipv4At(x, len);
+  if (!v4 && !ipv6At(x, len)) return true;
+  if (!v4 && ipv6ProtoAt(pool.bytes, pool.dataOff[x.cur], x, len) < 0) return true;
+  if (!x.writable()) return false;
+  const b = pool.bytes, o = pool.dataOff[x.cur];
+  if (v4) {
+    const at = o + x.l3 + 8;
+    const old = rd16(b, at);
+    const nw = (old & 0xff00) | (v & 0xff);
+    wr16(b, at, nw);
+    wr16(b, o + x.l3 + 10, csumReplace16(rd16(b, o + x.l3 + 10), old, nw));
+  } else {
+    b[ipv6ProtoAt(b, o, x, len)] = v & 0xff;
+  }
+  return true;
+}
+
+/** Set-fields after which the cursor's view (eth type, ip proto, L3/L4 offsets) must be re-read from the bytes. */
+const SET_REPARSE = Uint8Array.from(FIELDS, (f) => (f.set?.kind === SetKind.EthType || f.set?.kind === SetKind.IpProto ? 1 : 0));
+
+/** True when the executor must re-parse the frame after a set-field of `fid` (eth_type, ip_proto). */
+export function setFieldReparses(fid: number): boolean {
+  return SET_REPARSE[fid] !== 0;
 }
 
 /** The IPv4 TTL or IPv6 hop limit, or -1 when the frame is not IP. */
@@ -437,6 +484,8 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
       wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
       return true;
     }
+    case SetKind.EthType: return setEthType(x, w0);
+    case SetKind.IpProto: return setIpProto(x, w0);
     default:
       return true; // not settable: refused at validation
   }

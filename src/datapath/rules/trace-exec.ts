@@ -28,7 +28,7 @@ import { PuntReason } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import type { RulePipeline } from './rule-pipeline.js';
 import type { TraceDropReason, TraceEvent, TraceStage } from './trace-events.js';
-import { execSetField, ipTtl, remarkDscp, setIpTtl, type FrameCursor } from './set-field.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
 import { VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** Scratch slots: the frame, copies for group buckets (copy-on-write), one per output. */
@@ -270,6 +270,7 @@ export class TraceExecutor implements FrameCursor {
           break;
         case Op.SetField:
           if (!execSetField(this, code[pc + 1], code[pc + 2], code[pc + 3], code[pc + 4], code[pc + 5])) return this.drop(sub, 'no-slot', 'no scratch slot for a copy');
+          if (setFieldReparses(code[pc + 1])) this.reparse();
           break;
         case Op.PushVlan:
           if (!this.tagResult(pushVlan(this, code[pc + 1]), sub)) return false;

@@ -126,6 +126,10 @@ function checkActions(list: readonly Action[], where: ActionsWhere, ctx: Validat
         if (known && !prereqsMet(x.field, known)) {
           return actionErr(OFPBAC.MATCH_INCONSISTENT, `set_field ${x.field}: the match does not establish its prerequisites`);
         }
+        if (known && x.field === 'eth_type') {
+          known.ethType = Number(x.value);
+          known.ipProto = -1;
+        } else if (known && x.field === 'ip_proto') known.ipProto = Number(x.value);
         break;
       }
       case 'push_pbb':
