@@ -151,7 +151,7 @@ describe('refused messages (test/fixtures/of13/refused)', () => {
     const frame = Buffer.from('ffffffffffff020000000001' + '88b5' + '00'.repeat(46), 'hex');
     r.h.send(0, ...Array.from({ length: 20 }, () => frame));
     expect(r.h.taken()[2]).toHaveLength(20);
-    const [stats] = r.h.sw.multipart({ type: 'meter', meterId: 5 }) as [{ entries: { packetInCount: bigint }[] }];
+    const [stats] = r.h.sw.multipart({ type: 'meter', meterId: 5 }) as unknown as [{ entries: { packetInCount: bigint }[] }];
     expect(stats.entries[0].packetInCount).toBe(20n);
   });
 
