@@ -17,7 +17,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, errorName, makeHello, OFPCR_ROLE, OFPG, OFPP, OFPTT, type ErrorMsg, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import { encodeMessage, errorName, makeHello, OFPCR_ROLE, OFPG, OFPP, OFPTT, type ErrorMsg, type MultipartReply } from '../../src/openflow/codec/wire.js';
 import { PeerController } from '../helpers/fake-of-switch.js';
 import { SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns } from '../helpers/requirements.js';
@@ -47,13 +47,13 @@ describe.skipIf(missing(netns))('refused messages and the role check order over 
     peer.sendRaw(bytes);
     peer.send({ type: 'echo_request', xid: echoXid, data: Buffer.from('up') });
     await peer.waitFor((m) => m.type === 'echo_reply' && m.xid === echoXid);
-    return (peer.received.filter((m) => m.type === 'error') as ErrorMsg[]).map((e) => `${e.xid.toString(16)} ${errorName(e.errType, e.code)}`);
+    return peer.received.filter((m): m is ErrorMsg => m.type === 'error').map((e) => `${e.xid.toString(16)} ${errorName(e.errType, e.code)}`);
   }
 
   async function flows(peer: PeerController, xid: number): Promise<unknown> {
     peer.send({ type: 'multipart_request', xid, flags: 0, body: { type: 'flow', tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] } });
-    const r = await peer.waitFor((m) => m.type === 'multipart_reply' && m.xid === xid);
-    const body = (r as Extract<OfpMessage, { type: 'multipart_reply' }>).body as { entries: Array<{ priority: number; tableId: number; instructions: unknown }> };
+    const r = await peer.waitFor((m): m is MultipartReply => m.type === 'multipart_reply' && m.xid === xid);
+    const body = r.body as { entries: Array<{ priority: number; tableId: number; instructions: unknown }> };
     return body.entries.map((e) => ({ tableId: e.tableId, priority: e.priority, instructions: e.instructions }));
   }
 
