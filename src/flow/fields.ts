@@ -244,8 +244,8 @@ export const FIELDS = [
   // No PBB parsing.
   field(Fid.PbbIsid, 'pbb_isid', 3, 24, MASK, [eq(Fid.EthType, ETH_TYPE_PBB)], NOT_IN_KEY, null),
   field(Fid.TunnelId, 'tunnel_id', 8, 64, MASK, NONE, placed(Place.U64, K.TunnelHi), setAt(SetKind.TunnelId, 0)),
-  // OFPIEH_* bits 0..8; the key holds bits 0..7 (the parser never detects OFPIEH_UNSEQ).
-  field(Fid.Ipv6Exthdr, 'ipv6_exthdr', 2, 9, MASK, [IPV6], bitsAt(K.Ipv6LabelExt, 24, 0xff), null),
+  // OFPIEH_* bits 0..8, UNSEQ included, in bits 23..31 (EXTHDR_SHIFT).
+  field(Fid.Ipv6Exthdr, 'ipv6_exthdr', 2, 9, MASK, [IPV6], bitsAt(K.Ipv6LabelExt, 23, 0x1ff), null),
 ] as const;
 
 export type FieldName = (typeof FIELDS)[number]['name'];

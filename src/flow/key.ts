@@ -56,7 +56,7 @@ export const enum K {
   IpDst1 = 17,
   IpDst2 = 18,
   IpDst3 = 19,
-  /** IPv6 flow label (20 bits); bits 24..31: IPv6 extension-header flags (EXTHDR_*). */
+  /** IPv6 flow label (20 bits); bits 23..31: IPv6 extension-header flags (EXTHDR_*, 9 bits from EXTHDR_SHIFT). */
   Ipv6LabelExt = 20,
   /** L4 src << 16 | L4 dst: TCP/UDP/SCTP ports, or ICMP/ICMPv6 type << 16 | code. */
   TpSrcDst = 21,
@@ -84,7 +84,8 @@ export const VLAN_VID_MASK = 0x0fff;
 export const FRAG_ANY = 0x1; // the packet is a fragment
 export const FRAG_LATER = 0x2; // and not the first one
 
-/** IPv6 extension-header flags, OpenFlow OFPIEH_* bit values, stored in bits 24..31 of K.Ipv6LabelExt. */
+/** IPv6 extension-header flags, OpenFlow OFPIEH_* bit values, stored from bit EXTHDR_SHIFT (23..31) of K.Ipv6LabelExt. */
+export const EXTHDR_SHIFT = 23;
 export const EXTHDR_NONEXT = 1 << 0;
 export const EXTHDR_ESP = 1 << 1;
 export const EXTHDR_AUTH = 1 << 2;
@@ -93,7 +94,7 @@ export const EXTHDR_FRAG = 1 << 4;
 export const EXTHDR_ROUTER = 1 << 5;
 export const EXTHDR_HOP = 1 << 6;
 export const EXTHDR_UNREP = 1 << 7;
-// OFPIEH_UNSEQ (1 << 8) does not fit the byte; the parser never sets it.
+export const EXTHDR_UNSEQ = 1 << 8;
 
 export const ETH_TYPE_IPV4 = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;

@@ -28,7 +28,7 @@ const PATTERN_A = 0x5a5a5a5a5a5an;
 const PATTERN_B = 0xa5c3a5c3a5c3a5c3a5c3a5c3a5c3a5c3n;
 const MASK_PATTERN = 0xf0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0n;
 
-/** The bits a value of `def` may use and the key can hold (ipv6_exthdr: the low 8 of 9). */
+/** The bits a value of `def` may use and the key can hold. */
 function usable(def: FieldDef): bigint {
   const all = (1n << BigInt(def.bits)) - 1n;
   return def.key.kind === Place.Bits ? all & BigInt(def.key.bits) : all;

@@ -337,13 +337,16 @@ describe('PipelineTables', () => {
     expect(bumped()).toBe(true);
   });
 
-  it('deletes and modifies across every table with OFPTT_ALL', () => {
+  it('deletes across every table with OFPTT_ALL; modify refuses it (OFPTT_ALL is only for delete, 1.3.5 A.3.4.1)', () => {
     const p = newTables();
     for (const id of [0, 3, 63]) ok(p.flowMod(fm({ tableId: id, match: [inPort(1)], instructions: output(1) }), 0).error);
     ok(p.flowMod(fm({ tableId: 3, match: [inPort(2)] }), 0).error);
-    ok(p.flowMod(fm({ command: OFPFC.MODIFY, tableId: OFPTT.ALL, match: [inPort(1)], instructions: output(4) }), 0).error);
+    for (const command of [OFPFC.MODIFY, OFPFC.MODIFY_STRICT]) {
+      expect(errCode(p.flowMod(fm({ command, tableId: OFPTT.ALL, match: [inPort(1)], instructions: output(4) }), 0).error))
+        .toEqual([OFPET.FLOW_MOD_FAILED, OFPFMFC.BAD_TABLE_ID]);
+    }
     const outs = p.rules.tables.flatMap((t) => t.list()).filter((e) => originOf(e).instructions.length > 0).map((e) => [e.tableId, originOf(e).instructions]);
-    expect(outs).toEqual([[0, output(4)], [3, output(4)], [63, output(4)]]);
+    expect(outs).toEqual([[0, output(1)], [3, output(1)], [63, output(1)]]);
     const r = p.flowMod(fm({ command: OFPFC.DELETE, tableId: OFPTT.ALL, match: [inPort(1)] }), 0);
     expect(r.removed.map((e) => e.tableId)).toEqual([0, 3, 63]);
     expect(p.rules.flowCount).toBe(1);
@@ -358,8 +361,8 @@ describe('PipelineTables', () => {
     expect(errCode(p.flowMod(fm({ tableId: 2, instructions: goto(N_TABLES) }), 0).error)).toEqual(bad);
     ok(p.flowMod(fm({ tableId: 2, match: [inPort(1)], instructions: goto(3) }), 0).error);
     ok(p.flowMod(fm({ tableId: 5, match: [inPort(1)], instructions: output(1) }), 0).error);
-    // A modify over all tables that would put goto 3 into table 5 fails and changes nothing.
-    expect(errCode(p.flowMod(fm({ command: OFPFC.MODIFY, tableId: OFPTT.ALL, match: [inPort(1)], instructions: goto(3) }), 0).error)).toEqual(bad);
+    // A modify that would put goto 3 into table 5 fails and changes nothing.
+    expect(errCode(p.flowMod(fm({ command: OFPFC.MODIFY, tableId: 5, match: [inPort(1)], instructions: goto(3) }), 0).error)).toEqual(bad);
     expect(originOf(p.rules.table(5)!.list()[0]).instructions).toEqual(output(1));
     expect(originOf(p.rules.table(2)!.list()[0]).instructions).toEqual(goto(3));
     expect(errCode(p.flowMod(fm({ instructions: [{ type: 'meter', meterId: 1 }] }), 0).error)).toEqual([OFPET.BAD_INSTRUCTION, OFPBIC.UNSUP_INST]);

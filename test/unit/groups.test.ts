@@ -46,12 +46,12 @@ describe('group types', () => {
 
   it('SELECT: weighted spread over flows, the same flow always to the same bucket, only live buckets', () => {
     const h = setup(4);
-    expect(h.sw.groupMod(gm(2, OFPGT.SELECT, [bucket([out(2)], { weight: 1 }), bucket([out(3)], { weight: 3 }), bucket([out(4)], { weight: 0 })]))).toBeNull();
+    expect(h.sw.groupMod(gm(2, OFPGT.SELECT, [bucket([out(2)], { weight: 1 }), bucket([out(3)], { weight: 3 })]))).toBeNull();
     h.flow({ match: [inPort(1)], instructions: [apply(group(2))] });
     const flows = Array.from({ length: 2000 }, (_, i) => udpFrame(B, A, { sport: 1000 + i }));
     h.send(0, ...flows);
     let got = h.taken();
-    expect(got[3]).toHaveLength(0); // weight 0 is never chosen
+    expect(got[3]).toHaveLength(0); // no bucket outputs to port 4
     expect(got[1].length + got[2].length).toBe(2000);
     expect(got[2].length / 2000).toBeGreaterThan(0.68);
     expect(got[2].length / 2000).toBeLessThan(0.82);
@@ -133,7 +133,13 @@ describe('group-mod errors', () => {
     expect(err(gm(OFPG.ALL, OFPGT.ALL, []))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
     expect(err(gm(2, OFPGT.INDIRECT, [bucket([out(2)]), bucket([out(3)])]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
     expect(err(gm(2, 7, []))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_TYPE]);
-    expect(err(gm(2, OFPGT.ALL, [bucket([out(2)], { weight: 5 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.WEIGHT_UNSUPPORTED]);
+    // A weight outside select, or a select weight of 0: an invalid group (1.3.5 6.5).
+    expect(err(gm(2, OFPGT.ALL, [bucket([out(2)], { weight: 5 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
+    expect(err(gm(2, OFPGT.INDIRECT, [bucket([out(2)], { weight: 1 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
+    expect(err(gm(2, OFPGT.FF, [bucket([out(2)], { weight: 1, watchPort: 2 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
+    expect(err(gm(2, OFPGT.SELECT, [bucket([out(2)], { weight: 1 }), bucket([out(3)], { weight: 0 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
+    expect(err(gm(2, OFPGT.SELECT, [bucket([out(2)]), bucket([out(3)])]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP]);
+    expect(h.sw.ofGroups.get(2)).toBeUndefined();
     expect(err(gm(2, OFPGT.FF, [bucket([out(2)])]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_WATCH]);
     expect(err(gm(2, OFPGT.FF, [bucket([out(2)], { watchGroup: 77 })]))).toEqual([OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_WATCH]);
     expect(err(gm(2, OFPGT.ALL, [bucket([group(77)])]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_GROUP]);

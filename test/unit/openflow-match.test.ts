@@ -110,7 +110,7 @@ describe('match <-> rows', () => {
       [[MPLS, { field: 'mpls_label', value: 0x12345 }, { field: 'mpls_tc', value: 6 }, { field: 'mpls_bos', value: 1 }],
         { [K.EthTypeVlan]: [0x88470000, 0xffff0000], [K.MplsLse]: [0x12345000 | (6 << 9) | (1 << 8), 0xffffff00] }],
       [[IPV6, { field: 'ipv6_flabel', value: 0x12345 }, { field: 'ipv6_exthdr', value: 0x48 }],
-        { [K.EthTypeVlan]: [0x86dd0000, 0xffff0000], [K.Ipv6LabelExt]: [0x48012345, 0xff0fffff] }],
+        { [K.EthTypeVlan]: [0x86dd0000, 0xffff0000], [K.Ipv6LabelExt]: [0x24012345, 0xff8fffff] }],
       [[{ field: 'metadata', value: 0x0102030405060708n }, { field: 'tunnel_id', value: 0x1n, mask: 0x100000001n }],
         { [K.MetadataHi]: [0x01020304, 0xffffffff], [K.MetadataLo]: [0x05060708, 0xffffffff], [K.TunnelHi]: [0, 1], [K.TunnelLo]: [1, 1] }],
     ];
@@ -179,10 +179,12 @@ describe('match errors', () => {
     expect(same).toEqual(plain);
   });
 
-  it('drops OFPIEH_UNSEQ=0 (never set) and refuses UNSEQ=1', () => {
-    expect(code([IPV6, { field: 'ipv6_exthdr', value: 0x100 }])).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_VALUE]);
+  it('carries all nine OFPIEH_* bits, UNSEQ included', () => {
+    const unseq = rows([IPV6, { field: 'ipv6_exthdr', value: 0x100, mask: 0x100 }]);
+    expect([unseq.key[K.Ipv6LabelExt], unseq.mask[K.Ipv6LabelExt]]).toEqual([0x80000000, 0x80000000]);
+    expect(matchFromRows(unseq.key, 0, unseq.mask, 0)).toEqual([IPV6, { field: 'ipv6_exthdr', value: 0x100, mask: 0x100 }]);
     const full = rows([IPV6, { field: 'ipv6_exthdr', value: 0x41, mask: 0x1ff }]);
-    expect(full.mask[K.Ipv6LabelExt] >>> 24).toBe(0xff);
+    expect(full.mask[K.Ipv6LabelExt] >>> 23).toBe(0x1ff);
     expect(matchFromRows(full.key, 0, full.mask, 0)).toEqual([IPV6, { field: 'ipv6_exthdr', value: 0x41 }]);
   });
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_UNREP,
+  EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_SHIFT, EXTHDR_UNREP, EXTHDR_UNSEQ,
   FLOW_KEY_LAYOUT_VERSION, FRAG_ANY, FRAG_LATER, K, KEY_WORDS, VLAN_PRESENT,
 } from '../../src/flow/key.js';
 import { ETH_TYPE_NONE, PARSE_FLAG_MASK, PARSE_MALFORMED, PARSE_TOO_SHORT, ParsedBatch, parseBurst, parseFrame } from '../../src/datapath/parse/parse.js';
@@ -357,7 +357,7 @@ function expectedFor(name: string, frameLen: number): Expected {
       }
     }
     row[K.IpProtoTosTtlFrag] = ((proto << 24) | (int(t['ipv6.tclass']) << 16) | (int(t['ipv6.hlim']) << 8) | frag) >>> 0;
-    row[K.Ipv6LabelExt] = ((ext << 24) | int(t['ipv6.flow'])) >>> 0;
+    row[K.Ipv6LabelExt] = ((ext << EXTHDR_SHIFT) | int(t['ipv6.flow'])) >>> 0;
     const addrWords = [K.IpSrc0, K.IpSrc1, K.IpSrc2, K.IpSrc3, K.IpDst0, K.IpDst1, K.IpDst2, K.IpDst3];
     layers.push({ name: 'ipv6', need: l3 + 40, words: addrWords, mask: 0xffffffff, zeroBefore: true });
     layers.push({ name: 'ipv6 tclass/hlim', need: l3 + 40, words: [K.IpProtoTosTtlFrag], mask: 0x00ffff00, zeroBefore: true });
@@ -487,7 +487,7 @@ describe('parseFrame on captured frames, against tshark', () => {
     expect(some((r) => r[K.MplsLse] !== 0)).toBe(true);
     expect(some((r) => (r[K.IpProtoTosTtlFrag] & FRAG_LATER) !== 0 && r[K.EthTypeVlan] >>> 16 === 0x0800)).toBe(true);
     expect(some((r) => (r[K.IpProtoTosTtlFrag] & FRAG_LATER) !== 0 && r[K.EthTypeVlan] >>> 16 === 0x86dd)).toBe(true);
-    expect(some((r) => (r[K.Ipv6LabelExt] >>> 24 & EXTHDR_HOP) !== 0)).toBe(true);
+    expect(some((r) => (r[K.Ipv6LabelExt] >>> EXTHDR_SHIFT & EXTHDR_HOP) !== 0)).toBe(true);
     expect(some((r) => r[K.NdTarget0] !== 0 && r[K.ArpShaHi] !== 0)).toBe(true);
     expect(some((r) => r[K.NdTarget0] !== 0 && r[K.ArpThaLo] !== 0)).toBe(true);
     expect(some((r) => r[K.IpProtoTosTtlFrag] >>> 24 === 132 && r[K.TpSrcDst] !== 0)).toBe(true);
@@ -643,7 +643,7 @@ describe('malformed frames made from captured ones', () => {
     const { flags, row, out } = parseIn(f);
     expect(flags).toBe(PARSE_MALFORMED);
     expect(row[K.IpSrc3]).toBe(1);
-    expect(row[K.Ipv6LabelExt] >>> 24).toBe(EXTHDR_HOP);
+    expect(row[K.Ipv6LabelExt] >>> EXTHDR_SHIFT).toBe(EXTHDR_HOP);
     expect(row[K.IpProtoTosTtlFrag] >>> 24).toBe(60);
     expect(row[K.TpSrcDst]).toBe(0);
     expect(out.l4[0]).toBe(0);
@@ -744,7 +744,7 @@ describe('other shapes made from captured frames', () => {
     f[19] = plen & 0xff;
     return f;
   }
-  const extOf = (r: Uint32Array): number => r[K.Ipv6LabelExt] >>> 24;
+  const extOf = (r: Uint32Array): number => r[K.Ipv6LabelExt] >>> EXTHDR_SHIFT;
   const protoOf = (r: Uint32Array): number => r[K.IpProtoTosTtlFrag] >>> 24;
   const UDP_PORTS = ((23456 << 16) | 54322) >>> 0;
 
@@ -754,8 +754,19 @@ describe('other shapes made from captured frames', () => {
       [[60, 43, 60], EXTHDR_DEST | EXTHDR_ROUTER], // destination options before and after routing: expected
       [[60, 60], EXTHDR_DEST | EXTHDR_UNREP],
       [[43, 60, 60], EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_UNREP],
-      [[0, 0], EXTHDR_HOP | EXTHDR_UNREP],
-      [[60, 0, 0, 43, 60], EXTHDR_HOP | EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_UNREP],
+      // Hop-by-hop belongs right after the IPv6 header: HOP only for the first
+      // extension header (1.3.5 A.2.3.7), UNSEQ anywhere else.
+      [[0, 0], EXTHDR_HOP | EXTHDR_UNREP | EXTHDR_UNSEQ],
+      [[60, 0, 0, 43, 60], EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_UNREP | EXTHDR_UNSEQ],
+      [[43, 0], EXTHDR_ROUTER | EXTHDR_UNSEQ],
+      // RFC 2460 4.1's order: hop-by-hop, dest, routing, fragment, auth, ESP, dest.
+      [[0, 43, 60], EXTHDR_HOP | EXTHDR_ROUTER | EXTHDR_DEST],
+      [[60, 44], EXTHDR_DEST | EXTHDR_FRAG],
+      [[51, 60], EXTHDR_AUTH | EXTHDR_DEST],
+      [[44, 43], EXTHDR_FRAG | EXTHDR_ROUTER | EXTHDR_UNSEQ],
+      [[51, 44], EXTHDR_AUTH | EXTHDR_FRAG | EXTHDR_UNSEQ],
+      [[51, 60, 43], EXTHDR_AUTH | EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_UNSEQ],
+      [[60, 43, 60, 60], EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_UNREP],
     ];
     for (const [chain, ext] of cases) {
       const f = ipv6Chain(chain);
@@ -774,6 +785,9 @@ describe('other shapes made from captured frames', () => {
     expect(esp.out.l4[0]).toBe(62);
     const none = parseIn(ipv6Chain([60, 59]));
     expect([none.flags, extOf(none.row), protoOf(none.row), none.row[K.TpSrcDst]]).toEqual([0, EXTHDR_DEST | EXTHDR_NONEXT, 59, 0]);
+    // ESP after the final destination options is out of order; before it, in order.
+    expect(extOf(parseIn(ipv6Chain([43, 60, 50])).row)).toBe(EXTHDR_ROUTER | EXTHDR_DEST | EXTHDR_ESP | EXTHDR_UNSEQ);
+    expect(extOf(parseIn(ipv6Chain([60, 43, 51, 50])).row)).toBe(EXTHDR_DEST | EXTHDR_ROUTER | EXTHDR_AUTH | EXTHDR_ESP);
   });
 
   it('IPv6 fragments: an atomic fragment is not one; a later one stops the walk', () => {

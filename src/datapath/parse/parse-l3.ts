@@ -6,8 +6,8 @@
  */
 
 import {
-  K, EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_UNREP,
-  FRAG_ANY, FRAG_LATER,
+  K, EXTHDR_AUTH, EXTHDR_DEST, EXTHDR_ESP, EXTHDR_FRAG, EXTHDR_HOP, EXTHDR_NONEXT, EXTHDR_ROUTER, EXTHDR_SHIFT, EXTHDR_UNREP,
+  EXTHDR_UNSEQ, FRAG_ANY, FRAG_LATER,
 } from '../../flow/key.js';
 import { PARSE_MALFORMED, parseL4 } from './parse-l4.js';
 import type { ParsedBatch } from './parsed-batch.js';
@@ -22,6 +22,14 @@ const IP6_ESP = 50;
 const IP6_AUTH = 51;
 const IP6_NONEXT = 59;
 const IP6_DSTOPTS = 60;
+/** Places in RFC 2460 4.1's preferred order of IPv6 extension headers. */
+const RANK_HOP = 0;
+const RANK_DEST_FIRST = 1;
+const RANK_ROUTER = 2;
+const RANK_FRAG = 3;
+const RANK_AUTH = 4;
+const RANK_ESP = 5;
+const RANK_DEST_LAST = 6;
 /** l3/l4 offsets are stored in Uint16Array. */
 const MAX_OFFSET = 0xffff;
 
@@ -89,10 +97,15 @@ export function parseIpv4(b: Uint8Array, p: number, end: number, off: number, ou
  * The chain: hop-by-hop, routing, fragment, destination options and AH are
  * walked; ESP and "no next header" stop it. ip_proto is the last next-header
  * value read. A header that runs past the end stops the walk with MALFORMED
- * and ip_proto is the type of that unread header. EXTHDR_* bits are set for
- * each header walked (OpenFlow OFPIEH_*); UNREP marks a header seen twice,
- * except destination options once before and once after a routing header.
- * OFPIEH_UNSEQ does not fit the key and is never set. Fragments are flagged
+ * and ip_proto is the type of that unread header. EXTHDR_* bits are the
+ * OpenFlow ipv6_exthdr pseudo-field (OFPIEH_*, 1.3.5 A.2.3.7): a bit for each
+ * kind of header present (HOP only for a hop-by-hop header that is the first
+ * extension header, as the spec defines it); UNREP for a kind seen twice,
+ * except destination options once before and once after a routing header;
+ * UNSEQ for headers out of RFC 2460 4.1's preferred order: hop-by-hop,
+ * destination options, routing, fragment, authentication, ESP, destination
+ * options (a destination-options header takes the earlier of its two places
+ * the order still allows). Fragments are flagged
  * like IPv4 (an atomic fragment, offset 0 and M clear, is not a fragment);
  * for a later fragment ip_proto is the fragment header's next header and no
  * L4 is parsed.
@@ -123,19 +136,38 @@ export function parseIpv6(b: Uint8Array, p: number, end: number, off: number, ou
 
   let q = p + IPV6_HEADER;
   let ext = 0;
+  /** Kinds of header walked (ext reports HOP only when first). */
+  let seen = 0;
+  /** Rank in the preferred order of the last header walked (-1: none yet). */
+  let rank = -1;
   let frag = 0;
   let destBeforeRouter = false;
   let reachedUpper = false;
   for (;;) {
     let bit: number;
-    if (nh === IP6_HOPOPTS) bit = EXTHDR_HOP;
-    else if (nh === IP6_DSTOPTS) bit = EXTHDR_DEST;
-    else if (nh === IP6_ROUTING) bit = EXTHDR_ROUTER;
-    else if (nh === IP6_FRAGMENT) bit = EXTHDR_FRAG;
-    else if (nh === IP6_AUTH) bit = EXTHDR_AUTH;
-    else {
-      if (nh === IP6_ESP) ext |= EXTHDR_ESP;
-      else if (nh === IP6_NONEXT) ext |= EXTHDR_NONEXT;
+    let at: number;
+    if (nh === IP6_HOPOPTS) {
+      bit = EXTHDR_HOP;
+      at = RANK_HOP;
+    } else if (nh === IP6_DSTOPTS) {
+      bit = EXTHDR_DEST;
+      at = rank <= RANK_DEST_FIRST ? RANK_DEST_FIRST : RANK_DEST_LAST;
+    } else if (nh === IP6_ROUTING) {
+      bit = EXTHDR_ROUTER;
+      at = RANK_ROUTER;
+    } else if (nh === IP6_FRAGMENT) {
+      bit = EXTHDR_FRAG;
+      at = RANK_FRAG;
+    } else if (nh === IP6_AUTH) {
+      bit = EXTHDR_AUTH;
+      at = RANK_AUTH;
+    } else {
+      if (nh === IP6_ESP) {
+        ext |= EXTHDR_ESP;
+        if (rank > RANK_ESP) ext |= EXTHDR_UNSEQ;
+      } else if (nh === IP6_NONEXT) {
+        ext |= EXTHDR_NONEXT;
+      }
       reachedUpper = true;
       break;
     }
@@ -152,13 +184,16 @@ export function parseIpv6(b: Uint8Array, p: number, end: number, off: number, ou
     }
     if (bit === EXTHDR_DEST) {
       // Destination options may come twice: once before a routing header, once after it.
-      if ((ext & EXTHDR_DEST) === 0) destBeforeRouter = (ext & EXTHDR_ROUTER) === 0;
-      else if (destBeforeRouter && (ext & EXTHDR_ROUTER) !== 0) destBeforeRouter = false;
+      if ((seen & EXTHDR_DEST) === 0) destBeforeRouter = (seen & EXTHDR_ROUTER) === 0;
+      else if (destBeforeRouter && (seen & EXTHDR_ROUTER) !== 0) destBeforeRouter = false;
       else ext |= EXTHDR_UNREP;
-    } else if ((ext & bit) !== 0) {
+    } else if ((seen & bit) !== 0) {
       ext |= EXTHDR_UNREP;
     }
-    ext |= bit;
+    if (at < rank || (at === RANK_HOP && rank >= 0)) ext |= EXTHDR_UNSEQ;
+    if (at > rank) rank = at;
+    if (bit !== EXTHDR_HOP || seen === 0) ext |= bit;
+    seen |= bit;
     if (nh === IP6_FRAGMENT) {
       const fragField = (b[q + 2] << 8) | b[q + 3];
       if ((fragField & 0xfff8) !== 0) frag = FRAG_ANY | FRAG_LATER;
@@ -173,7 +208,7 @@ export function parseIpv6(b: Uint8Array, p: number, end: number, off: number, ou
   }
 
   keys[base + K.IpProtoTosTtlFrag] = (nh << 24) | (tclass << 16) | (hopLimit << 8) | frag;
-  keys[base + K.Ipv6LabelExt] = (ext << 24) | label;
+  keys[base + K.Ipv6LabelExt] = (ext << EXTHDR_SHIFT) | label;
   if (!reachedUpper) return flags;
   if (q - off > MAX_OFFSET) return flags | PARSE_MALFORMED;
   out.l4[i] = q - off;

@@ -8,15 +8,17 @@
  *                  (match -> key/mask rows, instructions -> RuleProgram,
  *                  OFPFF_* -> RuleFlag, the match and instructions kept as
  *                  the rule's origin so stats report them verbatim).
- *   OfFlowTables   every table: command dispatch (OFPTT_ALL for MODIFY* and
- *                  DELETE*, as OVS and ovs-ofctl expect), goto-table checks,
- *                  table stats, timeouts
+ *   OfFlowTables   every table: command dispatch (OFPTT_ALL only for
+ *                  DELETE*, spec A.3.4.1: ADD and MODIFY* with it get
+ *                  OFPFMFC_BAD_TABLE_ID), goto-table checks, table stats,
+ *                  timeouts
  *   flowStatsOf / flowRemovedOf  a rule as OFPMP_FLOW entry / OFPT_FLOW_REMOVED
  *
  * OpenFlow rules kept here
  *   ADD replaces an entry with identical match and priority (keeping its
  *   counters unless RESET_COUNTS), CHECK_OVERLAP -> OFPFMFC_OVERLAP, unknown
- *   flags -> OFPFMFC_BAD_FLAGS. MODIFY[_STRICT] filters on cookie/cookie_mask,
+ *   flags -> OFPFMFC_BAD_FLAGS (ADD and MODIFY*, even when MODIFY selects
+ *   nothing). MODIFY[_STRICT] filters on cookie/cookie_mask,
  *   replaces instructions, keeps cookie, timeouts, flags and duration (1.3: no
  *   match -> nothing, no add); its out_port/out_group are ignored. DELETE[_STRICT]
  *   filters on cookie, out_port and out_group. Strict = identical match and
@@ -267,12 +269,14 @@ export class OfFlowTables {
       }
       case OFPFC.MODIFY:
       case OFPFC.MODIFY_STRICT: {
+        // 1.3.5 A.3.4.1: OFPTT_ALL is only valid for delete requests.
+        if (all) return fail(OFPFMFC.BAD_TABLE_ID, 'modify needs a table id; OFPTT_ALL is only valid for delete');
+        if ((fm.flags & ~OFPFF_ALL) !== 0) return fail(OFPFMFC.BAD_FLAGS, `flags 0x${fm.flags.toString(16)} has unknown bits`);
         const strict = fm.command === OFPFC.MODIFY_STRICT;
         // Check against every table the modify would touch before touching any.
         for (const t of targets) {
           const hit = t.selectForModify(fm, strict);
           if (isOfError(hit)) return { error: hit, removed: [] };
-          if (hit.length === 0 && all) continue;
           const bad = this.checkInstructions(t.id, fm.instructions);
           if (bad) return { error: bad, removed: [] };
         }

@@ -6,7 +6,8 @@
  *   check(gm)            the group-mod checks, in the order the switch has
  *                        always answered them: command, reserved id,
  *                        exists/unknown, capacity, type, bucket count,
- *                        weights, watches, loops (OFPGMFC_*); action checks
+ *                        weights (INVALID_GROUP outside select and for a
+ *                        select weight of 0), watches, loops (OFPGMFC_*); action checks
  *                        are the caller's (validate.ts)
  *   apply(gm, now)       add / modify / delete after the checks passed: the
  *                        buckets compiled to programs, OFPGT_* -> GroupKind,
@@ -37,6 +38,10 @@ export const GROUP_ACTION_BITS =
 
 function err(code: number, reason: string): OfError {
   return { type: OFPET.GROUP_MOD_FAILED, code, reason };
+}
+
+function groupTypeName(groupType: number): string {
+  return groupType === OFPGT.ALL ? 'all' : groupType === OFPGT.INDIRECT ? 'indirect' : groupType === OFPGT.FF ? 'fast-failover' : 'select';
 }
 
 function kindOf(groupType: number): GroupKind {
@@ -99,7 +104,15 @@ export class OfGroups {
       return err(OFPGMFC.INVALID_GROUP, `an indirect group has exactly one bucket, not ${gm.buckets.length}`);
     }
     for (const b of gm.buckets) {
-      if (gm.groupType !== OFPGT.SELECT && b.weight !== 0) return err(OFPGMFC.WEIGHT_UNSUPPORTED, 'only select buckets have weights');
+      // 1.3.5 6.5: a field the group type does not define (a weight outside
+      // select) makes the group invalid: OFPGMFC_INVALID_GROUP, not
+      // WEIGHT_UNSUPPORTED (that one is for switches without unequal weights).
+      if (gm.groupType !== OFPGT.SELECT && b.weight !== 0) return err(OFPGMFC.INVALID_GROUP, `a ${groupTypeName(gm.groupType)} bucket has no weight (weight ${b.weight})`);
+      // A select bucket's share is its weight over the sum of the weights
+      // (7.3.4.2): weight 0 is a bucket that can never be chosen (all zero:
+      // 0/0). Refused as an invalid group, as the ONF's OFTest
+      // (groups.GroupAddSelectNoWeight) expects.
+      if (gm.groupType === OFPGT.SELECT && b.weight === 0) return err(OFPGMFC.INVALID_GROUP, 'a select bucket needs a weight of at least 1');
       if (b.watchPort !== OFPP.ANY && (b.watchPort === 0 || b.watchPort > OFPP.MAX)) {
         return err(OFPGMFC.BAD_WATCH, `watch port 0x${b.watchPort.toString(16)}`);
       }

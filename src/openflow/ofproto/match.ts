@@ -21,9 +21,10 @@
  *     different value could never match and is refused with
  *     OFPBMC_BAD_VALUE.
  *   Place.None (pbb_isid: no PBB parsing) -> OFPBMC_BAD_FIELD.
- *   Field bits above the key bits (ipv6_exthdr's OFPIEH_UNSEQ, bit 8): the
- *     parser never sets them, so "=0" always holds and they are dropped from
- *     the mask; asking for 1 could never match -> OFPBMC_BAD_VALUE.
+ *   Field bits above the key bits (no field has any today; ipv6_exthdr
+ *     carries all 9 OFPIEH_* bits): the parser would never set them, so "=0"
+ *     always holds and they are dropped from the mask; asking for 1 could
+ *     never match -> OFPBMC_BAD_VALUE.
  *
  * Invariants
  * - A match accepted by matchToRows passed validateMatch (the codec's checks:

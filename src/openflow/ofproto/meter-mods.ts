@@ -77,6 +77,9 @@ export class OfMeters {
     if ((mm.flags & ~ALL_FLAGS) !== 0 || unit === 0 || unit === (OFPMF.KBPS | OFPMF.PKTPS)) {
       return err(OFPMMFC.BAD_FLAGS, `meter flags 0x${mm.flags.toString(16)} need exactly one of KBPS, PKTPS`);
     }
+    // No bands is a valid meter: the band list "can contain any number of
+    // bands" (1.3.5 A.3.4.4) and below every band's rate no band applies
+    // (5.7.1), so a band-less meter measures and counts but never acts.
     if (mm.bands.length > MAX_BANDS) return err(OFPMMFC.OUT_OF_BANDS, `${mm.bands.length} bands > ${MAX_BANDS}`);
     for (const b of mm.bands) {
       if (b.type === 'experimenter') return err(OFPMMFC.BAD_BAND, 'experimenter bands are not supported');

@@ -84,9 +84,6 @@ export interface OfSwitchOptions {
   desc?: Partial<Omit<DescReply, 'type'>>;
 }
 
-/** OFPC_INVALID_TTL_TO_CONTROLLER of OpenFlow 1.1/1.2 (gone from 1.3's ofp_config_flags). */
-const INVALID_TTL_TO_CONTROLLER = 1 << 2;
-
 const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.GROUP_STATS | OFPC.QUEUE_STATS;
 
 function toOfError(e: { type: number; code: number; message: string }): OfError {
@@ -269,9 +266,14 @@ export class OfSwitch implements OpenFlowSwitch {
 
   packetOut(po: PacketOut): OfError | null {
     if (po.bufferId !== OFP_NO_BUFFER) return badRequest(OFPBRC.BUFFER_UNKNOWN, `buffer ${po.bufferId}: this switch buffers nothing`);
+    // 1.3.5 A.3.7: in_port "must be set to either a valid standard switch
+    // port or OFPP_CONTROLLER"; standard ports are the physical and logical
+    // ports and LOCAL if the switch has it (4.1). A port this switch does not
+    // have, OFPP_ANY and the other reserved ports: OFPBRC_BAD_PORT.
     const inPort = po.inPort >>> 0;
-    if (inPort === 0 || (inPort > OFPP.MAX && inPort !== OFPP.CONTROLLER && inPort !== OFPP.LOCAL && inPort !== OFPP.ANY)) {
-      return badRequest(OFPBRC.BAD_PORT, `packet-out in_port 0x${inPort.toString(16)}`);
+    const reservedOrZero = (inPort === 0 || inPort > OFPP.MAX) && inPort !== OFPP.LOCAL;
+    if (inPort !== OFPP.CONTROLLER && (reservedOrZero || this.datapath.port(dpPortNo(inPort)) === undefined)) {
+      return badRequest(OFPBRC.BAD_PORT, `packet-out in_port 0x${inPort.toString(16)} is not a port of this switch nor CONTROLLER`);
     }
     const bad = validateActions(po.actions, 'packet_out', this.validateCtx);
     if (bad) return bad;
@@ -287,13 +289,14 @@ export class OfSwitch implements OpenFlowSwitch {
 
   /**
    * Fragment handling NORMAL or DROP (no reassembly: OFPC_IP_REASM is not
-   * advertised). Bit 2, OpenFlow 1.1/1.2's OFPC_INVALID_TTL_TO_CONTROLLER,
-   * is accepted and kept: invalid-TTL packet-ins always reach the channel,
-   * whose async filters decide (OpenFlow 1.3).
+   * advertised). OpenFlow 1.3's ofp_config_flags are the two OFPC_FRAG bits
+   * only (1.3.5 A.3.2); any other bit, such as 1.1/1.2's
+   * OFPC_INVALID_TTL_TO_CONTROLLER (bit 2, gone from 1.3: invalid-TTL
+   * packet-ins are chosen by the async filters), is OFPSCFC_BAD_FLAGS.
    */
   setConfig(flags: number, missSendLen: number): OfError | null {
     const frag = flags & OFPC_FRAG.MASK;
-    if ((flags & ~(OFPC_FRAG.MASK | INVALID_TTL_TO_CONTROLLER)) !== 0 || (frag !== OFPC_FRAG.NORMAL && frag !== OFPC_FRAG.DROP)) {
+    if ((flags & ~OFPC_FRAG.MASK) !== 0 || (frag !== OFPC_FRAG.NORMAL && frag !== OFPC_FRAG.DROP)) {
       return { type: OFPET.SWITCH_CONFIG_FAILED, code: OFPSCFC.BAD_FLAGS, reason: `config flags 0x${flags.toString(16)} (fragments: normal or drop)` };
     }
     this.configFlags = flags;

@@ -27,7 +27,8 @@
  *   counts what vconn_recv returns: complete messages).
  * - Roles: the connection keeps its own role; the election (generation_id,
  *   demoting the old master) belongs to the ChannelHost, which sees every
- *   connection. A slave may not change switch state (OFPBRC_IS_SLAVE); a
+ *   connection. A slave may not change switch state (OFPBRC_IS_SLAVE, before
+ *   any other check, even of a message that does not decode); a
  *   slave's SET_CONFIG only sets this connection's miss_send_len (as OVS).
  * - Async filters: per connection, [master/equal, slave] masks for packet-in,
  *   port-status and flow-removed reasons, with the spec's defaults. A service
@@ -63,6 +64,7 @@ import {
 import type { RoleMasks } from '../codec/v13/msg/async.js';
 import type { TableFeatures } from '../codec/v13/msg/mp-table-features.js';
 import type { OfError, OpenFlowSwitch } from '../ofproto/switch-api.js';
+import { isSlaveDenied } from './slave-writes.js';
 import type { Logger } from '../../stats/log.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_REASON, type PacketInDrops, type TokenBucket } from './peer-limits.js';
 
@@ -326,7 +328,8 @@ export class OfChannel {
       return;
     }
     if (r instanceof DecodeError) {
-      this.sendError(r.type, r.code, raw, r.message);
+      // A slave's write is refused as such before any check of its content.
+      if (!(isSlaveDenied(raw) && this.refuseSlave(raw))) this.sendError(r.type, r.code, raw, r.message);
       return;
     }
     try {
