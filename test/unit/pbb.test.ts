@@ -16,6 +16,8 @@ import { PARSE_MALFORMED } from '../../src/datapath/parse/parse.js';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { traceFrame } from '../../src/datapath/rules/trace.js';
 import { actionsText, keyText, matchText, opText } from '../../src/openflow/ofproto/flow-text.js';
+import { formatTrace, traceReport } from '../../src/openflow/ofproto/trace-format.js';
+import { FlowSyntaxError, parseTraceFlow } from '../../src/openflow/ofproto/trace-flow.js';
 import { apply, badChecksums, gotoTable, inPort, layout, loadFrame, macNum, out, setField, setup } from '../helpers/of-harness.js';
 
 const B_DA = [0x02, 0xbb, 0, 0, 0, 0x02];
@@ -192,6 +194,11 @@ describe('push_pbb / pop_pbb', () => {
     const traced = tr.outputs.flatMap((o) => (o.kind === 'output' ? [Array.from(o.frame)] : []));
     expect(traced).toEqual(real.map((x) => Array.from(x)));
     expect(real).toEqual([pushedOf(f, 0x00abcd)]);
+    const text = formatTrace(traceReport(tr, { why: 'test', portName: (p) => `m${p}` }));
+    expect(text).toContain('push_pbb:0x88e7\n');
+    expect(text).toContain('set_field:0xabcd->pbb_isid\n');
+    // in_port leads a key with no protocol word: the output's flow starts at dl_src, not with a comma.
+    expect(text).toMatch(/-> port 2 \(m2\): dl_src=[0-9a-f:]+,dl_dst=[0-9a-f:]+,dl_type=0x88e7,pbb_isid=0xabcd\n/);
   });
 
   it('write-actions: push_pbb runs after pop and push MPLS, before the set-fields', () => {
@@ -204,6 +211,16 @@ describe('push_pbb / pop_pbb', () => {
 });
 
 describe('text and wire forms', () => {
+  it('the trace flow syntax builds a PBB frame from pbb_isid (dl_type implied)', () => {
+    const { frame } = parseTraceFlow('in_port=3,dl_src=02:00:00:00:00:01,dl_dst=02:00:00:00:00:02,pbb_isid=0xabcdef');
+    const p = layout(frame);
+    expect(p.flags).toBe(0);
+    expect(p.ethType).toBe(0x88e7);
+    expect(p.keys[K.MplsLse]).toBe(0xabcdef);
+    expect(() => parseTraceFlow('ip,pbb_isid=1')).toThrow(FlowSyntaxError);
+    expect(() => parseTraceFlow('pbb_isid=0x1000000')).toThrow(FlowSyntaxError);
+  });
+
   it('names the actions and the field', () => {
     expect(actionsText([{ type: 'push_pbb', ethertype: 0x88e7 }, { type: 'pop_pbb' }, setField(isid(0xabc))])).toBe('push_pbb:0x88e7,pop_pbb,set_field:0xabc->pbb_isid');
     expect(opText(Op.PushPbb, [])).toBe('push_pbb:0x88e7');
