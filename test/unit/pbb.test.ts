@@ -14,6 +14,7 @@ import { K } from '../../src/flow/key.js';
 import { Op } from '../../src/datapath/rules/ops.js';
 import { PARSE_MALFORMED } from '../../src/datapath/parse/parse.js';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
+import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import { traceFrame } from '../../src/datapath/rules/trace.js';
 import { actionsText, keyText, matchText, opText } from '../../src/openflow/ofproto/flow-text.js';
 import { formatTrace, traceReport } from '../../src/openflow/ofproto/trace-format.js';
@@ -182,6 +183,28 @@ describe('push_pbb / pop_pbb', () => {
     h.send(1, pushed[0]);
     expect(h.taken()[2]).toEqual([f]);
     expect(h.sw.pipeline.stats[PipelineStat.Uncacheable]).toBe(before + 1); // pop_pbb then a lookup: re-parsed
+  });
+
+  it('conformance-suite shape: table 0 pops any frame\'s PBB header, table 1 matches the customer headers and punts them', () => {
+    const h = setup(2);
+    h.flow({ tableId: 0, match: [], instructions: [apply({ type: 'pop_pbb' }), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: 0xc0000201 }], instructions: [apply(out(OFPP.CONTROLLER))] });
+    h.flow({ tableId: 1, priority: 1, match: [], instructions: [apply(out(2))] });
+    const udp = loadFrame('udp4'); // 192.0.2.1 -> 192.0.2.2
+    h.send(0, pbbFrame(udp, 0x000064, 10));
+    expect(h.events.packetIns.map((p) => Uint8Array.from(p.data))).toEqual([udp]);
+    expect(h.taken()[1]).toEqual([]);
+    const tcp6 = loadFrame('tcp6-data');
+    h.send(0, pbbFrame(tcp6, 0x000064));
+    expect(h.taken()[1]).toEqual([tcp6]); // not IPv4: table 1's lower rule
+  });
+
+  it('matches pbb_isid behind a B-TAG, masked, and punts the frame as it came', () => {
+    const h = setup(2);
+    h.flow({ match: [PBB, isid(96, 0xf0)], instructions: [apply(out(OFPP.CONTROLLER))] });
+    const f = pbbFrame(loadFrame('arp-request'), 100, 10);
+    h.send(0, f, pbbFrame(loadFrame('arp-request'), 0x10, 10));
+    expect(h.events.packetIns.map((p) => Uint8Array.from(p.data))).toEqual([f]);
   });
 
   it('the trace shows the same bytes the port really sends', () => {
