@@ -15,6 +15,7 @@ import { Op } from '../../src/datapath/rules/ops.js';
 import { PARSE_MALFORMED } from '../../src/datapath/parse/parse.js';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
+import { VNET_F_NEEDS_CSUM } from '../../src/packet/vnet.js';
 import { traceFrame } from '../../src/datapath/rules/trace.js';
 import { actionsText, keyText, matchText, opText } from '../../src/openflow/ofproto/flow-text.js';
 import { formatTrace, traceReport } from '../../src/openflow/ofproto/trace-format.js';
@@ -148,6 +149,28 @@ describe('push_pbb / pop_pbb', () => {
     const { l3 } = layout(f);
     expect(m[l3 + 8]).toBe(f[l3 + 8] - 1);
     expect(badChecksums(m)).toEqual([]);
+  });
+
+  it('keeps the vnet header in step: csum_start follows the L4 header through push (+18) and pop (back)', () => {
+    const h = setup(3, { vnet: [true, true, true] });
+    h.flow({ match: [inPort(1)], instructions: [apply({ type: 'push_pbb', ethertype: 0x88e7 }, out(2))] });
+    h.flow({ match: [inPort(2)], instructions: [apply({ type: 'pop_pbb' }, out(3))] });
+    const frame = loadFrame('udp4');
+    const { l4 } = layout(frame);
+    const vnet = new Uint8Array(10);
+    vnet[0] = VNET_F_NEEDS_CSUM;
+    vnet[6] = l4;
+    vnet[8] = 6;
+    h.ports[0].inject(frame, vnet);
+    h.ports[0].wake();
+    const pushed = h.ports[1].sent[0];
+    expect(pushed.vnet[0] & VNET_F_NEEDS_CSUM).toBe(VNET_F_NEEDS_CSUM);
+    expect(pushed.vnet[6]).toBe(l4 + 18);
+    h.ports[1].inject(pushed.frame, pushed.vnet);
+    h.ports[1].wake();
+    const popped = h.ports[2].sent[0];
+    expect(popped.frame).toEqual(frame);
+    expect(popped.vnet[6]).toBe(l4);
   });
 
   it('pop on a frame that is not PBB changes nothing', () => {

@@ -22,7 +22,9 @@
  *     whole I-TAG plus the customer type; else it does nothing. The caller
  *     re-parses (the customer frame's type is in the bytes).
  *   - The 10-byte vnet header before dataOff moves with the frame, and its
- *     csum_start follows the L4 header (frame-tags.ts shiftVnet).
+ *     csum_start follows the L4 header (frame-tags.ts shiftVnet). A GSO
+ *     frame stays GSO: Linux cannot segment it inside an I-TAG (no GSO
+ *     handler for 0x88E7), so a kernel interface refuses it on transmit.
  *
  * Invariants
  * - No allocation, no throw, nothing read or written past the frame end or
