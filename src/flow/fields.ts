@@ -30,6 +30,9 @@
  *   datapath/rules/set-field.ts, key-patch.ts  the frame edit and the key
  *                               effect of a set-field (switch on SetKind)
  *
+ * pbb_uca is not here: OF 1.3 has it only as an ONF experimenter OXM (EXT-256);
+ * OPENFLOW_BASIC field 41 is OF 1.4.
+ *
  * Value words of a set-field op (datapath/rules/ops.ts): a field of up to 4
  * bytes is w0; a MAC (6 bytes) is w0 = bytes 0..1, w1 = bytes 2..5; 8 bytes
  * are w0 = high, w1 = low; 16 bytes are w0..w3, most significant first.
@@ -132,6 +135,8 @@ export const enum SetKind {
   EthType = 15,
   /** IPv4 protocol (IPv4 checksum) / the IPv6 next header naming the upper layer; L4 bytes untouched, the frame is re-parsed after it. */
   IpProto = 16,
+  /** `bits` at `shift` of the outer PBB I-TAG's 32-bit TCI (eth_type 0x88E7). */
+  PbbItag = 17,
 }
 
 export interface SetPath {
@@ -192,7 +197,6 @@ const VLAN_TAGGED: Prereq = { field: Fid.VlanVid, values: [], bitsSet: VLAN_PRES
 const bitsAt = (word: K, shift: number, bits: number): KeyPlace => ({ kind: Place.Bits, word, shift, bits });
 const wordAt = (word: K): KeyPlace => bitsAt(word, 0, 0xffffffff);
 const placed = (kind: Place, word: number): KeyPlace => ({ kind, word, shift: 0, bits: 0 });
-const NOT_IN_KEY = placed(Place.None, 0);
 
 // Set-field paths.
 const setAt = (kind: SetKind, at: number): SetPath => ({ kind, at, shift: 0, bits: 0 });
@@ -241,8 +245,8 @@ export const FIELDS = [
   field(Fid.MplsLabel, 'mpls_label', 4, 20, EXACT, [MPLS], bitsAt(K.MplsLse, 12, 0xfffff), setBits(SetKind.MplsLse, 12, 0xfffff)),
   field(Fid.MplsTc, 'mpls_tc', 1, 3, EXACT, [MPLS], bitsAt(K.MplsLse, 9, 0x7), setBits(SetKind.MplsLse, 9, 0x7)),
   field(Fid.MplsBos, 'mpls_bos', 1, 1, EXACT, [MPLS], bitsAt(K.MplsLse, 8, 0x1), setBits(SetKind.MplsLse, 8, 0x1)),
-  // No PBB parsing.
-  field(Fid.PbbIsid, 'pbb_isid', 3, 24, MASK, [eq(Fid.EthType, ETH_TYPE_PBB)], NOT_IN_KEY, null),
+  // The I-TAG TCI shares the MPLS word: eth_type 0x88E7 and 0x8847/0x8848 exclude each other.
+  field(Fid.PbbIsid, 'pbb_isid', 3, 24, MASK, [eq(Fid.EthType, ETH_TYPE_PBB)], bitsAt(K.MplsLse, 0, 0xffffff), setBits(SetKind.PbbItag, 0, 0xffffff)),
   field(Fid.TunnelId, 'tunnel_id', 8, 64, MASK, NONE, placed(Place.U64, K.TunnelHi), setAt(SetKind.TunnelId, 0)),
   // OFPIEH_* bits 0..8, UNSEQ included, in bits 23..31 (EXTHDR_SHIFT).
   field(Fid.Ipv6Exthdr, 'ipv6_exthdr', 2, 9, MASK, [IPV6], bitsAt(K.Ipv6LabelExt, 23, 0x1ff), null),

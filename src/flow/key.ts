@@ -42,7 +42,10 @@ export const enum K {
   EthTypeVlan = 8,
   /** Inner VLAN TCI in OpenFlow form (802.1ad QinQ), else 0. */
   VlanInner = 9,
-  /** First MPLS label stack entry as on the wire (label 20 | tc 3 | bos 1 | ttl 8). */
+  /**
+   * First MPLS label stack entry as on the wire (label 20 | tc 3 | bos 1 | ttl 8); for eth_type
+   * 0x88E7 the PBB I-TAG TCI as on the wire instead (pcp 3 | dei 1 | uca 1 | res 3 | I-SID 24).
+   */
   MplsLse = 10,
   /** ip_proto << 24 | ip_tos (dscp << 2 | ecn) << 16 | ip_ttl << 8 | frag flags (FRAG_*). For ARP: arp_op in the low 16 bits. */
   IpProtoTosTtlFrag = 11,
@@ -103,7 +106,7 @@ export const ETH_TYPE_QINQ = 0x88a8;
 export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_MPLS = 0x8847;
 export const ETH_TYPE_MPLS_MC = 0x8848;
-/** 802.1ah PBB (matchable by OpenFlow, not parsed by this switch). */
+/** 802.1ah PBB I-TAG (backbone service instance tag). */
 export const ETH_TYPE_PBB = 0x88e7;
 
 /** An 802.1Q or 802.1ad tag protocol identifier. */

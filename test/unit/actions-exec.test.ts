@@ -545,6 +545,7 @@ const fieldArb: fc.Arbitrary<Oxm> = fc.oneof(
   fc.constantFrom(0x0800, 0x86dd, 0x0806, 0x8847, 0x88b5).map((v): Oxm => ({ field: 'eth_type', value: v })),
   fc.constantFrom(1, 6, 17, 58, 132, 253).map((v): Oxm => ({ field: 'ip_proto', value: v })),
   fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((v): Oxm => ({ field: 'metadata', value: v })),
+  fc.integer({ min: 0, max: 0xffffff }).map((v): Oxm => ({ field: 'pbb_isid', value: v })),
 );
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -556,6 +557,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 2, max: 255 }).map((t): Action => ({ type: 'set_nw_ttl', nwTtl: t })) },
   { weight: 1, arbitrary: fc.integer({ min: 2, max: 255 }).map((t): Action => ({ type: 'set_mpls_ttl', mplsTtl: t })) },
   { weight: 1, arbitrary: fc.constant<Action>({ type: 'dec_mpls_ttl' }) },
+  { weight: 1, arbitrary: fc.constant<Action>({ type: 'push_pbb', ethertype: 0x88e7 }) },
 );
 
 describe('key patch for later tables', () => {

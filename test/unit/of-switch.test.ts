@@ -81,7 +81,10 @@ describe('flow-mod errors', () => {
     ['set_field of IP after push_mpls', { match: [{ field: 'eth_type', value: 0x800 }], instructions: [apply({ type: 'push_mpls', ethertype: 0x8847 }, setField({ field: 'ipv4_src', value: 1 }))] }, OFPET.BAD_ACTION, OFPBAC.MATCH_INCONSISTENT],
     ['push_vlan with a bad ethertype', { instructions: [apply({ type: 'push_vlan', ethertype: 0x0800 })] }, OFPET.BAD_ACTION, OFPBAC.BAD_ARGUMENT],
     ['push_mpls with a bad ethertype', { instructions: [apply({ type: 'push_mpls', ethertype: 0x0800 })] }, OFPET.BAD_ACTION, OFPBAC.BAD_ARGUMENT],
-    ['PBB', { instructions: [apply({ type: 'push_pbb', ethertype: 0x88e7 })] }, OFPET.BAD_ACTION, OFPBAC.BAD_TYPE],
+    ['push_pbb with a bad ethertype', { instructions: [apply({ type: 'push_pbb', ethertype: 0x8100 })] }, OFPET.BAD_ACTION, OFPBAC.BAD_ARGUMENT],
+    ['set_field of IP after push_pbb', { match: [{ field: 'eth_type', value: 0x800 }], instructions: [apply({ type: 'push_pbb', ethertype: 0x88e7 }, setField({ field: 'ipv4_src', value: 1 }))] }, OFPET.BAD_ACTION, OFPBAC.MATCH_INCONSISTENT],
+    ['set_field of pbb_isid after pop_pbb', { match: [{ field: 'eth_type', value: 0x88e7 }], instructions: [apply({ type: 'pop_pbb' }, setField({ field: 'pbb_isid', value: 1 }))] }, OFPET.BAD_ACTION, OFPBAC.MATCH_INCONSISTENT],
+    ['set_field of pbb_isid on a non-PBB match', { match: [{ field: 'eth_type', value: 0x800 }], instructions: [apply(setField({ field: 'pbb_isid', value: 1 }))] }, OFPET.BAD_ACTION, OFPBAC.MATCH_INCONSISTENT],
     ['an experimenter action', { instructions: [apply({ type: 'experimenter', experimenter: 0x2320, data: Buffer.alloc(8) })] }, OFPET.BAD_ACTION, OFPBAC.BAD_EXPERIMENTER],
     ['an experimenter instruction', { instructions: [{ type: 'experimenter', experimenter: 0x2320, data: Buffer.alloc(0) }] }, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_EXPERIMENTER],
     ['an instruction twice', { instructions: [apply(out(1)), apply(out(2))] }, OFPET.BAD_INSTRUCTION, OFPBIC.UNSUP_INST],
@@ -389,7 +392,11 @@ describe('multipart', () => {
     expect(last.instructionIds.map((i) => i.type)).not.toContain(1); // no goto from the last table
     const m = t0.properties.find((p) => p.type === 'match') as { oxmIds: { field: number; hasMask: boolean }[] };
     expect(m.oxmIds.find((x) => x.field === 11)!.hasMask).toBe(true); // ipv4_src, maskable
-    expect(m.oxmIds.some((x) => x.field === 37)).toBe(false); // pbb_isid: not parsed
+    expect(m.oxmIds.find((x) => x.field === 37)!.hasMask).toBe(true); // pbb_isid, maskable
+    const acts = t0.properties.find((p) => p.type === 'apply_actions') as { actionIds: { type: number }[] };
+    expect(acts.actionIds.map((a) => a.type)).toEqual(expect.arrayContaining([26, 27])); // push_pbb, pop_pbb
+    const setFields = t0.properties.find((p) => p.type === 'apply_setfield') as { oxmIds: { field: number }[] };
+    expect(setFields.oxmIds.map((x) => x.field)).toContain(37); // set_field pbb_isid
     const setReq = h.sw.multipart({ type: 'table_features', entries: [t0] });
     expect(!Array.isArray(setReq) && [setReq.type, setReq.code]).toEqual([OFPET.TABLE_FEATURES_FAILED, OFPTFFC.EPERM]);
   });

@@ -74,6 +74,8 @@ const EVERY_FIELD: Match[] = [
   [{ field: 'tunnel_id', value: 0x100000000n, mask: 0x1ffffffffn }],
   [IPV6, { field: 'ipv6_exthdr', value: 0x41 }],
   [IPV6, { field: 'ipv6_exthdr', value: 0x10, mask: 0x30 }],
+  [{ field: 'eth_type', value: 0x88e7 }, { field: 'pbb_isid', value: 0xabcdef }],
+  [{ field: 'eth_type', value: 0x88e7 }, { field: 'pbb_isid', value: 0x001200, mask: 0x00ff00 }],
 ];
 
 describe('match <-> rows', () => {
@@ -89,7 +91,7 @@ describe('match <-> rows', () => {
       expect(matchFromRows(key, 0, mask, 0)).toEqual(m);
       for (const x of m) covered.add(x.field);
     }
-    const missing = Object.keys(OXM).filter((f) => !covered.has(f) && f !== 'in_phy_port' && f !== 'pbb_isid');
+    const missing = Object.keys(OXM).filter((f) => !covered.has(f) && f !== 'in_phy_port');
     expect(missing).toEqual([]);
   });
 
@@ -171,8 +173,9 @@ describe('match errors', () => {
     expect(code([IPV4, { field: 'ipv4_src', value: 0x0a000001, mask: 0xff000000 }])).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_WILDCARDS]);
   });
 
-  it('refuses pbb_isid (BAD_FIELD); accepts in_phy_port equal to in_port only', () => {
-    expect(code([{ field: 'eth_type', value: 0x88e7 }, { field: 'pbb_isid', value: 5 }])).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_FIELD]);
+  it('accepts pbb_isid (eth_type 0x88e7 only); accepts in_phy_port equal to in_port only', () => {
+    expect(code([{ field: 'eth_type', value: 0x88e7 }, { field: 'pbb_isid', value: 5 }])).toBeNull();
+    expect(code([{ field: 'eth_type', value: 0x8847 }, { field: 'pbb_isid', value: 5 }])).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_PREREQ]);
     expect(code([{ field: 'in_port', value: 3 }, { field: 'in_phy_port', value: 4 }])).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_VALUE]);
     const same = rows([{ field: 'in_port', value: 3 }, { field: 'in_phy_port', value: 3 }]);
     const plain = rows([{ field: 'in_port', value: 3 }]);

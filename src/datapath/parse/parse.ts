@@ -4,7 +4,9 @@
  * action code needs to patch headers in place.
  *
  * What it reads: Ethernet II (and 802.3 LLC/SNAP), up to two 802.1Q/802.1ad
- * tags, the first MPLS label stack entry, Ethernet/IPv4 ARP, IPv4, IPv6 with
+ * tags, the first MPLS label stack entry, the PBB I-TAG (its TCI only: the
+ * customer frame inside is not parsed, OpenFlow matches the outer headers of
+ * a PBB frame), Ethernet/IPv4 ARP, IPv4, IPv6 with
  * its extension-header chain, TCP, UDP, SCTP, ICMPv4, ICMPv6 and IPv6 ND.
  * The L3 and L4 parts live in parse-l3.ts and parse-l4.ts.
  *
@@ -22,13 +24,13 @@
  *   after it is parsed unless the next header is wholly present.
  * - l3[i] is the offset (from the frame's first byte) of the first byte after
  *   the Ethernet header, its VLAN tags and any LLC/SNAP header: the IPv4/IPv6
- *   header, ARP body or MPLS stack. 0 when the L2 header is incomplete.
+ *   header, ARP body, MPLS stack or PBB I-TAG TCI. 0 when the L2 header is incomplete.
  *   l4[i] is the offset where the header named by ip_proto starts (TCP, UDP,
  *   ICMP ..., or ESP for IPv6), 0 for non-IP frames, later fragments, and
  *   when the IP header or extension chain could not be walked to its end.
  */
 
-import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from '../../flow/key.js';
+import { K, KEY_WORDS, VLAN_PRESENT, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_PBB, isVlanTpid } from '../../flow/key.js';
 import { parseArp, parseIpv4, parseIpv6 } from './parse-l3.js';
 import { ParsedBatch } from './parsed-batch.js';
 import { PARSE_MALFORMED } from './parse-l4.js';
@@ -48,6 +50,8 @@ export const ETH_TYPE_NONE = 0x05ff;
 /** Ethertype values below this are 802.3 length fields. */
 const ETH_TYPE_MIN = 0x0600;
 const ETH_HEADER_LEN = 14;
+/** PBB I-TAG after its TPID: TCI (4) + C-DA (6) + C-SA (6). */
+const PBB_ITAG_LEN = 16;
 
 /**
  * Parse one frame at bytes[off .. off+len) into row i of out. Never throws.
@@ -121,6 +125,11 @@ function parseEthernet(b: Uint8Array, off: number, end: number, out: ParsedBatch
     case ETH_TYPE_MPLS:
     case ETH_TYPE_MPLS_MC:
       if (p + 4 > end) return PARSE_MALFORMED;
+      keys[base + K.MplsLse] = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+      return 0;
+    case ETH_TYPE_PBB:
+      // The I-TAG: TCI (4 bytes), then the customer destination and source MACs.
+      if (p + PBB_ITAG_LEN > end) return PARSE_MALFORMED;
       keys[base + K.MplsLse] = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
       return 0;
     default:

@@ -28,16 +28,17 @@
  * - run() allocates nothing and never throws; a punt (ExecHost) is the
  *   slow path and may allocate.
  * - Offsets l3/l4 always describe the current slot's bytes (push/pop move
- *   them; pop MPLS re-parses).
+ *   them; pop MPLS and pop PBB re-parse).
  */
 
 import { PortStat } from '../port-counters.js';
 import { hashFinish, hashMix } from './classifier.js';
 import type { Datapath, DpPort } from '../datapath.js';
-import { K, KEY_WORDS } from '../../flow/key.js';
+import { ETH_TYPE_PBB, K, KEY_WORDS } from '../../flow/key.js';
 import { TableCounter, type FlowTable } from './flow-table.js';
 import { copyTtlIn, copyTtlOut, decMplsTtl, popMpls, popVlan, pushMpls, pushVlan, setMplsTtl, TAG_BAD_TTL, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
 import { GroupKind, type GroupTable } from './groups.js';
+import { popPbb, pushPbb } from './pbb-tags.js';
 import { METER_DROP, METER_PASS, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
 import { Op } from './ops.js';
@@ -334,6 +335,17 @@ export class ActionExecutor implements FrameCursor {
         case Op.MissDrop:
           this.stats[PipelineStat.TableMissDrops] += 1;
           return false;
+        case Op.PushPbb:
+          if (!this.tagResult(pushPbb(this))) return false;
+          pc += 1;
+          break;
+        case Op.PopPbb: {
+          const was = this.ethType;
+          if (!this.tagResult(popPbb(this))) return false;
+          if (was === ETH_TYPE_PBB) this.reparse();
+          pc += 1;
+          break;
+        }
         default:
           return true; // Op.End
       }

@@ -44,7 +44,7 @@ export function isMplsType(t: number): boolean {
 }
 
 /** Moves csum_start (and a GSO frame's hdr_len) of the vnet header before `o` by `delta`. */
-function shiftVnet(b: Uint8Array, o: number, delta: number): void {
+export function shiftVnet(b: Uint8Array, o: number, delta: number): void {
   const v = o - VNET_HDR_LEN;
   if ((b[v] & VNET_F_NEEDS_CSUM) !== 0) {
     const s = b[v + VNET_CSUM_START] | (b[v + VNET_CSUM_START + 1] << 8);

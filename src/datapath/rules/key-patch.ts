@@ -15,8 +15,8 @@
  *   frame: eth_type, VLAN presence, ip_proto, "later fragment". For a frame
  *   the parser read without PARSE_MALFORMED the two agree; a property test
  *   (test/unit/actions-exec.test.ts) checks parse(exec(frame)) against
- *   patchKey(parse(frame)). Unknown: pop_mpls (the payload type is in the
- *   bytes), ARP and ND link-layer set-fields (presence of the header/option is
+ *   patchKey(parse(frame)). Unknown: pop_mpls and pop_pbb (the payload type
+ *   is in the bytes), ARP and ND link-layer set-fields (presence of the header/option is
  *   not in the key), ICMPv6 type/code around neighbour discovery, copy TTL,
  *   a third VLAN tag, eth_type and ip_proto set to a new value (the bytes
  *   above them read differently: the executor re-parses too).
@@ -29,11 +29,12 @@
  */
 
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_QINQ, ETH_TYPE_VLAN,
+  ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_PBB, ETH_TYPE_QINQ, ETH_TYPE_VLAN,
   FLOW_KEY_LAYOUT_VERSION, FRAG_LATER, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6, K, VLAN_PRESENT,
 } from '../../flow/key.js';
 import { Fid, FIELDS, Place, requiredValue, SetKind } from '../../flow/fields.js';
 import { Op, OP_LEN } from './ops.js';
+import { PBB_ISID_MASK, pushedPbbTci } from './pbb-tags.js';
 
 export const KEY_PATCH_LAYOUT_VERSION = 1;
 if (FLOW_KEY_LAYOUT_VERSION !== KEY_PATCH_LAYOUT_VERSION) {
@@ -136,6 +137,9 @@ function patchField(fid: number, w0: number, w1: number, w2: number, w3: number,
     case SetKind.IpProto:
       if (!isIp(t)) return true;
       return (w0 & 0xff) === key[kb + K.IpProtoTosTtlFrag] >>> 24; // a new protocol: the L4 words read anew
+    case SetKind.PbbItag:
+      if (t !== ETH_TYPE_PBB) return true;
+      break;
     default:
       return false;
   }
@@ -167,7 +171,7 @@ function patchField(fid: number, w0: number, w1: number, w2: number, w3: number,
   }
 }
 
-/** Zeroes the L3/L4 words (the parser stops at an MPLS header). */
+/** Zeroes the L3/L4 words (the parser stops at an MPLS header or a PBB I-TAG). */
 function clearAboveMpls(key: Uint32Array, kb: number): void {
   for (let w = K.IpProtoTosTtlFrag; w <= K.NdTarget3; w++) key[kb + w] = 0;
 }
@@ -219,6 +223,17 @@ export function patchKey(code: Int32Array, pc: number, end: number, key: Uint32A
         key[kb + K.EthTypeVlan] = ((code[pc + 1] & 0xffff) << 16) | (ev & 0xffff);
         break;
       }
+      case Op.PushPbb: {
+        // The old frame, tags and all, becomes the customer frame: the key sees the MACs, 0x88E7 and the new TCI.
+        const ev = key[kb + K.EthTypeVlan];
+        const pcp = (ev & VLAN_PRESENT) !== 0 ? (ev >>> 13) & 7 : -1;
+        const isid = ev >>> 16 === ETH_TYPE_PBB ? key[kb + K.MplsLse] & PBB_ISID_MASK : -1;
+        clearAboveMpls(key, kb);
+        key[kb + K.VlanInner] = 0;
+        key[kb + K.MplsLse] = pushedPbbTci(pcp, isid);
+        key[kb + K.EthTypeVlan] = ETH_TYPE_PBB << 16;
+        break;
+      }
       case Op.SetNwTtl:
         if (isIp(ethTypeOf(key, kb))) setBits(key, kb + K.IpProtoTosTtlFrag, 0xff00, code[pc + 1] << 8);
         break;
@@ -247,7 +262,7 @@ export function patchKey(code: Int32Array, pc: number, end: number, key: Uint32A
       case Op.Group: case Op.SetQueue: case Op.Meter: case Op.CountTable: case Op.CountFlow: case Op.End:
         break;
       default:
-        return false; // PopMpls, CopyTtlIn/Out, Table, MissDrop
+        return false; // PopMpls, PopPbb, CopyTtlIn/Out, Table, MissDrop
     }
     pc += OP_LEN[op];
   }

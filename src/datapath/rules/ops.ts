@@ -79,7 +79,11 @@ export const enum Op {
   CountFlow = 25,
   /** [op, tableId]: table miss without a table-miss entry: drop. */
   MissDrop = 26,
-  COUNT = 27,
+  /** [op]: push a PBB I-TAG (ethertype 0x88E7). */
+  PushPbb = 27,
+  /** [op]: pop the PBB backbone header (the customer frame remains). */
+  PopPbb = 28,
+  COUNT = 29,
 }
 
 export const OP_LEN = new Uint8Array(Op.COUNT);
@@ -88,6 +92,7 @@ for (const [op, len] of [
   [Op.Controller, 6], [Op.Group, 2], [Op.SetField, 6], [Op.PushVlan, 2], [Op.PopVlan, 1], [Op.PushMpls, 2], [Op.PopMpls, 2],
   [Op.SetNwTtl, 2], [Op.DecNwTtl, 1], [Op.SetMplsTtl, 2], [Op.DecMplsTtl, 1], [Op.CopyTtlOut, 1], [Op.CopyTtlIn, 1],
   [Op.SetQueue, 2], [Op.WriteMetadata, 5], [Op.Meter, 2], [Op.CountTable, 3], [Op.CountFlow, 2], [Op.MissDrop, 2],
+  [Op.PushPbb, 1], [Op.PopPbb, 1],
 ] as const) {
   OP_LEN[op] = len;
 }
@@ -98,19 +103,21 @@ export const enum SetSlot {
   CopyTtlIn = 0,
   PopVlan = 1,
   PopMpls = 2,
-  PushMpls = 3,
-  PushVlan = 4,
-  CopyTtlOut = 5,
-  DecMplsTtl = 6,
-  DecNwTtl = 7,
-  SetMplsTtl = 8,
-  SetNwTtl = 9,
+  PopPbb = 3,
+  PushMpls = 4,
+  PushPbb = 5,
+  PushVlan = 6,
+  CopyTtlOut = 7,
+  DecMplsTtl = 8,
+  DecNwTtl = 9,
+  SetMplsTtl = 10,
+  SetNwTtl = 11,
   /** FieldBase + fid: one slot per set-field field. */
-  FieldBase = 10,
-  Queue = 50,
-  Group = 51,
-  Output = 52,
-  COUNT = 53,
+  FieldBase = 12,
+  Queue = 52,
+  Group = 53,
+  Output = 54,
+  COUNT = 55,
 }
 
 /** Growable op buffer (slow path: compilation only). */
@@ -151,6 +158,7 @@ export function opEdits(op: number): boolean {
   switch (op) {
     case Op.SetField: case Op.PushVlan: case Op.PopVlan: case Op.PushMpls: case Op.PopMpls: case Op.SetNwTtl:
     case Op.DecNwTtl: case Op.SetMplsTtl: case Op.DecMplsTtl: case Op.CopyTtlOut: case Op.CopyTtlIn:
+    case Op.PushPbb: case Op.PopPbb:
       return true;
     default:
       return false;

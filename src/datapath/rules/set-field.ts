@@ -40,7 +40,7 @@
 
 import { csumReplace16, csumReplace32, writeSctpChecksum } from '../../packet/checksum.js';
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
+  ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_PBB, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
@@ -486,6 +486,14 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
     }
     case SetKind.EthType: return setEthType(x, w0);
     case SetKind.IpProto: return setIpProto(x, w0);
+    case SetKind.PbbItag: {
+      if (x.ethType !== ETH_TYPE_PBB || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
+      if (!x.writable()) return false;
+      const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
+      const s = SET_SHIFT[fid], m = SET_BITS[fid];
+      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
+      return true;
+    }
     default:
       return true; // not settable: refused at validation
   }

@@ -13,10 +13,11 @@
  */
 
 import type { Datapath, DpPort } from '../datapath.js';
-import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_VLAN, FRAG_ANY, K, KEY_WORDS, VLAN_PRESENT } from '../../flow/key.js';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_PBB, ETH_TYPE_VLAN, FRAG_ANY, K, KEY_WORDS, VLAN_PRESENT } from '../../flow/key.js';
 import { copyTtlIn, copyTtlOut, decMplsTtl, popMpls, popVlan, pushMpls, pushVlan, setMplsTtl, TAG_BAD_TTL, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
 import type { FlowEntry } from './flow-table.js';
 import { GroupKind } from './groups.js';
+import { popPbb, pushPbb } from './pbb-tags.js';
 import { hashFinish, hashMix } from './classifier.js';
 import { MAX_GROUP_DEPTH } from './actions-exec.js';
 import { meterVerdict, normalVerdict, quietLookup } from './trace-peek.js';
@@ -326,6 +327,15 @@ export class TraceExecutor implements FrameCursor {
         }
         case Op.MissDrop:
           return this.drop(sub, 'table-miss', `no rule in table ${code[pc + 1]} matches and it has no table-miss rule`);
+        case Op.PushPbb:
+          if (!this.tagResult(pushPbb(this), sub)) return false;
+          break;
+        case Op.PopPbb: {
+          const was = this.ethType;
+          if (!this.tagResult(popPbb(this), sub)) return false;
+          if (was === ETH_TYPE_PBB) this.reparse();
+          break;
+        }
         default:
           break; // SetQueue (recorded only), CountTable, CountFlow: no effect on where the frame goes
       }

@@ -62,7 +62,9 @@ export function setSlotOf(a: Action): number {
     case 'copy_ttl_in': return SetSlot.CopyTtlIn;
     case 'pop_vlan': return SetSlot.PopVlan;
     case 'pop_mpls': return SetSlot.PopMpls;
+    case 'pop_pbb': return SetSlot.PopPbb;
     case 'push_mpls': return SetSlot.PushMpls;
+    case 'push_pbb': return SetSlot.PushPbb;
     case 'push_vlan': return SetSlot.PushVlan;
     case 'copy_ttl_out': return SetSlot.CopyTtlOut;
     case 'dec_mpls_ttl': return SetSlot.DecMplsTtl;
@@ -128,7 +130,9 @@ export function compileAction(a: Action, w: OpWriter, ctx: CompileContext, label
     case 'copy_ttl_out': w.push(Op.CopyTtlOut); break;
     case 'copy_ttl_in': w.push(Op.CopyTtlIn); break;
     case 'set_queue': w.push(Op.SetQueue, a.queueId); break;
-    default: break; // push_pbb, pop_pbb, experimenter: refused by validation
+    case 'push_pbb': w.push(Op.PushPbb); break; // ethertype 0x88E7, checked by validation
+    case 'pop_pbb': w.push(Op.PopPbb); break;
+    default: break; // experimenter: refused by validation
   }
 }
 

@@ -28,7 +28,7 @@ import { OFPCML, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
 import type { Match, Oxm } from '../codec/v13/oxm.js';
 import { Fid, FIELD_ID, FIELDS, Place, prereqMet, type FieldName } from '../../flow/fields.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K, VLAN_PRESENT } from '../../flow/key.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_PBB, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K, VLAN_PRESENT } from '../../flow/key.js';
 import { Op } from '../../datapath/rules/ops.js';
 import { PUNT_WHOLE_FRAME } from '../../datapath/rules/punt.js';
 
@@ -286,6 +286,8 @@ export function opText(op: Op, args: readonly number[], groupId = -1, meterId = 
     case Op.CountTable: return `count_table:${args[0]}`;
     case Op.CountFlow: return `count_flow:${args[0]}`;
     case Op.MissDrop: return `miss_drop:${args[0]}`;
+    case Op.PushPbb: return `push_pbb:${hex(ETH_TYPE_PBB)}`;
+    case Op.PopPbb: return 'pop_pbb';
     default: return `op${op as number}`;
   }
 }

@@ -34,7 +34,7 @@ export const GROUP_ACTION_BITS =
   (1 << OFPAT.OUTPUT) | (1 << OFPAT.COPY_TTL_OUT) | (1 << OFPAT.COPY_TTL_IN) | (1 << OFPAT.SET_MPLS_TTL) |
   (1 << OFPAT.DEC_MPLS_TTL) | (1 << OFPAT.PUSH_VLAN) | (1 << OFPAT.POP_VLAN) | (1 << OFPAT.PUSH_MPLS) |
   (1 << OFPAT.POP_MPLS) | (1 << OFPAT.SET_QUEUE) | (1 << OFPAT.GROUP) | (1 << OFPAT.SET_NW_TTL) |
-  (1 << OFPAT.DEC_NW_TTL) | (1 << OFPAT.SET_FIELD);
+  (1 << OFPAT.DEC_NW_TTL) | (1 << OFPAT.SET_FIELD) | (1 << OFPAT.PUSH_PBB) | (1 << OFPAT.POP_PBB);
 
 function err(code: number, reason: string): OfError {
   return { type: OFPET.GROUP_MOD_FAILED, code, reason };

@@ -20,7 +20,7 @@
  *     (validateMatch already requires in_port): it then adds nothing; a
  *     different value could never match and is refused with
  *     OFPBMC_BAD_VALUE.
- *   Place.None (pbb_isid: no PBB parsing) -> OFPBMC_BAD_FIELD.
+ *   Place.None (no field today) -> OFPBMC_BAD_FIELD.
  *   Field bits above the key bits (no field has any today; ipv6_exthdr
  *     carries all 9 OFPIEH_* bits): the parser would never set them, so "=0"
  *     always holds and they are dropped from the mask; asking for 1 could

@@ -10,7 +10,8 @@
  * (protocol words); nw_src, nw_dst (IPv4, or the ARP addresses with arp),
  * ipv6_src, ipv6_dst, ipv6_label, nw_proto, nw_tos, nw_ecn, nw_ttl, tp_src,
  * tp_dst, tcp_flags, icmp_type, icmp_code, arp_op, arp_spa, arp_tpa,
- * arp_sha, arp_tha (and the OXM names eth_src, ipv4_dst, tcp_dst... for the
+ * arp_sha, arp_tha, pbb_isid (a PBB I-TAG whose customer MACs are dl_dst
+ * and dl_src) (and the OXM names eth_src, ipv4_dst, tcp_dst... for the
  * same fields). What is not given is 0, as in OVS, except nw_ttl (64),
  * arp_op (1, a request) and an IPv6 header's next header with no protocol
  * given (59, none).
@@ -23,7 +24,7 @@
  */
 
 import { internetChecksum, onesComplementSum } from '../../packet/checksum.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../flow/key.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_PBB, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../flow/key.js';
 
 export class FlowSyntaxError extends Error {
   readonly code = 'LINC_ERR_FLOW_SYNTAX';
@@ -35,7 +36,7 @@ export interface TraceFlow {
   frame: Uint8Array;
 }
 
-type Kind = 'mac' | 'ipv4' | 'ipv6' | 'port' | 'u8' | 'u16' | 'u32' | 'vid' | 'pcp' | 'u20' | 'u12';
+type Kind = 'mac' | 'ipv4' | 'ipv6' | 'port' | 'u8' | 'u16' | 'u32' | 'vid' | 'pcp' | 'u20' | 'u12' | 'u24';
 
 /** Field names and aliases -> the canonical name and value kind. */
 const FIELD_SYNTAX: Record<string, [string, Kind]> = {
@@ -55,6 +56,7 @@ const FIELD_SYNTAX: Record<string, [string, Kind]> = {
   tcp_flags: ['tcp_flags', 'u12'],
   icmp_type: ['icmp_type', 'u8'], icmpv4_type: ['icmp_type', 'u8'], icmpv6_type: ['icmp_type', 'u8'],
   icmp_code: ['icmp_code', 'u8'], icmpv4_code: ['icmp_code', 'u8'], icmpv6_code: ['icmp_code', 'u8'],
+  pbb_isid: ['pbb_isid', 'u24'],
   arp_op: ['arp_op', 'u16'], arp_spa: ['arp_spa', 'ipv4'], arp_tpa: ['arp_tpa', 'ipv4'], arp_sha: ['arp_sha', 'mac'], arp_tha: ['arp_tha', 'mac'],
 };
 
@@ -130,7 +132,7 @@ function parseInteger(name: string, s: string, max: number): number {
 
 const IPV6_NO_NEXT_HEADER = 59;
 
-const MAX: Record<string, number> = { u8: 0xff, u12: 0xfff, u16: 0xffff, u20: 0xfffff, u32: 0xffffffff, vid: 0xfff, pcp: 7 };
+const MAX: Record<string, number> = { u8: 0xff, u12: 0xfff, u16: 0xffff, u20: 0xfffff, u24: 0xffffff, u32: 0xffffffff, vid: 0xfff, pcp: 7 };
 
 /** Parses `text` (a flow in the syntax above) into the frame it describes. */
 export function parseTraceFlow(text: string): TraceFlow {
@@ -176,6 +178,7 @@ export function parseTraceFlow(text: string): TraceFlow {
     if (ethType < 0) ethType = type;
     else if (ethType !== type) throw new FlowSyntaxError(`${named[0]} needs dl_type=0x${type.toString(16).padStart(4, '0')} (it is 0x${ethType.toString(16).padStart(4, '0')})`);
   };
+  implied(ETH_TYPE_PBB, ['pbb_isid']);
   implied(ETH_TYPE_ARP, ['arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha']);
   implied(ETH_TYPE_IPV6, ['ipv6_src', 'ipv6_dst', 'ipv6_label']);
   if (ethType !== ETH_TYPE_ARP) implied(ETH_TYPE_IPV4, ['nw_src', 'nw_dst']);
@@ -213,7 +216,8 @@ function buildFrame(v: Map<string, number | bigint | string>, ethType: number, p
   const tagged = v.has('dl_vlan') || v.has('dl_vlan_pcp');
   const l2 = tagged ? 18 : 14;
   const l4len = proto === IPPROTO_TCP ? 20 : proto === IPPROTO_UDP || proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? 8 : 0;
-  const l3len = ethType === ETH_TYPE_IPV4 ? 20 + l4len : ethType === ETH_TYPE_IPV6 ? 40 + l4len : ethType === ETH_TYPE_ARP ? 28 : 0;
+  const l3len = ethType === ETH_TYPE_IPV4 ? 20 + l4len : ethType === ETH_TYPE_IPV6 ? 40 + l4len : ethType === ETH_TYPE_ARP ? 28
+    : ethType === ETH_TYPE_PBB ? 18 : 0;
   const f = new Uint8Array(Math.max(60, l2 + l3len));
   const w16 = (o: number, x: number) => f.set([(x >>> 8) & 0xff, x & 0xff], o);
   const w32 = (o: number, x: number) => f.set([(x >>> 24) & 0xff, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff], o);
@@ -264,6 +268,11 @@ function buildFrame(v: Map<string, number | bigint | string>, ethType: number, p
     w32(l3 + 14, num('arp_spa'));
     mac(l3 + 18, num('arp_tha'));
     w32(l3 + 24, num('arp_tpa'));
+  } else if (ethType === ETH_TYPE_PBB) {
+    // I-TAG TCI with the I-SID; the customer MACs are the outer ones (as push_pbb makes them), customer type 0.
+    w32(l3, num('pbb_isid'));
+    mac(l3 + 4, num('dl_dst'));
+    mac(l3 + 10, num('dl_src'));
   }
   if (l4 > 0 && l4len > 0) {
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {

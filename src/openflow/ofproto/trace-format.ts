@@ -100,7 +100,7 @@ function hexBytes(b: Uint8Array): string {
 
 /** keyText without in_port (to compare a frame as it leaves with the frame as it came). */
 function flowWithoutInPort(key: Uint32Array): string {
-  return keyText(key).replace(/(^|,)in_port=\d+/, '');
+  return keyText(key).replace(/(^|,)in_port=\d+/, '').replace(/^,/, '');
 }
 
 /** Why a punt would not reach the control plane: the datapath's reason, else the connections'. */

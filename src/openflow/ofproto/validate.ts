@@ -15,9 +15,10 @@
  *   number no port has, or OFPP_TABLE outside packet-out); IN_PORT, NORMAL,
  *   FLOOD, ALL, CONTROLLER, LOCAL are fine.
  * - group: must exist (OFPBAC_BAD_OUT_GROUP). set_queue: any queue (recorded
- *   only). push_vlan 0x8100/0x88a8 and push_mpls 0x8847/0x8848, else
- *   OFPBAC_BAD_ARGUMENT. PBB and experimenter actions: OFPBAC_BAD_TYPE /
- *   OFPBAC_BAD_EXPERIMENTER.
+ *   only). push_vlan 0x8100/0x88a8, push_mpls 0x8847/0x8848 and push_pbb
+ *   0x88e7, else OFPBAC_BAD_ARGUMENT. Experimenter actions:
+ *   OFPBAC_BAD_EXPERIMENTER. After pop_pbb the eth_type is unknown (a
+ *   set-field with an eth_type prerequisite is then inconsistent).
  * - set_field: writable fields only (OFPBAC_BAD_SET_TYPE), value within the
  *   field (OFPBAC_BAD_SET_ARGUMENT), and, in a flow entry, prerequisites the
  *   match (followed through the pushes and pops before it) establishes:
@@ -62,7 +63,7 @@ function knownFromMatch(match: readonly Oxm[]): Known {
   return k;
 }
 
-const MPLS = 0x8847, MPLS_MC = 0x8848;
+const MPLS = 0x8847, MPLS_MC = 0x8848, PBB = 0x88e7;
 
 /**
  * Does `k` establish the prerequisites of set-field `field`? Those of its row
@@ -75,6 +76,9 @@ function prereqsMet(field: Oxm['field'], k: Known): boolean {
   }
   return true;
 }
+
+/** The actions that change eth_type, in action-set order (spec 5.10). */
+const ETH_TYPE_TAG_ORDER: readonly Action['type'][] = ['pop_mpls', 'pop_pbb', 'push_mpls', 'push_pbb'];
 
 function fits(v: number | bigint, bits: number): boolean {
   return typeof v === 'bigint' ? v >= 0n && v < 1n << BigInt(bits) : Number.isInteger(v) && v >= 0 && v < 2 ** bits;
@@ -133,8 +137,18 @@ function checkActions(list: readonly Action[], where: ActionsWhere, ctx: Validat
         break;
       }
       case 'push_pbb':
+        if (a.ethertype !== PBB) return actionErr(OFPBAC.BAD_ARGUMENT, `push_pbb ethertype 0x${a.ethertype.toString(16)}`);
+        if (known) {
+          known.ethType = PBB;
+          known.ipProto = -1;
+        }
+        break;
       case 'pop_pbb':
-        return actionErr(OFPBAC.BAD_TYPE, `${a.type} is not supported (no PBB)`);
+        if (known) {
+          known.ethType = -1; // the customer frame's type is in the bytes only
+          known.ipProto = -1;
+        }
+        break;
       case 'experimenter':
         return actionErr(OFPBAC.BAD_EXPERIMENTER, `experimenter action 0x${a.experimenter.toString(16)}`);
       default:
@@ -170,9 +184,9 @@ export function validateInstructions(list: readonly Instruction[], match: readon
   }
   for (const i of list) {
     if (i.type !== 'write_actions') continue;
-    // The action set runs pops and pushes before set-fields, whatever the list order.
-    const tags = i.actions.filter((a) => a.type === 'pop_mpls' || a.type === 'push_mpls');
-    const rest = i.actions.filter((a) => a.type !== 'pop_mpls' && a.type !== 'push_mpls');
+    // The action set runs pops, then push MPLS, then push PBB, before set-fields, whatever the list order.
+    const tags = ETH_TYPE_TAG_ORDER.flatMap((t) => i.actions.filter((a) => a.type === t));
+    const rest = i.actions.filter((a) => !ETH_TYPE_TAG_ORDER.includes(a.type));
     const bad = checkActions(tags, 'flow', ctx, known) ?? checkActions(rest, 'flow', ctx, known);
     if (bad) return bad;
   }
