@@ -96,6 +96,12 @@ export class DpPort {
     this.txq = new Int32Array(burst);
     this.link = readLink(port);
   }
+
+  /** Add the frames the kernel dropped for this port since the last read to RxDropKernel (slow path: ticks, llstat, scrapes). */
+  syncKernelDrops(): void {
+    const n = this.port.readKernelDrops?.() ?? 0;
+    if (n > 0) this.counters.c[PortStat.RxDropKernel] += n;
+  }
 }
 
 const LINK_UNKNOWN: LinkInfo = { adminUp: false, carrier: false, mtu: 0, mac: 0, ifindex: 0 };
@@ -205,6 +211,7 @@ export class Datapath {
   removePort(ofPort: number): DpPort | undefined {
     const dp = this.byNo.get(ofPort);
     if (!dp) return undefined;
+    dp.syncKernelDrops();
     dp.port.stop();
     this.byNo.delete(ofPort);
     this.portList.splice(dp.index, 1);
@@ -414,9 +421,10 @@ export class Datapath {
     }
   }
 
-  /** Periodic work: aging in the pipeline. */
+  /** Periodic work: aging in the pipeline, the kernel's drop counts. */
   tick(nowMs = performance.now()): void {
     this.pipeline?.tick(nowMs);
+    for (const dp of this.portList) dp.syncKernelDrops();
     this.pollLinks();
   }
 
