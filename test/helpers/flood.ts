@@ -91,3 +91,35 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   }
   return 0;
 }
+
+export interface PingRtts {
+  transmitted: number;
+  received: number;
+  /** Round-trip time of every reply, ms, in order. */
+  rttsMs: number[];
+}
+
+/** `ping -c count -i intervalS -W 1 dst` in `ns` (pinned to `cpu` when given), without blocking the event loop. */
+export function pingRtts(ns: string, dst: string, opts: { count: number; intervalS: number; cpu?: number }): Promise<PingRtts> {
+  const argv = ['netns', 'exec', ns];
+  if (opts.cpu !== undefined) argv.push('taskset', '-c', String(opts.cpu));
+  argv.push('ping', '-n', '-c', String(opts.count), '-i', String(opts.intervalS), '-W', '1', dst);
+  const p = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    p.once('exit', () => {
+      const sum = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      if (!sum) reject(new Error(`ping in ${ns} printed no summary: ${out.slice(-400)}`));
+      else resolve({ transmitted: Number(sum[1]), received: Number(sum[2]), rttsMs: [...out.matchAll(/icmp_seq=\d+ ttl=\d+ time=([\d.]+) ms/g)].map((m) => Number(m[1])) });
+    });
+  });
+}
+
+/** The q-quantile (0..1) of `xs` (nearest rank), NaN when empty. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
