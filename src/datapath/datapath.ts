@@ -53,7 +53,16 @@ import type { PortVlan } from './learning/vlan.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 
 export const DEFAULT_BURST = 32;
-/** rxBurst rounds per wakeup before yielding to the event loop (other ports, timers, controllers). */
+/**
+ * rxBurst rounds per wakeup before yielding to the event loop (other ports,
+ * timers, controllers): a port's budget is roundsPerWakeup x burst frames
+ * (128 by default) per wakeup. Fair service under overload rests on it:
+ * every port has its own fd and readiness handle, and one event-loop turn
+ * runs the wakeup of every ready port, so a port that never runs dry costs
+ * each other port at most one budget of work per turn; what it cannot be
+ * served stays in, or is dropped (and counted, RxDropKernel) by, its own
+ * kernel queue, never another port's.
+ */
 export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
 /** Busy-poll: passes over every port per event-loop turn before yielding (controllers, scrapes, timers). */
 export const BUSY_POLL_PASSES = 16;
