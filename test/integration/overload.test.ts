@@ -29,7 +29,7 @@ import { missing, netns, tool } from '../helpers/requirements.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(missing(netns, tool('ping'), tool('trafgen'), tool('taskset')))('switch under overload (if: ports on veths)', () => {
+describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('switch under overload (if: ports on veths)', () => {
   const topo = new Topology();
   const dir = mkdtempSync(join(tmpdir(), 'linc-overload-'));
   let sw: SwitchProcess;
