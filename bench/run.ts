@@ -7,7 +7,8 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
- *                                      --only ofpipeline, --only churn, --only crc32c (repeatable)
+ *                                      --only ofpipeline, --only churn, --only crc32c,
+ *                                      --only isolation (repeatable)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -23,6 +24,7 @@ import { formatClassifierBench, runClassifierBench } from './classifier.js';
 import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
+import { formatIsolation, runIsolation } from './isolation.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +35,7 @@ const { values } = parseArgs({
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'crc32c'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'crc32c', 'isolation'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -45,6 +47,7 @@ const classifierRows: string[] = [];
 const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
 const crcRows: string[] = [];
+const isolationRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -125,7 +128,21 @@ if (only.includes('churn')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length > 0) {
+if (only.includes('isolation')) {
+  const missing = ['trafgen', 'ip', 'ping', 'taskset'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0 || cpus().length < 2) {
+    console.log(`isolation: skipped (${!isRoot ? 'needs root and /dev/net/tun' : missing.length > 0 ? 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh' : 'needs 2 cores'})`);
+  } else {
+    const r = await runIsolation(quick ? { runs: 1, pings: 200 } : { runs });
+    console.log('\nping 3 -> 4 during | loss | p50 | p99 | max | target (loss < 1 %, p99 < 5 ms)');
+    for (const row of formatIsolation(r)) {
+      console.log(row);
+      isolationRows.push(row);
+    }
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -144,6 +161,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
     text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen), median (rounds) | vs quiet (median of per-round ratios) | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
   }
   if (crcRows.length) text += `\n| SCTP checksum (CRC32c, field counted as zero), one core | previous byte table, ns/packet | @node-rs/crc32, ns/packet | speed-up |\n| --- | --- | --- | --- |\n${crcRows.join('\n')}\n`;
+  if (isolationRows.length) {
+    text += `\n| isolation (if: ports 1..4 on veths; switch on core 0, trafgen and ping on core 1; 1000 pings 5 ms apart, 3 -> 4) | ping loss, median | p50 RTT | p99 RTT | max RTT | target |\n| --- | --- | --- | --- | --- | --- |\n${isolationRows.join('\n')}\n`;
+  }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

@@ -17,7 +17,7 @@ programs=(
   iperf3:iperf3 trafgen:netsniff-ng tshark:tshark ovs-ofctl:openvswitch-common
   prometheus:prometheus promtool:prometheus ethtool:ethtool
   python3:python3 cc:gcc g++:g++ make:make
-  unshare:util-linux nsenter:util-linux systemd-analyze:systemd
+  unshare:util-linux nsenter:util-linux taskset:util-linux systemd-analyze:systemd
   podman:podman runc:runc debootstrap:debootstrap newuidmap:uidmap
   mnexec:mininet osken-manager:python3-os-ken
 )

@@ -80,7 +80,7 @@ export function inspectStatus(t: InspectTarget, startedMs: number): AdminSwitchS
       kind: dp.port.kind,
       link: { up: l.adminUp && l.carrier && (config & OFPPC.PORT_DOWN) === 0, adminUp: l.adminUp, carrier: l.carrier, mtu: l.mtu, mac: macText(l.mac) },
       config: CONFIG_NAMES.filter(([bit]) => (config & bit) !== 0).map(([, name]) => name),
-      rx: { frames: c[PortStat.RxFrames], bytes: c[PortStat.RxBytes], dropped: c[PortStat.RxDropNoSlot], errors: c[PortStat.RxErrors], malformed: c[PortStat.RxMalformed] },
+      rx: { frames: c[PortStat.RxFrames], bytes: c[PortStat.RxBytes], dropped: c[PortStat.RxDropNoSlot] + c[PortStat.RxDropKernel], errors: c[PortStat.RxErrors], malformed: c[PortStat.RxMalformed] },
       tx: {
         frames: c[PortStat.TxFrames], bytes: c[PortStat.TxBytes], dropped: c[PortStat.TxDropQueueFull] + c[PortStat.TxDropMtu] + c[PortStat.TxDropGso],
         errors: c[PortStat.TxErrors],

@@ -53,7 +53,16 @@ import type { PortVlan } from './learning/vlan.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 
 export const DEFAULT_BURST = 32;
-/** rxBurst rounds per wakeup before yielding to the event loop (other ports, timers, controllers). */
+/**
+ * rxBurst rounds per wakeup before yielding to the event loop (other ports,
+ * timers, controllers): a port's budget is roundsPerWakeup x burst frames
+ * (128 by default) per wakeup. Fair service under overload rests on it:
+ * every port has its own fd and readiness handle, and one event-loop turn
+ * runs the wakeup of every ready port, so a port that never runs dry costs
+ * each other port at most one budget of work per turn; what it cannot be
+ * served stays in, or is dropped (and counted, RxDropKernel) by, its own
+ * kernel queue, never another port's.
+ */
 export const DEFAULT_ROUNDS_PER_WAKEUP = 4;
 /** Busy-poll: passes over every port per event-loop turn before yielding (controllers, scrapes, timers). */
 export const BUSY_POLL_PASSES = 16;
@@ -95,6 +104,12 @@ export class DpPort {
     this.ofPort = port.ofPort;
     this.txq = new Int32Array(burst);
     this.link = readLink(port);
+  }
+
+  /** Add the frames the kernel dropped for this port since the last read to RxDropKernel (slow path: ticks, llstat, scrapes). */
+  syncKernelDrops(): void {
+    const n = this.port.readKernelDrops?.() ?? 0;
+    if (n > 0) this.counters.c[PortStat.RxDropKernel] += n;
   }
 }
 
@@ -205,6 +220,7 @@ export class Datapath {
   removePort(ofPort: number): DpPort | undefined {
     const dp = this.byNo.get(ofPort);
     if (!dp) return undefined;
+    dp.syncKernelDrops();
     dp.port.stop();
     this.byNo.delete(ofPort);
     this.portList.splice(dp.index, 1);
@@ -417,9 +433,10 @@ export class Datapath {
     }
   }
 
-  /** Periodic work: aging in the pipeline. */
+  /** Periodic work: aging in the pipeline, the kernel's drop counts. */
   tick(nowMs = performance.now()): void {
     this.pipeline?.tick(nowMs);
+    for (const dp of this.portList) dp.syncKernelDrops();
     this.pollLinks();
   }
 

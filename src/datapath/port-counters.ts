@@ -9,6 +9,10 @@
  * - Drop reasons never overlap: a frame lost on tx is counted in exactly one
  *   of TxDropQueueFull, TxErrors, TxDropMtu, TxDropGso.
  * - Float64 holds integers exactly up to 2^53: centuries at line rate.
+ * - Drops before a frame is received are counted once too: RxDropKernel
+ *   (the kernel dropped it for us: our fd's queue was full) or, when the
+ *   kernel never tells (frames left in its queue), not here at all;
+ *   RxDropNoSlot counts receive attempts, not frames.
  */
 
 export const enum PortStat {
@@ -53,6 +57,8 @@ export const enum PortStat {
   FwdFlooded,
   /** Frames the port's VLAN configuration refused on receive (learning switch): a tagged frame on an access port, a VLAN a trunk does not carry. */
   VlanDropped,
+  /** Frames the kernel dropped on their way to the port's fd because its queue was full (read, not incremented per frame: DpPort.syncKernelDrops). */
+  RxDropKernel,
   COUNT,
 }
 
@@ -62,7 +68,7 @@ export const PORT_STAT_NAMES = [
   'rx_wakeup_frames_min', 'rx_wakeup_frames_max',
   'tx_frames', 'tx_bytes', 'tx_kicks', 'tx_kick_frames_min', 'tx_kick_frames_max',
   'tx_drop_queue_full', 'tx_errors', 'tx_drop_mtu', 'tx_drop_gso', 'tx_csum_software',
-  'slots_freed', 'fwd_dropped', 'fwd_flooded', 'vlan_dropped',
+  'slots_freed', 'fwd_dropped', 'fwd_flooded', 'vlan_dropped', 'rx_drop_kernel',
 ] as const;
 
 /** Frames-per-burst histogram buckets: [1], [2,3], [4,7], ... [256, inf): index = 31 - clz32(n), capped. */

@@ -49,6 +49,8 @@ export class MemoryPort implements Port {
   txFrames = 0;
   txBytes = 0;
   linkUp = true;
+  /** Frames "the kernel dropped" for this port, as a test sets them; readKernelDrops() reports and clears them (like PACKET_STATISTICS). */
+  kernelDrops = 0;
   private readonly queue: CapturedFrame[] = [];
   private templates: Uint8Array[] = [];
   private nextTemplate = 0;
@@ -89,6 +91,12 @@ export class MemoryPort implements Port {
 
   get rxPending(): number {
     return this.queue.length + this.pending;
+  }
+
+  readKernelDrops(): number {
+    const n = this.kernelDrops;
+    this.kernelDrops = 0;
+    return n;
   }
 
   /** Call the datapath's readable callback, as a poll wakeup would. */

@@ -11,8 +11,8 @@
  * NativeLayoutError naming each constant and both values, never used.
  *
  * Contracts (the native side documents the details in io.cc):
- * - openTap, openPacket, linkInfo, setLinkUp, tapInfo, openLinkEvents and
- *   lockFile are slow path and may throw
+ * - openTap, openPacket, linkInfo, setLinkUp, tapInfo, openLinkEvents,
+ *   packetStats, tapDevStats and lockFile are slow path and may throw
  *   NativeSysError {code, errno, syscall}; src/ports/open-errors.ts turns
  *   that into a sentence for the user.
  * - NativeIo.rx/tx are the hot path: one call per burst, never throw, return
@@ -82,6 +82,10 @@ export interface NativeBinding {
   closeFd(fd: number): void;
   /** A socket on the kernel's link notifications (RTM_NEWLINK/RTM_DELLINK) of this network namespace. */
   openLinkEvents(): NativeNetlinkSocket;
+  /** PACKET_STATISTICS of an AF_PACKET socket since the last read (the kernel zeroes them on read): frames dropped, and frames seen with them. */
+  packetStats(fd: number): { packets: number; drops: number };
+  /** The TAP behind fd (its current name) and /proc/net/dev as its namespace shows it; null when the TAP is gone. */
+  tapDevStats(fd: number): { name: string; text: string } | null;
   /** An exclusive non-blocking flock on path (created if missing): the fd holding it; throws EAGAIN when another holds it. */
   lockFile(path: string): number;
   createIo(

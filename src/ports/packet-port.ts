@@ -30,6 +30,9 @@
  * - After rxBurst, each slot's frame starts at pool.dataOff[slot] with the
  *   vnet header (or VNET_HDR_LEN zero bytes without one) right before it.
  * - close() closes the socket; the interface itself is left as it is.
+ * - Kernel drops (PACKET_STATISTICS, src/ports/kernel-drops.ts) of a socket
+ *   given up by rebind() are read first and reported by the next
+ *   readKernelDrops(), so none is lost with the old socket.
  */
 
 import type { PacketPool } from '../packet/pool.js';
@@ -107,6 +110,8 @@ export class PacketPort extends NativePort implements Port {
   private boundIfindex = 0;
   /** Why the last bind attempt failed (the interface exists but could not be opened), or null. */
   private bindError: string | null = null;
+  /** Kernel drops read from sockets since given up, not yet reported. */
+  private dropsCarried = 0;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -162,12 +167,14 @@ export class PacketPort extends NativePort implements Port {
     if (now === null) {
       this.bindError = null;
       if (!this.attached) return false;
+      this.dropsCarried += this.socketDrops();
       void this.detach();
       this.boundIfindex = 0;
       return true;
     }
     if (this.attached && now.ifindex === this.boundIfindex) return false;
     const was = this.boundIfindex;
+    this.dropsCarried += this.socketDrops();
     void this.detach();
     this.boundIfindex = 0;
     try {
@@ -180,6 +187,22 @@ export class PacketPort extends NativePort implements Port {
       this.bindError = isNativeSysError(e) && MISSING_CODES.has(e.code) ? null : describeOpenError(INTERFACE_WORDS, this.name, e).message;
     }
     return this.boundIfindex !== was;
+  }
+
+  /** PACKET_STATISTICS tp_drops since the last read of the bound socket (0 while detached or when the kernel cannot say). */
+  private socketDrops(): number {
+    if (this.closed || !this.attached) return 0;
+    try {
+      return this.native.packetStats(this.fd).drops;
+    } catch {
+      return 0;
+    }
+  }
+
+  readKernelDrops(): number {
+    const n = this.dropsCarried + this.socketDrops();
+    this.dropsCarried = 0;
+    return n;
   }
 
   rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {

@@ -104,6 +104,14 @@ export interface Port {
    * changed. Slow path; never throws.
    */
   rebind?(): boolean;
+  /**
+   * Frames the kernel dropped on their way to this port's fd since the last
+   * call, because we did not read fast enough (an AF_PACKET socket's full
+   * receive buffer, a TAP's full queue to us): src/ports/kernel-drops.ts says
+   * what each kind can and cannot see. Slow path; never throws (0 when the
+   * kernel cannot say). Absent: the port has no kernel queue.
+   */
+  readKernelDrops?(): number;
   /** Ports bound by name: why the last bind failed although the interface exists (null when it did not fail). */
   readonly lastBindError?: string | null;
 }

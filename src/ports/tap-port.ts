@@ -24,11 +24,14 @@
  *   'gone') until the port is removed; the switch does not re-create it.
  * - close() closes the fd: a TAP this port created disappears with it; a
  *   pre-existing persistent TAP stays.
+ * - Kernel drops are the TAP's tx_dropped (src/ports/kernel-drops.ts) since
+ *   the port opened it, wherever the TAP lives.
  */
 
 import type { PacketPool } from '../packet/pool.js';
 import { IFF_RUNNING, IFF_UP } from './link-events.js';
 import { loadNative, type NativeBinding, type NativeTapInfo } from './native.js';
+import { CumulativeDrops, netDevTxDropped } from './kernel-drops.js';
 import { IO_KIND_TAP } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
@@ -60,6 +63,7 @@ export class TapPort extends NativePort implements Port {
   private lastIfindex = 0;
   /** The TAP's name in this namespace, or null while it lives in another one (or is gone). */
   private hereAs: string | null;
+  private readonly txDropped = new CumulativeDrops();
 
   /** Open (or create) the TAP; throws a PortOpenError with a sentence naming it. */
   static open(opts: TapPortOptions): TapPort {
@@ -96,6 +100,18 @@ export class TapPort extends NativePort implements Port {
     this.created = opened.created;
     this.hereAs = opened.name;
     this.link();
+    this.readKernelDrops(); // the baseline: drops from before we opened it are not ours
+  }
+
+  readKernelDrops(): number {
+    if (this.closed || !this.attached) return 0;
+    let dev;
+    try {
+      dev = this.native.tapDevStats(this.fd);
+    } catch {
+      return 0;
+    }
+    return dev === null ? 0 : this.txDropped.advance(netDevTxDropped(dev.text, dev.name));
   }
 
   watchName(): string | null {

@@ -14,6 +14,8 @@
  * - A port has at most one window; starting it again replaces it.
  * - Rates and periods of an empty count are null (JSON) and "-" (text), never
  *   Infinity or NaN.
+ * - Every sample first adds the kernel's drops of the port since the last
+ *   read (DpPort.syncKernelDrops), so a window sees them up to its ends.
  */
 
 import type { DpPort } from '../datapath/datapath.js';
@@ -59,6 +61,8 @@ export interface LlstatReport {
     kpps: number;
     mbps: number;
     avgFrameBytes: number | null;
+    /** Frames the kernel dropped for us: the port's fd queue was full (src/ports/kernel-drops.ts). */
+    kernel: number;
     /** Wakeups that found no free pool slot (the frames stayed in the kernel's queue). */
     noSlot: number;
     errors: number;
@@ -161,6 +165,7 @@ export function llstatReport(port: number, name: string, start: CounterSample, e
       kpps: sec > 0 ? rxFrames / sec / 1e3 : 0,
       mbps: sec > 0 ? (rxBytes * 8) / sec / 1e6 : 0,
       avgFrameBytes: rxFrames > 0 ? rxBytes / rxFrames : null,
+      kernel: d(PortStat.RxDropKernel),
       noSlot: d(PortStat.RxDropNoSlot),
       errors: d(PortStat.RxErrors),
       malformed: d(PortStat.RxMalformed),
@@ -209,7 +214,7 @@ export function formatLlstat(r: LlstatReport): string {
     `RX: frames per wakeup: ${mam(rx.framesPerWakeup)}`,
     `RX: slots freed per wakeup: ${f1(rx.slotsFreedPerWakeup)}`,
     `RX: rates: ${f1(rx.kpps)}kpps ${rx.mbps.toFixed(2)}Mbps avg pkt size ${size(rx.avgFrameBytes)}`,
-    `RX: drops: no free slot ${rx.noSlot}, errors ${rx.errors}, malformed ${rx.malformed}`,
+    `RX: drops: kernel ${rx.kernel}, no free slot ${rx.noSlot}, errors ${rx.errors}, malformed ${rx.malformed}`,
     `TX: outputs: ${tx.outputs} (${tx.kicks} kicks ${f1(tx.framesPerKick.avg)}) ${freq(tx.outputsPerSec, tx.outputPeriodUs)}`,
     `TX: frames per kick: ${mam(tx.framesPerKick)}`,
     `TX: rates: ${f1(tx.kpps)}kpps ${tx.mbps.toFixed(2)}Mbps avg pkt size ${size(tx.avgFrameBytes)}`,
@@ -229,6 +234,7 @@ export interface PortSource {
 interface Window {
   ofPort: number;
   name: string;
+  dp: DpPort;
   counters: PortCounters;
   start: CounterSample;
   end: CounterSample | null;
@@ -271,7 +277,8 @@ export class LlstatWindows {
     const t = this.now();
     for (const p of ports) {
       p.counters.resetWindow();
-      this.windows.set(p.ofPort, { ofPort: p.ofPort, name: p.port.name, counters: p.counters, start: samplePort(p.counters, t), end: null });
+      p.syncKernelDrops();
+      this.windows.set(p.ofPort, { ofPort: p.ofPort, name: p.port.name, dp: p, counters: p.counters, start: samplePort(p.counters, t), end: null });
     }
     return ports.map((p) => p.ofPort);
   }
@@ -284,6 +291,7 @@ export class LlstatWindows {
     for (const n of nums) {
       const w = this.windows.get(n);
       if (!w || w.end !== null) continue;
+      w.dp.syncKernelDrops();
       w.end = samplePort(w.counters, t);
       stopped.push(n);
     }
@@ -310,6 +318,7 @@ export class LlstatWindows {
       });
     }
     const t = this.now();
+    for (const w of ws) if (w.end === null) w.dp.syncKernelDrops();
     return ws.map((w) => llstatReport(w.ofPort, w.name, w.start, w.end ?? samplePort(w.counters, t), w.end === null));
   }
 

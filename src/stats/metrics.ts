@@ -99,7 +99,6 @@ const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_rx_bursts_total', help: 'rxBurst calls that returned at least one frame.', stat: PortStat.RxBursts },
   { name: 'linc_port_rx_packets_total', help: 'Frames received on the port.', stat: PortStat.RxFrames },
   { name: 'linc_port_rx_bytes_total', help: 'Bytes of the frames received on the port (Ethernet header and payload, no FCS).', stat: PortStat.RxBytes },
-  { name: 'linc_port_rx_dropped_total', help: 'Receive attempts abandoned because the packet pool had no free slot (the frames stay in the kernel queue, which drops them when full).', stat: PortStat.RxDropNoSlot },
   { name: 'linc_port_rx_errors_total', help: 'rxBurst calls that failed with an error other than EAGAIN.', stat: PortStat.RxErrors },
   { name: 'linc_port_rx_malformed_total', help: 'Frames received with a malformed or truncated header.', stat: PortStat.RxMalformed },
   { name: 'linc_port_tx_packets_total', help: 'Frames sent on the port (llstat "outputs").', stat: PortStat.TxFrames },
@@ -111,6 +110,12 @@ const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_forward_dropped_total', help: 'Frames received on the port that the forwarding decision dropped (e.g. destination is the in port, port not forwarding).', stat: PortStat.FwdDropped },
   { name: 'linc_port_flooded_total', help: 'Frames received on the port that were flooded to every other port.', stat: PortStat.FwdFlooded },
   { name: 'linc_port_vlan_dropped_total', help: 'Frames received on the port that its VLAN configuration refused (learning switch): tagged on an access port, or in a VLAN the trunk does not carry.', stat: PortStat.VlanDropped },
+];
+
+/** rx drop reasons as the `reason` label of linc_port_rx_dropped_total (no_slot counts receive attempts, kernel counts frames). */
+const RX_DROP_REASONS: Array<[string, PortStat]> = [
+  ['no_slot', PortStat.RxDropNoSlot],
+  ['kernel', PortStat.RxDropKernel],
 ];
 
 /** tx drop reasons (non-overlapping, port-counters.ts) as the `reason` label of linc_port_tx_dropped_total. */
@@ -194,6 +199,20 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
       },
     });
   }
+
+  new Counter<PortLabels | 'reason'>({
+    name: 'linc_port_rx_dropped_total',
+    help: 'Receive-side drops, by reason: no_slot (receive attempts abandoned because the packet pool had no free slot; the frames stay in the kernel queue), kernel (frames the kernel dropped because the port\'s socket or TAP queue was full: PACKET_STATISTICS, the TAP\'s tx_dropped).',
+    labelNames: ['port', 'name', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of dp.portList) {
+        p.syncKernelDrops();
+        for (const [reason, stat] of RX_DROP_REASONS) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
+      }
+    },
+  });
 
   new Counter<PortLabels | 'reason'>({
     name: 'linc_port_tx_dropped_total',

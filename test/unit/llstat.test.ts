@@ -189,6 +189,22 @@ describe('llstat windows over a datapath', () => {
     expect(win.show().map((x) => x.port)).toEqual([1, 2]);
   });
 
+  it('reads the kernel\'s drops at each end of a window: before the start they are not the window\'s', () => {
+    const { a, win, tick } = setup();
+    a.kernelDrops = 7; // dropped before the window
+    win.start('1');
+    a.kernelDrops = 40;
+    tick(1000);
+    const [running] = win.show('1');
+    expect(running.rx.kernel).toBe(40);
+    expect(running.counters.rx_drop_kernel).toBe(40);
+    expect(formatLlstat(running).split('\n')).toContain('RX: drops: kernel 40, no free slot 0, errors 0, malformed 0');
+    a.kernelDrops = 2;
+    win.stop('1');
+    a.kernelDrops = 100; // after the stop: not in the frozen window
+    expect(win.show('1')[0].rx.kernel).toBe(42);
+  });
+
   it('refuses unknown ports and shows nothing before a start', () => {
     const { win } = setup();
     expect(() => win.show()).toThrow(LlstatError);

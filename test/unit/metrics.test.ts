@@ -141,6 +141,20 @@ describe('Prometheus metrics', () => {
     expect(value(e, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
   });
 
+  it('reads the kernel\'s drops at scrape time into linc_port_rx_dropped_total{reason="kernel"}, accumulated over scrapes', async () => {
+    const { dp, a, metrics } = setup();
+    a.kernelDrops = 5;
+    let e = parseExposition(await metrics.scrape());
+    expect(value(e, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' })).toBe(5);
+    expect(value(e, 'linc_port_rx_dropped_total', { port: '7', reason: 'kernel' })).toBe(0);
+    expect(value(e, 'linc_port_rx_dropped_total', { port: '1', reason: 'no_slot' })).toBe(dp.port(1)!.counters.c[PortStat.RxDropNoSlot]);
+    a.kernelDrops = 3; // the kernel zeroes its count on read: the switch keeps the sum
+    e = parseExposition(await metrics.scrape());
+    expect(value(e, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' })).toBe(8);
+    expect(dp.port(1)!.counters.c[PortStat.RxDropKernel]).toBe(8);
+    expect(e.type.get('linc_port_rx_dropped_total')).toBe('counter');
+  });
+
   it('builds burst histograms from the log2 buckets: cumulative, le = 2^(b+1)-1, sum and count from the counters', async () => {
     const { dp, metrics } = setup();
     const e = parseExposition(await metrics.scrape());

@@ -4,7 +4,8 @@
  * the splitting of long lists into bodies that each fit one message.
  *
  * Port counters come from the DpPort llstat counters: rx/tx packets and
- * bytes; rx_dropped = frames lost for want of a pool slot; tx_dropped =
+ * bytes; rx_dropped = frames lost for want of a pool slot plus those the
+ * kernel dropped on the port's full queue (RxDropKernel); tx_dropped =
  * queue-full, over-MTU and GSO drops; rx/tx errors = failed syscalls. Frames
  * a forwarding decision dropped are not port drops (they are FwdDropped in
  * llstat and per-reason pipeline counters).
@@ -100,7 +101,7 @@ export function portStatsOf(dp: DpPort, addedMs: number, nowMs: number): PortSta
     txPackets: big(c[PortStat.TxFrames]),
     rxBytes: big(c[PortStat.RxBytes]),
     txBytes: big(c[PortStat.TxBytes]),
-    rxDropped: big(c[PortStat.RxDropNoSlot]),
+    rxDropped: big(c[PortStat.RxDropNoSlot] + c[PortStat.RxDropKernel]),
     txDropped: big(c[PortStat.TxDropQueueFull] + c[PortStat.TxDropMtu] + c[PortStat.TxDropGso]),
     rxErrors: big(c[PortStat.RxErrors]),
     txErrors: big(c[PortStat.TxErrors]),

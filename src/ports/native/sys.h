@@ -7,6 +7,7 @@
  * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
  * the readiness handle both of those poll with in fd-poll.cc;
  * the interface locks (flock) in lock.cc;
+ * the kernel's drop statistics of packet sockets and TAPs in drops.cc;
  * the numbers shared with TypeScript (kinds, status indices, flag bits, burst
  * limit) in layout.h, exported as `constants` by addon.cc.
  *
@@ -43,6 +44,9 @@ void InitNetlink(Napi::Env env, Napi::Object exports);
 
 /* Register lockFile (lock.cc) on `exports`. */
 void InitLock(Napi::Env env, Napi::Object exports);
+
+/* Register packetStats and tapDevStats (drops.cc) on `exports`. */
+void InitDrops(Napi::Env env, Napi::Object exports);
 
 }  // namespace linc
 
