@@ -86,8 +86,16 @@ export function streamConnector(target: StreamTarget, tls: TlsCredentials | null
     // Like Open vSwitch: the controller's certificate must verify against the CA; its name is not checked.
     const s = tlsConnect({ host, port, ...creds, rejectUnauthorized: true, checkServerIdentity: () => undefined });
     s.setNoDelay(true);
-    const refused = (e: NodeJS.ErrnoException) => log.warn({ target: target.spec, code: e.code, reason: e.message }, TLS_PEER_REFUSED);
-    s.once('error', refused);
+    // Between TCP connect and the end of the handshake: a socket error (ECONNRESET) or a TLS
+    // protocol error (ERR_SSL_...) is a failed handshake; anything else is OpenSSL's verify code.
+    const refused = (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? 'UNKNOWN';
+      const reason = /^(E[A-Z]+|ERR_.*)$/.test(code)
+        ? `TLS handshake with the controller failed (${e.message.split('\n')[0]})`
+        : `the controller certificate does not verify against --ca-cert (${e.message})`;
+      log.warn({ target: target.spec, code, reason }, TLS_PEER_REFUSED);
+    };
+    s.once('connect', () => s.once('error', refused));
     s.once('secureConnect', () => s.off('error', refused));
     return s;
   };
@@ -96,9 +104,23 @@ export function streamConnector(target: StreamTarget, tls: TlsCredentials | null
 /** A listening server for ptcp:, pssl: or punix:; `onConnection` gets each ready connection. */
 export function createStreamServer(target: StreamTarget, tls: TlsCredentials | null, log: Logger, onConnection: (s: Socket) => void): Server {
   if (!target.tls) return createServer(onConnection);
+  // The certificate check is ours rather than OpenSSL's rejectUnauthorized, which hangs up
+  // without saying why: a client without a verified certificate is logged and closed here.
   const server = createTlsServer(
-    { ...needCredentials(tls, target.spec), requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
-    onConnection,
+    { ...needCredentials(tls, target.spec), requestCert: true, rejectUnauthorized: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+    (s: TLSSocket) => {
+      if (s.authorized) {
+        onConnection(s);
+        return;
+      }
+      // Node hands the OpenSSL verify code (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED...) as a string.
+      const err: unknown = s.authorizationError;
+      const code = typeof err === 'string' ? err : err instanceof Error ? err.message : 'UNKNOWN';
+      const noCert = Object.keys(s.getPeerCertificate()).length === 0;
+      const reason = noCert ? 'the client sent no certificate' : `the client certificate does not verify against --ca-cert (${code})`;
+      log.warn({ listen: target.spec, peer: `ssl:${ipText(s.remoteAddress, s.remotePort)}`, code: noCert ? 'NO_CERTIFICATE' : code, reason }, TLS_PEER_REFUSED);
+      s.destroy();
+    },
   );
   server.on('tlsClientError', (e: NodeJS.ErrnoException, s: TLSSocket) => {
     const fields = { listen: target.spec, peer: `ssl:${ipText(s.remoteAddress, s.remotePort)}`, code: e.code, reason: e.message.split('\n')[0] };
