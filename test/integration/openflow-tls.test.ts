@@ -192,6 +192,13 @@ describe.skipIf(missing(netns, tool('openssl'), tool('ovs-ofctl'), tool('osken-m
     expect(line.reason).toMatch(/^the client certificate does not verify against --ca-cert \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
   });
 
+  it('refuses plain OpenFlow (no TLS) on the pssl: listener, and logs why', async () => {
+    const r = ofctl(sslTarget.replace(/^ssl:/, 'tcp:'), 'dump-flows');
+    expect(r.status).not.toBe(0);
+    const line = await sw.waitForLog((x) => x.msg === 'TLS peer refused' && x.listen === 'pssl:0:0.0.0.0' && x.code === 'ERR_SSL_WRONG_VERSION_NUMBER');
+    expect(line.reason).toBe('TLS handshake failed (wrong version number)');
+  });
+
   it('refuses a controller whose certificate another CA signed, and logs it with the target', async () => {
     const line = await sw.waitForLog((x) => x.msg === 'TLS peer refused' && x.target === rogueSpec, 20_000);
     expect(line.level).toBe(WARN);

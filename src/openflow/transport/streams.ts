@@ -67,6 +67,12 @@ export function addressText(a: AddressInfo): string {
   return a.family === 'unix' ? a.address : ipText(a.address, a.port);
 }
 
+/** OpenSSL's "...:SSL routines:ssl3_get_record:wrong version number:file:line:" -> "wrong version number". */
+function sslReason(e: Error): string {
+  const m = /routines:[^:]*:([^:]+)/.exec(e.message);
+  return m ? m[1] : e.message.split('\n')[0];
+}
+
 function needCredentials(tls: TlsCredentials | null, spec: string): TlsCredentials {
   if (tls === null) throw new Error(`${spec} needs TLS credentials (--private-key, --certificate, --ca-cert)`);
   return tls;
@@ -91,7 +97,7 @@ export function streamConnector(target: StreamTarget, tls: TlsCredentials | null
     const refused = (e: NodeJS.ErrnoException) => {
       const code = e.code ?? 'UNKNOWN';
       const reason = /^(E[A-Z]+|ERR_.*)$/.test(code)
-        ? `TLS handshake with the controller failed (${e.message.split('\n')[0]})`
+        ? `TLS handshake with the controller failed (${sslReason(e)})`
         : `the controller certificate does not verify against --ca-cert (${e.message})`;
       log.warn({ target: target.spec, code, reason }, TLS_PEER_REFUSED);
     };
@@ -123,7 +129,7 @@ export function createStreamServer(target: StreamTarget, tls: TlsCredentials | n
     },
   );
   server.on('tlsClientError', (e: NodeJS.ErrnoException, s: TLSSocket) => {
-    const fields = { listen: target.spec, peer: `ssl:${ipText(s.remoteAddress, s.remotePort)}`, code: e.code, reason: e.message.split('\n')[0] };
+    const fields = { listen: target.spec, peer: `ssl:${ipText(s.remoteAddress, s.remotePort)}`, code: e.code, reason: `TLS handshake failed (${sslReason(e)})` };
     // A peer that hangs up before the handshake (a port probe) was not refused by us.
     if (e.code === 'ECONNRESET') log.debug(fields, 'TLS connection closed by the peer before the handshake');
     else log.warn(fields, TLS_PEER_REFUSED);
