@@ -211,7 +211,7 @@ export class ActiveConnection {
     const timeoutMs = Math.max(INITIAL_BACKOFF_MS, this.backoff.current);
     const fail = (e: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
-      socket.off('connect', connected);
+      socket.off(connectedEvent(socket), connected);
       socket.destroy();
       if (this.socket !== socket) return;
       this.socket = null;
