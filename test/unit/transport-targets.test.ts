@@ -3,7 +3,8 @@
  * ssl:HOST[:PORT] for controllers, pssl:[PORT][:ADDR] and punix:PATH for
  * listeners; and the punix: socket file (src/openflow/transport/streams.ts):
  * mode 0600, a stale file replaced, a live one or a non-socket left alone,
- * the file gone once the listener closes.
+ * the file gone once the listener closes; a pssl: listener's connection
+ * cap counts TLS handshakes under way.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,9 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseControllerTarget, parseListenTarget, PassiveListener, type ListenTarget } from '../../src/openflow/transport/connections.js';
 import { addressText } from '../../src/openflow/transport/streams.js';
+import { loadTlsCredentials } from '../../src/openflow/transport/tls-credentials.js';
+import { missing, tool } from '../helpers/requirements.js';
+import { Pki } from '../helpers/tls-certs.js';
 
 const silent = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'linc-punix-'));
@@ -123,4 +127,41 @@ describe('punix: listener', () => {
     await expect(l2.listen()).rejects.toMatchObject({ code: 'EEXIST', message: `${plain} exists and is not a socket; not touching it` });
     expect(statSync(plain).isFile()).toBe(true);
   });
+});
+
+describe.skipIf(missing(tool('openssl')))('pssl: listener connection cap', () => {
+  let pki: Pki;
+  afterAll(() => pki?.remove());
+
+  it('counts TLS handshakes under way against the cap: one over it is closed and refused', async () => {
+    pki = new Pki();
+    const ca = pki.ca('ca');
+    const sw = pki.issue(ca, 'switch');
+    const tls = loadTlsCredentials({ privateKey: sw.key, certificate: sw.cert, caCert: ca.cert });
+    let refusals = 0;
+    const l = new PassiveListener({ target: listen('pssl:0'), log: silent, tls, maxConnections: 2, refuse: () => refusals++, accept: (s) => s.destroy() });
+    const { port } = await l.listen();
+    // Plain TCP connections that never start the TLS handshake.
+    const open = (): Promise<Socket> =>
+      new Promise((resolve) => {
+        const c = createConnection({ host: '127.0.0.1', port }, () => resolve(c));
+        c.on('error', () => undefined);
+      });
+    const held = [await open(), await open()];
+    const third = await open();
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 5000);
+      third.once('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    third.destroy();
+    expect(closed).toBe(true);
+    expect(refusals).toBe(1);
+    expect(l.refused).toBe(1);
+    for (const c of held) expect(c.destroyed).toBe(false);
+    for (const c of held) c.destroy();
+    l.close();
+  }, 15_000);
 });

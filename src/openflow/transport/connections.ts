@@ -23,8 +23,9 @@
  *   close() cancels both and nothing reconnects afterwards.
  * - The listener hands each accepted socket to `accept` and keeps no other
  *   state about it but the count of open ones: over `maxConnections` a new
- *   socket is destroyed at once and `refuse` told (peer-limits.ts); close()
- *   stops accepting (the owner closes the channels).
+ *   socket is destroyed at once and `refuse` told (peer-limits.ts); on a
+ *   pssl: listener TLS handshakes under way count too; close() stops
+ *   accepting (the owner closes the channels).
  */
 
 import { createConnection, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -281,6 +282,14 @@ export class PassiveListener {
       s.setNoDelay(true);
       opts.accept(s);
     });
+    if (opts.target.tls && opts.maxConnections !== undefined) {
+      // pssl: the callback above sees only verified connections; the cap must also bound handshakes under way.
+      this.server.maxConnections = opts.maxConnections;
+      this.server.on('drop', () => {
+        this.refused++;
+        opts.refuse?.();
+      });
+    }
   }
 
   /** Where it listens (the real port when 0 was asked), once listening. */
