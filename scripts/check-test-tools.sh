@@ -19,7 +19,7 @@ programs=(
   python3:python3 cc:gcc g++:g++ make:make
   unshare:util-linux nsenter:util-linux taskset:util-linux systemd-analyze:systemd
   podman:podman runc:runc debootstrap:debootstrap newuidmap:uidmap
-  mnexec:mininet osken-manager:python3-os-ken
+  mnexec:mininet osken-manager:python3-os-ken openssl:openssl
 )
 # Comes with Node.js (the README's set-up), not from install-test-deps.sh
 node_programs=(npm)

@@ -15,7 +15,7 @@ set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(iproute2 procps util-linux iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 gcc g++ make
-      podman runc debootstrap uidmap systemd mininet python3-os-ken)
+      podman runc debootstrap uidmap systemd mininet python3-os-ken openssl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -34,6 +34,7 @@ import { defaultAdminSocketPath } from './stats/admin.js';
 import { MAX_BURST } from './ports/port.js';
 import { createLogger } from './stats/log.js';
 import { PortOpenError, startSwitch } from './switch.js';
+import { TlsCredentialsError } from './openflow/transport/tls-credentials.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -65,6 +66,7 @@ function run(opts: CliValues & { config?: string }): void {
     sw = startSwitch(cfg, log, { version: packageVersion() });
   } catch (e) {
     if (e instanceof PortOpenError) fail(e.message, 1);
+    if (e instanceof TlsCredentialsError) fail(e.message, 2);
     throw e;
   }
   const running = sw;
@@ -137,8 +139,11 @@ export function buildProgram(): Command {
     .option('--mac-aging <seconds>', 'MAC learning aging time (default 300)')
     .option('--mac-table-size <n>', 'MAC learning table size (default 8192)')
     .option('--busy-poll', 'poll ports in a loop instead of sleeping until one is readable: lowest latency, keeps one core busy')
-    .option('--controller <target>', 'an OpenFlow controller to connect to: tcp:HOST[:PORT] (port 6653 by default; IPv6 as tcp:[::1]:6653); repeatable', collect)
-    .option('--listen <target>', 'accept OpenFlow connections (ovs-ofctl, controllers): ptcp:[PORT][:ADDR] (address 127.0.0.1 unless given); repeatable', collect)
+    .option('--controller <target>', 'an OpenFlow controller to connect to: tcp:HOST[:PORT] or ssl:HOST[:PORT] (TLS) (port 6653 by default; IPv6 as tcp:[::1]:6653); repeatable', collect)
+    .option('--listen <target>', 'accept OpenFlow connections (ovs-ofctl, controllers): ptcp:[PORT][:ADDR] or pssl:[PORT][:ADDR] (TLS, client certificates required) (address 127.0.0.1 unless given), or punix:PATH (a Unix socket, mode 0600); repeatable', collect)
+    .option('--private-key <file>', 'PEM private key of the switch, for ssl: and pssl: targets')
+    .option('--certificate <file>', 'PEM certificate of the switch (matching --private-key), for ssl: and pssl: targets')
+    .option('--ca-cert <file>', 'PEM CA certificate that peers\' certificates must be signed by, for ssl: and pssl: targets')
     .addOption(choiceOption('--fail-mode <mode>', 'with no controller connected: standalone = learning switch, secure = flow tables only (default standalone)', FAIL_MODES))
     .option('--inactivity-probe <seconds>', 'echo request after this much silence on an OpenFlow connection, disconnect after as long again; 0 = off (default 5)')
     .option('--max-backoff <seconds>', 'longest wait between reconnects to a controller (default 8)')

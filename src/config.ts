@@ -8,7 +8,10 @@
  * admin-socket, busy-poll; and for OpenFlow controllers (one `--controller`
  * flag per entry), listen (one `--listen` per entry), fail-mode,
  * inactivity-probe, max-backoff; the peer limits handshake-timeout,
- * listen-max-connections, controller-rate-limit, controller-burst-limit.
+ * listen-max-connections, controller-rate-limit, controller-burst-limit;
+ * and the TLS files of ssl:/pssl: targets private-key, certificate,
+ * ca-cert (read and checked here: a missing, unreadable or mismatched one
+ * is a configuration error).
  *
  * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
  * each kind's NAME check and mapping keys, and the messages listing them.
@@ -32,6 +35,7 @@ import {
   DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_LISTENER, defaultBurstLimit } from './openflow/transport/peer-limits.js';
+import { loadTlsCredentials, TlsCredentialsError, type TlsFiles } from './openflow/transport/tls-credentials.js';
 import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
@@ -88,6 +92,8 @@ export interface SwitchConfig {
   controllerRateLimit: number;
   /** Packet-in burst per connection (OVS controller_burst_limit): given, or a quarter of the rate; 0 without a rate. */
   controllerBurstLimit: number;
+  /** The PEM files of ssl:/pssl: targets (`--private-key`, `--certificate`, `--ca-cert`), checked readable and matching; null when not given. */
+  tls: TlsFiles | null;
 }
 
 export const FAIL_MODES = ['standalone', 'secure'] as const;
@@ -349,6 +355,34 @@ function targetList<T extends { spec: string }>(what: string, parse: (s: string)
   });
 }
 
+const pemFile = z.string({ error: (iss) => `must be the path of a PEM file, not ${valueWords(iss.input)}` }).min(1, 'must be the path of a PEM file');
+
+/** The TLS keys, config-file name and SwitchConfig name. */
+const TLS_KEYS = [['private-key', 'privateKey'], ['certificate', 'certificate'], ['ca-cert', 'caCert']] as const;
+
+/**
+ * The TLS files: all three or none; all three when a target is ssl: or
+ * pssl:. Given ones are read and checked now, so that a bad key stops the
+ * start with one line.
+ */
+function tlsFiles(merged: FileConfig, targets: ReadonlyArray<{ spec: string; tls?: true }>): TlsFiles | null {
+  const missing = TLS_KEYS.filter(([key]) => merged[key] === undefined).map(([key]) => `--${key}`);
+  const secure = targets.find((t) => t.tls);
+  if (missing.length === TLS_KEYS.length && secure === undefined) return null;
+  if (missing.length > 0) {
+    const list = `--private-key, --certificate and --ca-cert (missing: ${missing.join(', ')})`;
+    throw new ConfigError(secure !== undefined ? `${secure.spec} needs TLS keys: ${list}` : `the TLS keys go together: ${list}`);
+  }
+  const files = { privateKey: merged['private-key']!, certificate: merged.certificate!, caCert: merged['ca-cert']! };
+  try {
+    loadTlsCredentials(files);
+  } catch (e) {
+    if (e instanceof TlsCredentialsError) throw new ConfigError(e.message);
+    throw e;
+  }
+  return files;
+}
+
 const seconds = (max: number) =>
   z
     .number({ message: 'must be a number of seconds' })
@@ -371,8 +405,8 @@ const fileSchema = z
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
     'busy-poll': z.boolean(),
-    controllers: targetList('controller targets (tcp:HOST[:PORT])', parseControllerTarget),
-    listen: targetList('listen targets (ptcp:[PORT][:ADDR])', parseListenTarget),
+    controllers: targetList('controller targets (tcp:HOST[:PORT] or ssl:HOST[:PORT])', parseControllerTarget),
+    listen: targetList('listen targets (ptcp:[PORT][:ADDR], pssl:[PORT][:ADDR] or punix:PATH)', parseListenTarget),
     'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
     'inactivity-probe': seconds(3600).refine((v) => v === 0 || v >= 1, 'must be 0 (off) or at least 1 second'),
     'max-backoff': seconds(3600).int('must be a whole number of seconds').min(1, 'must be at least 1 second'),
@@ -382,6 +416,9 @@ const fileSchema = z
     'controller-burst-limit': z.number({ message: 'must be a whole number of packets' }).int('must be a whole number of packets').min(1, 'must be at least 1').max(10_000_000, 'must be at most 10000000'),
     metrics: metricsAddress,
     'admin-socket': socketPath,
+    'private-key': pemFile,
+    certificate: pemFile,
+    'ca-cert': pemFile,
   })
   .partial()
   .strict();
@@ -415,6 +452,9 @@ export interface CliValues {
   controllerBurstLimit?: string;
   metrics?: string;
   adminSocket?: string;
+  privateKey?: string;
+  certificate?: string;
+  caCert?: string;
 }
 
 /** `where` is `config file PATH:` or `option`; the key follows it, then the message. */
@@ -487,6 +527,9 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       'controller-burst-limit': intFlag(cli.controllerBurstLimit, 'controller-burst-limit'),
       metrics: cli.metrics,
       'admin-socket': cli.adminSocket,
+      'private-key': cli.privateKey,
+      certificate: cli.certificate,
+      'ca-cert': cli.caCert,
     },
     'option',
   );
@@ -520,6 +563,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     controllerBurstLimit: rateLimit === 0 ? 0 : (burstLimit ?? defaultBurstLimit(rateLimit)),
     metrics: merged.metrics !== undefined ? merged.metrics : validate({ metrics: DEFAULT_METRICS }, 'default').metrics!,
     adminSocket: merged['admin-socket'] !== undefined ? merged['admin-socket'] : defaultAdminSocketPath(),
+    tls: tlsFiles(merged, [...(merged.controllers ?? []), ...(merged.listen ?? [])]),
   };
 }
 

@@ -25,6 +25,7 @@ import type { OfSwitch } from './openflow/ofproto/of-switch.js';
 import { cacheReport, traceReport } from './openflow/ofproto/trace-format.js';
 import { FlowSyntaxError, inPortOf, parseFrameHex, parseTraceFlow } from './openflow/ofproto/trace-flow.js';
 import type { ControllerManager } from './openflow/transport/controller-manager.js';
+import { addressText } from './openflow/transport/streams.js';
 import type { AdminAnswer, AdminPortStatus, AdminRoute, AdminSwitchStatus } from './stats/admin.js';
 
 export interface InspectTarget {
@@ -98,7 +99,7 @@ export function inspectStatus(t: InspectTarget, startedMs: number): AdminSwitchS
     })),
     listeners: (om?.listenerStatus() ?? []).map((l) => ({
       spec: l.spec,
-      address: l.address === null ? null : `${l.address.family === 'IPv6' ? `[${l.address.address}]` : l.address.address}:${l.address.port}`,
+      address: l.address === null ? null : addressText(l.address),
     })),
     connections: om?.serviceConnections() ?? [],
     tables: { flows: sw.tables.flowCount, groups: sw.groups.size, meters: sw.meters.size, macs: t.normal.macs.size },

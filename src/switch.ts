@@ -44,6 +44,9 @@ import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
 import { addControllerMetrics, createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
 import { ControllerManager } from './openflow/transport/controller-manager.js';
+import { addressText } from './openflow/transport/streams.js';
+import { loadTlsCredentials } from './openflow/transport/tls-credentials.js';
+import { warnExposedEndpoints } from './exposure.js';
 import { OfSwitch } from './openflow/ofproto/of-switch.js';
 import { inspectRoutes, inspectStatus, type InspectTarget } from './inspect-routes.js';
 
@@ -87,6 +90,7 @@ const RESTART_SETTINGS: Array<[keyof SwitchConfig, string]> = [
   ['inactivityProbeMs', 'inactivity-probe'], ['maxBackoffMs', 'max-backoff'], ['metrics', 'metrics'], ['adminSocket', 'admin-socket'],
   ['handshakeTimeoutMs', 'handshake-timeout'], ['listenMaxConnections', 'listen-max-connections'],
   ['controllerRateLimit', 'controller-rate-limit'], ['controllerBurstLimit', 'controller-burst-limit'],
+  ['tls', 'private-key/certificate/ca-cert'],
 ];
 
 function sameSetting(a: unknown, b: unknown): boolean {
@@ -95,6 +99,9 @@ function sameSetting(a: unknown, b: unknown): boolean {
 }
 
 export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: string } = {}): RunningSwitch {
+  // Before anything opens: a key file that became unreadable since the config was checked throws TlsCredentialsError.
+  const tls = cfg.tls === null ? null : loadTlsCredentials(cfg.tls);
+  warnExposedEndpoints(cfg, log);
   const pool = new PacketPool({ slots: cfg.poolSlots, frameCapacity: cfg.offload ? GSO_FRAME_CAPACITY : STANDARD_FRAME_CAPACITY });
   const datapath = new Datapath({ pool, burst: cfg.burst, busyPoll: cfg.busyPoll });
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
@@ -160,6 +167,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
         controllerRateLimit: cfg.controllerRateLimit,
         controllerBurstLimit: cfg.controllerBurstLimit,
       },
+      tls,
     });
     addControllerMetrics(metrics, openflow);
   }
@@ -240,7 +248,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     ofSwitch,
     openflow,
     openflowListeners: () =>
-      (openflow?.listenerStatus() ?? []).flatMap((l) => (l.address ? [`${l.address.family === 'IPv6' ? `[${l.address.address}]` : l.address.address}:${l.address.port}`] : [])),
+      (openflow?.listenerStatus() ?? []).flatMap((l) => (l.address ? [addressText(l.address)] : [])),
     close() {
       if (closed) return;
       closed = true;

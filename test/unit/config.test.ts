@@ -212,6 +212,9 @@ describe('bad input messages', () => {
       'controller-rate-limit: 5',
       'controller-burst-limit: 5',
       'admin-socket: "some text"',
+      'private-key: "some text"',
+      'certificate: "some text"',
+      'ca-cert: "some text"',
     ]);
     // Inside a port mapping too.
     for (const [text, want] of [

@@ -7,6 +7,8 @@
  *                       bracketed IPv6 address ([::1]); PORT defaults to 6653
  *   ptcp:[PORT][:ADDR]  passive: ADDR defaults to 127.0.0.1 (loopback only
  *                       unless the operator says otherwise); port 0 picks one
+ *   ssl:HOST[:PORT], pssl:[PORT][:ADDR]  the same over TLS (streams.ts)
+ *   punix:PATH          passive, a Unix socket file (mode 0600)
  *
  * Backoff (after OVS rconn): the first attempt is immediate; after a failed
  * attempt or a lost connection wait `backoff`, which starts at 1 s and
@@ -21,13 +23,16 @@
  *   close() cancels both and nothing reconnects afterwards.
  * - The listener hands each accepted socket to `accept` and keeps no other
  *   state about it but the count of open ones: over `maxConnections` a new
- *   socket is destroyed at once and `refuse` told (peer-limits.ts); close()
- *   stops accepting (the owner closes the channels).
+ *   socket is destroyed at once and `refuse` told (peer-limits.ts); on a
+ *   pssl: listener TLS handshakes under way count too; close() stops
+ *   accepting (the owner closes the channels).
  */
 
-import { createConnection, createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createConnection, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { OfChannel } from './channel.js';
+import { bindStreamServer, connectedEvent, createStreamServer } from './streams.js';
+import type { TlsCredentials } from './tls-credentials.js';
 import type { Logger } from '../../stats/log.js';
 
 /** IANA's OpenFlow port. */
@@ -39,18 +44,28 @@ export const DEFAULT_MAX_BACKOFF_MS = 8000;
 export const DEFAULT_INACTIVITY_PROBE_MS = 5000;
 
 export interface ControllerTarget {
-  /** Normalised spec, e.g. "tcp:127.0.0.1:6653", "tcp:[::1]:6653". */
+  /** Normalised spec, e.g. "tcp:127.0.0.1:6653", "tcp:[::1]:6653", "ssl:10.0.0.1:6653". */
   spec: string;
   host: string;
   port: number;
+  /** ssl: the connection is TLS (absent for tcp:). */
+  tls?: true;
 }
 
 export interface ListenTarget {
-  /** Normalised spec, e.g. "ptcp:6653:127.0.0.1". */
+  /** Normalised spec, e.g. "ptcp:6653:127.0.0.1", "pssl:6653:127.0.0.1", "punix:/run/linc.sock". */
   spec: string;
+  /** For punix: "" (and port 0). */
   host: string;
   port: number;
+  /** pssl: connections are TLS with client certificates (absent for ptcp:). */
+  tls?: true;
+  /** punix: the socket file. */
+  path?: string;
 }
+
+/** Longest punix: path (sun_path holds 108 bytes with the terminating NUL). */
+const MAX_UNIX_PATH_BYTES = 107;
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
@@ -65,30 +80,41 @@ function parsePort(s: string | undefined, min: number, dflt: number): number | n
   return n >= min && n <= 65535 ? n : null;
 }
 
-/** Parses tcp:HOST[:PORT]; a string is the reason it is not one. */
+/** Parses tcp:HOST[:PORT] or ssl:HOST[:PORT]; a string is the reason it is not one. */
 export function parseControllerTarget(input: string): ControllerTarget | string {
   const s = input.trim();
-  const usage = `"${input}" is not a controller target: use tcp:HOST:PORT (e.g. tcp:127.0.0.1:6653, tcp:[::1]:6653, tcp:ctl.example:6653)`;
-  const m = /^tcp:(?:\[([^\]]*)\]|([^:[\]]*))(?::([^:]*))?$/.exec(s);
+  const usage = `"${input}" is not a controller target: use tcp:HOST:PORT or ssl:HOST:PORT (e.g. tcp:127.0.0.1:6653, tcp:[::1]:6653, ssl:ctl.example:6653)`;
+  const m = /^(tcp|ssl):(?:\[([^\]]*)\]|([^:[\]]*))(?::([^:]*))?$/.exec(s);
   if (!m) return usage;
-  const host = m[1] ?? m[2];
-  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4 && !HOSTNAME.test(host)) return usage;
-  const port = parsePort(m[3], 1, DEFAULT_OPENFLOW_PORT);
-  if (port === null) return `"${input}": controller port "${m[3]}" must be a number from 1 to 65535`;
-  return { spec: `tcp:${hostSpec(host)}:${port}`, host, port };
+  const host = m[2] ?? m[3];
+  if (m[2] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4 && !HOSTNAME.test(host)) return usage;
+  const port = parsePort(m[4], 1, DEFAULT_OPENFLOW_PORT);
+  if (port === null) return `"${input}": controller port "${m[4]}" must be a number from 1 to 65535`;
+  const target: ControllerTarget = { spec: `${m[1]}:${hostSpec(host)}:${port}`, host, port };
+  if (m[1] === 'ssl') target.tls = true;
+  return target;
 }
 
-/** Parses ptcp:[PORT][:ADDR]; a string is the reason it is not one. */
+/** Parses ptcp:[PORT][:ADDR], pssl:[PORT][:ADDR] or punix:PATH; a string is the reason it is not one. */
 export function parseListenTarget(input: string): ListenTarget | string {
   const s = input.trim();
-  const m = /^ptcp:([^:[]*)(?::(.*))?$/.exec(s);
-  if (!m) return `"${input}" is not a listen target: use ptcp:PORT[:ADDR] (e.g. ptcp:6653, ptcp:6653:0.0.0.0, ptcp:6653:[::1])`;
-  const port = parsePort(m[1], 0, DEFAULT_OPENFLOW_PORT);
-  if (port === null) return `"${input}": listen port "${m[1]}" must be a number from 0 to 65535 (0 picks a free port)`;
-  let host = m[2] ?? DEFAULT_LISTEN_ADDRESS;
+  if (s.startsWith('punix:')) {
+    const path = s.slice('punix:'.length);
+    if (path === '') return `"${input}": punix: needs the path of the socket file (e.g. punix:/run/linc-ts/openflow.sock)`;
+    if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) return `"${input}": the socket path is longer than ${MAX_UNIX_PATH_BYTES} bytes`;
+    if (path.includes('\0')) return `"${input}": the socket path contains a NUL character`;
+    return { spec: `punix:${path}`, host: '', port: 0, path };
+  }
+  const m = /^p(tcp|ssl):([^:[]*)(?::(.*))?$/.exec(s);
+  if (!m) return `"${input}" is not a listen target: use ptcp:PORT[:ADDR], pssl:PORT[:ADDR] or punix:PATH (e.g. ptcp:6653, pssl:6653:0.0.0.0, ptcp:6653:[::1], punix:/run/linc-ts/openflow.sock)`;
+  const port = parsePort(m[2], 0, DEFAULT_OPENFLOW_PORT);
+  if (port === null) return `"${input}": listen port "${m[2]}" must be a number from 0 to 65535 (0 picks a free port)`;
+  let host = m[3] ?? DEFAULT_LISTEN_ADDRESS;
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (isIP(host) === 0) return `"${input}": listen address "${m[2]}" must be an IPv4 or IPv6 address`;
-  return { spec: `ptcp:${port}:${hostSpec(host)}`, host, port };
+  if (isIP(host) === 0) return `"${input}": listen address "${m[3]}" must be an IPv4 or IPv6 address`;
+  const target: ListenTarget = { spec: `p${m[1]}:${port}:${hostSpec(host)}`, host, port };
+  if (m[1] === 'ssl') target.tls = true;
+  return target;
 }
 
 /** 1 s, 2 s, 4 s ... up to max; reset() after a good connection. */
@@ -186,7 +212,7 @@ export class ActiveConnection {
     const timeoutMs = Math.max(INITIAL_BACKOFF_MS, this.backoff.current);
     const fail = (e: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
-      socket.off('connect', connected);
+      socket.off(connectedEvent(socket), connected);
       socket.destroy();
       if (this.socket !== socket) return;
       this.socket = null;
@@ -208,7 +234,7 @@ export class ActiveConnection {
     };
     const connectTimer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
     socket.once('error', fail);
-    socket.once('connect', connected);
+    socket.once(connectedEvent(socket), connected);
   }
 
   private retry(reason: string, wasUp: boolean): void {
@@ -223,6 +249,8 @@ export class ActiveConnection {
 export interface ListenerOptions {
   target: ListenTarget;
   log: Logger;
+  /** The switch's key, certificate and CA (pssl: targets need them). */
+  tls?: TlsCredentials | null;
   /** Each accepted connection. */
   accept(socket: Socket): void;
   /** Connections kept open at once; the next are closed at accept. Default: no cap. */
@@ -231,7 +259,7 @@ export interface ListenerOptions {
   refuse?(): void;
 }
 
-/** A TCP listener for OpenFlow tools (ovs-ofctl) and controllers that connect to us. */
+/** A TCP, TLS or Unix-socket listener for OpenFlow tools (ovs-ofctl) and controllers that connect to us. */
 export class PassiveListener {
   readonly target: ListenTarget;
   private readonly server: Server;
@@ -242,7 +270,7 @@ export class PassiveListener {
 
   constructor(private readonly opts: ListenerOptions) {
     this.target = opts.target;
-    this.server = createServer((s) => {
+    this.server = createStreamServer(opts.target, opts.tls ?? null, opts.log, (s) => {
       if (this.open >= (opts.maxConnections ?? Infinity)) {
         s.destroy();
         this.refused++;
@@ -254,6 +282,14 @@ export class PassiveListener {
       s.setNoDelay(true);
       opts.accept(s);
     });
+    if (opts.target.tls && opts.maxConnections !== undefined) {
+      // pssl: the callback above sees only verified connections; the cap must also bound handshakes under way.
+      this.server.maxConnections = opts.maxConnections;
+      this.server.on('drop', () => {
+        this.refused++;
+        opts.refuse?.();
+      });
+    }
   }
 
   /** Where it listens (the real port when 0 was asked), once listening. */
@@ -262,16 +298,11 @@ export class PassiveListener {
   }
 
   /** Binds; rejects with the socket error (EADDRINUSE, EADDRNOTAVAIL...). */
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.target.port, this.target.host, () => {
-        this.server.off('error', reject);
-        this.server.on('error', (e) => this.opts.log.error({ listen: this.target.spec, err: e }, 'openflow listener error'));
-        this.bound = this.server.address() as AddressInfo;
-        resolve(this.bound);
-      });
-    });
+  async listen(): Promise<AddressInfo> {
+    const bound = await bindStreamServer(this.server, this.target);
+    this.server.on('error', (e) => this.opts.log.error({ listen: this.target.spec, err: e }, 'openflow listener error'));
+    this.bound = bound;
+    return bound;
   }
 
   close(): void {

@@ -40,8 +40,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { OfChannel, type AsyncKind, type ChannelHost, type ChannelKind } from './channel.js';
 import {
-  ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, tcpConnect, type ConnectFn, type ControllerTarget, type ListenTarget,
+  ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
 } from './connections.js';
+import { connectedEvent, peerName, streamConnector } from './streams.js';
+import type { TlsCredentials } from './tls-credentials.js';
 import { encodeMessage, OFPCR_ROLE, OFPET, OFPRRFC, type OfpMessage } from '../codec/wire.js';
 import type { FlowRemoved } from '../codec/v13/msg/flow-removed.js';
 import type { PacketIn } from '../codec/v13/msg/packet-in.js';
@@ -106,6 +108,8 @@ export interface ControllerManagerOptions {
   limits?: Partial<PeerLimits>;
   /** For tests: how active connections open sockets. */
   connect?: ConnectFn;
+  /** The switch's key, certificate and CA, for ssl: and pssl: targets. */
+  tls?: TlsCredentials | null;
 }
 
 export class ControllerManager implements SwitchEventSink, ChannelHost {
@@ -144,7 +148,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
     );
     for (const target of opts.controllers ?? []) {
       const track = { connecting: false, sinceMs: performance.now(), lastError: null as string | null };
-      const connect = opts.connect ?? tcpConnect;
+      const connect = opts.connect ?? streamConnector(target, opts.tls ?? null, opts.log);
       const a = new ActiveConnection({
         target,
         log: opts.log,
@@ -173,12 +177,13 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
           log: opts.log,
           maxConnections: max,
           refuse: () => refusals.hit(),
+          tls: opts.tls,
           accept: (s: Socket) => {
             if (this.closed) {
               s.destroy();
               return;
             }
-            const peer = `tcp:${s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`;
+            const peer = peerName(s, target);
             this.log.debug({ listen: target.spec, peer }, 'openflow connection accepted');
             this.attach(s, 'service', peer, undefined, target.spec);
           },
@@ -227,7 +232,7 @@ export class ControllerManager implements SwitchEventSink, ChannelHost {
       if (!track.connecting) return;
       Object.assign(track, { connecting: false, sinceMs: performance.now() }, why === null ? {} : { lastError: why });
     };
-    socket.once('connect', ended(null));
+    socket.once(connectedEvent(socket), ended(null));
     socket.once('error', (e: NodeJS.ErrnoException) => ended(`connection failed: ${e.code ?? e.message}`)());
     socket.once('close', ended('connect timed out'));
     return socket;
