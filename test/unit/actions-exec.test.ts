@@ -345,6 +345,20 @@ describe('pop_mpls, then an ICMPv4 match and set-field in the next table', () =>
     expect(badChecksums(sent[0])).toEqual([]);
     expect(h.events.packetIns.map((p) => [p.totalLen, Array.from(p.data)])).toEqual([0, 1].map(() => [expected.length, Array.from(expected)]));
   });
+  it('the conformance tester\'s own case (os-ken packet library bytes): pop_mpls:0x0800, goto_table:1; icmpv4_type=8 -> output:2 and CONTROLLER', () => {
+    // ethernet/mpls(bsb=1, label=100, exp=3, ttl=64)/ipv4(tos=32, proto=1, ttl=64)/icmp echo, serialized by os_ken.lib.packet;
+    // the egress is what the tester expects, serialized by the same library.
+    const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
+    const echo = '0800beae00000000303132333435363738396162636465666768696a6b6c6d6e6f707172737475767778797a4142434445464748494a4b4c';
+    const ingress = hex('222222222222121111111111' + '8847' + '00064740' + '4520004c000000004001db22c0a80a0ac0a81414' + echo);
+    const egress = hex('222222222222121111111111' + '0800' + '4520004c000000004001db22c0a80a0ac0a81414' + echo);
+    const h = setup();
+    h.flow({ tableId: 0, match: [ETH(0x8847)], instructions: [apply({ type: 'pop_mpls', ethertype: 0x0800 }), gotoTable(1)] });
+    h.flow({ tableId: 1, match: [ETH(0x800), PROTO(1), { field: 'icmpv4_type', value: 8 }], instructions: [apply(out(2), out(OFPP.CONTROLLER))] });
+    h.send(0, ingress);
+    expect(h.taken()[1]).toEqual([egress]);
+    expect(h.events.packetIns.map((p) => Array.from(p.data))).toEqual([Array.from(egress)]);
+  });
 });
 
 describe('VLAN tags', () => {
