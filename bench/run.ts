@@ -7,7 +7,7 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
- *                                      --only ofpipeline, --only churn (repeatable)
+ *                                      --only ofpipeline, --only churn, --only memory (repeatable)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -22,6 +22,7 @@ import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
 import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
+import { formatMemoryBench, runMemoryBench } from './memory.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,7 @@ const { values } = parseArgs({
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'memory'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -43,6 +44,7 @@ const counterRows: string[] = [];
 const classifierRows: string[] = [];
 const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
+const memoryRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -116,7 +118,16 @@ if (only.includes('churn')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length > 0) {
+if (only.includes('memory')) {
+  const r = runMemoryBench(quick ? { sizes: [10_000, 100_000], quietSec: 3 } : {});
+  console.log('\nflows | heap + array buffers per flow | RSS per flow | after GC');
+  for (const row of formatMemoryBench(r)) {
+    console.log(row);
+    memoryRows.push(row);
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + memoryRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -133,6 +144,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   }
   if (churnRows.length) {
     text += `\n| port changes (if: ports 1 and 2 on veths; TAP ports added and removed through the admin socket) | adds + removes | delivered A -> B, 64 B UDP at full speed (trafgen), median (rounds) | vs quiet (median of per-round ratios) | loss of 50k paced datagrams |\n| --- | --- | --- | --- | --- |\n${churnRows.join('\n')}\n`;
+  }
+  if (memoryRows.length) {
+    text += `\n| memory (each line a fresh node process; per flow = growth after a forced GC / flows; target <= 1 KiB at 100k) | figure | figure | detail |\n| --- | --- | --- | --- |\n${memoryRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);

@@ -44,6 +44,9 @@ void InitNetlink(Napi::Env env, Napi::Object exports);
 /* Register lockFile (lock.cc) on `exports`. */
 void InitLock(Napi::Env env, Napi::Object exports);
 
+/* Register reclaimMemory (memory.cc) on `exports`. */
+void InitMemory(Napi::Env env, Napi::Object exports);
+
 }  // namespace linc
 
 #endif  // LINC_NATIVE_SYS_H_
