@@ -127,7 +127,7 @@ function measureFlows(flows: number): FlowMemoryResult {
 
 async function measureStorm(flowMods: number, reclaim: boolean, quietSec: number): Promise<StormResult> {
   const sw = emptySwitch();
-  const reclaimer = new MemoryReclaimer({ flowCount: () => sw.tables.flowCount, enabled: reclaim });
+  const reclaimer = new MemoryReclaimer({ flowCount: () => sw.tables.flowCount, flowsAdded: () => sw.tables.flowsAdded, enabled: reclaim });
   // The switch's housekeeping tick (switch.ts), here every 200 ms instead of 1 s to keep the run short.
   const tick = setInterval(() => {
     sw.tick();

@@ -8,6 +8,7 @@
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only memory (repeatable)
+ *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default; not part of "everything")
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -23,6 +24,7 @@ import { formatClassifierBench, runClassifierBench } from './classifier.js';
 import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatMemoryBench, runMemoryBench } from './memory.js';
+import { formatSoak, runSoak } from './soak.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true },
     runs: { type: 'string' },
     'no-record': { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string' },
   },
 });
 
@@ -45,6 +48,7 @@ const classifierRows: string[] = [];
 const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
 const memoryRows: string[] = [];
+const soakRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -127,7 +131,17 @@ if (only.includes('memory')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + memoryRows.length > 0) {
+if (only.includes('soak')) {
+  const seconds = values['soak-seconds'] ? Number(values['soak-seconds']) : quick ? 30 : 600;
+  const r = await runSoak({ seconds, log: (line) => console.log(line) });
+  console.log('\nsoak | throughput | outcome');
+  for (const row of formatSoak(r)) {
+    console.log(row);
+    soakRows.push(row);
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + memoryRows.length + soakRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -148,6 +162,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (memoryRows.length) {
     text += `\n| memory (each line a fresh node process; per flow = growth after a forced GC / flows; target <= 1 KiB at 100k) | figure | figure | detail |\n| --- | --- | --- | --- |\n${memoryRows.join('\n')}\n`;
   }
+  if (soakRows.length) text += `\n| soak | figures | outcome |\n| --- | --- | --- |\n${soakRows.join('\n')}\n`;
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

@@ -17,6 +17,13 @@
  * packet path; a reclaim costs one full GC (tens of ms for a large heap), at
  * most once per drop.
  *
+ * The high-water mark is the highest count a tick saw, or, when the tables
+ * say how many flows they ever installed (`flowsAdded`), the count at the
+ * last reclaim plus the flows installed since, whichever is higher: a storm
+ * added and deleted between two ticks is not missed. (With slow churn that
+ * bound exceeds the real peak, so a reclaim may also follow a quiet spell
+ * after many flows came and went: one GC, harmless.)
+ *
  * Invariants: high-water >= the last count seen; after a reclaim the
  * high-water mark restarts at the current count, so one drop reclaims once.
  */
@@ -39,6 +46,8 @@ export interface Reclaim {
 export interface MemoryReclaimerOptions {
   /** Flows installed now (every table). */
   flowCount: () => number;
+  /** Flows ever installed (every table; never decreases), if known. */
+  flowsAdded?: () => number;
   /** Off: count only (for comparisons). Default on. */
   enabled?: boolean;
   /** The smallest drop in flows worth a GC. Default 10,000. */
@@ -62,6 +71,10 @@ export class MemoryReclaimer {
   /** Full GCs run so far. */
   reclaims = 0;
   private readonly flowCount: () => number;
+  private readonly flowsAdded: () => number;
+  /** The count and flowsAdded() at the start or the last reclaim. */
+  private baseCount: number;
+  private baseAdded: number;
   private readonly enabled: boolean;
   private readonly minDrop: number;
   private readonly quietTicks: number;
@@ -74,6 +87,9 @@ export class MemoryReclaimer {
 
   constructor(opts: MemoryReclaimerOptions) {
     this.flowCount = opts.flowCount;
+    this.flowsAdded = opts.flowsAdded ?? (() => 0);
+    this.baseCount = opts.flowCount();
+    this.baseAdded = this.flowsAdded();
     this.enabled = opts.enabled ?? true;
     this.minDrop = opts.minDrop ?? 10_000;
     this.quietTicks = opts.quietTicks ?? 2;
@@ -100,11 +116,14 @@ export class MemoryReclaimer {
     } else {
       this.quiet++;
     }
-    if (n > this.highWater) this.highWater = n;
+    const added = this.flowsAdded();
+    this.highWater = Math.max(this.highWater, n, this.baseCount + added - this.baseAdded);
     const dropped = this.highWater - n >= this.minDrop && n * 2 <= this.highWater;
     if (!dropped || this.quiet < this.quietTicks) return false;
     const highWater = this.highWater;
     this.highWater = n;
+    this.baseCount = n;
+    this.baseAdded = added;
     if (!this.enabled) return false;
     this.reclaim ??= this.obtainReclaim();
     const rssBefore = process.memoryUsage.rss();

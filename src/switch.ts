@@ -138,7 +138,9 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   );
   // One housekeeping tick: MAC aging and the link poll of unwatched ports (datapath), flow timeouts (OpenFlow).
   // And memory back to the system once a large drop in flows has settled (memory-reclaim.ts).
-  const reclaimer = new MemoryReclaimer({ flowCount: () => ofSwitch.tables.flowCount, onReclaim: (r) => log.info(r, 'memory reclaimed after a drop in flows') });
+  const reclaimer = new MemoryReclaimer({
+    flowCount: () => ofSwitch.tables.flowCount, flowsAdded: () => ofSwitch.tables.flowsAdded, onReclaim: (r) => log.info(r, 'memory reclaimed after a drop in flows'),
+  });
   const tick = setInterval(() => {
     datapath.tick();
     ofSwitch.tick();

@@ -177,6 +177,11 @@ export class FlowTable {
     return this.entries.length;
   }
 
+  /** Rules installed since the table was made (adds and replacements; never decreases). */
+  get added(): number {
+    return this.nextSeq - 1;
+  }
+
   /** The classifier (diagnostics and benchmarks). */
   get classifier(): Classifier {
     return this.cls;
