@@ -3,8 +3,9 @@
  * large flow table (and the pages of its garbage) after the flows are
  * deleted, so an idle switch would hold that RSS for ever. The housekeeping
  * tick calls tick(); when the flow count has dropped by at least `minDrop`
- * flows and to at most half of its high-water mark, and has then stayed
- * unchanged for `quietTicks` ticks (no flow-mod storm in progress), one
+ * flows and to at most half of its high-water mark, and then neither the
+ * count nor the number of flows ever installed has moved for `quietTicks`
+ * ticks (no flow-mods: the switch is idle, steady churn never counts), one
  * reclaim runs.
  *
  * A reclaim is the addon's reclaimMemory() (src/ports/native/memory.cc:
@@ -20,9 +21,9 @@
  * The high-water mark is the highest count a tick saw, or, when the tables
  * say how many flows they ever installed (`flowsAdded`), the count at the
  * last reclaim plus the flows installed since, whichever is higher: a storm
- * added and deleted between two ticks is not missed. (With slow churn that
- * bound exceeds the real peak, so a reclaim may also follow a quiet spell
- * after many flows came and went: one GC, harmless.)
+ * added and deleted between two ticks is not missed. (After slow churn that
+ * bound exceeds the real peak, so a reclaim may also follow the first quiet
+ * spell after many flows came and went: one GC.)
  *
  * Invariants: high-water >= the last count seen; after a reclaim the
  * high-water mark restarts at the current count, so one drop reclaims once.
@@ -83,6 +84,7 @@ export class MemoryReclaimer {
   private readonly onReclaim: ((r: Reclaim) => void) | null;
   private highWater = 0;
   private last = -1;
+  private lastAdded = -1;
   private quiet = 0;
 
   constructor(opts: MemoryReclaimerOptions) {
@@ -110,13 +112,15 @@ export class MemoryReclaimer {
   /** One housekeeping tick: true when it ran a GC. */
   tick(): boolean {
     const n = this.flowCount();
-    if (n !== this.last) {
+    const added = this.flowsAdded();
+    // Quiet: neither the count nor the installs moved (steady churn keeps the count but not the installs).
+    if (n !== this.last || added !== this.lastAdded) {
       this.last = n;
+      this.lastAdded = added;
       this.quiet = 0;
     } else {
       this.quiet++;
     }
-    const added = this.flowsAdded();
     this.highWater = Math.max(this.highWater, n, this.baseCount + added - this.baseAdded);
     const dropped = this.highWater - n >= this.minDrop && n * 2 <= this.highWater;
     if (!dropped || this.quiet < this.quietTicks) return false;

@@ -103,6 +103,7 @@ describe('memory reclaimer', () => {
     r.tick();
     s.added += 1000; // 1,000 flows came and went before the next tick; the count looks unchanged
     expect(r.tick()).toBe(false);
+    expect(r.tick()).toBe(false);
     expect(r.tick()).toBe(true);
     expect(r.tick()).toBe(false);
     expect(s.reclaims).toBe(1);
@@ -110,6 +111,21 @@ describe('memory reclaimer', () => {
     const blind = rig();
     blind.s.flows = 5;
     for (let i = 0; i < 5; i++) expect(blind.r.tick()).toBe(false);
+  });
+
+  it('never reclaims during steady churn, where the count holds but flows keep being installed', () => {
+    const s = { flows: 8000, added: 8000, reclaims: 0 };
+    const r = new MemoryReclaimer({ flowCount: () => s.flows, flowsAdded: () => s.added, minDrop: 100, reclaim: () => s.reclaims++ });
+    for (let i = 0; i < 50; i++) {
+      s.added += 4000; // as many installed as deleted: the count stays at 8,000
+      expect(r.tick()).toBe(false);
+    }
+    // Then the churn stops and everything is deleted: one reclaim once it is quiet.
+    s.flows = 0;
+    r.tick();
+    r.tick();
+    expect(r.tick()).toBe(true);
+    expect(s.reclaims).toBe(1);
   });
 
   it('ignores small drops and drops to more than half of the high-water mark', () => {

@@ -8,6 +8,8 @@
  *                  (match -> key/mask rows, instructions -> RuleProgram,
  *                  OFPFF_* -> RuleFlag, the match and instructions kept as
  *                  the rule's origin so stats report them verbatim).
+ *                  Rules that agree share their mask row, program,
+ *                  references and instruction list (flow-store.ts).
  *   OfFlowTables   every table: command dispatch (OFPTT_ALL for MODIFY* and
  *                  DELETE*, as OVS and ovs-ofctl expect), goto-table checks,
  *                  table stats, timeouts
@@ -158,7 +160,6 @@ export class OfFlowTable {
   ) {
     this.store = storeOrCtx instanceof FlowStore ? storeOrCtx : new FlowStore(storeOrCtx);
   }
-
 
   get id(): number {
     return this.table.id;
