@@ -8,7 +8,8 @@
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only crc32c,
- *                                      --only isolation (repeatable)
+ *                                      --only isolation, --only memory (repeatable)
+ *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default; not part of "everything")
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -25,6 +26,8 @@ import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
+import { formatMemoryBench, runMemoryBench } from './memory.js';
+import { formatSoak, runSoak } from './soak.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,10 +35,11 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true },
     runs: { type: 'string' },
     'no-record': { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string' },
   },
 });
 
-const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'crc32c', 'isolation'];
+const only = values.only ?? ['inprocess', 'counters', 'classifier', 'ofpipeline', 'tap', 'veth', 'churn', 'crc32c', 'isolation', 'memory'];
 const quick = values.quick;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -48,6 +52,8 @@ const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
 const crcRows: string[] = [];
 const isolationRows: string[] = [];
+const memoryRows: string[] = [];
+const soakRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -142,7 +148,26 @@ if (only.includes('isolation')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
+if (only.includes('memory')) {
+  const r = runMemoryBench(quick ? { sizes: [10_000, 100_000], quietSec: 3 } : {});
+  console.log('\nflows | heap + array buffers per flow | RSS per flow | after GC');
+  for (const row of formatMemoryBench(r)) {
+    console.log(row);
+    memoryRows.push(row);
+  }
+}
+
+if (only.includes('soak')) {
+  const seconds = values['soak-seconds'] ? Number(values['soak-seconds']) : quick ? 30 : 600;
+  const r = await runSoak({ seconds, log: (line) => console.log(line) });
+  console.log('\nsoak | throughput | outcome');
+  for (const row of formatSoak(r)) {
+    console.log(row);
+    soakRows.push(row);
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length + memoryRows.length + soakRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -164,6 +189,10 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (isolationRows.length) {
     text += `\n| isolation (if: ports 1..4 on veths; switch on core 0, trafgen and ping on core 1; 1000 pings 5 ms apart, 3 -> 4) | ping loss, median | p50 RTT | p99 RTT | max RTT | target |\n| --- | --- | --- | --- | --- | --- |\n${isolationRows.join('\n')}\n`;
   }
+  if (memoryRows.length) {
+    text += `\n| memory (each line a fresh node process; per flow = growth after a forced GC / flows; target <= 1 KiB at 100k) | figure | figure | detail |\n| --- | --- | --- | --- |\n${memoryRows.join('\n')}\n`;
+  }
+  if (soakRows.length) text += `\n| soak | figures | outcome |\n| --- | --- | --- |\n${soakRows.join('\n')}\n`;
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

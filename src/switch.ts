@@ -38,6 +38,7 @@ import { portRoutes } from './port-routes.js';
 import { lockInterface } from './ports/interface-lock.js';
 import { openPort } from './ports/kinds.js';
 import { LinkMonitor } from './ports/link-events.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 import { PortOpenError } from './ports/open-errors.js';
 import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
 import { LlstatWindows } from './stats/llstat.js';
@@ -145,9 +146,14 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu, ifindex: link.ifindex, ...(link.presence ? { presence: link.presence } : {}) }, 'port link changed'),
   );
   // One housekeeping tick: MAC aging and the link poll of unwatched ports (datapath), flow timeouts (OpenFlow).
+  // And memory back to the system once a large drop in flows has settled (memory-reclaim.ts).
+  const reclaimer = new MemoryReclaimer({
+    flowCount: () => ofSwitch.tables.flowCount, flowsAdded: () => ofSwitch.tables.flowsAdded, onReclaim: (r) => log.info(r, 'memory reclaimed after a drop in flows'),
+  });
   const tick = setInterval(() => {
     datapath.tick();
     ofSwitch.tick();
+    reclaimer.tick();
   }, TICK_MS);
   if (linkEvents) tick.unref();
 

@@ -88,6 +88,8 @@ export interface NativeBinding {
   tapDevStats(fd: number): { name: string; text: string } | null;
   /** An exclusive non-blocking flock on path (created if missing): the fd holding it; throws EAGAIN when another holds it. */
   lockFile(path: string): number;
+  /** Critical memory pressure to V8 (a shrinking full GC), then malloc_trim: free memory back to the system. Never throws. */
+  reclaimMemory(): void;
   createIo(
     fd: number,
     kind: number,

@@ -41,6 +41,7 @@
  */
 
 import { Classifier, NO_RULE } from './classifier.js';
+import { Float64Rows } from './row-slab.js';
 import { KEY_WORDS } from '../../flow/key.js';
 import type { EntryProgram, RuleProgram } from './ops.js';
 import { DpError, DpFault, GROUP_ANY, PORT_ANY, RemovedReason, RuleFlag, type RuleActions, type RuleRefs, type RuleSelector, type RuleSpec } from './rule.js';
@@ -55,6 +56,9 @@ export const enum FlowCounter {
   /** performance.now()-style ms of the last hit; install time until the first hit. */
   LastHitMs = 2,
 }
+
+/** Every entry's counters: views of shared chunks (row-slab.ts), not an ArrayBuffer each. */
+const counterRows = new Float64Rows(3);
 
 /** Indexes into FlowTable.counters. */
 export const enum TableCounter {
@@ -79,7 +83,7 @@ export class FlowEntry {
   /** The control plane's own form of the rule (see RuleSpec.origin). */
   origin: unknown;
   /** [packets, bytes, lastHitMs]: see FlowCounter. */
-  readonly counters = new Float64Array(3);
+  readonly counters = counterRows.take();
   /** The pipeline's bound program; null until bound or after a change. */
   program: EntryProgram | null = null;
   /** Classifier handle while installed, -1 after removal. */
@@ -171,6 +175,11 @@ export class FlowTable {
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Rules installed since the table was made (adds and replacements; never decreases). */
+  get added(): number {
+    return this.nextSeq - 1;
   }
 
   /** The classifier (diagnostics and benchmarks). */

@@ -88,6 +88,13 @@ export class PipelineTables {
     return n;
   }
 
+  /** Rules installed in any table since they were made (never decreases). */
+  get flowsAdded(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.added;
+    return n;
+  }
+
   /** Removes the entries of every table whose timeouts ran out (removedReason IdleTimeout / HardTimeout). */
   expire(nowMs: number): FlowEntry[] {
     const out: FlowEntry[] = [];

@@ -8,6 +8,8 @@
  *                  (match -> key/mask rows, instructions -> RuleProgram,
  *                  OFPFF_* -> RuleFlag, the match and instructions kept as
  *                  the rule's origin so stats report them verbatim).
+ *                  Rules that agree share their mask row, program,
+ *                  references and instruction list (flow-store.ts).
  *   OfFlowTables   every table: command dispatch (OFPTT_ALL only for
  *                  DELETE*, spec A.3.4.1: ADD and MODIFY* with it get
  *                  OFPFMFC_BAD_TABLE_ID), goto-table checks, table stats,
@@ -47,8 +49,9 @@ import type { FlowRemoved } from '../codec/v13/msg/flow-removed.js';
 import type { FlowStats, FlowStatsFilter } from '../codec/v13/msg/mp-flow.js';
 import type { TableStats } from '../codec/v13/msg/mp-stats.js';
 import type { Match } from '../codec/v13/oxm.js';
-import { compileRule, ruleRefs, type CompileContext } from './compile.js';
+import type { CompileContext } from './compile.js';
 import { ofErrorOf } from './faults.js';
+import { FlowStore } from './flow-store.js';
 import { compileMatch } from './match.js';
 import { durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
@@ -150,10 +153,15 @@ function isOfError(x: object): x is OfError {
 
 /** One OpenFlow flow table over a datapath rule table. */
 export class OfFlowTable {
+  private readonly store: FlowStore;
+
   constructor(
     readonly table: FlowTable,
-    private readonly ctx: CompileContext,
-  ) {}
+    /** A store shared by the tables of one switch, or a compile context for a store of this table's own. */
+    storeOrCtx: FlowStore | CompileContext,
+  ) {
+    this.store = storeOrCtx instanceof FlowStore ? storeOrCtx : new FlowStore(storeOrCtx);
+  }
 
   get id(): number {
     return this.table.id;
@@ -170,10 +178,12 @@ export class OfFlowTable {
     }
     const rows = compileMatch(fm.match);
     if ('type' in rows) return toOfError(rows);
-    const program = compileRule({ tableId: this.id, cookie: fm.cookie, isTableMiss: isTableMiss(fm.priority, rows.mask), instructions: fm.instructions }, this.ctx);
+    // Shared with other flows where they agree (flow-store.ts): the mask, the program and its instructions.
+    const a = this.store.actions({ tableId: this.id, cookie: fm.cookie, isTableMiss: isTableMiss(fm.priority, rows.mask), instructions: fm.instructions });
     const err = this.table.add({
-      key: rows.key, mask: rows.mask, priority: fm.priority, cookie: fm.cookie, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout,
-      flags: ruleFlagsOf(fm.flags), program, refs: ruleRefs(fm.instructions), origin: { match: fm.match, instructions: fm.instructions } satisfies FlowOrigin,
+      key: this.store.key(rows.key), mask: this.store.mask(rows.mask), priority: fm.priority, cookie: fm.cookie, idleTimeout: fm.idleTimeout,
+      hardTimeout: fm.hardTimeout, flags: ruleFlagsOf(fm.flags), program: a.program, refs: a.refs,
+      origin: { match: fm.match, instructions: a.instructions } satisfies FlowOrigin,
     }, nowMs);
     return err === null ? null : ofErrorOf(err);
   }
@@ -188,11 +198,10 @@ export class OfFlowTable {
   modify(fm: FlowModSpec, strict: boolean): OfError | null {
     const sel = selectorOf(fm, strict, OFPP.ANY, OFPG.ANY);
     if (isOfError(sel)) return sel;
-    const actionsFor = (e: FlowEntry): RuleActions => ({
-      program: compileRule({ tableId: e.tableId, cookie: e.cookie, isTableMiss: e.isTableMiss, instructions: fm.instructions }, this.ctx),
-      refs: ruleRefs(fm.instructions),
-      origin: { match: originOf(e).match, instructions: fm.instructions } satisfies FlowOrigin,
-    });
+    const actionsFor = (e: FlowEntry): RuleActions => {
+      const a = this.store.actions({ tableId: e.tableId, cookie: e.cookie, isTableMiss: e.isTableMiss, instructions: fm.instructions });
+      return { program: a.program, refs: a.refs, origin: { match: originOf(e).match, instructions: a.instructions } satisfies FlowOrigin };
+    };
     this.table.modify(sel, actionsFor, (fm.flags & OFPFF.RESET_COUNTS) !== 0);
     return null;
   }
@@ -243,7 +252,8 @@ export class OfFlowTables {
     ctx: CompileContext,
     opts: OfFlowTablesOptions = {},
   ) {
-    this.tables = rules.tables.map((t) => new OfFlowTable(t, ctx));
+    const store = new FlowStore(ctx);
+    this.tables = rules.tables.map((t) => new OfFlowTable(t, store));
     this.validateHook = opts.validateInstructions;
   }
 
