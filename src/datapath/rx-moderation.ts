@@ -17,8 +17,11 @@
  *   (a window that long would have caught it without sleeping) sets it to
  *   that inter-arrival time with some margin;
  * - a window whose polls found frames doubles it (up to the ceiling);
- * - a window whose polls all came back empty halves it, to 0 under
- *   ADAPTIVE_RX_MIN_USECS.
+ * - after ADAPTIVE_RX_EMPTY_STREAK windows in a row whose polls all came
+ *   back empty, each further empty one halves it, to 0 under
+ *   ADAPTIVE_RX_MIN_USECS. (Request/response traffic alternates useful and
+ *   empty windows: one empty window must not undo what the useful ones
+ *   learnt.)
  * So an idle port, or one that sees a frame now and then, costs nothing;
  * traffic that keeps coming keeps the datapath polling while it does.
  *
@@ -36,6 +39,8 @@ export const MAX_RX_USECS = 10_000;
 export const ADAPTIVE_RX_DEFAULT_MAX_USECS = 100;
 /** An adaptive window shrunk below this is 0 (no window). */
 export const ADAPTIVE_RX_MIN_USECS = 4;
+/** Empty windows in a row before the adaptive window shrinks. */
+export const ADAPTIVE_RX_EMPTY_STREAK = 4;
 /** Margin over the inter-arrival time an adaptive window starts with. */
 const ADAPTIVE_RX_MARGIN = 1.25;
 
@@ -57,6 +62,7 @@ export class RxModeration {
   usefulWindows = 0;
   private deadlineMs = 0;
   private foundInWindow = 0;
+  private emptyStreak = 0;
   private lastWakeupMs = -Infinity;
 
   constructor(
@@ -129,8 +135,9 @@ export class RxModeration {
     this.lastWakeupMs = this.foundInWindow > 0 ? this.deadlineMs - this.usecs / 1000 : this.lastWakeupMs;
     if (!this.adaptive) return;
     if (this.foundInWindow > 0) {
+      this.emptyStreak = 0;
       this.usecs = Math.min(this.maxUsecs, this.usecs * 2);
-    } else {
+    } else if (++this.emptyStreak >= ADAPTIVE_RX_EMPTY_STREAK) {
       const half = Math.floor(this.usecs / 2);
       this.usecs = half < ADAPTIVE_RX_MIN_USECS ? 0 : half;
     }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADAPTIVE_RX_DEFAULT_MAX_USECS, ADAPTIVE_RX_MIN_USECS, MAX_RX_USECS, RxModeration } from '../../src/datapath/rx-moderation.js';
+import { ADAPTIVE_RX_DEFAULT_MAX_USECS, ADAPTIVE_RX_EMPTY_STREAK, ADAPTIVE_RX_MIN_USECS, MAX_RX_USECS, RxModeration } from '../../src/datapath/rx-moderation.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
@@ -100,7 +100,7 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
     expect(sizes).toEqual([100, 200, 200, 200]);
   });
 
-  it('halves the window each time one comes back empty, down to 0, and then costs nothing', () => {
+  it('after a streak of empty windows, halves the window with each further empty one, down to 0, and then costs nothing', () => {
     const clock = fakeClock();
     const m = new RxModeration({ adaptive: true }, clock.now);
     m.wakeupFound();
@@ -120,11 +120,39 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
       clock.advanceUs(5000); // far apart: no new window size from the gap
       m.wakeupFound();
     }
-    expect(sizes).toEqual([50, 25, 12, 6, 0]);
+    expect(sizes).toEqual([100, 100, 100, 50, 25, 12, 6, 0]);
+    expect(ADAPTIVE_RX_EMPTY_STREAK).toBe(4);
     expect(sizes.every((s) => s === 0 || s >= ADAPTIVE_RX_MIN_USECS)).toBe(true);
     expect(m.active).toBe(false);
     clock.advanceUs(5000);
     expect(m.wakeupFound()).toBe(false);
+  });
+
+  it('request/response traffic: the window learns to cover the response and keeps it despite the empty windows after it', () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ adaptive: true }, clock.now);
+    const caught: boolean[] = [];
+    for (let i = 0; i < 8; i++) {
+      clock.advanceUs(1000); // a request every ms
+      let elapsed = 0; // us since the request
+      let gotReply = false;
+      if (m.wakeupFound()) {
+        // Poll every 5 us; the reply arrives 50 us after the request.
+        do {
+          clock.advanceUs(5);
+          elapsed += 5;
+          if (elapsed === 50) gotReply = true;
+        } while (m.polled(elapsed === 50 ? 1 : 0));
+      }
+      caught.push(gotReply);
+      if (!gotReply) {
+        // Missed: the reply wakes the datapath 50 us after the request, and may open a window of its own (empty).
+        clock.advanceUs(50 - elapsed);
+        if (m.wakeupFound()) while (m.polled(0)) clock.advanceUs(5);
+      }
+    }
+    expect(caught.slice(0, 2)).toEqual([false, true]);
+    expect(caught.slice(2).every(Boolean)).toBe(true);
   });
 
   it('refuses a window out of range', () => {
