@@ -9,6 +9,7 @@
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only crc32c,
  *                                      --only isolation (repeatable)
+ *   npm run bench -- --only latency    UDP RTT and idle CPU per receive mode (bench/latency.ts; not in the default set)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -25,6 +26,7 @@ import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
+import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +50,7 @@ const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
 const crcRows: string[] = [];
 const isolationRows: string[] = [];
+const latencyRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -142,7 +145,17 @@ if (only.includes('isolation')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
+if (only.includes('latency')) {
+  const missing = ['ip', 'ping', 'taskset', 'cc'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0 || cpus().length < 2) {
+    console.log(`latency: skipped (${!isRoot ? 'needs root and /dev/net/tun' : missing.length > 0 ? 'missing ' + missing.join(', ') : 'needs 2 cores'})`);
+  } else {
+    latencyRows.push(...formatLatency(await runLatency(quick ? { rounds: 1, b2b: 1000, paced: 200, idleSeconds: 3 } : { rounds: runs })));
+    console.log(`\n${LATENCY_TABLE_HEADER}\n${latencyRows.join('\n')}`);
+  }
+}
+
+if (!values['no-record'] && !quick && latencyRows.length + rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -164,6 +177,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (isolationRows.length) {
     text += `\n| isolation (if: ports 1..4 on veths; switch on core 0, trafgen and ping on core 1; 1000 pings 5 ms apart, 3 -> 4) | ping loss, median | p50 RTT | p99 RTT | max RTT | target |\n| --- | --- | --- | --- | --- | --- |\n${isolationRows.join('\n')}\n`;
   }
+  if (latencyRows.length) text += `\n${LATENCY_TABLE_HEADER}\n${latencyRows.join('\n')}\n`;
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }
