@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from '../../src/stats/admin.js';
 import { cliPath, SwitchProcess, Topology } from '../helpers/netns.js';
 import { udpFlood } from '../helpers/traffic.js';
-import { missing, netns, python3Module, tool } from '../helpers/requirements.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +45,7 @@ describe('receive moderation flags', () => {
   });
 });
 
-describe.skipIf(missing(netns, tool('ping'), python3Module('socket')))('receive moderation on TAPs', () => {
+describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderation on TAPs', () => {
   describe.each(MODES)('$name', ({ flags, subnet }) => {
     const topo = new Topology();
     const dir = mkdtempSync(join(tmpdir(), 'linc-rxmod-'));
