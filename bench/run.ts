@@ -10,6 +10,7 @@
  *                                      --only ofpipeline, --only churn, --only crc32c,
  *                                      --only isolation, --only memory (repeatable)
  *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default; not part of "everything")
+ *   npm run bench -- --only latency    UDP RTT and idle CPU per receive mode (bench/latency.ts; not in the default set)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -28,6 +29,7 @@ import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
 import { formatMemoryBench, runMemoryBench } from './memory.js';
 import { formatSoak, runSoak } from './soak.js';
+import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +56,7 @@ const crcRows: string[] = [];
 const isolationRows: string[] = [];
 const memoryRows: string[] = [];
 const soakRows: string[] = [];
+const latencyRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -167,7 +170,17 @@ if (only.includes('soak')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length + memoryRows.length + soakRows.length > 0) {
+if (only.includes('latency')) {
+  const missing = ['ip', 'ping', 'taskset', 'cc'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0 || cpus().length < 2) {
+    console.log(`latency: skipped (${!isRoot ? 'needs root and /dev/net/tun' : missing.length > 0 ? 'missing ' + missing.join(', ') : 'needs 2 cores'})`);
+  } else {
+    latencyRows.push(...formatLatency(await runLatency(quick ? { rounds: 1, b2b: 1000, paced: 200, idleSeconds: 3 } : { rounds: runs })));
+    console.log(`\n${LATENCY_TABLE_HEADER}\n${latencyRows.join('\n')}`);
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length + memoryRows.length + soakRows.length + latencyRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -193,6 +206,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
     text += `\n| memory (each line a fresh node process; per flow = growth after a forced GC / flows; target <= 1 KiB at 100k) | figure | figure | detail |\n| --- | --- | --- | --- |\n${memoryRows.join('\n')}\n`;
   }
   if (soakRows.length) text += `\n| soak | figures | outcome |\n| --- | --- | --- |\n${soakRows.join('\n')}\n`;
+  if (latencyRows.length) text += `\n${LATENCY_TABLE_HEADER}\n${latencyRows.join('\n')}\n`;
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

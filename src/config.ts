@@ -5,7 +5,7 @@
  *
  * YAML keys are the long flag names: ports, local-port, burst, datapath-id,
  * log-level, pool-slots, offload, mac-aging, mac-table-size, metrics,
- * admin-socket, busy-poll; and for OpenFlow controllers (one `--controller`
+ * admin-socket, busy-poll, rx-usecs, adaptive-rx; and for OpenFlow controllers (one `--controller`
  * flag per entry), listen (one `--listen` per entry), fail-mode,
  * inactivity-probe, max-backoff; the peer limits handshake-timeout,
  * listen-max-connections, controller-rate-limit, controller-burst-limit;
@@ -39,6 +39,7 @@ import { loadTlsCredentials, TlsCredentialsError, type TlsFiles } from './openfl
 import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
+import { MAX_RX_USECS } from './datapath/rx-moderation.js';
 import { SPEC_PORT_KINDS, type PortKindName } from './ports/kinds.js';
 import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
@@ -74,6 +75,10 @@ export interface SwitchConfig {
   adminSocket: string | null;
   /** Poll ports in a loop instead of sleeping until one is readable (lower latency, one core busy). */
   busyPoll: boolean;
+  /** After a wakeup that found frames, keep polling the ports this long (us) before sleeping; 0 = sleep at once (rx-moderation.ts). */
+  rxUsecs: number;
+  /** Adapt that window to the traffic (0..rx-usecs, or 0..100 us), like a NIC's adaptive interrupt coalescing. */
+  adaptiveRx: boolean;
   /** OpenFlow controllers the switch connects to (`--controller tcp:HOST:PORT`). */
   controllers: ControllerTarget[];
   /** Where the switch accepts OpenFlow connections (`--listen ptcp:PORT[:ADDR]`). */
@@ -405,6 +410,8 @@ const fileSchema = z
     'mac-aging': z.number().int().min(1).max(1_000_000),
     'mac-table-size': z.number().int().min(16).max(1 << 22),
     'busy-poll': z.boolean(),
+    'rx-usecs': z.number({ message: 'must be a whole number of microseconds' }).int('must be a whole number of microseconds').min(0, 'must not be negative (0: no polling window)').max(MAX_RX_USECS, `must be at most ${MAX_RX_USECS} (for more, use busy-poll)`),
+    'adaptive-rx': z.boolean(),
     controllers: targetList('controller targets (tcp:HOST[:PORT] or ssl:HOST[:PORT])', parseControllerTarget),
     listen: targetList('listen targets (ptcp:[PORT][:ADDR], pssl:[PORT][:ADDR] or punix:PATH)', parseListenTarget),
     'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
@@ -441,6 +448,8 @@ export interface CliValues {
   macAging?: string;
   macTableSize?: string;
   busyPoll?: boolean;
+  rxUsecs?: string;
+  adaptiveRx?: boolean;
   controller?: string[];
   listen?: string[];
   failMode?: string;
@@ -516,6 +525,8 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       'mac-aging': intFlag(cli.macAging, 'mac-aging'),
       'mac-table-size': intFlag(cli.macTableSize, 'mac-table-size'),
       'busy-poll': cli.busyPoll,
+      'rx-usecs': intFlag(cli.rxUsecs, 'rx-usecs'),
+      'adaptive-rx': cli.adaptiveRx,
       controllers: cli.controller,
       listen: cli.listen,
       'fail-mode': cli.failMode,
@@ -539,6 +550,9 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   const rateLimit = merged['controller-rate-limit'] ?? 0;
   const burstLimit = merged['controller-burst-limit'];
   if (burstLimit !== undefined && rateLimit === 0) throw new ConfigError('controller-burst-limit needs controller-rate-limit (packet-ins per second): without a rate there is nothing to burst over');
+  if (merged['busy-poll'] === true && (merged['rx-usecs'] !== undefined || merged['adaptive-rx'] === true)) {
+    throw new ConfigError('busy-poll polls all the time: rx-usecs and adaptive-rx (a polling window after each wakeup) do not go with it');
+  }
   const local = merged['local-port'];
   const localPort: PortConfig | null = local === undefined ? null : { ...local, ofPort: PORT_LOCAL };
   return {
@@ -552,6 +566,8 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     macAgingSec: merged['mac-aging'] ?? 300,
     macTableSize: merged['mac-table-size'] ?? 8192,
     busyPoll: merged['busy-poll'] ?? false,
+    rxUsecs: merged['rx-usecs'] ?? 0,
+    adaptiveRx: merged['adaptive-rx'] ?? false,
     controllers: merged.controllers ?? [],
     listen: merged.listen ?? [],
     failMode: merged['fail-mode'] ?? 'standalone',

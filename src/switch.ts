@@ -87,7 +87,7 @@ export { PortOpenError };
 /** The settings reload() cannot apply, by their config-file keys. */
 const RESTART_SETTINGS: Array<[keyof SwitchConfig, string]> = [
   ['burst', 'burst'], ['datapathId', 'datapath-id'], ['poolSlots', 'pool-slots'], ['offload', 'offload'], ['macAgingSec', 'mac-aging'],
-  ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
+  ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['rxUsecs', 'rx-usecs'], ['adaptiveRx', 'adaptive-rx'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
   ['inactivityProbeMs', 'inactivity-probe'], ['maxBackoffMs', 'max-backoff'], ['metrics', 'metrics'], ['adminSocket', 'admin-socket'],
   ['handshakeTimeoutMs', 'handshake-timeout'], ['listenMaxConnections', 'listen-max-connections'],
   ['controllerRateLimit', 'controller-rate-limit'], ['controllerBurstLimit', 'controller-burst-limit'],
@@ -104,7 +104,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   const tls = cfg.tls === null ? null : loadTlsCredentials(cfg.tls);
   warnExposedEndpoints(cfg, log);
   const pool = new PacketPool({ slots: cfg.poolSlots, frameCapacity: cfg.offload ? GSO_FRAME_CAPACITY : STANDARD_FRAME_CAPACITY });
-  const datapath = new Datapath({ pool, burst: cfg.burst, busyPoll: cfg.busyPoll });
+  const datapath = new Datapath({ pool, burst: cfg.burst, busyPoll: cfg.busyPoll, rxModeration: { rxUsecs: cfg.rxUsecs, adaptive: cfg.adaptiveRx } });
   const normal = new NormalSwitch({ agingSec: cfg.macAgingSec, maxEntries: cfg.macTableSize });
   datapath.pipeline = normal;
   const llstat = new LlstatWindows(datapath);

@@ -51,6 +51,7 @@ import { ParsedBatch, parseBurst } from './parse/parse.js';
 import { PacketPool } from '../packet/pool.js';
 import type { PortVlan } from './learning/vlan.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
+import { RxModeration, type RxModerationOptions } from './rx-moderation.js';
 
 export const DEFAULT_BURST = 32;
 /**
@@ -161,6 +162,14 @@ export interface DatapathOptions {
    * Costs a core; saves the wakeup latency of a sleeping process.
    */
   busyPoll?: boolean;
+  /**
+   * Receive moderation (rx-moderation.ts): after a wakeup that found frames,
+   * keep polling every port for a fixed (rxUsecs) or adaptive window before
+   * sleeping again. Ignored with busyPoll.
+   */
+  rxModeration?: RxModerationOptions;
+  /** The moderation window's clock, ms (tests); performance.now by default. */
+  clock?: () => number;
 }
 
 export class Datapath {
@@ -173,6 +182,9 @@ export class Datapath {
   readonly roundsPerWakeup: number;
   readonly busyPoll: boolean;
   private spinning: ReturnType<typeof setImmediate> | null = null;
+  /** Receive moderation, or null (busy-poll, or no window asked for). */
+  readonly rxModeration: RxModeration | null;
+  private windowPass: ReturnType<typeof setImmediate> | null = null;
   pipeline: Pipeline | null = null;
   /** Ports in a dense array (hot-path iteration) and by OpenFlow number. */
   readonly portList: DpPort[] = [];
@@ -193,6 +205,8 @@ export class Datapath {
     this.burst = burst;
     this.roundsPerWakeup = opts.roundsPerWakeup ?? DEFAULT_ROUNDS_PER_WAKEUP;
     this.busyPoll = opts.busyPoll ?? false;
+    const moderation = new RxModeration(opts.rxModeration ?? {}, opts.clock);
+    this.rxModeration = !this.busyPoll && moderation.enabled ? moderation : null;
     this.pool = opts.pool ?? new PacketPool();
     if (this.pool.slots < burst * 2) throw new RangeError(`pool of ${this.pool.slots} slots is too small for burst ${burst}`);
     this.rxSlots = new Int32Array(burst);
@@ -258,9 +272,26 @@ export class Datapath {
   }
 
   /**
+   * A moderation window: one pass over every port (the same budget each, as
+   * a wakeup) per event-loop turn, so the OpenFlow channel, timers and the
+   * ports' own wakeups are served in between, until the window closes.
+   */
+  private startWindow(): void {
+    const moderation = this.rxModeration!;
+    const pass = () => {
+      const list = this.portList;
+      let found = 0;
+      for (let i = 0; i < list.length; i++) found += this.pollPort(list[i], true);
+      this.windowPass = moderation.polled(found) ? setImmediate(pass) : null;
+    };
+    this.windowPass = setImmediate(pass);
+  }
+
+  /**
    * One wakeup of a port: drain up to roundsPerWakeup bursts. Exposed so that
    * tests and benchmarks can drive the datapath synchronously. A busy-poll
-   * pass that finds nothing is not counted as a wakeup.
+   * or moderation pass that finds nothing is not counted as a wakeup but as
+   * an empty poll.
    */
   pollPort(dp: DpPort, polled = false): number {
     const c = dp.counters.c;
@@ -292,6 +323,9 @@ export class Datapath {
       if (total < c[PortStat.RxWakeupFramesMin]) c[PortStat.RxWakeupFramesMin] = total;
       if (total > c[PortStat.RxWakeupFramesMax]) c[PortStat.RxWakeupFramesMax] = total;
       dp.counters.rxWakeupHist[histBucket(total)] += 1;
+      if (!polled && this.rxModeration !== null && this.rxModeration.wakeupFound()) this.startWindow();
+    } else if (polled) {
+      c[PortStat.RxEmptyPolls] += 1;
     }
     return total;
   }
@@ -496,6 +530,9 @@ export class Datapath {
   stop(): void {
     if (this.spinning !== null) clearImmediate(this.spinning);
     this.spinning = null;
+    if (this.windowPass !== null) clearImmediate(this.windowPass);
+    this.windowPass = null;
+    this.rxModeration?.close();
     this.linkWatch?.close();
     this.linkWatch = null;
     for (const p of this.portList) p.port.stop();

@@ -59,6 +59,8 @@ export const enum PortStat {
   VlanDropped,
   /** Frames the kernel dropped on their way to the port's fd because its queue was full (read, not incremented per frame: DpPort.syncKernelDrops). */
   RxDropKernel,
+  /** Polls that found nothing: busy-poll passes, and passes of a receive moderation window (--rx-usecs, --adaptive-rx). */
+  RxEmptyPolls,
   COUNT,
 }
 
@@ -69,6 +71,7 @@ export const PORT_STAT_NAMES = [
   'tx_frames', 'tx_bytes', 'tx_kicks', 'tx_kick_frames_min', 'tx_kick_frames_max',
   'tx_drop_queue_full', 'tx_errors', 'tx_drop_mtu', 'tx_drop_gso', 'tx_csum_software',
   'slots_freed', 'fwd_dropped', 'fwd_flooded', 'vlan_dropped', 'rx_drop_kernel',
+  'rx_empty_polls',
 ] as const;
 
 /** Frames-per-burst histogram buckets: [1], [2,3], [4,7], ... [256, inf): index = 31 - clz32(n), capped. */

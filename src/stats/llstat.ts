@@ -52,6 +52,8 @@ export interface LlstatReport {
     wakeupPeriodUs: number | null;
     /** Wakeups that found nothing to read. */
     emptyWakeups: number;
+    /** Polls without a wakeup (busy-poll, receive moderation windows) that found nothing. */
+    emptyPolls: number;
     frames: number;
     bytes: number;
     /** Frames per wakeup; the average counts empty wakeups, like min (0 when any was empty). */
@@ -154,6 +156,7 @@ export function llstatReport(port: number, name: string, start: CounterSample, e
       wakeupsPerSec: perSec(wakeups, ms),
       wakeupPeriodUs: periodUs(wakeups, ms),
       emptyWakeups,
+      emptyPolls: d(PortStat.RxEmptyPolls),
       frames: rxFrames,
       bytes: rxBytes,
       framesPerWakeup: {
@@ -220,6 +223,8 @@ export function formatLlstat(r: LlstatReport): string {
     `TX: rates: ${f1(tx.kpps)}kpps ${tx.mbps.toFixed(2)}Mbps avg pkt size ${size(tx.avgFrameBytes)}`,
     `TX: drops: ${tx.drops} (queue full ${tx.dropQueueFull}, errors ${tx.errors}, mtu ${tx.dropMtu}, gso ${tx.dropGso}) ${freq(tx.dropsPerSec, tx.dropPeriodUs)}`,
   ];
+  // Only polling modes (busy-poll, --rx-usecs, --adaptive-rx) poll without a wakeup.
+  if (rx.emptyPolls > 0) lines.splice(4, 0, `RX: empty polls: ${rx.emptyPolls} ${freq(perSec(rx.emptyPolls, r.durationMs), periodUs(rx.emptyPolls, r.durationMs))}`);
   if (tx.drops > 0) lines.push(`TX: drop rates: ${f1(tx.dropKpps)}kpps`);
   lines.push(`FWD: dropped ${r.forward.dropped}, flooded ${r.forward.flooded}, checksums completed ${tx.csumSoftware}`);
   return lines.join('\n');

@@ -96,6 +96,7 @@ interface PortCounterSpec {
 /** One Prometheus counter per PortStat counter that means something on its own. */
 const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_rx_wakeups_total', help: 'Wakeups of the port\'s poll handle (llstat "interrupts"); each drains up to a few bursts.', stat: PortStat.RxWakeups },
+  { name: 'linc_port_rx_empty_polls_total', help: 'Polls of the port without a wakeup (busy-poll, --rx-usecs / --adaptive-rx windows) that found nothing.', stat: PortStat.RxEmptyPolls },
   { name: 'linc_port_rx_bursts_total', help: 'rxBurst calls that returned at least one frame.', stat: PortStat.RxBursts },
   { name: 'linc_port_rx_packets_total', help: 'Frames received on the port.', stat: PortStat.RxFrames },
   { name: 'linc_port_rx_bytes_total', help: 'Bytes of the frames received on the port (Ethernet header and payload, no FCS).', stat: PortStat.RxBytes },

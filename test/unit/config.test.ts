@@ -203,6 +203,8 @@ describe('bad input messages', () => {
       'offload: true',
       'mac-aging: 5',
       'busy-poll: true',
+      'rx-usecs: 5',
+      'adaptive-rx: true',
       'inactivity-probe: 5',
       'inactivity-probe: 2.5',
       'max-backoff: 5',

@@ -118,6 +118,7 @@ describe('Prometheus metrics', () => {
       ['linc_port_rx_packets_total', PortStat.RxFrames],
       ['linc_port_rx_bytes_total', PortStat.RxBytes],
       ['linc_port_rx_wakeups_total', PortStat.RxWakeups],
+      ['linc_port_rx_empty_polls_total', PortStat.RxEmptyPolls],
       ['linc_port_tx_packets_total', PortStat.TxFrames],
       ['linc_port_tx_bytes_total', PortStat.TxBytes],
       ['linc_port_tx_kicks_total', PortStat.TxKicks],

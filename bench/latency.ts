@@ -1,0 +1,162 @@
+/*
+ * Latency benchmark (`npm run bench -- --only latency`): UDP request/response
+ * round-trip times between two namespace hosts joined through two TAPs by a
+ * forwarder, and the forwarder's CPU time while idle, for linc-ts in each
+ * receive mode (default: sleep until a port is readable; --rx-usecs 50;
+ * --adaptive-rx; --busy-poll) and the C poll forwarder (bench/baseline/fwd.c).
+ *
+ * Pinned: the forwarder on core 1, both hosts (udp-rtt client and server) on
+ * core 0. Forwarders are interleaved round by round (every forwarder once
+ * per round); figures are medians over rounds. Two patterns: back to back
+ * (the next request as soon as the reply is in, netperf UDP_RR style) and
+ * paced (1 ms between a reply and the next request: a sleeping forwarder
+ * wakes for every frame). Idle CPU: utime + stime from /proc/PID/stat over
+ * IDLE_SECONDS with no traffic, after a second to settle.
+ */
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath, repoRoot, Topology } from '../test/helpers/netns.js';
+import { median } from './inprocess.js';
+import { stopProc } from './e2e.js';
+
+export const LATENCY_FORWARDERS = ['linc-ts', 'linc-ts --rx-usecs 50', 'linc-ts --adaptive-rx', 'linc-ts --busy-poll', 'c-fwd'] as const;
+type LatencyForwarder = (typeof LATENCY_FORWARDERS)[number];
+
+const FORWARDER_CPU = '1';
+const HOST_CPU = '0';
+const IDLE_SECONDS = 10;
+const RTT_PORT = 7777;
+
+const baseline = join(repoRoot, 'bench', 'baseline');
+const fwdBin = join(baseline, 'fwd');
+const rttBin = join(baseline, 'udp-rtt');
+
+export interface LatencySample {
+  b2bP50: number;
+  b2bP99: number;
+  pacedP50: number;
+  pacedP99: number;
+  lost: number;
+  idleCpuPct: number;
+}
+
+export interface LatencyResult extends LatencySample {
+  forwarder: LatencyForwarder;
+  rounds: LatencySample[];
+}
+
+function build(): void {
+  if (!existsSync(fwdBin)) execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, join(baseline, 'fwd.c')], { stdio: 'inherit' });
+  if (!existsSync(rttBin)) execFileSync('cc', ['-O2', '-Wall', '-o', rttBin, join(baseline, 'udp-rtt.c')], { stdio: 'inherit' });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForText(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`did not print "${text}": ${seen.slice(-300)}`)), timeoutMs);
+    const on = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', on);
+    proc.stderr?.on('data', on);
+  });
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function startForwarder(fwd: LatencyForwarder, devA: string, devB: string): ChildProcess {
+  if (fwd === 'c-fwd') return spawn('taskset', ['-c', FORWARDER_CPU, fwdBin, 'tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const flags = fwd === 'linc-ts' ? [] : fwd.slice('linc-ts '.length).split(' ');
+  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cliPath, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function rtt(topo: Topology, ns: string, count: number, gapUs: number): { p50: number; p99: number; lost: number } {
+  const out = topo.exec(ns, `taskset -c ${HOST_CPU} ${rttBin} client 10.78.0.2 ${RTT_PORT} ${count} ${gapUs}`, { timeoutMs: 120_000 });
+  const m = /sent (\d+) received (\d+) p50 ([\d.]+) p99 ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`udp-rtt: ${out}`);
+  return { p50: Number(m[3]), p99: Number(m[4]), lost: Number(m[1]) - Number(m[2]) };
+}
+
+async function measure(fwd: LatencyForwarder, opts: { b2b: number; paced: number; idleSeconds: number }): Promise<LatencySample> {
+  const topo = new Topology();
+  const devA = topo.ifname('ya');
+  const devB = topo.ifname('yb');
+  const proc = startForwarder(fwd, devA, devB);
+  let server: ChildProcess | null = null;
+  try {
+    if (fwd === 'c-fwd') await waitForText(proc, 'ready');
+    else await waitForText(proc, 'switch running');
+    const nsA = topo.addNamespace('ya');
+    const nsB = topo.addNamespace('yb');
+    topo.attach(devA, nsA, '10.78.0.1/24');
+    topo.attach(devB, nsB, '10.78.0.2/24');
+    server = spawn('ip', ['netns', 'exec', nsB, 'taskset', '-c', HOST_CPU, rttBin, 'server', '10.78.0.2', String(RTT_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForText(server, 'ready');
+    topo.exec(nsA, 'ping -c 2 -i 0.2 -W 2 10.78.0.2'); // ARP and MAC learning
+    rtt(topo, nsA, 200, 0); // warm up
+    const b2b = rtt(topo, nsA, opts.b2b, 0);
+    const paced = rtt(topo, nsA, opts.paced, 1000);
+    await sleep(1000);
+    const t0 = cpuTicks(proc.pid!);
+    const w0 = performance.now();
+    await sleep(opts.idleSeconds * 1000);
+    const ticks = cpuTicks(proc.pid!) - t0;
+    const idleCpuPct = (ticks / 100 / ((performance.now() - w0) / 1000)) * 100;
+    return { b2bP50: b2b.p50, b2bP99: b2b.p99, pacedP50: paced.p50, pacedP99: paced.p99, lost: b2b.lost + paced.lost, idleCpuPct };
+  } finally {
+    await stopProc(server);
+    await stopProc(proc);
+    topo.cleanup();
+  }
+}
+
+export async function runLatency(opts: { rounds?: number; b2b?: number; paced?: number; idleSeconds?: number; log?: (s: string) => void } = {}): Promise<LatencyResult[]> {
+  const rounds = opts.rounds ?? 3;
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const m = { b2b: opts.b2b ?? 5000, paced: opts.paced ?? 1000, idleSeconds: opts.idleSeconds ?? IDLE_SECONDS };
+  build();
+  const samples = new Map<LatencyForwarder, LatencySample[]>(LATENCY_FORWARDERS.map((f) => [f, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const fwd of LATENCY_FORWARDERS) {
+      const s = await measure(fwd, m);
+      samples.get(fwd)!.push(s);
+      log(
+        `  latency round ${r + 1} ${fwd}: back to back p50 ${s.b2bP50.toFixed(0)} / p99 ${s.b2bP99.toFixed(0)} us, paced p50 ${s.pacedP50.toFixed(0)} / p99 ${s.pacedP99.toFixed(0)} us, lost ${s.lost}, idle CPU ${s.idleCpuPct.toFixed(2)} %`,
+      );
+    }
+  }
+  return LATENCY_FORWARDERS.map((forwarder) => {
+    const xs = samples.get(forwarder)!;
+    const med = (k: keyof LatencySample) => median(xs.map((x) => x[k]));
+    return { forwarder, rounds: xs, b2bP50: med('b2bP50'), b2bP99: med('b2bP99'), pacedP50: med('pacedP50'), pacedP99: med('pacedP99'), lost: med('lost'), idleCpuPct: med('idleCpuPct') };
+  });
+}
+
+/** Table rows: medians, the spread over rounds, and the ratio of each p50 to the C forwarder's. */
+export function formatLatency(results: LatencyResult[]): string[] {
+  const c = results.find((r) => r.forwarder === 'c-fwd');
+  const spread = (r: LatencyResult, k: keyof LatencySample) => `${Math.min(...r.rounds.map((x) => x[k])).toFixed(0)}-${Math.max(...r.rounds.map((x) => x[k])).toFixed(0)}`;
+  const ratio = (x: number, y: number | undefined) => (y ? (x / y).toFixed(2) : '-');
+  return results.map(
+    (r) =>
+      `| ${r.forwarder} | ${r.b2bP50.toFixed(0)} (${spread(r, 'b2bP50')}) | ${r.b2bP99.toFixed(0)} (${spread(r, 'b2bP99')}) | ${ratio(r.b2bP50, c?.b2bP50)} | ` +
+      `${r.pacedP50.toFixed(0)} (${spread(r, 'pacedP50')}) | ${r.pacedP99.toFixed(0)} (${spread(r, 'pacedP99')}) | ${ratio(r.pacedP50, c?.pacedP50)} | ${r.lost} | ${r.idleCpuPct.toFixed(2)} |`,
+  );
+}
+
+export const LATENCY_TABLE_HEADER =
+  '| UDP RTT through TAPs (64 B; forwarder on core 1, hosts on core 0; interleaved rounds, medians, (min-max)) | back to back p50 us | p99 us | p50 vs C | paced 1 ms p50 us | p99 us | p50 vs C | lost | idle CPU % (10 s) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |';

@@ -1,0 +1,145 @@
+/*
+ * Receive moderation (the NIC's rx-usecs / adaptive interrupt coalescing,
+ * turned around for a process that sleeps in epoll): after a wakeup that
+ * found frames, the datapath keeps polling every port for a short window
+ * before it goes back to sleep, so that frames arriving back to back are
+ * taken without the wakeup latency of a sleeping process. This module owns
+ * only the decision (when a window opens, when it ends, how long the next
+ * one is); the datapath runs the polls (datapath.ts startWindow).
+ *
+ * Fixed (rx-usecs N): every wakeup that found frames opens a window of N us;
+ * each poll that finds frames pushes its end to N us after that poll; it
+ * ends after N us without frames. 0 is no window (sleep at once).
+ *
+ * Adaptive (adaptive-rx): the length moves between 0 and a ceiling (the
+ * rx-usecs value when one is given, ADAPTIVE_RX_DEFAULT_MAX_USECS otherwise):
+ * - from 0, a wakeup that comes within the ceiling of the previous wakeup
+ *   (a window that long would have caught it without sleeping) sets it to
+ *   that inter-arrival time with some margin;
+ * - a window whose polls found frames doubles it (up to the ceiling);
+ * - after ADAPTIVE_RX_EMPTY_STREAK windows in a row whose polls all came
+ *   back empty, each further empty one halves it, to 0 under
+ *   ADAPTIVE_RX_MIN_USECS. (Request/response traffic alternates useful and
+ *   empty windows: one empty window must not undo what the useful ones
+ *   learnt.)
+ * So an idle port, or one that sees a frame now and then, costs nothing;
+ * traffic that keeps coming keeps the datapath polling while it does.
+ *
+ * Invariants
+ * - 0 <= usecs <= maxUsecs; with adaptive off, usecs never changes.
+ * - At most one window is open at a time (wakeupFound returns true only
+ *   when none was); polled() returning false closes it.
+ * - Time comes from the injected clock (ms, performance.now's units).
+ * - No allocation: a few numbers per wakeup.
+ */
+
+/** The largest rx-usecs accepted (10 ms: beyond that it is busy-poll). */
+export const MAX_RX_USECS = 10_000;
+/** The ceiling of the adaptive window when no rx-usecs is given. */
+export const ADAPTIVE_RX_DEFAULT_MAX_USECS = 100;
+/** An adaptive window shrunk below this is 0 (no window). */
+export const ADAPTIVE_RX_MIN_USECS = 4;
+/** Empty windows in a row before the adaptive window shrinks. */
+export const ADAPTIVE_RX_EMPTY_STREAK = 4;
+/** Margin over the inter-arrival time an adaptive window starts with. */
+const ADAPTIVE_RX_MARGIN = 1.25;
+
+export interface RxModerationOptions {
+  /** Fixed window in us (0: none); with adaptive, the ceiling (0 or undefined: the default ceiling). */
+  rxUsecs?: number;
+  adaptive?: boolean;
+}
+
+export class RxModeration {
+  readonly adaptive: boolean;
+  readonly maxUsecs: number;
+  /** The length of the next window, us. */
+  usecs: number;
+  /** A window is open (the datapath is polling). */
+  active = false;
+  /** Windows opened, and of those, windows whose polls found frames (cumulative; tests, benchmarks). */
+  windows = 0;
+  usefulWindows = 0;
+  private deadlineMs = 0;
+  private foundInWindow = 0;
+  private emptyStreak = 0;
+  private lastWakeupMs = -Infinity;
+
+  constructor(
+    opts: RxModerationOptions,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    const rx = opts.rxUsecs ?? 0;
+    if (!Number.isInteger(rx) || rx < 0 || rx > MAX_RX_USECS) throw new RangeError(`rx-usecs must be a whole number in 0..${MAX_RX_USECS}, got ${rx}`);
+    this.adaptive = opts.adaptive ?? false;
+    this.maxUsecs = this.adaptive ? (rx > 0 ? rx : ADAPTIVE_RX_DEFAULT_MAX_USECS) : rx;
+    this.usecs = this.adaptive ? 0 : rx;
+  }
+
+  /** Moderation does something (a fixed window > 0, or adaptive). */
+  get enabled(): boolean {
+    return this.adaptive || this.maxUsecs > 0;
+  }
+
+  /**
+   * A wakeup of a port's poll handle found frames. Returns true when the
+   * caller must open a window (start polling); false when none is due or
+   * one is open already (then it is extended).
+   */
+  wakeupFound(): boolean {
+    const t = this.now();
+    if (this.adaptive && !this.active) {
+      const gapUs = (t - this.lastWakeupMs) * 1000;
+      if (gapUs <= this.maxUsecs) {
+        const want = Math.min(this.maxUsecs, Math.ceil(gapUs * ADAPTIVE_RX_MARGIN));
+        if (want > this.usecs) this.usecs = want < ADAPTIVE_RX_MIN_USECS ? ADAPTIVE_RX_MIN_USECS : want;
+      }
+    }
+    this.lastWakeupMs = t;
+    if (this.usecs === 0) return false;
+    const end = t + this.usecs / 1000;
+    if (this.active) {
+      if (end > this.deadlineMs) this.deadlineMs = end;
+      return false;
+    }
+    this.active = true;
+    this.windows += 1;
+    this.foundInWindow = 0;
+    this.deadlineMs = end;
+    return true;
+  }
+
+  /**
+   * One poll pass of the open window found `frames` over all ports.
+   * Returns true to poll again, false when the window closed (then the
+   * adaptive length has been updated).
+   */
+  polled(frames: number): boolean {
+    const t = this.now();
+    if (frames > 0) {
+      this.foundInWindow += frames;
+      this.deadlineMs = t + this.usecs / 1000;
+      return true;
+    }
+    if (t < this.deadlineMs) return true;
+    this.close();
+    return false;
+  }
+
+  /** Close the open window (its time is up, or the datapath stopped) and adapt. */
+  close(): void {
+    if (!this.active) return;
+    this.active = false;
+    if (this.foundInWindow > 0) this.usefulWindows += 1;
+    // The last frame of a wakeup counts as its time: the next wakeup's gap starts there.
+    this.lastWakeupMs = this.foundInWindow > 0 ? this.deadlineMs - this.usecs / 1000 : this.lastWakeupMs;
+    if (!this.adaptive) return;
+    if (this.foundInWindow > 0) {
+      this.emptyStreak = 0;
+      this.usecs = Math.min(this.maxUsecs, this.usecs * 2);
+    } else if (++this.emptyStreak >= ADAPTIVE_RX_EMPTY_STREAK) {
+      const half = Math.floor(this.usecs / 2);
+      this.usecs = half < ADAPTIVE_RX_MIN_USECS ? 0 : half;
+    }
+  }
+}
