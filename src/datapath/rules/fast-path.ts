@@ -8,6 +8,9 @@
  *                        rule counters, meters, apply ops, write-metadata, the
  *                        final action set) with the rule counters it names
  *   resolvePath(...)     builds one from the entries a walk met (slow path)
+ *   BatchGroups          the segment's scratch: per frame its program, per
+ *                        program its group (stamped, so nothing is cleared)
+ *   countGroup(...)      a group's hoisted counters, added once
  *   BatchPlan            a resolved program split for batching: the counter
  *                        ops that may be hoisted out of the per-frame run
  *                        (applied once per group, with the group's frame
@@ -40,6 +43,7 @@
  * - Plans are immutable and built only with their program.
  */
 
+import { type FlowTable, TableCounter } from './flow-table.js';
 import { type EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
 
 export class BatchPlan {
@@ -165,4 +169,51 @@ export function resolvePath(frags: readonly (EntryProgram | null)[], n: number, 
   }
   w.push(Op.End);
   return new Program(w.finish(), flows);
+}
+
+/** Scratch of the batch path (typed arrays, grown only when programs are built or bursts grow). */
+export class BatchGroups {
+  /** Per frame of the segment: its program. */
+  pid = new Int32Array(64);
+  /** Per program: the stamp of the segment its group belongs to, its frames and bytes. */
+  stamp = new Int32Array(64);
+  frames = new Int32Array(64);
+  bytes = new Float64Array(64);
+  /** The programs of the segment's groups, in order of first frame. */
+  list = new Int32Array(64);
+  private now = 1;
+
+  nextStamp(): number {
+    if (++this.now === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.now = 1;
+    }
+    return this.now;
+  }
+
+  /** Room for `programs` programs. */
+  fit(programs: number): void {
+    if (programs <= this.stamp.length) return;
+    const size = Math.max(programs, this.stamp.length * 2);
+    this.stamp = new Int32Array(size);
+    this.frames = new Int32Array(size);
+    this.bytes = new Float64Array(size);
+    this.list = new Int32Array(size);
+  }
+}
+
+/** A group's hoisted counters: `frames` frames of `bytes` bytes in all, added once. */
+export function countGroup(prog: Program, tables: readonly FlowTable[], frames: number, bytes: number, now: number): void {
+  const plan = prog.plan, t = plan.tables, f = plan.flows;
+  for (let k = 0; k < t.length; k += 2) {
+    const c = tables[t[k]].counters;
+    c[TableCounter.Lookups] += frames;
+    if (t[k + 1] !== 0) c[TableCounter.Matched] += frames;
+  }
+  for (let k = 0; k < f.length; k++) {
+    const c = prog.flows[f[k]];
+    c[0] += frames;
+    c[1] += bytes;
+    c[2] = now;
+  }
 }

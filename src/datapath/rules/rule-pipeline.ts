@@ -6,6 +6,16 @@
  * resolved.
  *
  * Design
+ *   - Batch per flow (segment(), fast-path.ts; OVS dpif-netdev's per-flow
+ *     batches): a burst is looked up in the EMC frame by frame until the
+ *     first frame that is not a hit of a call-out-free program; those hits
+ *     are grouped by program, each group's leading counter ops applied once
+ *     with its frame and byte totals, then the frames run the rest of their
+ *     programs in burst order (plain outputs directly), so every port sends
+ *     in the per-frame order. The frame that ended the segment (a miss, a
+ *     punting program...) goes alone, as before, and the next segment
+ *     starts after it: lookups and walks interleave exactly as frame by
+ *     frame, so caches, counters and punts match the per-frame path.
  *   - Programs are compiled by the control plane when a rule changes (a
  *     RuleProgram, ops.ts); the pipeline binds one to its rule's counters
  *     (EntryProgram, kept on the entry, reset when the rule's actions change).
@@ -47,7 +57,7 @@ import { ActionExecutor, PipelineStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
 import { ExactMatchCache } from './emc.js';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../../flow/key.js';
-import { TableCounter, type FlowEntry } from './flow-table.js';
+import type { FlowEntry } from './flow-table.js';
 import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
 import { METER_DROP, type MeterTable } from './meters.js';
@@ -57,7 +67,7 @@ import { PuntReason, type Punt, type PuntMeters } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
-import { type BatchPlan, Program, resolvePath } from './fast-path.js';
+import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
@@ -117,13 +127,7 @@ export class RulePipeline implements Pipeline, ExecHost {
   private stamp = 1;
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
-  // Batch scratch (segment()): per frame its program; per program its group's stamp and totals.
-  private segPid = new Int32Array(64);
-  private groupStamp = new Int32Array(64);
-  private groupStampNow = 1;
-  private groupFrames = new Int32Array(64);
-  private groupBytes = new Float64Array(64);
-  private groupList = new Int32Array(64);
+  private readonly batch = new BatchGroups();
 
   constructor(opts: RulePipelineOptions) {
     this.dp = opts.datapath;
@@ -186,9 +190,10 @@ export class RulePipeline implements Pipeline, ExecHost {
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
     const keys = parsed.keys, flags = parsed.flags, emc = this.emc, programs = this.programs;
     const len = this.dp.pool.len;
-    if (this.segPid.length < n) this.segPid = new Int32Array(n);
-    const segPid = this.segPid, gStamp = this.groupStamp, gFrames = this.groupFrames, gBytes = this.groupBytes, gList = this.groupList;
-    const stamp = this.nextGroupStamp();
+    const bg = this.batch;
+    if (bg.pid.length < n) bg.pid = new Int32Array(n);
+    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list;
+    const stamp = bg.nextStamp();
     let ng = 0;
     let end = from;
     let h = -1, pid = -1;
@@ -208,7 +213,7 @@ export class RulePipeline implements Pipeline, ExecHost {
       gFrames[pid] += 1;
       gBytes[pid] += len[slots[end]];
     }
-    for (let g = 0; g < ng; g++) this.countGroup(programs[gList[g]], gFrames[gList[g]], gBytes[gList[g]], now);
+    for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
     const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c;
     for (let i = from; i < end; i++) {
       const prog = programs[segPid[i]], plan = prog.plan;
@@ -241,22 +246,6 @@ export class RulePipeline implements Pipeline, ExecHost {
     return end + 1;
   }
 
-  /** A group's hoisted counters: its frames and bytes, added once. */
-  private countGroup(prog: Program, frames: number, bytes: number, now: number): void {
-    const plan = prog.plan, t = plan.tables, f = plan.flows, tables = this.tables.tables;
-    for (let k = 0; k < t.length; k += 2) {
-      const c = tables[t[k]].counters;
-      c[TableCounter.Lookups] += frames;
-      if (t[k + 1] !== 0) c[TableCounter.Matched] += frames;
-    }
-    for (let k = 0; k < f.length; k++) {
-      const c = prog.flows[f[k]];
-      c[0] += frames;
-      c[1] += bytes;
-      c[2] = now;
-    }
-  }
-
   /** An outputs-only plan on one frame (what Op.Output does for each port). Returns the frames sent. */
   private outputAll(plan: BatchPlan, slot: number, inPort: DpPort): number {
     const ports = plan.outPorts;
@@ -271,14 +260,6 @@ export class RulePipeline implements Pipeline, ExecHost {
       }
     }
     return outs;
-  }
-
-  private nextGroupStamp(): number {
-    if (++this.groupStampNow === 0x7fffffff) {
-      this.groupStamp.fill(0);
-      this.groupStampNow = 1;
-    }
-    return this.groupStampNow;
   }
 
   /** One frame through the pipeline (the EMC, else a walk). */
@@ -424,16 +405,8 @@ export class RulePipeline implements Pipeline, ExecHost {
     this.programs.push(resolvePath(this.pathFrags, n, missTable));
     this.paths.insert(this.path, n, pid);
     this.stats[PipelineStat.ProgramsBuilt] += 1;
-    if (pid >= this.groupStamp.length) this.growGroups(pid + 1);
+    this.batch.fit(pid + 1);
     return pid;
-  }
-
-  private growGroups(min: number): void {
-    const size = Math.max(min, this.groupStamp.length * 2);
-    this.groupStamp = new Int32Array(size);
-    this.groupFrames = new Int32Array(size);
-    this.groupBytes = new Float64Array(size);
-    this.groupList = new Int32Array(size);
   }
 
   private resetPrograms(gen: number): void {
