@@ -17,6 +17,7 @@ import type { FlowMod } from '../src/openflow/codec/v13/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { udpTemplate } from './frames.js';
+import { buildLearningBench } from './inprocess.js';
 
 export interface OfPipelineBenchResult {
   /** Frames/s with the exact-match cache on (every frame a hit after warm-up). */
@@ -42,7 +43,16 @@ function flowMod(spec: Partial<FlowMod>): FlowMod {
   };
 }
 
-function build(emcInsertInvProb: number, burst: number) {
+/** A ipv4_src for flow k of the flow-count variant. */
+const flowSrc = (k: number) => (0x0b000000 + k) >>> 0;
+
+/**
+ * The bench switch. flows = 0: the 4-flow tables above, 256 microflows on one
+ * path. flows = N: table 1 also holds N flows (ipv4_src = flowSrc(k) -> port 2,
+ * above the eth_dst flow) and the 256 microflows spread over min(N, 256) of
+ * them (every burst of 32 then meets up to 32 different programs).
+ */
+function build(emcInsertInvProb: number, burst: number, flows = 0) {
   const dp = new Datapath({ pool: new PacketPool({ slots: 1024 }), burst });
   const src = new MemoryPort({ name: 'gen', ofPort: 1, capture: false });
   const sink = new MemoryPort({ name: 'sink', ofPort: 2, capture: false });
@@ -63,8 +73,15 @@ function build(emcInsertInvProb: number, burst: number) {
     sw.flowMod(flowMod({ tableId: 0, priority: 50, match: [{ field: 'eth_type', value: 0x0806 }], instructions: [] })),
     sw.flowMod(flowMod({ tableId: 1, priority: 10, match: [{ field: 'eth_type', value: 0x86dd }], instructions: [] })),
   ];
+  for (let k = 0; k < flows; k++) {
+    ok.push(sw.flowMod(flowMod({
+      tableId: 1, priority: 200, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: flowSrc(k) }],
+      instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 2, maxLen: OFPCML.NO_BUFFER }] }],
+    })));
+  }
   if (ok.some((e) => e !== null)) throw new Error('benchmark flows refused');
-  src.setGenerator(Array.from({ length: 256 }, (_, i) => udpTemplate(sinkMac, 0x020000001000, 64, 0x0a4d0001, 0x0a4d0002, 1024 + i, 9)));
+  const srcIp = (i: number) => (flows === 0 ? 0x0a4d0001 : flowSrc(flows >= 256 ? Math.floor((i * flows) / 256) : i % flows));
+  src.setGenerator(Array.from({ length: 256 }, (_, i) => udpTemplate(sinkMac, 0x020000001000, 64, srcIp(i), 0x0a4d0002, 1024 + i, 9)));
   const srcPort = dp.port(1)!;
   const pump = (frames: number) => {
     for (let sent = 0; sent < frames; sent += burst) {
@@ -75,20 +92,29 @@ function build(emcInsertInvProb: number, burst: number) {
   return { pump, sink, sw };
 }
 
-function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number): number[] {
-  const { pump, sink } = build(emcInsertInvProb, burst);
+/** Per run: frames/s over wall time, and over this process's CPU time (user + system; steadier on a shared core). */
+function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number): { wall: number[]; cpu: number[] } {
+  const { pump, sink } = build(emcInsertInvProb, burst, flows);
   pump(Math.min(framesPerRun, 500_000)); // warm-up: JIT, caches
-  const out: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < runs; r++) {
     const before = sink.txFrames;
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     pump(framesPerRun);
     const ns = Number(process.hrtime.bigint() - t0);
+    const c = process.cpuUsage(c0);
     const sent = sink.txFrames - before;
     if (sent !== framesPerRun) throw new Error(`benchmark lost frames: ${sent} of ${framesPerRun}`);
-    out.push((sent / ns) * 1e9);
+    wall.push((sent / ns) * 1e9);
+    cpu.push((sent / (c.user + c.system)) * 1e6);
   }
-  return out;
+  return { wall, cpu };
+}
+
+function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0): number[] {
+  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows).wall;
 }
 
 /** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off. */
@@ -101,8 +127,37 @@ export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number;
   return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, flows: 4 };
 }
 
+/** Frames/s (wall and CPU time) on cache hits (EMC on) with `flows` extra flows in table 1 (see build()). */
+export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number } = {}): { wall: number[]; cpu: number[] } {
+  return measureRuns(1, opts.runs ?? 3, opts.framesPerRun ?? 1_000_000, opts.burst ?? 32, flows);
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
-  const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
-  console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps`);
+  // node dist/bench/of-pipeline.js [--flows N ...]: EMC-on rate per flow count (the A/B script's probe).
+  const at = process.argv.indexOf('--flows');
+  if (process.argv.includes('--learning')) {
+    // The learning switch (bench/inprocess.ts topology), measured the same way: the target to reach.
+    const { pump, sink } = buildLearningBench(Datapath, 32);
+    pump(500_000);
+    const wall: number[] = [], cpu: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const before = sink.txFrames, c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
+      pump(1_000_000);
+      const ns = Number(process.hrtime.bigint() - t0), c = process.cpuUsage(c0), sent = sink.txFrames - before;
+      wall.push((sent / ns) * 1e9);
+      cpu.push((sent / (c.user + c.system)) * 1e6);
+    }
+    console.log(`learning: ${(median(wall) / 1e6).toFixed(3)} Mpps wall, ${(median(cpu) / 1e6).toFixed(3)} Mpps per CPU-second`);
+  }
+  if (at > 0) {
+    for (const a of process.argv.slice(at + 1)) {
+      const r = runOfPipelineFlowsBench(Number(a));
+      const fmt = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(2)).join(', ');
+      console.log(`flows ${a}: EMC on ${(median(r.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(r.wall)}), ${(median(r.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpu)})`);
+    }
+  } else {
+    const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
+    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps`);
+  }
 }

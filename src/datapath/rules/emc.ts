@@ -14,7 +14,7 @@
  *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries, struct of arrays: key rows
  *     (Uint32Array, KEY_WORDS per entry), a 30-bit hash, the program id and
  *     the generation the entry was stored in.
- *   - A key hashes (multiply-rotate over every key word in two lanes, murmur3
+ *   - A key hashes (multiply-rotate over its populated key words in two lanes, murmur3
  *     finaliser, a per-cache random seed so crafted frames cannot aim at
  *     chosen slots) to two candidate slots: hash bits 0..12 and 13..25 (OVS
  *     EM_FLOW_HASH_SEGS = 2).
@@ -48,7 +48,14 @@
  */
 
 import { hashFinish } from './classifier.js';
-import { KEY_WORDS } from '../../flow/key.js';
+import { ETH_TYPE_IPV4, FLOW_KEY_LAYOUT_VERSION, K, KEY_WORDS } from '../../flow/key.js';
+
+/** The key layout hashIpv4 was written for (see flow/key.ts). */
+const EMC_LAYOUT_VERSION = 1;
+if (FLOW_KEY_LAYOUT_VERSION !== EMC_LAYOUT_VERSION) {
+  throw new Error(`datapath/emc: written for flow-key layout ${EMC_LAYOUT_VERSION}, key is ${FLOW_KEY_LAYOUT_VERSION}: revisit it`);
+}
+if (KEY_WORDS % 3 !== 0) throw new Error('datapath/emc: sameKey compares in 3 lanes: KEY_WORDS must be a multiple of 3');
 
 export const EMC_SHIFT = 13;
 export const EMC_ENTRIES = 1 << EMC_SHIFT;
@@ -113,9 +120,14 @@ export class ExactMatchCache {
   /**
    * 30-bit hash of key row keys[base..]: two independent multiply-rotate
    * lanes over alternate words (halves the multiply dependency chain), then
-   * the murmur3 finaliser for avalanche.
+   * the murmur3 finaliser for avalanche. Only the words the frame's kind can
+   * populate are hashed (OVS hashes a miniflow's populated words): for IPv4,
+   * metadata..L2, the IPv4 addresses and the L4 words (16 of 30); the others
+   * are 0 by the parser's invariant. Skipping words cannot make a lookup
+   * wrong, since a hit compares the whole row; it only saves time.
    */
   hash(keys: Uint32Array, base: number): number {
+    if (keys[base + K.EthTypeVlan] >>> 16 === ETH_TYPE_IPV4) return this.hashIpv4(keys, base);
     let a = this.seed;
     let b = LANE_B_BASIS;
     let w = 0;
@@ -125,6 +137,21 @@ export class ExactMatchCache {
     }
     if (w < KEY_WORDS) a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
     return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 2;
+  }
+
+  /** hash() of an IPv4 key: words 0..K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags. */
+  private hashIpv4(keys: Uint32Array, base: number): number {
+    let a = this.seed;
+    let b = LANE_B_BASIS;
+    for (let w = 0; w < K.IpSrc0; w += 2) {
+      a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
+      b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + w + 1], 0x85ebca77);
+    }
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.IpSrc0], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.IpDst0], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.TpSrcDst], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.TcpFlags], 0x85ebca77);
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 16) >>> 2;
   }
 
   /** Program id cached for key row keys[base..], or NO_PROGRAM. Counts a hit or a miss. */
@@ -209,13 +236,21 @@ export class ExactMatchCache {
     return out;
   }
 
-  /** Whole-row compare without a branch per word (called only when the 30-bit hashes agree, so almost always equal). */
+  /**
+   * Whole-row compare without a branch per word (called only when the 30-bit
+   * hashes agree, so almost always equal), in three independent lanes
+   * (KEY_WORDS is a multiple of 3, checked at load).
+   */
   private sameKey(s: number, keys: Uint32Array, base: number): boolean {
     const ek = this.keys;
     const o = s * KEY_WORDS;
-    let d = 0;
-    for (let w = 0; w < KEY_WORDS; w++) d |= ek[o + w] ^ keys[base + w];
-    return d === 0;
+    let d = 0, y = 0, z = 0;
+    for (let w = 0; w < KEY_WORDS; w += 3) {
+      d |= ek[o + w] ^ keys[base + w];
+      y |= ek[o + w + 1] ^ keys[base + w + 1];
+      z |= ek[o + w + 2] ^ keys[base + w + 2];
+    }
+    return (d | y | z) === 0;
   }
 
   /** One xorshift32 draw against the threshold. */

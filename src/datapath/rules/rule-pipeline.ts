@@ -6,6 +6,16 @@
  * resolved.
  *
  * Design
+ *   - Batch per flow (segment(), fast-path.ts; OVS dpif-netdev's per-flow
+ *     batches): a burst is looked up in the EMC frame by frame until the
+ *     first frame that is not a hit of a call-out-free program; those hits
+ *     are grouped by program, each group's leading counter ops applied once
+ *     with its frame and byte totals, then the frames run the rest of their
+ *     programs in burst order (plain outputs directly), so every port sends
+ *     in the per-frame order. The frame that ended the segment (a miss, a
+ *     punting program...) goes alone, as before, and the next segment
+ *     starts after it: lookups and walks interleave exactly as frame by
+ *     frame, so caches, counters and punts match the per-frame path.
  *   - Programs are compiled by the control plane when a rule changes (a
  *     RuleProgram, ops.ts); the pipeline binds one to its rule's counters
  *     (EntryProgram, kept on the entry, reset when the rule's actions change).
@@ -52,24 +62,16 @@ import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
 import { METER_DROP, type MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
-import { cookieFromWords, EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
+import { cookieFromWords, EntryProgram, OP_LEN, SetSlot } from './ops.js';
 import { PuntReason, type Punt, type PuntMeters } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
+import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
-
-/** A path resolved into one program (see the module comment). */
-export class Program {
-  constructor(
-    readonly code: Int32Array,
-    /** Flow entry counters, named by CountFlow ops. */
-    readonly flows: Float64Array[],
-  ) {}
-}
 
 export interface RulePipelineOptions {
   datapath: Datapath;
@@ -102,6 +104,8 @@ export class RulePipeline implements Pipeline, ExecHost {
   readonly puntMeters: PuntMeters = { all: 0, slowPath: 0 };
   /** Drop IP fragments. */
   fragDrop = false;
+  /** The batch fast path (segment()); false: every frame alone through processFrame (tests compare the two). */
+  batching = true;
 
   private readonly exec: ActionExecutor;
   private readonly poExec: ActionExecutor;
@@ -123,6 +127,7 @@ export class RulePipeline implements Pipeline, ExecHost {
   private stamp = 1;
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
+  private readonly batch = new BatchGroups();
 
   constructor(opts: RulePipelineOptions) {
     this.dp = opts.datapath;
@@ -159,14 +164,102 @@ export class RulePipeline implements Pipeline, ExecHost {
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
     this.sync();
     const now = this.clock === null ? nowMs : this.clock();
-    const flags = parsed.flags;
-    for (let i = 0; i < n; i++) {
-      if ((flags[i] & PARSE_TOO_SHORT) !== 0) {
-        inPort.counters.c[PortStat.FwdDropped] += 1;
-        continue;
-      }
-      this.processFrame(inPort, inPort.ofPort, slots[i], parsed.keys, i * KEY_WORDS, flags[i], parsed.l3[i], parsed.l4[i], now);
+    if (!this.emcOn || !this.batching) {
+      for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
+      return;
     }
+    for (let i = 0; i < n; ) i = this.segment(inPort, slots, parsed, i, n, now);
+  }
+
+  /** Frame i of a burst through processFrame (or dropped when too short). */
+  private oneFrame(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, i: number, now: number): void {
+    const f = parsed.flags[i];
+    if ((f & PARSE_TOO_SHORT) !== 0) inPort.counters.c[PortStat.FwdDropped] += 1;
+    else this.processFrame(inPort, inPort.ofPort, slots[i], parsed.keys, i * KEY_WORDS, f, parsed.l3[i], parsed.l4[i], now);
+  }
+
+  /**
+   * The batch fast path over frames [from, n): the EMC hits of call-out-free
+   * programs from `from` on are grouped by program, each group's hoisted
+   * counters added once, then the frames run in burst order (so every port
+   * sends them in the per-frame order). The first frame that is anything
+   * else (an EMC miss, an unclean or short frame, a fragment to drop, a hit
+   * of a program that calls out) ends the segment and goes through the
+   * per-frame path after it. Returns the index of the next frame to process.
+   */
+  private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
+    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, programs = this.programs;
+    const len = this.dp.pool.len;
+    const bg = this.batch;
+    if (bg.pid.length < n) bg.pid = new Int32Array(n);
+    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list;
+    const stamp = bg.nextStamp();
+    let ng = 0;
+    let end = from;
+    let h = -1, pid = -1;
+    for (; end < n; end++) {
+      h = -1;
+      if (flags[end] !== 0 || (this.fragDrop && this.isFragment(keys, end * KEY_WORDS))) break;
+      h = emc.hash(keys, end * KEY_WORDS);
+      pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
+      if (pid < 0 || !programs[pid].plan.calloutFree) break;
+      segPid[end] = pid;
+      if (gStamp[pid] !== stamp) {
+        gStamp[pid] = stamp;
+        gList[ng++] = pid;
+        gFrames[pid] = 0;
+        gBytes[pid] = 0;
+      }
+      gFrames[pid] += 1;
+      gBytes[pid] += len[slots[end]];
+    }
+    for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
+    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c;
+    for (let i = from; i < end; i++) {
+      const prog = programs[segPid[i]], plan = prog.plan;
+      let outs = 0;
+      if (plan.outputsOnly) {
+        outs = this.outputAll(plan, slots[i], inPort);
+        if (plan.missDrop) this.stats[PipelineStat.TableMissDrops] += 1;
+      } else {
+        ex.begin(inPort, inPortNo, slots[i], keys, i * KEY_WORDS, parsed.l3[i], parsed.l4[i], now);
+        ex.flows = prog.flows;
+        ex.tableId = plan.restTableId;
+        ex.run(plan.rest, 0, plan.rest.length);
+        outs = ex.outputs;
+      }
+      if (outs === 0) fwd[PortStat.FwdDropped] += 1;
+    }
+    if (end === n) return n;
+    if (h === -1) {
+      this.oneFrame(inPort, slots, parsed, end, now); // unclean, short or a fragment: no lookup was made
+    } else if (pid < 0) {
+      this.walk(inPort, inPortNo, slots[end], keys, end * KEY_WORDS, 0, parsed.l3[end], parsed.l4[end], now, h);
+      if (ex.outputs === 0) fwd[PortStat.FwdDropped] += 1;
+    } else {
+      const prog = programs[pid];
+      ex.begin(inPort, inPortNo, slots[end], keys, end * KEY_WORDS, parsed.l3[end], parsed.l4[end], now);
+      ex.flows = prog.flows;
+      ex.run(prog.code, 0, prog.code.length);
+      if (ex.outputs === 0) fwd[PortStat.FwdDropped] += 1;
+    }
+    return end + 1;
+  }
+
+  /** An outputs-only plan on one frame (what Op.Output does for each port). Returns the frames sent. */
+  private outputAll(plan: BatchPlan, slot: number, inPort: DpPort): number {
+    const ports = plan.outPorts;
+    let outs = 0;
+    for (let k = 0; k < ports.length; k++) {
+      const p = this.portByNo(ports[k] >>> 0);
+      if (p === null) this.stats[PipelineStat.NoSuchPort] += 1;
+      else if (p === inPort) this.stats[PipelineStat.InPortDrops] += 1;
+      else {
+        this.dp.output(slot, p);
+        outs++;
+      }
+    }
+    return outs;
   }
 
   /** One frame through the pipeline (the EMC, else a walk). */
@@ -306,46 +399,13 @@ export class RulePipeline implements Pipeline, ExecHost {
     }
   }
 
-  /**
-   * Resolves the walk just done (path[0..n), pathFrags) into one program and
-   * stores it under the path. Returns its index. Slow path: allocates.
-   */
+  /** Resolves the walk just done (path[0..n), pathFrags) into one program and stores it under the path. Returns its index. Slow path. */
   private buildProgram(n: number, missTable: number): number {
-    const path = this.path, frags = this.pathFrags;
-    const w = new OpWriter();
-    const flows: Float64Array[] = [];
-    const setFrag: (EntryProgram | null)[] = new Array<EntryProgram | null>(SetSlot.COUNT).fill(null);
-    const setPc = new Int32Array(SetSlot.COUNT);
-    for (let i = 0; i < n; i++) {
-      if (path[i] < 0) {
-        w.push(Op.CountTable, missTable, 0, Op.MissDrop, missTable);
-        break;
-      }
-      const frag = frags[i]!;
-      w.push(Op.CountTable, frag.tableId, 1, Op.CountFlow, flows.length);
-      flows.push(frag.counters);
-      if (frag.meterSlot >= 0) w.push(Op.Meter, frag.meterSlot);
-      w.copy(frag.code, 0, frag.applyEnd);
-      if (frag.clearActions) setFrag.fill(null);
-      for (let k = 0; k < frag.writeSlots.length; k++) {
-        setFrag[frag.writeSlots[k]] = frag;
-        setPc[frag.writeSlots[k]] = frag.writePcs[k];
-      }
-      if (frag.writesMetadata) w.push(Op.WriteMetadata, frag.metaHi, frag.metaLo, frag.metaMaskHi, frag.metaMaskLo);
-      if (frag.gotoTable < 0) {
-        const hasGroup = setFrag[SetSlot.Group] !== null;
-        for (let s = 0; s < SetSlot.COUNT; s++) {
-          const f = setFrag[s];
-          if (f === null || (s === SetSlot.Output && hasGroup)) continue;
-          w.copy(f.code, setPc[s], setPc[s] + OP_LEN[f.code[setPc[s]]]);
-        }
-      }
-    }
-    w.push(Op.End);
     const pid = this.programs.length;
-    this.programs.push(new Program(w.finish(), flows));
-    this.paths.insert(path, n, pid);
+    this.programs.push(resolvePath(this.pathFrags, n, missTable));
+    this.paths.insert(this.path, n, pid);
     this.stats[PipelineStat.ProgramsBuilt] += 1;
+    this.batch.fit(pid + 1);
     return pid;
   }
 

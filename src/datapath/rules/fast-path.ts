@@ -1,0 +1,219 @@
+/*
+ * Resolved programs and their batch plans: what the batch-per-flow fast
+ * path (RulePipeline.processBurst, after OVS dpif-netdev's per-flow batches)
+ * may do once per group of frames instead of once per frame.
+ *
+ * What
+ *   Program              a walk's path resolved into one op stream (table and
+ *                        rule counters, meters, apply ops, write-metadata, the
+ *                        final action set) with the rule counters it names
+ *   resolvePath(...)     builds one from the entries a walk met (slow path)
+ *   BatchGroups          the segment's scratch: per frame its program, per
+ *                        program its group (stamped, so nothing is cleared)
+ *   countGroup(...)      a group's hoisted counters, added once
+ *   BatchPlan            a resolved program split for batching: the counter
+ *                        ops that may be hoisted out of the per-frame run
+ *                        (applied once per group, with the group's frame
+ *                        and byte totals), the ops left to run per frame,
+ *                        and, when those are plain outputs, the ports
+ *   planProgram(code)    builds it (slow path: once per resolved program)
+ *
+ * Design
+ *   - Hoisted counters: the CountTable / CountFlow ops that come before any
+ *     op that may stop a frame (meter, tag and TTL ops, set-field, group,
+ *     miss). Every frame that runs the program reaches them, so adding
+ *     `frames` and `bytes` once per group equals adding 1 and the frame's
+ *     entry length per frame (the program's counters precede its edits, so
+ *     the entry length is the received length).
+ *   - `rest`: the program without the hoisted counters, run per frame by the
+ *     executor, starting with tableId = restTableId (the last hoisted
+ *     CountTable's table, as the full program would have left it).
+ *   - `calloutFree`: the program never calls out of the datapath (punts,
+ *     output:TABLE, NORMAL, groups whose buckets may punt, TTL ops whose
+ *     expiry punts). Only such programs are batched: nothing outside can
+ *     observe (or change: a punt sink may edit the tables) the pipeline
+ *     while a batch is under way, so batching cannot change what it sees.
+ *   - `outputsOnly`: `rest` holds nothing but outputs to port numbers, a
+ *     trailing table miss, and ops with no effect on those (write-metadata,
+ *     set-queue): each frame then costs one dp.output per port.
+ *
+ * Invariants
+ * - Running the hoisted counters once per group (frames, bytes) then `rest`
+ *   per frame has the same effect as running `code` per frame.
+ * - Plans are immutable and built only with their program.
+ */
+
+import { type FlowTable, TableCounter } from './flow-table.js';
+import { type EntryProgram, Op, OP_LEN, OpWriter, SetSlot } from './ops.js';
+
+export class BatchPlan {
+  constructor(
+    /** Hoisted CountTable ops: [tableId, matched] pairs. */
+    readonly tables: Int32Array,
+    /** Hoisted CountFlow ops: flow refs (indexes into Program.flows). */
+    readonly flows: Int32Array,
+    /** The ops to run per frame (ends with Op.End). */
+    readonly rest: Int32Array,
+    readonly restTableId: number,
+    readonly calloutFree: boolean,
+    readonly outputsOnly: boolean,
+    /** outputsOnly: the port numbers output to, in program order. */
+    readonly outPorts: Int32Array,
+    /** outputsOnly: the program ends in a table miss (counted per frame). */
+    readonly missDrop: boolean,
+  ) {}
+}
+
+/** May stop a frame (the ops after it may not run). */
+function stops(op: number): boolean {
+  switch (op) {
+    case Op.CountTable: case Op.CountFlow: case Op.WriteMetadata: case Op.SetQueue: case Op.Output: case Op.InPort:
+    case Op.All: case Op.Flood: case Op.Local: case Op.Normal: case Op.Controller: case Op.Table: case Op.End:
+      return false;
+    default:
+      return true;
+  }
+}
+
+/** Hands the frame, or control, to something outside the datapath (see the module comment). */
+function callsOut(op: number): boolean {
+  switch (op) {
+    case Op.Controller: case Op.Table: case Op.Normal: case Op.Group: case Op.DecNwTtl: case Op.DecMplsTtl:
+    case Op.SetMplsTtl: case Op.CopyTtlOut: case Op.CopyTtlIn:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Splits a resolved program for batching (slow path: allocates). */
+export function planProgram(code: Int32Array): BatchPlan {
+  const tables: number[] = [];
+  const flows: number[] = [];
+  const rest: number[] = [];
+  const outPorts: number[] = [];
+  let hoisting = true;
+  let restTableId = 0;
+  let calloutFree = true;
+  let outputsOnly = true;
+  let missDrop = false;
+  for (let pc = 0; pc < code.length; pc += OP_LEN[code[pc]]) {
+    const op = code[pc];
+    if (op === Op.End) break;
+    if (stops(op)) hoisting = false;
+    if (callsOut(op)) calloutFree = false;
+    if (hoisting && op === Op.CountTable) {
+      tables.push(code[pc + 1], code[pc + 2]);
+      restTableId = code[pc + 1];
+      continue;
+    }
+    if (hoisting && op === Op.CountFlow) {
+      flows.push(code[pc + 1]);
+      continue;
+    }
+    for (let i = 0; i < OP_LEN[op]; i++) rest.push(code[pc + i]);
+    if (op === Op.Output) outPorts.push(code[pc + 1]);
+    else if (op === Op.MissDrop && pc + OP_LEN[op] < code.length && code[pc + OP_LEN[op]] === Op.End) missDrop = true;
+    else if (op !== Op.WriteMetadata && op !== Op.SetQueue) outputsOnly = false;
+  }
+  rest.push(Op.End);
+  return new BatchPlan(Int32Array.from(tables), Int32Array.from(flows), Int32Array.from(rest), restTableId, calloutFree, outputsOnly, Int32Array.from(outPorts), missDrop);
+}
+
+/** A path resolved into one program (rule-pipeline.ts module comment). */
+export class Program {
+  /** How the batch fast path runs it. */
+  readonly plan: BatchPlan;
+  constructor(
+    readonly code: Int32Array,
+    /** Flow entry counters, named by CountFlow ops. */
+    readonly flows: Float64Array[],
+  ) {
+    this.plan = planProgram(code);
+  }
+}
+
+/**
+ * The program of a walk that met frags[0..n) (a null past the last entry:
+ * table `missTable` missed). Slow path: allocates.
+ */
+export function resolvePath(frags: readonly (EntryProgram | null)[], n: number, missTable: number): Program {
+  const w = new OpWriter();
+  const flows: Float64Array[] = [];
+  const setFrag: (EntryProgram | null)[] = new Array<EntryProgram | null>(SetSlot.COUNT).fill(null);
+  const setPc = new Int32Array(SetSlot.COUNT);
+  for (let i = 0; i < n; i++) {
+    const frag = frags[i];
+    if (frag === null) {
+      w.push(Op.CountTable, missTable, 0, Op.MissDrop, missTable);
+      break;
+    }
+    w.push(Op.CountTable, frag.tableId, 1, Op.CountFlow, flows.length);
+    flows.push(frag.counters);
+    if (frag.meterSlot >= 0) w.push(Op.Meter, frag.meterSlot);
+    w.copy(frag.code, 0, frag.applyEnd);
+    if (frag.clearActions) setFrag.fill(null);
+    for (let k = 0; k < frag.writeSlots.length; k++) {
+      setFrag[frag.writeSlots[k]] = frag;
+      setPc[frag.writeSlots[k]] = frag.writePcs[k];
+    }
+    if (frag.writesMetadata) w.push(Op.WriteMetadata, frag.metaHi, frag.metaLo, frag.metaMaskHi, frag.metaMaskLo);
+    if (frag.gotoTable < 0) {
+      const hasGroup = setFrag[SetSlot.Group] !== null;
+      for (let s = 0; s < SetSlot.COUNT; s++) {
+        const f = setFrag[s];
+        if (f === null || (s === SetSlot.Output && hasGroup)) continue;
+        w.copy(f.code, setPc[s], setPc[s] + OP_LEN[f.code[setPc[s]]]);
+      }
+    }
+  }
+  w.push(Op.End);
+  return new Program(w.finish(), flows);
+}
+
+/** Scratch of the batch path (typed arrays, grown only when programs are built or bursts grow). */
+export class BatchGroups {
+  /** Per frame of the segment: its program. */
+  pid = new Int32Array(64);
+  /** Per program: the stamp of the segment its group belongs to, its frames and bytes. */
+  stamp = new Int32Array(64);
+  frames = new Int32Array(64);
+  bytes = new Float64Array(64);
+  /** The programs of the segment's groups, in order of first frame. */
+  list = new Int32Array(64);
+  private now = 1;
+
+  nextStamp(): number {
+    if (++this.now === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.now = 1;
+    }
+    return this.now;
+  }
+
+  /** Room for `programs` programs. */
+  fit(programs: number): void {
+    if (programs <= this.stamp.length) return;
+    const size = Math.max(programs, this.stamp.length * 2);
+    this.stamp = new Int32Array(size);
+    this.frames = new Int32Array(size);
+    this.bytes = new Float64Array(size);
+    this.list = new Int32Array(size);
+  }
+}
+
+/** A group's hoisted counters: `frames` frames of `bytes` bytes in all, added once. */
+export function countGroup(prog: Program, tables: readonly FlowTable[], frames: number, bytes: number, now: number): void {
+  const plan = prog.plan, t = plan.tables, f = plan.flows;
+  for (let k = 0; k < t.length; k += 2) {
+    const c = tables[t[k]].counters;
+    c[TableCounter.Lookups] += frames;
+    if (t[k + 1] !== 0) c[TableCounter.Matched] += frames;
+  }
+  for (let k = 0; k < f.length; k++) {
+    const c = prog.flows[f[k]];
+    c[0] += frames;
+    c[1] += bytes;
+    c[2] = now;
+  }
+}
