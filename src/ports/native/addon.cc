@@ -2,7 +2,7 @@
  * Entry point of the linc_native addon (build/Release/linc_native.node).
  * Exports: openTap, openPacket, linkInfo, setLinkUp, tapInfo, closeFd
  * (open.cc), createIo (io.cc), openLinkEvents (netlink.cc), lockFile
- * (lock.cc), packetStats, tapDevStats (drops.cc), and `constants`: the layout shared with
+ * (lock.cc), packetStats, tapDevStats (drops.cc), createRingIo (ring.cc), and `constants`: the layout shared with
  * TypeScript (layout.h) plus the errno values the hot path reports, under
  * the names src/ports/native-layout.ts gives them. src/ports/native.ts is
  * the typed view and checks `constants` when it loads the addon.
@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   linc::InitNetlink(env, exports);
   linc::InitLock(env, exports);
   linc::InitDrops(env, exports);
+  linc::InitRing(env, exports);
   InitConstants(env, exports);
   return exports;
 }

@@ -48,6 +48,9 @@ void InitLock(Napi::Env env, Napi::Object exports);
 /* Register packetStats and tapDevStats (drops.cc) on `exports`. */
 void InitDrops(Napi::Env env, Napi::Object exports);
 
+/* Register createRingIo (ring.cc: TPACKET_V3 rings of an AF_PACKET socket) on `exports`. */
+void InitRing(Napi::Env env, Napi::Object exports);
+
 }  // namespace linc
 
 #endif  // LINC_NATIVE_SYS_H_

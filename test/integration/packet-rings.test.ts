@@ -1,0 +1,182 @@
+/*
+ * if: ports in both I/O modes (src/ports/packet-port.ts): the kernel's
+ * TPACKET_V3 rings (mode=ring) and recvmmsg/sendmmsg (mode=mmsg), each
+ * through the switch on veths between two namespace hosts: ping, a bounded
+ * UDP flood, and a TCP transfer with the hosts' offloads on (GSO frames with
+ * vnet headers cross the ring). Then: the ring setup forced to fail
+ * (LINC_TEST_RING_SETUP_FAIL=1) logs one line and the port still forwards
+ * with mmsg; a PacketPort in ring mode re-binds to a re-created veth and
+ * sends through its new ring; and kernel drops are counted in ring mode
+ * under a trafgen flood.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PacketPool } from '../../src/packet/pool.js';
+import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
+import { PacketPort } from '../../src/ports/packet-port.js';
+import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
+import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
+import { tcpTransfer, udpFlood } from '../helpers/traffic.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Two hosts behind veths, their outer ends the switch's if: ports with `opts` (e.g. ',mode=ring'). */
+async function twoHosts(topo: Topology, subnet: number, opts: string, extraArgs: string[] = []) {
+  const nsA = topo.addNamespace('a');
+  const nsB = topo.addNamespace('b');
+  const outA = topo.ifname('oa');
+  const outB = topo.ifname('ob');
+  topo.veth(topo.ifname('ia'), outA, nsA, `10.${subnet}.0.1/24`);
+  topo.veth(topo.ifname('ib'), outB, nsB, `10.${subnet}.0.2/24`);
+  const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1${opts}`, '--port', `if:${outB}=2${opts}`, '--admin-socket', 'off', ...extraArgs]);
+  return { nsA, nsB, outA, outB, sw, dst: `10.${subnet}.0.2` };
+}
+
+describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with kernel rings and with recvmmsg/sendmmsg', () => {
+  const topos: Topology[] = [];
+  const switches: SwitchProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'linc-rings-'));
+
+  afterAll(async () => {
+    for (const sw of switches) await sw.stop();
+    for (const t of topos) t.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [mode, subnet] of [['ring', 231], ['mmsg', 232]] as const) {
+    it(`mode=${mode}: ping, a UDP flood and a 16 MiB TCP transfer with offloads on`, async () => {
+      const topo = new Topology();
+      topos.push(topo);
+      const h = await twoHosts(topo, subnet, `,mode=${mode}`);
+      switches.push(h.sw);
+      // No fallback notice: the mode asked for is the one in use.
+      expect(h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg))).toEqual([]);
+      expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
+      expect(await udpFlood(h.nsA, h.nsB, h.dst, 20_000, 200)).toBe(20_000);
+      const r = await tcpTransfer(h.nsA, h.nsB, h.dst, 16 << 20);
+      expect(r.receivedBytes).toBe(16 << 20);
+      expect(r.receivedSha).toBe(r.sentSha);
+      expect(await h.sw.stop()).toBe(0);
+      // The flood and the transfer came in on port 1 (host A's side) and left through port 2.
+      const stats = (port: number) => h.sw.logs.find((l) => l.msg === 'port removed' && l.port === port)!.stats as Record<string, number>;
+      expect(stats(1).rx_frames).toBeGreaterThan(20_000);
+      expect(stats(2).tx_frames).toBeGreaterThan(20_000);
+    }, 60_000);
+  }
+
+  it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the rings, and forwards', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    process.env.LINC_TEST_RING_SETUP_FAIL = '1';
+    let h;
+    try {
+      h = await twoHosts(topo, 233, ',mode=ring');
+    } finally {
+      delete process.env.LINC_TEST_RING_SETUP_FAIL;
+    }
+    switches.push(h.sw);
+    const notices = h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg));
+    // One line per port, naming the step the kernel refused.
+    expect(notices.map((l) => l.msg).sort()).toEqual([
+      `port ${h.outA}: kernel rings unavailable (PACKET_RX_RING: EINVAL): using recvmmsg/sendmmsg`,
+      `port ${h.outB}: kernel rings unavailable (PACKET_RX_RING: EINVAL): using recvmmsg/sendmmsg`,
+    ].sort());
+    expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
+    expect(await udpFlood(h.nsA, h.nsB, h.dst, 5_000, 200)).toBe(5_000);
+  }, 60_000);
+
+  it('counts kernel drops in ring mode under a flood', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 234, ',mode=ring', ['--metrics', '127.0.0.1:0']);
+    switches.push(h.sw);
+    const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+    const scrape = async () => (await fetch(url)).text();
+    expect(topo.exec(h.nsA, `ping -c 2 -i 0.2 -W 2 ${h.dst}`)).toMatch(/2 received/);
+    const frame = rawFrame(linkMac(h.nsB, topo.ifname('ib')), linkMac(h.nsA, topo.ifname('ia')));
+    const m0 = await scrape();
+    const o1 = linkStats(null, h.outA).rxPackets;
+    // Stop the switch reading for a moment (SIGSTOP) so the ring fills whatever the machine's speed.
+    process.kill(h.sw.pid, 'SIGSTOP');
+    let sent: number;
+    try {
+      sent = await startFlood(h.nsA, topo.ifname('ia'), frame, { dir, count: 200_000 }).done;
+    } finally {
+      process.kill(h.sw.pid, 'SIGCONT');
+    }
+    const d = (m: string, name: string, labels: Record<string, string>) => metricValue(m, name, labels) - metricValue(m0, name, labels);
+    let m1 = '';
+    let rx = 0;
+    let drops = 0;
+    const vethRx = linkStats(null, h.outA).rxPackets - o1;
+    for (let i = 0; i < 80; i++) {
+      await sleep(250);
+      m1 = await scrape();
+      rx = d(m1, 'linc_port_rx_packets_total', { port: '1' });
+      drops = d(m1, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' });
+      if (rx + drops >= vethRx) break;
+    }
+    expect(sent).toBe(200_000);
+    // The ring held a few thousand frames; the kernel dropped the rest for us, and the switch counted them.
+    expect(drops).toBeGreaterThan(0);
+    // Every frame the veth received reached the switch or was counted as a kernel drop.
+    expect(rx + drops).toBe(vethRx);
+  }, 60_000);
+});
+
+describe.skipIf(missing(netns, tool('ip')))('PacketPort in ring mode follows a re-created interface', () => {
+  const topo = new Topology();
+  const pool = new PacketPool({ slots: 64 });
+  let port: PacketPort | undefined;
+
+  afterAll(() => {
+    port?.close();
+    topo.cleanup();
+  });
+
+  /** Send one broadcast frame through the port; what txBurst returned. */
+  const sendOne = (p: PacketPort): number => {
+    const slots = new Int32Array(1);
+    expect(pool.allocBurst(slots, 1)).toBe(1);
+    const off = pool.dataOff[slots[0]];
+    pool.bytes.fill(0, off - VNET_HDR_LEN, off + 60);
+    pool.bytes.fill(0xff, off, off + 6);
+    pool.bytes.set([0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5], off + 6);
+    pool.len[slots[0]] = 60;
+    const r = p.txBurst(pool, slots, 1);
+    pool.releaseBurst(slots, 0, 1);
+    return r;
+  };
+
+  it('re-binds with a new ring after the veth is deleted and re-created, and sends through it', async () => {
+    const ns = topo.addNamespace('r');
+    const out = topo.ifname('or');
+    const inner = topo.ifname('ir');
+    topo.veth(inner, out, ns, '10.235.0.1/24');
+    const notices: string[] = [];
+    port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, waitForInterface: true, mode: 'ring', notice: (m) => notices.push(m) });
+    expect(port.ioMode).toBe('ring');
+    const rx0 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port)).toBe(1);
+    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx0; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx0 + 1);
+    const first = port.ifindex;
+    sh(`ip link del ${out}`);
+    expect(port.rebind()).toBe(true);
+    expect(port.attached).toBe(false);
+    topo.veth(inner, out, ns, '10.235.0.1/24');
+    expect(port.rebind()).toBe(true);
+    expect(port.attached).toBe(true);
+    expect(port.ifindex).not.toBe(first);
+    expect(port.ioMode).toBe('ring');
+    const rx1 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port)).toBe(1);
+    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    expect(notices).toEqual([]);
+  });
+});
