@@ -8,7 +8,7 @@
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only crc32c,
- *                                      --only isolation (repeatable)
+ *                                      --only isolation, --only rings (repeatable)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -25,6 +25,7 @@ import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
+import { formatRingBench, runRingBench } from './rings.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +49,7 @@ const ofPipelineRows: string[] = [];
 const churnRows: string[] = [];
 const crcRows: string[] = [];
 const isolationRows: string[] = [];
+const ringRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -142,7 +144,21 @@ if (only.includes('isolation')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
+if (only.includes('rings')) {
+  const missing = ['trafgen', 'ip', 'ping', 'taskset', 'cc'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0 || cpus().length < 2) {
+    console.log(`rings: skipped (${!isRoot ? 'needs root' : missing.length > 0 ? 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh' : 'needs 2 cores'})`);
+  } else {
+    const r = await runRingBench(quick ? { rounds: 1, seconds: 2 } : { rounds: runs < 5 ? 5 : runs });
+    console.log('\nforwarder | delivered kpps, median (min..max) | vs C | vs mmsg | ping p50 us');
+    for (const row of formatRingBench(r)) {
+      console.log(row);
+      ringRows.push(row);
+    }
+  }
+}
+
+if (!values['no-record'] && !quick && ringRows.length + rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -163,6 +179,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (crcRows.length) text += `\n| SCTP checksum (CRC32c, field counted as zero), one core | previous byte table, ns/packet | @node-rs/crc32, ns/packet | speed-up |\n| --- | --- | --- | --- |\n${crcRows.join('\n')}\n`;
   if (isolationRows.length) {
     text += `\n| isolation (if: ports 1..4 on veths; switch on core 0, trafgen and ping on core 1; 1000 pings 5 ms apart, 3 -> 4) | ping loss, median | p50 RTT | p99 RTT | max RTT | target |\n| --- | --- | --- | --- | --- | --- |\n${isolationRows.join('\n')}\n`;
+  }
+  if (ringRows.length) {
+    text += `\n| veth -> veth, 64 B UDP, if: port I/O modes (forwarder on core 1, trafgen on core 0; rounds interleaved) | delivered kpps, median (min..max) | vs C (per-round ratios) | vs linc-ts mmsg | ping p50 us |\n| --- | --- | --- | --- | --- |\n${ringRows.join('\n')}\n`;
   }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);

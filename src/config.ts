@@ -117,7 +117,7 @@ const OFPP_MAX = 0xffffff00;
 const VLAN_OPTIONS_USAGE = 'vlan=ID (access port) or trunks=ID,ID... (trunk port)';
 
 /** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`, then the VLAN options: the --port help, from the registry. */
-export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)`;
+export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)${SPEC_PORT_KINDS.flatMap((k) => Object.entries(k.spec.options ?? {}).map(([key, o]) => `; ${k.kind}: ports also ,${key}=${o.values.join('|')} (${o.help})`)).join('')}`;
 const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
 const PORT_FORMS = `port specs (${PORT_SPEC_USAGE}) or mappings ({ type: ${SPEC_PORT_KINDS[0].kind}, name: NAME, ofport: N })`;
 

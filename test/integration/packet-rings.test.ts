@@ -179,4 +179,22 @@ describe.skipIf(missing(netns, tool('ip')))('PacketPort in ring mode follows a r
     expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
     expect(notices).toEqual([]);
   });
+
+  it('does not count or later send a burst its kick could not send (link down)', async () => {
+    const ns = topo.namespaces[0];
+    const out = topo.ifname('or');
+    const inner = topo.ifname('ir');
+    sh(`ip link set ${out} down`);
+    const r = sendOne(port!);
+    // As sendmmsg would: nothing sent, the error returned.
+    expect(r).toBeLessThan(0);
+    sh(`ip link set ${out} up`);
+    const carrier = () => sh(`cat /sys/class/net/${out}/carrier`).trim() === '1';
+    for (let i = 0; i < 40 && !carrier(); i++) await sleep(50);
+    const rx1 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port!)).toBe(1);
+    await sleep(300);
+    // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
+    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+  });
 });

@@ -22,7 +22,13 @@ const capabilities: PortCapabilities = {
   exclusive: true,
 };
 
-/** The mode of an `if:` port without mode=. */
+/**
+ * The mode of an `if:` port without mode=: mmsg. Measured (BENCHMARKS.md,
+ * 2026-12-03, `--only rings`): ring delivers ~2.1x mmsg on veths, but its
+ * receive blocks are handed over only when full or after their retire timer,
+ * which puts the idle ping p50 at ~1.9 ms against ~0.28 ms: faster, not a
+ * safe default for latency.
+ */
 export const IF_DEFAULT_MODE: PacketIoMode = 'mmsg';
 
 export const ifKind: PortKind<PacketPort> = {

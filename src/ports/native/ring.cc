@@ -24,7 +24,12 @@
  *       send(fd, NULL, 0) "kick". A frame larger than a slot (a GSO
  *       super-frame with the vnet header) goes out through a second socket
  *       of the same interface (protocol 0: it receives nothing) after the
- *       frames queued before it were kicked, so the order holds.
+ *       frames queued before it were kicked, so the order holds. Frames a
+ *       kick leaves queued because the device queue is full leave with the
+ *       next kick (counted as sent, like a queue); after a hard error (link
+ *       down) the slots the kernel did not take are taken back and not
+ *       counted, as sendmmsg would not have sent them. A malformed frame is
+ *       dropped by the kernel (PACKET_LOSS) without a count.
  *
  * Why the ring is walked here and not in TypeScript: the status words are
  * the hand-off with the kernel and need acquire/release ordering; JS has
@@ -391,7 +396,21 @@ int RingIo::TxRing(uint32_t n) {
   if (queued > 0) {
     const int k = Kick();
     if (k != 0) err = k;
-    // Frames the kick could not send stay queued in their slots and leave with the next kick.
+    if (k != 0 && k != EAGAIN && k != ENOBUFS) {
+      // A hard error (link down, device gone): take back the slots the kernel did not take, newest
+      // first, so they are not sent late and the kernel's ring position stays ours.
+      while (queued > 0) {
+        const uint32_t prev = tx_head_ == 0 ? tx_frames_ - 1 : tx_head_ - 1;
+        auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(prev) * kTxFrameSize);
+        if (LoadAcquire(&h->tp_status) != TP_STATUS_SEND_REQUEST) break;
+        StoreRelease(&h->tp_status, TP_STATUS_AVAILABLE);
+        tx_head_ = prev;
+        queued--;
+        sent--;
+      }
+      status_[kTxStopped] = 1;
+    }
+    // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
   }
   status_[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
