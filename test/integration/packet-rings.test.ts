@@ -5,9 +5,10 @@
  * UDP flood, and a TCP transfer with the hosts' offloads on (GSO frames with
  * vnet headers cross the ring). Then: the ring setup forced to fail
  * (LINC_TEST_RING_SETUP_FAIL=1) logs one line and the port still forwards
- * with mmsg; a PacketPort in ring mode re-binds to a re-created veth and
- * sends through its new ring; and kernel drops are counted in ring mode
- * under a trafgen flood.
+ * with mmsg; kernel drops are counted in ring mode under a trafgen flood;
+ * and a PacketPort in ring mode re-binds to a re-created veth and sends
+ * through its new ring, receives a VLAN-tagged frame with its tag in place,
+ * and neither counts nor later sends a burst refused while its link is down.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -128,7 +129,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with k
   }, 60_000);
 });
 
-describe.skipIf(missing(netns, tool('ip')))('PacketPort in ring mode follows a re-created interface', () => {
+describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring mode: re-binding, VLAN tags, a link down', () => {
   const topo = new Topology();
   const pool = new PacketPool({ slots: 64 });
   let port: PacketPort | undefined;
@@ -178,6 +179,40 @@ describe.skipIf(missing(netns, tool('ip')))('PacketPort in ring mode follows a r
     for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
     expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
     expect(notices).toEqual([]);
+  });
+
+  it('puts back the VLAN tag the kernel stripped, as in mmsg mode', async () => {
+    const ns = topo.namespaces[0];
+    const inner = topo.ifname('ir');
+    const slots = new Int32Array(8);
+    const drain = () => {
+      expect(pool.allocBurst(slots, 8)).toBe(8);
+      const got = port!.rxBurst(pool, slots, 8);
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
+      pool.releaseBurst(slots, 0, 8);
+      return frames;
+    };
+    drain();
+    // A broadcast frame tagged VLAN 10 (TPID 0x8100), EtherType 0x88b5 inside, from the namespace end.
+    const frame = new Uint8Array(64);
+    frame.fill(0xff, 0, 6);
+    frame.set([0x02, 0, 0, 0, 0, 0x42, 0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5], 6);
+    const dir = mkdtempSync(join(tmpdir(), 'linc-rings-vlan-'));
+    try {
+      expect(await startFlood(ns, inner, frame, { dir, count: 1 }).done).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    let tagged: Uint8Array | undefined;
+    for (let i = 0; i < 40 && tagged === undefined; i++) {
+      await sleep(50);
+      tagged = drain().find((f) => f[12] === 0x81 && f[13] === 0x00);
+    }
+    expect(tagged).toBeDefined();
+    expect(((tagged![14] << 8) | tagged![15]) & 0xfff).toBe(10);
+    expect((tagged![16] << 8) | tagged![17]).toBe(0x88b5);
+    expect(tagged!.length).toBe(64);
   });
 
   it('does not count or later send a burst its kick could not send (link down)', async () => {
