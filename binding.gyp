@@ -13,7 +13,8 @@
         "src/ports/native/lock.cc",
         "src/ports/native/fd-poll.cc",
         "src/ports/native/drops.cc",
-        "src/ports/native/memory.cc"
+        "src/ports/native/memory.cc",
+        "src/ports/native/ring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8", "_GNU_SOURCE"],

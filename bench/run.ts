@@ -8,7 +8,7 @@
  *   npm run bench -- --quick           shorter runs (a smoke check, not for the record)
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only crc32c,
- *                                      --only isolation, --only memory (repeatable)
+ *                                      --only isolation, --only memory, --only rings (repeatable)
  *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default; not part of "everything")
  *   npm run bench -- --only latency    UDP RTT and idle CPU per receive mode (bench/latency.ts; not in the default set)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
@@ -30,6 +30,7 @@ import { formatIsolation, runIsolation } from './isolation.js';
 import { formatMemoryBench, runMemoryBench } from './memory.js';
 import { formatSoak, runSoak } from './soak.js';
 import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
+import { formatRingBench, runRingBench } from './rings.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +58,7 @@ const isolationRows: string[] = [];
 const memoryRows: string[] = [];
 const soakRows: string[] = [];
 const latencyRows: string[] = [];
+const ringRows: string[] = [];
 
 if (only.includes('inprocess')) {
   const r = runInProcess(quick ? { runs: 3, framesPerRun: 1_000_000, heapFrames: 5_000_000 } : {});
@@ -180,7 +182,21 @@ if (only.includes('latency')) {
   }
 }
 
-if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length + memoryRows.length + soakRows.length + latencyRows.length > 0) {
+if (only.includes('rings')) {
+  const missing = ['trafgen', 'ip', 'ping', 'taskset', 'cc'].filter((c) => !hasCommand(c));
+  if (!isRoot || missing.length > 0 || cpus().length < 2) {
+    console.log(`rings: skipped (${!isRoot ? 'needs root' : missing.length > 0 ? 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh' : 'needs 2 cores'})`);
+  } else {
+    const r = await runRingBench(quick ? { rounds: 1, seconds: 2 } : { rounds: runs < 5 ? 5 : runs });
+    console.log('\nforwarder | delivered kpps, median (min..max) | vs C | vs mmsg | ping p50 us');
+    for (const row of formatRingBench(r)) {
+      console.log(row);
+      ringRows.push(row);
+    }
+  }
+}
+
+if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows.length + classifierRows.length + ofPipelineRows.length + churnRows.length + crcRows.length + isolationRows.length + memoryRows.length + soakRows.length + latencyRows.length + ringRows.length > 0) {
   const file = join(repoRoot, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\nSections are appended by `npm run bench` (see README); each says when, how and on what it ran.\n');
   let text = `\n## ${date}: \`${command}\`\n\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, medians of ${runs} runs.\n`;
@@ -207,6 +223,9 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   }
   if (soakRows.length) text += `\n| soak | figures | outcome |\n| --- | --- | --- |\n${soakRows.join('\n')}\n`;
   if (latencyRows.length) text += `\n${LATENCY_TABLE_HEADER}\n${latencyRows.join('\n')}\n`;
+  if (ringRows.length) {
+    text += `\n| veth -> veth, 64 B UDP, if: port I/O modes (forwarder on core 1, trafgen on core 0; rounds interleaved) | delivered kpps, median (min..max) | vs C (per-round ratios) | vs linc-ts mmsg | ping p50 us |\n| --- | --- | --- | --- | --- |\n${ringRows.join('\n')}\n`;
+  }
   appendFileSync(file, text);
   console.log(`\nappended the figures to BENCHMARKS.md`);
 }

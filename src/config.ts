@@ -40,7 +40,7 @@ import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
 import { MAX_RX_USECS } from './datapath/rx-moderation.js';
-import { SPEC_PORT_KINDS, type PortKindName } from './ports/kinds.js';
+import { SPEC_PORT_KINDS, type PortKindName, type SpecPortKind } from './ports/kinds.js';
 import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { LOG_LEVELS, type LogLevel } from './stats/log.js';
@@ -55,6 +55,8 @@ export interface PortConfig {
   vlan?: number;
   /** Trunk port of these VLANs, ascending (`trunks=ID,ID`); absent with vlan. Neither: every VLAN, tags kept. */
   trunks?: number[];
+  /** The kind's own options (e.g. `mode=ring` of if: ports), by name; absent when none is given. */
+  options?: Record<string, string>;
 }
 
 
@@ -120,7 +122,7 @@ const OFPP_MAX = 0xffffff00;
 const VLAN_OPTIONS_USAGE = 'vlan=ID (access port) or trunks=ID,ID... (trunk port)';
 
 /** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`, then the VLAN options: the --port help, from the registry. */
-export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)`;
+export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)${SPEC_PORT_KINDS.flatMap((k) => Object.entries(k.spec.options ?? {}).map(([key, o]) => `; ${k.kind}: ports also ,${key}=${o.values.join('|')} (${o.help})`)).join('')}`;
 const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
 const PORT_FORMS = `port specs (${PORT_SPEC_USAGE}) or mappings ({ type: ${SPEC_PORT_KINDS[0].kind}, name: NAME, ofport: N })`;
 
@@ -178,6 +180,7 @@ export interface PortEntry {
   ofPort?: number;
   vlan?: number;
   trunks?: number[];
+  options?: Record<string, string>;
 }
 
 const VLAN_RANGE = `an integer from ${VLAN_ID_MIN} to ${VLAN_ID_MAX}`;
@@ -189,17 +192,44 @@ function vlanIdOf(text: string): number | string {
   return /^\d+$/.test(text) && id >= VLAN_ID_MIN && id <= VLAN_ID_MAX ? id : `VLAN id "${text}" must be ${VLAN_RANGE}`;
 }
 
-/** The VLAN options after a spec's first comma: `vlan=ID` or `trunks=ID,ID...`. The options, or the sentence saying why not. */
-function parseVlanOptions(text: string): Pick<PortEntry, 'vlan' | 'trunks'> | string {
-  const out: Pick<PortEntry, 'vlan' | 'trunks'> = {};
+/** `KEY=VALUE` of a kind's own option: the value, or the sentence saying why not. */
+function kindOptionValue(kind: SpecPortKind, key: string, value: string): string | { value: string } {
+  const values = kind.spec.options![key].values;
+  if (!values.includes(value)) return `${kind.kind} port option ${key} must be ${values.join(' or ')}, not "${value}"`;
+  return { value };
+}
+
+/** How a kind's own options are written after a comma, for messages: `, or mode=ring|mmsg`. */
+function kindOptionsUsage(kind: SpecPortKind): string {
+  const opts = Object.entries(kind.spec.options ?? {});
+  return opts.length === 0 ? '' : `, or ${opts.map(([k, o]) => `${k}=${o.values.join('|')}`).join(', ')}`;
+}
+
+/** `,KEY=VALUE...` of a port's kind options (in the kind's declaration order), for spec texts in logs. */
+export function kindOptionsText(options: Readonly<Record<string, string>> | undefined): string {
+  return options === undefined ? '' : Object.entries(options).map(([k, v]) => `,${k}=${v}`).join('');
+}
+
+/** The options after a spec's first comma: `vlan=ID` or `trunks=ID,ID...`, and the kind's own. The options, or the sentence saying why not. */
+function parseVlanOptions(text: string, kind: SpecPortKind): Pick<PortEntry, 'vlan' | 'trunks' | 'options'> | string {
+  const out: Pick<PortEntry, 'vlan' | 'trunks' | 'options'> = {};
+  const usage = VLAN_OPTIONS_USAGE + kindOptionsUsage(kind);
   let inTrunks = false;
   for (const token of text.split(',')) {
-    if (token.trim() === '') return `an empty option after ",": use ${VLAN_OPTIONS_USAGE}`;
+    if (token.trim() === '') return `an empty option after ",": use ${usage}`;
     const eq = token.indexOf('=');
     const key = eq < 0 ? null : token.slice(0, eq).trim();
     const value = (eq < 0 ? token : token.slice(eq + 1)).trim();
-    if (key === null && !inTrunks) return `"${token}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
-    if (key !== null && key !== 'vlan' && key !== 'trunks') return `"${key}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
+    if (key === null && !inTrunks) return `"${token}" is not a port option: use ${usage}`;
+    if (key !== null && kind.spec.options?.[key] !== undefined && key !== 'vlan' && key !== 'trunks') {
+      if (out.options?.[key] !== undefined) return `${key} is given twice`;
+      const v = kindOptionValue(kind, key, value);
+      if (typeof v === 'string') return v;
+      out.options = { ...out.options, [key]: v.value };
+      inTrunks = false;
+      continue;
+    }
+    if (key !== null && key !== 'vlan' && key !== 'trunks') return `"${key}" is not a port option: use ${usage}`;
     if (key !== null && out[key] !== undefined) return `${key} is given twice`;
     if (value === '') return `${key ?? 'trunks'} needs a VLAN id (${VLAN_RANGE})`;
     const id = vlanIdOf(value);
@@ -244,7 +274,7 @@ const portString = z.string().transform((s, ctx): PortEntry => {
     }
   }
   if (comma < 0) return entry;
-  const options = parseVlanOptions(spec.slice(comma + 1));
+  const options = parseVlanOptions(spec.slice(comma + 1), kind);
   if (typeof options === 'string') {
     ctx.addIssue({ code: 'custom', message: options });
     return z.NEVER;
@@ -269,23 +299,36 @@ const portType = z.looseObject(
 const vlanId = z.number({ message: `must be a VLAN id, ${VLAN_RANGE}` }).int(`must be a VLAN id, ${VLAN_RANGE}`).min(VLAN_ID_MIN, `must be a VLAN id, ${VLAN_RANGE}`).max(VLAN_ID_MAX, `must be a VLAN id, ${VLAN_RANGE}`);
 const trunkList = z.array(vlanId, { message: 'must be a list of VLAN ids, e.g. [10, 20]' }).min(1, 'must name at least one VLAN id');
 
+/** The mapping form's keys of a kind's own options: each one of its values, optional. */
+function kindOptionFields(kind: SpecPortKind): Record<string, z.ZodOptional<z.ZodEnum>> {
+  const fields: Record<string, z.ZodOptional<z.ZodEnum>> = {};
+  for (const [key, o] of Object.entries(kind.spec.options ?? {})) {
+    fields[key] = z.enum(o.values, { message: `must be ${o.values.map((v) => `"${v}"`).join(' or ')}` }).optional();
+  }
+  return fields;
+}
+
 /** The mapping form, second step: type, the kind's own keys, ofport, vlan or trunks; nothing else. */
 const portMappings = new Map(
   SPEC_PORT_KINDS.map((k) => [
     k.kind,
     z
-      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional() })
+      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional(), ...kindOptionFields(k) })
       .strict()
       .refine((o) => o.vlan === undefined || o.trunks === undefined, BOTH_VLAN_MODES)
       .transform((o): PortEntry => {
         const entry: PortEntry = { kind: o.type, name: o.name, ofPort: o.ofport };
         if (o.vlan !== undefined) entry.vlan = o.vlan;
         if (o.trunks !== undefined) entry.trunks = [...new Set(o.trunks)].sort((a, b) => a - b);
+        for (const key of Object.keys(k.spec.options ?? {})) {
+          const v = (o as Record<string, unknown>)[key];
+          if (typeof v === 'string') entry.options = { ...entry.options, [key]: v };
+        }
         return entry;
       }),
   ]),
 );
-const portMappingKeys = new Map(SPEC_PORT_KINDS.map((k) => [k.kind, ['type', ...Object.keys(k.spec.fields), 'ofport']]));
+const portMappingKeys = new Map(SPEC_PORT_KINDS.map((k) => [k.kind, ['type', ...Object.keys(k.spec.fields), 'ofport', ...Object.keys(k.spec.options ?? {})]]));
 
 function parsePortMapping(v: unknown) {
   const t = portType.safeParse(v, PLAIN);
@@ -586,7 +629,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
 /** A port as its spec writes it, the number always given (`tap:vm1=1,vlan=10`; the local port `tap:br0=LOCAL`): for logs. */
 export function portSpecText(p: PortConfig): string {
   const vlan = p.vlan !== undefined ? `,vlan=${p.vlan}` : p.trunks !== undefined ? `,trunks=${p.trunks.join(',')}` : '';
-  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}`;
+  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}${kindOptionsText(p.options)}`;
 }
 
 /** Every port the switch opens: the numbered ports, then the local port if there is one. */

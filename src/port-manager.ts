@@ -29,7 +29,7 @@
  * - Slow path only.
  */
 
-import { ConfigError, parsePortSpec, type PortConfig } from './config.js';
+import { ConfigError, kindOptionsText, parsePortSpec, type PortConfig } from './config.js';
 import type { Datapath, DpPort } from './datapath/datapath.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { findPortKind } from './ports/kinds.js';
@@ -106,7 +106,7 @@ interface Managed {
 /** KIND:NAME=OFPORT[,vlan=ID|,trunks=ID,...] (LOCAL for the local port). */
 function specText(s: ManagedSpec): string {
   const vlan = s.vlan !== undefined ? `,vlan=${s.vlan}` : s.trunks !== undefined ? `,trunks=${s.trunks.join(',')}` : '';
-  return `${s.kind}:${s.name}=${s.ofPort === PORT_LOCAL ? 'LOCAL' : s.ofPort}${vlan}`;
+  return `${s.kind}:${s.name}=${s.ofPort === PORT_LOCAL ? 'LOCAL' : s.ofPort}${vlan}${kindOptionsText(s.options)}`;
 }
 
 function sameVlans(a: ManagedSpec, b: ManagedSpec): boolean {
@@ -167,8 +167,8 @@ export class PortManager {
   }
 
   /** Add a port given as a spec string (KIND:NAME[=OFPORT]) or a parsed spec; a free number when none is given. */
-  add(input: string | { kind: string; name: string; ofPort?: number; vlan?: number; trunks?: readonly number[] }): PortView {
-    let wanted: { kind: string; name: string; ofPort?: number; vlan?: number; trunks?: readonly number[] };
+  add(input: string | { kind: string; name: string; ofPort?: number; vlan?: number; trunks?: readonly number[]; options?: Readonly<Record<string, string>> }): PortView {
+    let wanted: { kind: string; name: string; ofPort?: number; vlan?: number; trunks?: readonly number[]; options?: Readonly<Record<string, string>> };
     try {
       wanted = typeof input === 'string' ? parsePortSpec(input) : input;
     } catch (e) {
@@ -187,7 +187,7 @@ export class PortManager {
     } else {
       ofPort = this.freeNumber();
     }
-    const spec: ManagedSpec = { kind: wanted.kind, name: wanted.name, ofPort, vlan: wanted.vlan, trunks: wanted.trunks };
+    const spec: ManagedSpec = { kind: wanted.kind, name: wanted.name, ofPort, vlan: wanted.vlan, trunks: wanted.trunks, options: wanted.options };
     let opened;
     try {
       opened = this.open(spec);

@@ -122,7 +122,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   const ports = new PortManager({
     datapath,
     log,
-    open: (spec) => openPort(spec, { pool, burst: cfg.burst, offload: cfg.offload }),
+    open: (spec) => openPort(spec, { pool, burst: cfg.burst, offload: cfg.offload, notice: (m) => log.warn(m) }),
     lock: (name) => lockInterface(name, { pid: process.pid, adminSocket: cfg.adminSocket }),
     onRemoved: (dp) => llstat.portRemoved(dp.ofPort),
     onAttached: (dp, spec) => normal.setPortVlan(dp, portVlanOf(spec)),

@@ -132,10 +132,25 @@ export abstract class NativePort {
   /** Move bursts through `fd` from now on (closing the one before, if any); polling resumes if started. */
   protected attach(fd: number): void {
     void this.detach();
-    const pool = this.pool;
-    this.io = this.native.createIo(fd, this.ioKind, pool.buffer, this.rxOff, pool.frameCapacity + this.hdr, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
+    this.io = this.createIo(fd);
     this.fd = fd;
     if (this.onReadable !== null) this.io.startPoll(this.onReadable);
+  }
+
+  /** The Io that moves bursts through `fd` (subclasses may choose another, e.g. kernel rings). */
+  protected createIo(fd: number): NativeIo {
+    const pool = this.pool;
+    return this.native.createIo(fd, this.ioKind, pool.buffer, this.rxOff, this.rxCap, this.rxLen, this.rxTci, this.txOff, this.txLen, this.status);
+  }
+
+  /** The burst arrays and slot capacity an Io shares with this port, for createIo overrides. */
+  protected get ioArrays(): { rxOff: Uint32Array; rxLen: Uint32Array; rxTci: Uint32Array; txOff: Uint32Array; txLen: Uint32Array; status: Int32Array } {
+    return { rxOff: this.rxOff, rxLen: this.rxLen, rxTci: this.rxTci, txOff: this.txOff, txLen: this.txLen, status: this.status };
+  }
+
+  /** Bytes an Io may write per received frame: a pool slot's frame capacity plus the vnet header. */
+  protected get rxCap(): number {
+    return this.pool.frameCapacity + this.hdr;
   }
 
   /**

@@ -90,6 +90,22 @@ export interface NativeBinding {
   lockFile(path: string): number;
   /** Critical memory pressure to V8 (a shrinking full GC), then malloc_trim: free memory back to the system. Never throws. */
   reclaimMemory(): void;
+  /**
+   * The TPACKET_V3 rx ring and tx ring of a bound packet socket (ring.cc), with the burst arrays of createIo.
+   * Throws NativeSysError naming the step that failed, after undoing the steps before it (the fd stays a plain socket).
+   */
+  createRingIo(
+    fd: number,
+    pool: ArrayBuffer,
+    rxOff: Uint32Array,
+    rxCap: number,
+    rxLen: Uint32Array,
+    rxTci: Uint32Array,
+    txOff: Uint32Array,
+    txLen: Uint32Array,
+    status: Int32Array,
+    opts: { ifindex: number; vnetHdr: boolean; blockSize: number },
+  ): NativeIo;
   createIo(
     fd: number,
     kind: number,

@@ -3,8 +3,17 @@
  * an AF_PACKET raw socket bound to it, in promiscuous mode; port kind `if`
  * (its registry row: src/ports/kinds/if.ts).
  *
- * What: receives with one recvmmsg and sends with sendmmsg per burst (one
- * native call each). The socket never re-receives its own transmitted frames
+ * What: moves one burst per native call, in one of two I/O modes (per port,
+ * `if:NAME,mode=ring|mmsg`):
+ * - mmsg: one recvmmsg and one sendmmsg per burst (io.cc).
+ * - ring: the kernel's TPACKET_V3 rx ring and a tx ring (ring.cc): rx is a
+ *   walk over the ring's retired blocks with one copy per frame into the
+ *   pool and no syscall; tx copies the burst into the tx ring and kicks it
+ *   with one send(). When the kernel refuses the rings (an old kernel, a
+ *   limit on locked memory), the port logs one line and uses mmsg on the
+ *   same socket. The environment variable LINC_TEST_RING_SETUP_FAIL=1 makes
+ *   the ring setup ask the kernel for an invalid block size, so tests can
+ *   see that fallback for real. The socket never re-receives its own transmitted frames
  * (PACKET_IGNORE_OUTGOING). With vnetHdr (the default) frames carry their
  * virtio_net_hdr (PACKET_VNET_HDR), so partial checksums and GSO frames from
  * a veth peer cross the switch intact.
@@ -37,7 +46,7 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
-import { isNativeSysError, loadNative, type NativeBinding } from './native.js';
+import { isNativeSysError, loadNative, type NativeBinding, type NativeIo } from './native.js';
 import { IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
@@ -45,6 +54,15 @@ import type { LinkInfo, Port } from './port.js';
 
 /** How open errors speak of an interface opened with a packet socket. */
 const INTERFACE_WORDS: DeviceWords = { noun: 'interface', privileges: 'root or CAP_NET_RAW and CAP_NET_ADMIN', enoentIsMissing: true };
+
+/** The I/O modes of a packet port (the `mode=` option of `if:` ports). */
+export const PACKET_IO_MODES = ['ring', 'mmsg'] as const;
+export type PacketIoMode = (typeof PACKET_IO_MODES)[number];
+
+/** Bytes per block of the rx ring: a page multiple that holds a 64 KiB GSO frame with its headers. */
+const RING_BLOCK_SIZE = 1 << 18;
+/** What LINC_TEST_RING_SETUP_FAIL=1 asks for instead: not a page multiple, so PACKET_RX_RING fails with EINVAL. */
+const RING_BLOCK_SIZE_INVALID = 1000;
 
 const VLAN_TAG_LEN = 4;
 const MAC_BYTES = 12;
@@ -60,6 +78,10 @@ export interface PacketPortOptions {
   vnetHdr?: boolean;
   /** A missing interface is not an error: the port starts detached and rebind() binds it later (default false). */
   waitForInterface?: boolean;
+  /** I/O mode (default 'mmsg'): see the module comment. */
+  mode?: PacketIoMode;
+  /** Where the one-line notices go (the ring fallback); default: nowhere. */
+  notice?: (message: string) => void;
 }
 
 /**
@@ -112,6 +134,11 @@ export class PacketPort extends NativePort implements Port {
   private bindError: string | null = null;
   /** Kernel drops read from sockets since given up, not yet reported. */
   private dropsCarried = 0;
+  /** The mode asked for. */
+  readonly mode: PacketIoMode;
+  /** The mode the bound socket uses ('mmsg' after a ring fallback; the asked mode while detached). */
+  private activeMode: PacketIoMode;
+  private readonly notice: (message: string) => void;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -136,10 +163,41 @@ export class PacketPort extends NativePort implements Port {
   }
 
   private constructor(native: NativeBinding, opts: PacketPortOptions, opened: { fd: number; ifindex: number } | null, vnetHdr: boolean) {
-    super(native, IO_KIND_PACKET, opened?.fd ?? null, opts, vnetHdr);
+    super(native, IO_KIND_PACKET, null, opts, vnetHdr);
     this.name = opts.name;
+    this.mode = opts.mode ?? 'mmsg';
+    this.activeMode = this.mode;
+    this.notice = opts.notice ?? (() => {});
     this.boundIfindex = opened?.ifindex ?? 0;
-    if (opened !== null) this.link();
+    if (opened !== null) {
+      this.attach(opened.fd);
+      this.link();
+    }
+  }
+
+  /** The I/O mode in use: the one asked for, or 'mmsg' when the kernel refused the rings of the bound socket. */
+  get ioMode(): PacketIoMode {
+    return this.activeMode;
+  }
+
+  /** mode=ring: the ring Io, or (the kernel refused) one notice and the mmsg Io on the same socket. */
+  protected override createIo(fd: number): NativeIo {
+    this.activeMode = this.mode;
+    if (this.mode !== 'ring') return super.createIo(fd);
+    const a = this.ioArrays;
+    const blockSize = process.env.LINC_TEST_RING_SETUP_FAIL === '1' ? RING_BLOCK_SIZE_INVALID : RING_BLOCK_SIZE;
+    try {
+      return this.native.createRingIo(fd, this.pool.buffer, a.rxOff, this.rxCap, a.rxLen, a.rxTci, a.txOff, a.txLen, a.status, {
+        ifindex: this.boundIfindex,
+        vnetHdr: this.vnetHdr,
+        blockSize,
+      });
+    } catch (e) {
+      const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
+      this.notice(`port ${this.name}: kernel rings unavailable (${why}): using recvmmsg/sendmmsg`);
+      this.activeMode = 'mmsg';
+      return super.createIo(fd);
+    }
   }
 
   /** ifindex the socket is bound to; 0 while detached. */
@@ -179,8 +237,8 @@ export class PacketPort extends NativePort implements Port {
     this.boundIfindex = 0;
     try {
       const opened = this.native.openPacket(this.name, { vnetHdr: this.vnetHdr });
-      this.attach(opened.fd);
       this.boundIfindex = opened.ifindex;
+      this.attach(opened.fd);
       this.bindError = null;
     } catch (e) {
       // Gone again before we could bind: still waiting. Anything else is worth saying.

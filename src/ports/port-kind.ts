@@ -23,6 +23,8 @@ export interface PortSpec {
   readonly kind: string;
   readonly name: string;
   readonly ofPort: number;
+  /** The kind's own options (PortSpecSyntax.options), by name; absent ones take the kind's default. */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 /** What the switch hands every open call. */
@@ -32,6 +34,8 @@ export interface PortOpenContext {
   readonly burst: number;
   /** --offload: ask the kernel for checksum/TSO offloads where the kind can. */
   readonly offload: boolean;
+  /** Where a port says, in one line, that it runs in a degraded way (e.g. a fallback); default: nowhere. */
+  readonly notice?: (message: string) => void;
 }
 
 export interface PortCapabilities {
@@ -63,6 +67,18 @@ export interface PortSpecSyntax {
   checkName(name: string): string | null;
   /** The mapping form's keys besides `type` and the ones every kind takes (`ofport`, `vlan`, `trunks`: config.ts), as a zod fragment in the order they are checked. */
   readonly fields: { readonly name: z.ZodType<string> };
+  /**
+   * The kind's own options, `KEY=VALUE` after a spec's comma or `KEY: VALUE`
+   * in the mapping form, each declared once here: the values it takes (the
+   * first is listed first in messages) and its --help words.
+   */
+  readonly options?: Readonly<Record<string, PortOptionSyntax>>;
+}
+
+/** One option of a kind: a word out of a fixed list. */
+export interface PortOptionSyntax {
+  readonly values: readonly [string, ...string[]];
+  readonly help: string;
 }
 
 export interface PortKind<P extends Port = Port> {

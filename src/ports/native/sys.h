@@ -51,6 +51,9 @@ void InitDrops(Napi::Env env, Napi::Object exports);
 /* Register reclaimMemory (memory.cc) on `exports`. */
 void InitMemory(Napi::Env env, Napi::Object exports);
 
+/* Register createRingIo (ring.cc: TPACKET_V3 rings of an AF_PACKET socket) on `exports`. */
+void InitRing(Napi::Env env, Napi::Object exports);
+
 }  // namespace linc
 
 #endif  // LINC_NATIVE_SYS_H_

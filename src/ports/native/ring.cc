@@ -1,0 +1,511 @@
+/*
+ * RingIo: the burst I/O object of an AF_PACKET socket with kernel rings
+ * (`if:NAME,mode=ring`). Same face as io.cc's Io (rx(n), tx(n), startPoll,
+ * stopPoll, close, releaseFd) and the same burst arrays and status indices,
+ * so src/ports/native-port.ts drives both alike.
+ *
+ * createRingIo(fd, pool, rxOff, rxCap, rxLen, rxTci, txOff, txLen, status,
+ *              {ifindex, vnetHdr, blockSize}) -> RingIo
+ * takes a socket openPacket made (bound, PACKET_VNET_HDR already set, as
+ * the kernel wants it set before any ring) and sets it up:
+ *   PACKET_VERSION = TPACKET_V3, PACKET_LOSS = 1 (a malformed tx frame is
+ *   dropped instead of stopping the ring), PACKET_RX_RING (blocks of
+ *   `blockSize` bytes, retired after 1 ms), PACKET_TX_RING (fixed frames of
+ *   kTxFrameSize), one mmap of both. Any failing step throws
+ *   NativeSysError{syscall: the step} after undoing the steps before it, so
+ *   the caller keeps a plain socket for recvmmsg/sendmmsg (the fallback).
+ *
+ *   rx: walks the retired blocks (block_status TP_STATUS_USER) and copies
+ *       each frame, with the vnet header the kernel wrote before it, once
+ *       into the pool at rxOff[i]; a block is handed back (TP_STATUS_KERNEL)
+ *       as soon as its last frame is copied. No syscall at all.
+ *   tx: copies each frame into the next free tx slot (TP_STATUS_AVAILABLE),
+ *       marks it TP_STATUS_SEND_REQUEST, and ends the burst with one
+ *       send(fd, NULL, 0) "kick". A frame larger than a slot (a GSO
+ *       super-frame with the vnet header) goes out through a second socket
+ *       of the same interface (protocol 0: it receives nothing) after the
+ *       frames queued before it were kicked, so the order holds. Frames a
+ *       kick leaves queued because the device queue is full leave with the
+ *       next kick (counted as sent, like a queue); after a hard error (link
+ *       down) the slots the kernel did not take are taken back and not
+ *       counted, as sendmmsg would not have sent them. A malformed frame is
+ *       dropped by the kernel (PACKET_LOSS) without a count.
+ *
+ * Why the ring is walked here and not in TypeScript: the status words are
+ * the hand-off with the kernel and need acquire/release ordering; JS has
+ * atomics only on SharedArrayBuffers, not on an external mmap'd buffer.
+ * This file keeps to that: status words, the frame header fields the kernel
+ * documents (tp_mac, tp_snaplen, tp_len, VLAN), and one memcpy per frame.
+ *
+ * Invariants
+ * - rx/tx never block, never allocate and never throw; pool offsets are
+ *   bounds-checked as in io.cc; frames 0..k-1 of an rx are valid (no holes).
+ * - The mapping and both fds live until close()/releaseFd(); releaseFd()
+ *   unmaps and closes the side socket, and hands the ring socket over.
+ * - Kernel drops still count through PACKET_STATISTICS on the same socket
+ *   (with TPACKET_V3, tp_drops counts frames no block had room for).
+ */
+
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "fd-poll.h"
+#include "layout.h"
+#include "sys.h"
+
+namespace linc {
+
+namespace {
+
+/* Tx slots: a 1514-byte frame with a VLAN tag and a vnet header fits; bigger ones take the side socket. */
+constexpr uint32_t kTxFrameSize = 2048;
+constexpr uint32_t kTxBlockSize = 1u << 16;
+constexpr uint32_t kTxBlocks = 16;
+constexpr uint32_t kRxBlocks = 16;
+/* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket3_hdr. */
+constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+
+inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
+
+template <typename T>
+bool TypedArg(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != type) return false;
+  Napi::ArrayBuffer ab = ta.ArrayBuffer();
+  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
+  *len = ta.ElementLength();
+  return true;
+}
+
+struct RingData {
+  Napi::FunctionReference ctor;
+};
+
+class RingIo : public Napi::ObjectWrap<RingIo> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeRingIo",
+                       {InstanceMethod<&RingIo::Rx>("rx"), InstanceMethod<&RingIo::Tx>("tx"),
+                        InstanceMethod<&RingIo::StartPoll>("startPoll"), InstanceMethod<&RingIo::StopPoll>("stopPoll"),
+                        InstanceMethod<&RingIo::Close>("close"), InstanceMethod<&RingIo::ReleaseFd>("releaseFd")});
+  }
+  explicit RingIo(const Napi::CallbackInfo& info);
+  ~RingIo() override { Teardown(); }
+
+ private:
+  Napi::Value Rx(const Napi::CallbackInfo& info);
+  Napi::Value Tx(const Napi::CallbackInfo& info);
+  Napi::Value StartPoll(const Napi::CallbackInfo& info);
+  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+
+  const char* Setup(int ifindex, bool vnet, uint32_t block_size);
+  int RxRing(uint32_t n);
+  int TxRing(uint32_t n);
+  int Kick();
+  int SendSide(const uint8_t* data, uint32_t len);
+  void Unmap();
+  void Teardown();
+  void StopPolling();
+  bool InPool(uint32_t off, uint32_t len) const { return off <= pool_len_ && len <= pool_len_ - off; }
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void HandlePoll(int status);
+
+  int fd_ = -1;
+  int side_fd_ = -1;
+  bool vnet_ = false;
+  bool polling_ = false;
+  FdPoll poll_;
+
+  uint8_t* map_ = nullptr;
+  size_t map_len_ = 0;
+  uint8_t* rx_ring_ = nullptr;
+  uint32_t rx_block_size_ = 0;
+  uint32_t rx_block_ = 0;         // block being read
+  uint32_t rx_left_ = 0;          // frames of it not read yet (0: none open)
+  uint8_t* rx_next_ = nullptr;    // next frame header in it
+  uint8_t* tx_ring_ = nullptr;
+  uint32_t tx_frames_ = 0;
+  uint32_t tx_head_ = 0;
+
+  uint8_t* pool_ = nullptr;
+  size_t pool_len_ = 0;
+  uint32_t rx_cap_ = 0, rx_burst_ = 0, tx_burst_ = 0;
+  uint32_t *rx_off_ = nullptr, *rx_len_ = nullptr, *rx_tci_ = nullptr, *tx_off_ = nullptr, *tx_len_ = nullptr;
+  int32_t* status_ = nullptr;
+  std::vector<Napi::ObjectReference> keep_;
+  Napi::FunctionReference on_readable_;
+  std::unique_ptr<Napi::AsyncContext> async_ctx_;
+};
+
+RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) {
+  Napi::Env env = info.Env();
+  const char* usage =
+      "createRingIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
+      "{ifindex, vnetHdr, blockSize})";
+  if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsArrayBuffer() || !info[3].IsNumber() || !info[9].IsObject()) {
+    ThrowType(env, usage);
+    return;
+  }
+  const double cap = info[3].As<Napi::Number>().DoubleValue();
+  size_t a, b, c, d, e, s;
+  if (!(cap >= 1 && cap <= (1u << 30)) || !TypedArg(info[2], napi_uint32_array, &rx_off_, &a) ||
+      !TypedArg(info[4], napi_uint32_array, &rx_len_, &b) || !TypedArg(info[5], napi_uint32_array, &rx_tci_, &c) ||
+      !TypedArg(info[6], napi_uint32_array, &tx_off_, &d) || !TypedArg(info[7], napi_uint32_array, &tx_len_, &e) ||
+      !TypedArg(info[8], napi_int32_array, &status_, &s) || s < kStatusLen || a > kMaxBurst || b > kMaxBurst ||
+      c > kMaxBurst || d > kMaxBurst || e > kMaxBurst) {
+    ThrowType(env, usage);
+    return;
+  }
+  Napi::Object opts = info[9].As<Napi::Object>();
+  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
+  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  const uint32_t block_size = opts.Get("blockSize").ToNumber().Uint32Value();
+  Napi::ArrayBuffer pool = info[1].As<Napi::ArrayBuffer>();
+  pool_ = static_cast<uint8_t*>(pool.Data());
+  pool_len_ = pool.ByteLength();
+  rx_cap_ = static_cast<uint32_t>(cap);
+  rx_burst_ = static_cast<uint32_t>(std::min(a, std::min(b, c)));
+  tx_burst_ = static_cast<uint32_t>(std::min(d, e));
+  for (size_t i = 1; i < 9; i++) {
+    if (i != 3) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+  }
+  fd_ = info[0].As<Napi::Number>().Int32Value();
+  const char* failed = Setup(ifindex, vnet_, block_size);
+  if (failed != nullptr) {
+    const int err = errno;
+    Unmap();
+    if (side_fd_ >= 0) close(side_fd_);
+    side_fd_ = -1;
+    // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
+    struct tpacket_req3 none;
+    memset(&none, 0, sizeof none);
+    setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &none, sizeof none);
+    setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
+    const int v1 = TPACKET_V1, zero = 0;
+    setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v1, sizeof v1);
+    setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &zero, sizeof zero);
+    fd_ = -1;  // the caller still owns it
+    ThrowSys(env, err, failed, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()));
+  }
+}
+
+/* The ring setup; nullptr, or the name of the step that failed (errno set). */
+const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
+  const int v3 = TPACKET_V3, one = 1;
+  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v3, sizeof v3) < 0) return "PACKET_VERSION";
+  if (setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
+  struct tpacket_req3 rx;
+  memset(&rx, 0, sizeof rx);
+  rx.tp_block_size = block_size;
+  rx.tp_block_nr = kRxBlocks;
+  rx.tp_frame_size = kTxFrameSize;
+  rx.tp_frame_nr = block_size / kTxFrameSize * kRxBlocks;
+  rx.tp_retire_blk_tov = 1;
+  if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) return "PACKET_RX_RING";
+  struct tpacket_req3 tx;
+  memset(&tx, 0, sizeof tx);
+  tx.tp_block_size = kTxBlockSize;
+  tx.tp_block_nr = kTxBlocks;
+  tx.tp_frame_size = kTxFrameSize;
+  tx.tp_frame_nr = kTxBlockSize / kTxFrameSize * kTxBlocks;
+  if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) return "PACKET_TX_RING";
+  const size_t rx_len = static_cast<size_t>(block_size) * kRxBlocks;
+  map_len_ = rx_len + static_cast<size_t>(kTxBlockSize) * kTxBlocks;
+  void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+  if (m == MAP_FAILED) {
+    map_len_ = 0;
+    return "mmap";
+  }
+  map_ = static_cast<uint8_t*>(m);
+  rx_ring_ = map_;
+  rx_block_size_ = block_size;
+  tx_ring_ = map_ + rx_len;
+  tx_frames_ = tx.tp_frame_nr;
+  // The side socket for frames larger than a tx slot: same interface, protocol 0 (never receives).
+  side_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (side_fd_ < 0) return "socket AF_PACKET";
+  if (vnet && setsockopt(side_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) return "PACKET_VNET_HDR";
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = ifindex;
+  if (bind(side_fd_, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) < 0) return "bind";
+  return nullptr;
+}
+
+void RingIo::Unmap() {
+  if (map_ != nullptr) munmap(map_, map_len_);
+  map_ = rx_ring_ = tx_ring_ = nullptr;
+  map_len_ = 0;
+  rx_left_ = 0;
+}
+
+void RingIo::StopPolling() {
+  poll_.Release();  // before the fd is closed or handed over
+  if (polling_) {
+    polling_ = false;
+    Unref();
+  }
+}
+
+void RingIo::Teardown() {
+  poll_.Release();
+  Unmap();
+  if (side_fd_ >= 0) close(side_fd_);
+  side_fd_ = -1;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+Napi::Value RingIo::Rx(const Napi::CallbackInfo& info) {
+  int32_t n = info[0].As<Napi::Number>().Int32Value();
+  if (n <= 0) return Napi::Number::New(info.Env(), 0);
+  uint32_t want = static_cast<uint32_t>(n) < rx_burst_ ? static_cast<uint32_t>(n) : rx_burst_;
+  return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : RxRing(want));
+}
+
+Napi::Value RingIo::Tx(const Napi::CallbackInfo& info) {
+  int32_t n = info[0].As<Napi::Number>().Int32Value();
+  status_[kTxStopped] = 0;
+  if (n <= 0) return Napi::Number::New(info.Env(), 0);
+  uint32_t want = static_cast<uint32_t>(n) < tx_burst_ ? static_cast<uint32_t>(n) : tx_burst_;
+  return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : TxRing(want));
+}
+
+int RingIo::RxRing(uint32_t n) {
+  const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
+  uint32_t got = 0;
+  while (got < n) {
+    auto* block = reinterpret_cast<struct tpacket_block_desc*>(rx_ring_ + static_cast<size_t>(rx_block_) * rx_block_size_);
+    if (rx_left_ == 0) {
+      if ((LoadAcquire(&block->hdr.bh1.block_status) & TP_STATUS_USER) == 0) break;
+      rx_left_ = block->hdr.bh1.num_pkts;
+      rx_next_ = reinterpret_cast<uint8_t*>(block) + block->hdr.bh1.offset_to_first_pkt;
+    }
+    if (rx_left_ > 0) {
+      const auto* h = reinterpret_cast<const struct tpacket3_hdr*>(rx_next_);
+      const uint32_t total = hdr + h->tp_snaplen;
+      const uint32_t off = rx_off_[got];
+      if (!InPool(off, rx_cap_)) {
+        status_[kLastErrno] = EFAULT;
+        return got > 0 ? static_cast<int>(got) : -EFAULT;
+      }
+      if (h->tp_snaplen < h->tp_len || total > rx_cap_ || h->tp_mac < hdr) {
+        status_[kRxTruncated]++;
+      } else {
+        memcpy(pool_ + off, rx_next_ + h->tp_mac - hdr, total);
+        uint32_t tci = 0;
+        if (h->tp_status & TP_STATUS_VLAN_VALID) {
+          tci = h->hv1.tp_vlan_tci | kRxTciPresent;
+          if ((h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
+        }
+        rx_len_[got] = total;
+        rx_tci_[got] = tci;
+        got++;
+      }
+      rx_next_ += h->tp_next_offset;
+      rx_left_--;
+    }
+    if (rx_left_ == 0) {
+      StoreRelease(&block->hdr.bh1.block_status, TP_STATUS_KERNEL);
+      rx_block_ = (rx_block_ + 1) % kRxBlocks;
+    }
+  }
+  status_[kLastErrno] = 0;
+  return static_cast<int>(got);
+}
+
+/* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
+int RingIo::Kick() {
+  for (int tries = 0; tries < 3; tries++) {
+    if (send(fd_, nullptr, 0, MSG_DONTWAIT) >= 0) return 0;
+    // EINTR, or a pending ENETDOWN left by a link that went down and up: once more.
+    if (errno != EINTR && errno != ENETDOWN) return errno;
+  }
+  return errno;
+}
+
+int RingIo::SendSide(const uint8_t* data, uint32_t len) {
+  for (int tries = 0; tries < 3; tries++) {
+    if (send(side_fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
+    if (errno != EINTR && errno != ENETDOWN) return errno;
+  }
+  return errno;
+}
+
+int RingIo::TxRing(uint32_t n) {
+  uint32_t sent = 0, queued = 0;
+  int err = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t off = tx_off_[i], len = tx_len_[i];
+    if (!InPool(off, len)) {
+      err = EFAULT;
+      status_[kTxRejected]++;
+      continue;
+    }
+    if (len > kTxFrameSize - kTxDataOff) {
+      if (queued > 0) {
+        const int k = Kick();
+        if (k != 0 && k != EAGAIN && k != ENOBUFS) err = k;
+        queued = 0;
+      }
+      const int r = SendSide(pool_ + off, len);
+      if (r == 0) {
+        sent++;
+      } else if (FrameError(r)) {
+        err = r;
+        status_[kTxRejected]++;
+      } else {
+        err = r;
+        status_[kTxStopped] = 1;
+        break;
+      }
+      continue;
+    }
+    auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kTxFrameSize);
+    if (LoadAcquire(&h->tp_status) != TP_STATUS_AVAILABLE) {
+      err = ENOBUFS;  // every slot still waits for the kernel: the queue is full
+      status_[kTxStopped] = 1;
+      break;
+    }
+    memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, pool_ + off, len);
+    h->tp_len = len;
+    h->tp_snaplen = len;
+    h->tp_next_offset = 0;
+    StoreRelease(&h->tp_status, TP_STATUS_SEND_REQUEST);
+    tx_head_ = tx_head_ + 1 == tx_frames_ ? 0 : tx_head_ + 1;
+    queued++;
+    sent++;
+  }
+  if (queued > 0) {
+    const int k = Kick();
+    if (k != 0) err = k;
+    if (k != 0 && k != EAGAIN && k != ENOBUFS) {
+      // A hard error (link down, device gone): take back the slots the kernel did not take, newest
+      // first, so they are not sent late and the kernel's ring position stays ours.
+      while (queued > 0) {
+        const uint32_t prev = tx_head_ == 0 ? tx_frames_ - 1 : tx_head_ - 1;
+        auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(prev) * kTxFrameSize);
+        if (LoadAcquire(&h->tp_status) != TP_STATUS_SEND_REQUEST) break;
+        StoreRelease(&h->tp_status, TP_STATUS_AVAILABLE);
+        tx_head_ = prev;
+        queued--;
+        sent--;
+      }
+      status_[kTxStopped] = 1;
+    }
+    // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
+  }
+  status_[kLastErrno] = err;
+  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
+  return static_cast<int>(sent);
+}
+
+Napi::Value RingIo::StartPoll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "startPoll(callback): callback must be a function");
+  if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed port");
+  if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:port-poll");
+  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
+  const char* what = "";
+  int err = poll_.Start(env, fd_, this, OnPoll, &what);
+  if (err != 0) return ThrowSys(env, err, what, "fd " + std::to_string(fd_));
+  if (!polling_) {
+    polling_ = true;
+    Ref();
+  }
+  return env.Undefined();
+}
+
+Napi::Value RingIo::StopPoll(const Napi::CallbackInfo& info) {
+  poll_.Stop();
+  if (polling_) {
+    polling_ = false;
+    Unref();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value RingIo::Close(const Napi::CallbackInfo& info) {
+  StopPolling();
+  Teardown();
+  return info.Env().Undefined();
+}
+
+/* releaseFd() -> fd | -1: unmaps the rings and closes the side socket; the ring socket is the caller's to close. */
+Napi::Value RingIo::ReleaseFd(const Napi::CallbackInfo& info) {
+  StopPolling();
+  Unmap();
+  if (side_fd_ >= 0) close(side_fd_);
+  side_fd_ = -1;
+  const int fd = fd_;
+  fd_ = -1;
+  return Napi::Number::New(info.Env(), fd);
+}
+
+void RingIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+  RingIo* io = static_cast<RingIo*>(handle->data);
+  if (io != nullptr) io->HandlePoll(status);
+}
+
+void RingIo::HandlePoll(int status) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Object self = Value();
+  bool release = false;
+  if (status < 0) {
+    // As io.cc: a link that went down reports ENETDOWN as POLLERR; clear it and keep polling.
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 && poll_.Restart(OnPoll)) {
+      status_[kLastErrno] = soerr;
+    } else {
+      status_[kLastErrno] = -status;
+      release = polling_;
+      polling_ = false;
+    }
+  }
+  if (!on_readable_.IsEmpty()) {
+    on_readable_.MakeCallback(self, std::initializer_list<napi_value>{}, *async_ctx_);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+  if (release) Unref();
+}
+
+Napi::Value CreateRingIo(const Napi::CallbackInfo& info) {
+  RingData* data = static_cast<RingData*>(info.Data());
+  std::vector<napi_value> args(info.Length());
+  for (size_t i = 0; i < info.Length(); i++) args[i] = info[i];
+  return data->ctor.New(args);
+}
+
+}  // namespace
+
+void InitRing(Napi::Env env, Napi::Object exports) {
+  // Instance data belongs to io.cc; the constructor reference hangs off the function instead (freed with the env).
+  RingData* data = new RingData();
+  data->ctor = Napi::Persistent(RingIo::Define(env));
+  env.AddCleanupHook([data]() { delete data; });
+  exports.Set("createRingIo", Napi::Function::New(env, CreateRingIo, "createRingIo", data));
+}
+
+}  // namespace linc

@@ -1,0 +1,235 @@
+/*
+ * if: ports in both I/O modes (src/ports/packet-port.ts): the kernel's
+ * TPACKET_V3 rings (mode=ring) and recvmmsg/sendmmsg (mode=mmsg), each
+ * through the switch on veths between two namespace hosts: ping, a bounded
+ * UDP flood, and a TCP transfer with the hosts' offloads on (GSO frames with
+ * vnet headers cross the ring). Then: the ring setup forced to fail
+ * (LINC_TEST_RING_SETUP_FAIL=1) logs one line and the port still forwards
+ * with mmsg; kernel drops are counted in ring mode under a trafgen flood;
+ * and a PacketPort in ring mode re-binds to a re-created veth and sends
+ * through its new ring, receives a VLAN-tagged frame with its tag in place,
+ * and neither counts nor later sends a burst refused while its link is down.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PacketPool } from '../../src/packet/pool.js';
+import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
+import { PacketPort } from '../../src/ports/packet-port.js';
+import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
+import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { missing, netns, tool } from '../helpers/requirements.js';
+import { tcpTransfer, udpFlood } from '../helpers/traffic.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Two hosts behind veths, their outer ends the switch's if: ports with `opts` (e.g. ',mode=ring'). */
+async function twoHosts(topo: Topology, subnet: number, opts: string, extraArgs: string[] = []) {
+  const nsA = topo.addNamespace('a');
+  const nsB = topo.addNamespace('b');
+  const outA = topo.ifname('oa');
+  const outB = topo.ifname('ob');
+  topo.veth(topo.ifname('ia'), outA, nsA, `10.${subnet}.0.1/24`);
+  topo.veth(topo.ifname('ib'), outB, nsB, `10.${subnet}.0.2/24`);
+  const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1${opts}`, '--port', `if:${outB}=2${opts}`, '--admin-socket', 'off', ...extraArgs]);
+  return { nsA, nsB, outA, outB, sw, dst: `10.${subnet}.0.2` };
+}
+
+describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with kernel rings and with recvmmsg/sendmmsg', () => {
+  const topos: Topology[] = [];
+  const switches: SwitchProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'linc-rings-'));
+
+  afterAll(async () => {
+    for (const sw of switches) await sw.stop();
+    for (const t of topos) t.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [mode, subnet] of [['ring', 231], ['mmsg', 232]] as const) {
+    it(`mode=${mode}: ping, a UDP flood and a 16 MiB TCP transfer with offloads on`, async () => {
+      const topo = new Topology();
+      topos.push(topo);
+      const h = await twoHosts(topo, subnet, `,mode=${mode}`);
+      switches.push(h.sw);
+      // No fallback notice: the mode asked for is the one in use.
+      expect(h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg))).toEqual([]);
+      expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
+      expect(await udpFlood(h.nsA, h.nsB, h.dst, 20_000, 200)).toBe(20_000);
+      const r = await tcpTransfer(h.nsA, h.nsB, h.dst, 16 << 20);
+      expect(r.receivedBytes).toBe(16 << 20);
+      expect(r.receivedSha).toBe(r.sentSha);
+      expect(await h.sw.stop()).toBe(0);
+      // The flood and the transfer came in on port 1 (host A's side) and left through port 2.
+      const stats = (port: number) => h.sw.logs.find((l) => l.msg === 'port removed' && l.port === port)!.stats as Record<string, number>;
+      expect(stats(1).rx_frames).toBeGreaterThan(20_000);
+      expect(stats(2).tx_frames).toBeGreaterThan(20_000);
+    }, 60_000);
+  }
+
+  it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the rings, and forwards', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    process.env.LINC_TEST_RING_SETUP_FAIL = '1';
+    let h;
+    try {
+      h = await twoHosts(topo, 233, ',mode=ring');
+    } finally {
+      delete process.env.LINC_TEST_RING_SETUP_FAIL;
+    }
+    switches.push(h.sw);
+    const notices = h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg));
+    // One line per port, naming the step the kernel refused.
+    expect(notices.map((l) => l.msg).sort()).toEqual([
+      `port ${h.outA}: kernel rings unavailable (PACKET_RX_RING: EINVAL): using recvmmsg/sendmmsg`,
+      `port ${h.outB}: kernel rings unavailable (PACKET_RX_RING: EINVAL): using recvmmsg/sendmmsg`,
+    ].sort());
+    expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
+    expect(await udpFlood(h.nsA, h.nsB, h.dst, 5_000, 200)).toBe(5_000);
+  }, 60_000);
+
+  it('counts kernel drops in ring mode under a flood', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 234, ',mode=ring', ['--metrics', '127.0.0.1:0']);
+    switches.push(h.sw);
+    const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+    const scrape = async () => (await fetch(url)).text();
+    expect(topo.exec(h.nsA, `ping -c 2 -i 0.2 -W 2 ${h.dst}`)).toMatch(/2 received/);
+    const frame = rawFrame(linkMac(h.nsB, topo.ifname('ib')), linkMac(h.nsA, topo.ifname('ia')));
+    const m0 = await scrape();
+    const o1 = linkStats(null, h.outA).rxPackets;
+    // Stop the switch reading for a moment (SIGSTOP) so the ring fills whatever the machine's speed.
+    process.kill(h.sw.pid, 'SIGSTOP');
+    let sent: number;
+    try {
+      sent = await startFlood(h.nsA, topo.ifname('ia'), frame, { dir, count: 200_000 }).done;
+    } finally {
+      process.kill(h.sw.pid, 'SIGCONT');
+    }
+    const d = (m: string, name: string, labels: Record<string, string>) => metricValue(m, name, labels) - metricValue(m0, name, labels);
+    let m1 = '';
+    let rx = 0;
+    let drops = 0;
+    const vethRx = linkStats(null, h.outA).rxPackets - o1;
+    for (let i = 0; i < 80; i++) {
+      await sleep(250);
+      m1 = await scrape();
+      rx = d(m1, 'linc_port_rx_packets_total', { port: '1' });
+      drops = d(m1, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' });
+      if (rx + drops >= vethRx) break;
+    }
+    expect(sent).toBe(200_000);
+    // The ring held a few thousand frames; the kernel dropped the rest for us, and the switch counted them.
+    expect(drops).toBeGreaterThan(0);
+    // Every frame the veth received reached the switch or was counted as a kernel drop.
+    expect(rx + drops).toBe(vethRx);
+  }, 60_000);
+});
+
+describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring mode: re-binding, VLAN tags, a link down', () => {
+  const topo = new Topology();
+  const pool = new PacketPool({ slots: 64 });
+  let port: PacketPort | undefined;
+
+  afterAll(() => {
+    port?.close();
+    topo.cleanup();
+  });
+
+  /** Send one broadcast frame through the port; what txBurst returned. */
+  const sendOne = (p: PacketPort): number => {
+    const slots = new Int32Array(1);
+    expect(pool.allocBurst(slots, 1)).toBe(1);
+    const off = pool.dataOff[slots[0]];
+    pool.bytes.fill(0, off - VNET_HDR_LEN, off + 60);
+    pool.bytes.fill(0xff, off, off + 6);
+    pool.bytes.set([0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5], off + 6);
+    pool.len[slots[0]] = 60;
+    const r = p.txBurst(pool, slots, 1);
+    pool.releaseBurst(slots, 0, 1);
+    return r;
+  };
+
+  it('re-binds with a new ring after the veth is deleted and re-created, and sends through it', async () => {
+    const ns = topo.addNamespace('r');
+    const out = topo.ifname('or');
+    const inner = topo.ifname('ir');
+    topo.veth(inner, out, ns, '10.235.0.1/24');
+    const notices: string[] = [];
+    port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, waitForInterface: true, mode: 'ring', notice: (m) => notices.push(m) });
+    expect(port.ioMode).toBe('ring');
+    const rx0 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port)).toBe(1);
+    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx0; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx0 + 1);
+    const first = port.ifindex;
+    sh(`ip link del ${out}`);
+    expect(port.rebind()).toBe(true);
+    expect(port.attached).toBe(false);
+    topo.veth(inner, out, ns, '10.235.0.1/24');
+    expect(port.rebind()).toBe(true);
+    expect(port.attached).toBe(true);
+    expect(port.ifindex).not.toBe(first);
+    expect(port.ioMode).toBe('ring');
+    const rx1 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port)).toBe(1);
+    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    expect(notices).toEqual([]);
+  });
+
+  it('puts back the VLAN tag the kernel stripped, as in mmsg mode', async () => {
+    const ns = topo.namespaces[0];
+    const inner = topo.ifname('ir');
+    const slots = new Int32Array(8);
+    const drain = () => {
+      expect(pool.allocBurst(slots, 8)).toBe(8);
+      const got = port!.rxBurst(pool, slots, 8);
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
+      pool.releaseBurst(slots, 0, 8);
+      return frames;
+    };
+    drain();
+    // A broadcast frame tagged VLAN 10 (TPID 0x8100), EtherType 0x88b5 inside, from the namespace end.
+    const frame = new Uint8Array(64);
+    frame.fill(0xff, 0, 6);
+    frame.set([0x02, 0, 0, 0, 0, 0x42, 0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5], 6);
+    const dir = mkdtempSync(join(tmpdir(), 'linc-rings-vlan-'));
+    try {
+      expect(await startFlood(ns, inner, frame, { dir, count: 1 }).done).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    let tagged: Uint8Array | undefined;
+    for (let i = 0; i < 40 && tagged === undefined; i++) {
+      await sleep(50);
+      tagged = drain().find((f) => f[12] === 0x81 && f[13] === 0x00);
+    }
+    expect(tagged).toBeDefined();
+    expect(((tagged![14] << 8) | tagged![15]) & 0xfff).toBe(10);
+    expect((tagged![16] << 8) | tagged![17]).toBe(0x88b5);
+    expect(tagged!.length).toBe(64);
+  });
+
+  it('does not count or later send a burst its kick could not send (link down)', async () => {
+    const ns = topo.namespaces[0];
+    const out = topo.ifname('or');
+    const inner = topo.ifname('ir');
+    sh(`ip link set ${out} down`);
+    const r = sendOne(port!);
+    // As sendmmsg would: nothing sent, the error returned.
+    expect(r).toBeLessThan(0);
+    sh(`ip link set ${out} up`);
+    const carrier = () => sh(`cat /sys/class/net/${out}/carrier`).trim() === '1';
+    for (let i = 0; i < 40 && !carrier(); i++) await sleep(50);
+    const rx1 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port!)).toBe(1);
+    await sleep(300);
+    // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
+    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+  });
+});
