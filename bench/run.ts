@@ -9,6 +9,7 @@
  *   npm run bench -- --only inprocess  or --only tap, --only veth, --only counters, --only classifier,
  *                                      --only ofpipeline, --only churn, --only crc32c,
  *                                      --only isolation (repeatable)
+ *   npm run bench -- --only tapio      TAP -> TAP with io=uring vs io=rw, pinned, interleaved (not in the default set)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -25,6 +26,7 @@ import { runOfPipelineBench } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
+import { formatTapIo, runTapIo } from './tap-io.js';
 
 const { values } = parseArgs({
   options: {
@@ -139,6 +141,16 @@ if (only.includes('isolation')) {
       console.log(row);
       isolationRows.push(row);
     }
+  }
+}
+
+if (only.includes('tapio')) {
+  if (!isRoot || !hasCommand('trafgen') || !hasCommand('taskset') || cpus().length < 2) {
+    console.log('tapio: skipped (needs root, trafgen, taskset and 2 cores)');
+  } else {
+    const r = await runTapIo({ rounds: Math.max(runs, 3), seconds: quick ? 2 : 5, log: (s) => console.log(s) });
+    console.log('\nTAP I/O | mode | offered kpps | delivered kpps (min-max) | vs io=rw');
+    for (const row of formatTapIo(r)) console.log(row);
   }
 }
 

@@ -43,6 +43,7 @@ import { SPEC_PORT_KINDS, type PortKindName } from './ports/kinds.js';
 import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { LOG_LEVELS, type LogLevel } from './stats/log.js';
+import { isTapIoMode, TAP_IO_MODES, TAP_IO_USAGE, type TapIoMode } from './ports/tap-io.js';
 
 export { LOG_LEVELS, type LogLevel };
 
@@ -54,6 +55,8 @@ export interface PortConfig {
   vlan?: number;
   /** Trunk port of these VLANs, ascending (`trunks=ID,ID`); absent with vlan. Neither: every VLAN, tags kept. */
   trunks?: number[];
+  /** tap: io_uring or read/write (`io=uring|rw|auto`, src/ports/tap-io.ts); absent: auto. */
+  io?: TapIoMode;
 }
 
 
@@ -173,6 +176,7 @@ export interface PortEntry {
   ofPort?: number;
   vlan?: number;
   trunks?: number[];
+  io?: TapIoMode;
 }
 
 const VLAN_RANGE = `an integer from ${VLAN_ID_MIN} to ${VLAN_ID_MAX}`;
@@ -185,14 +189,21 @@ function vlanIdOf(text: string): number | string {
 }
 
 /** The VLAN options after a spec's first comma: `vlan=ID` or `trunks=ID,ID...`. The options, or the sentence saying why not. */
-function parseVlanOptions(text: string): Pick<PortEntry, 'vlan' | 'trunks'> | string {
-  const out: Pick<PortEntry, 'vlan' | 'trunks'> = {};
+function parseVlanOptions(text: string): Pick<PortEntry, 'vlan' | 'trunks' | 'io'> | string {
+  const out: Pick<PortEntry, 'vlan' | 'trunks' | 'io'> = {};
   let inTrunks = false;
   for (const token of text.split(',')) {
     if (token.trim() === '') return `an empty option after ",": use ${VLAN_OPTIONS_USAGE}`;
     const eq = token.indexOf('=');
     const key = eq < 0 ? null : token.slice(0, eq).trim();
     const value = (eq < 0 ? token : token.slice(eq + 1)).trim();
+    if (key === 'io') {
+      if (out.io !== undefined) return 'io is given twice';
+      if (!isTapIoMode(value)) return `"io=${value}" is not an I/O mode: use ${TAP_IO_USAGE}`;
+      out.io = value;
+      inTrunks = false;
+      continue;
+    }
     if (key === null && !inTrunks) return `"${token}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
     if (key !== null && key !== 'vlan' && key !== 'trunks') return `"${key}" is not a port option: use ${VLAN_OPTIONS_USAGE}`;
     if (key !== null && out[key] !== undefined) return `${key} is given twice`;
@@ -240,8 +251,8 @@ const portString = z.string().transform((s, ctx): PortEntry => {
   }
   if (comma < 0) return entry;
   const options = parseVlanOptions(spec.slice(comma + 1));
-  if (typeof options === 'string') {
-    ctx.addIssue({ code: 'custom', message: options });
+  if (typeof options === 'string' || (options.io !== undefined && kind.kind !== 'tap')) {
+    ctx.addIssue({ code: 'custom', message: typeof options === 'string' ? options : `io= is an option of tap ports, not of ${kind.kind}:` });
     return z.NEVER;
   }
   return { ...entry, ...options };
@@ -269,13 +280,14 @@ const portMappings = new Map(
   SPEC_PORT_KINDS.map((k) => [
     k.kind,
     z
-      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional() })
+      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional(), ...(k.kind === 'tap' ? { io: z.enum(TAP_IO_MODES).optional() } : {}) })
       .strict()
       .refine((o) => o.vlan === undefined || o.trunks === undefined, BOTH_VLAN_MODES)
       .transform((o): PortEntry => {
         const entry: PortEntry = { kind: o.type, name: o.name, ofPort: o.ofport };
         if (o.vlan !== undefined) entry.vlan = o.vlan;
         if (o.trunks !== undefined) entry.trunks = [...new Set(o.trunks)].sort((a, b) => a - b);
+        if ('io' in o && o.io !== undefined) entry.io = o.io as TapIoMode;
         return entry;
       }),
   ]),
@@ -570,7 +582,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
 /** A port as its spec writes it, the number always given (`tap:vm1=1,vlan=10`; the local port `tap:br0=LOCAL`): for logs. */
 export function portSpecText(p: PortConfig): string {
   const vlan = p.vlan !== undefined ? `,vlan=${p.vlan}` : p.trunks !== undefined ? `,trunks=${p.trunks.join(',')}` : '';
-  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}`;
+  return `${p.kind}:${p.name}=${p.ofPort === PORT_LOCAL ? 'LOCAL' : p.ofPort}${vlan}${p.io !== undefined ? `,io=${p.io}` : ''}`;
 }
 
 /** Every port the switch opens: the numbered ports, then the local port if there is one. */

@@ -63,6 +63,9 @@ class DetachedIo implements NativeIo {
   releaseFd(): number {
     return -1;
   }
+  useUring(): number {
+    return ERRNO_ENODEV;
+  }
 }
 
 /**

@@ -17,12 +17,15 @@
 import type { z } from 'zod';
 import type { PacketPool } from '../packet/pool.js';
 import type { Port } from './port.js';
+import type { TapIoMode } from './tap-io.js';
 
 /** One configured port: which kind, which device, which OpenFlow port number. */
 export interface PortSpec {
   readonly kind: string;
   readonly name: string;
   readonly ofPort: number;
+  /** tap: io_uring or read/write (src/ports/tap-io.ts); absent: auto. */
+  readonly io?: TapIoMode;
 }
 
 /** What the switch hands every open call. */

@@ -24,6 +24,10 @@
  *   'gone') until the port is removed; the switch does not re-create it.
  * - close() closes the fd: a TAP this port created disappears with it; a
  *   pre-existing persistent TAP stays.
+ * - Bursts go through an io_uring or a read/write loop (`io`, chosen once at
+ *   open by decideTapIo, src/ports/tap-io.ts); both keep the same counts,
+ *   status and slot ownership (when rxBurst/txBurst return, the kernel
+ *   holds no request on the pool).
  * - Kernel drops are the TAP's tx_dropped (src/ports/kernel-drops.ts) since
  *   the port opened it, wherever the TAP lives.
  */
@@ -34,8 +38,9 @@ import { loadNative, type NativeBinding, type NativeTapInfo } from './native.js'
 import { CumulativeDrops, netDevTxDropped } from './kernel-drops.js';
 import { IO_KIND_TAP } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
-import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
+import { checkIfName, describeOpenError, PortOpenError, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
+import { decideTapIo, errnoName, type TapIoInUse, type TapIoMode } from './tap-io.js';
 
 export interface TapPortOptions {
   /** TAP name (at most 15 bytes); created if missing. */
@@ -48,6 +53,8 @@ export interface TapPortOptions {
   vnetHdr?: boolean;
   /** Ask the kernel for checksum/TSO offloads (default true; needs vnetHdr). */
   offloads?: boolean;
+  /** io_uring or read/write (default auto: io_uring when available). */
+  io?: TapIoMode;
 }
 
 /** How open errors speak of a TAP. */
@@ -60,6 +67,10 @@ export class TapPort extends NativePort implements Port {
   readonly offloads: boolean;
   /** True when this port created the TAP (it goes away on close). */
   readonly created: boolean;
+  /** How bursts move: one io_uring_enter per burst, or one read/write per frame. */
+  readonly ioMode: TapIoInUse;
+  /** Why `auto` chose rw (null when it did not have to). */
+  readonly ioFallback: string | null;
   private lastIfindex = 0;
   /** The TAP's name in this namespace, or null while it lives in another one (or is gone). */
   private hereAs: string | null;
@@ -95,6 +106,13 @@ export class TapPort extends NativePort implements Port {
     offloads: boolean,
   ) {
     super(native, IO_KIND_TAP, opened.fd, opts, vnetHdr);
+    const io = decideTapIo(opts.io ?? 'auto', () => this.io.useUring());
+    if ('error' in io) {
+      this.io.releaseFd(); // the caller (open) closes the fd
+      throw new PortOpenError(`cannot open TAP ${opts.name}: ${io.error}`, errnoName(io.errno), io.errno, 'io_uring_setup', opts.name);
+    }
+    this.ioMode = io.use;
+    this.ioFallback = io.fallback;
     this.name = opened.name;
     this.offloads = offloads;
     this.created = opened.created;

@@ -1,6 +1,7 @@
 /*
  * Port kind `tap`: a Linux TAP device (TapPort), created when missing.
- * Spec: tap:NAME[=OFPORT], or { type: tap, name: NAME, ofport: N }.
+ * Spec: tap:NAME[=OFPORT][,io=uring|rw|auto], or { type: tap, name: NAME, ofport: N, io: MODE }
+ * (io: src/ports/tap-io.ts; default auto, io_uring when available).
  */
 
 import type { PortCapabilities, PortKind } from '../port-kind.js';
@@ -22,5 +23,5 @@ export const tapKind: PortKind<TapPort> = {
   capabilities,
   spec: interfaceNameSyntax('TAP, created if missing'),
   open: (spec, ctx) =>
-    TapPort.open({ name: spec.name, ofPort: spec.ofPort, pool: ctx.pool, burst: ctx.burst, vnetHdr: capabilities.vnetHdr, offloads: ctx.offload }),
+    TapPort.open({ name: spec.name, ofPort: spec.ofPort, pool: ctx.pool, burst: ctx.burst, vnetHdr: capabilities.vnetHdr, offloads: ctx.offload, io: spec.io }),
 };
