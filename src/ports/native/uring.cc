@@ -1,6 +1,6 @@
 /*
  * UringBurst (uring.h) with liburing: reads and writes of one burst are
- * prepared as SQEs (fixed file; fixed buffer when the pool is registered),
+ * prepared as SQEs (fixed buffer when the pool is registered),
  * submitted with one io_uring_submit_and_wait, and their CQEs reaped before
  * returning. Each SQE's user_data is its burst position.
  */
@@ -38,8 +38,7 @@ class LiburingBurst : public UringBurst {
     if (r == -EINVAL) r = io_uring_queue_init(burst, &ring_, 0);
     if (r < 0) return -r;
     ring_ok_ = true;
-    r = io_uring_register_files(&ring_, &fd, 1);
-    if (r < 0) return -r;
+    fd_ = fd;
     struct iovec iov = {a_.pool, a_.pool_len};
     fixed_ = a_.pool_len > 0 && io_uring_register_buffers(&ring_, &iov, 1) == 0;
     return 0;
@@ -59,11 +58,10 @@ class LiburingBurst : public UringBurst {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
-        io_uring_prep_read_fixed(sqe, 0, a_.pool + off, a_.rx_cap, 0, 0);
+        io_uring_prep_read_fixed(sqe, fd_, a_.pool + off, a_.rx_cap, 0, 0);
       } else {
-        io_uring_prep_read(sqe, 0, a_.pool + off, a_.rx_cap, 0);
+        io_uring_prep_read(sqe, fd_, a_.pool + off, a_.rx_cap, 0);
       }
-      sqe->flags |= IOSQE_FIXED_FILE;
       sqe->rw_flags = RWF_NOWAIT;  // no frame waiting: complete with -EAGAIN, never park the read
       sqe->user_data = m;
     }
@@ -111,11 +109,10 @@ class LiburingBurst : public UringBurst {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
-        io_uring_prep_write_fixed(sqe, 0, a_.pool + off, len, 0, 0);
+        io_uring_prep_write_fixed(sqe, fd_, a_.pool + off, len, 0, 0);
       } else {
-        io_uring_prep_write(sqe, 0, a_.pool + off, len, 0);
+        io_uring_prep_write(sqe, fd_, a_.pool + off, len, 0);
       }
-      sqe->flags |= IOSQE_FIXED_FILE;
       sqe->rw_flags = RWF_NOWAIT;
       sqe->user_data = m;
       m++;
@@ -165,7 +162,7 @@ class LiburingBurst : public UringBurst {
     if (seen < m) {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe != nullptr) {
-        io_uring_prep_cancel_fd(sqe, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+        io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
         sqe->user_data = kCancelTag;
         io_uring_submit(&ring_);
       }
@@ -197,6 +194,7 @@ class LiburingBurst : public UringBurst {
 
   static constexpr uint64_t kCancelTag = ~0ull;
   BurstArrays a_;
+  int fd_ = -1;
   struct io_uring ring_;
   bool ring_ok_ = false;
   bool fixed_ = false;

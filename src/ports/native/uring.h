@@ -13,10 +13,11 @@
  *   ownership is unchanged).
  * - Rx/Tx have the meaning of Io's read/write loop (io.cc): the same
  *   counts, the same status fields, received frames compacted in order.
- * - The fd is registered as a fixed file, and the pool as one fixed buffer
- *   when the kernel lets us pin it (fixed_buffers()); both hold a reference
- *   to the device until the ring is destroyed, so the Io destroys it before
- *   giving the fd up.
+ * - The pool is registered as one fixed buffer when the kernel lets us pin
+ *   it (fixed_buffers()). The fd is NOT a registered file: a ring's teardown
+ *   is asynchronous in the kernel, and a registered file would keep a TAP
+ *   the switch created alive for a moment after its fd is closed. The Io
+ *   still destroys the ring before giving the fd up.
  */
 
 #ifndef LINC_NATIVE_URING_H_
