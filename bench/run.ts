@@ -11,6 +11,7 @@
  *                                      --only isolation, --only memory, --only rings (repeatable)
  *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default; not part of "everything")
  *   npm run bench -- --only latency    UDP RTT and idle CPU per receive mode (bench/latency.ts; not in the default set)
+ *   npm run bench -- --only tapio      TAP -> TAP with io=uring vs io=rw, pinned, interleaved (not in the default set)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
  */
 
@@ -31,6 +32,7 @@ import { formatMemoryBench, runMemoryBench } from './memory.js';
 import { formatSoak, runSoak } from './soak.js';
 import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
 import { formatRingBench, runRingBench } from './rings.js';
+import { formatTapIo, runTapIo } from './tap-io.js';
 
 const { values } = parseArgs({
   options: {
@@ -193,6 +195,16 @@ if (only.includes('rings')) {
       console.log(row);
       ringRows.push(row);
     }
+  }
+}
+
+if (only.includes('tapio')) {
+  if (!isRoot || !hasCommand('trafgen') || !hasCommand('taskset') || cpus().length < 2) {
+    console.log('tapio: skipped (needs root, trafgen, taskset and 2 cores)');
+  } else {
+    const r = await runTapIo({ rounds: Math.max(runs, 3), seconds: quick ? 2 : 5, log: (s) => console.log(s) });
+    console.log('\nTAP I/O | mode | offered kpps | delivered kpps (min-max) | vs io=rw');
+    for (const row of formatTapIo(r)) console.log(row);
   }
 }
 

@@ -25,6 +25,8 @@ programs=(
 node_programs=(npm)
 # MODULE:PACKAGE, imported by Debian's /usr/bin/python3 (the Mininet test)
 python_modules=(mininet:mininet os_ken:python3-os-ken)
+# HEADER:PACKAGE, found by the C compiler (the addon's io_uring TAP I/O links liburing)
+headers=(liburing.h:liburing-dev)
 
 missing=()
 for entry in "${programs[@]}"; do
@@ -38,6 +40,10 @@ for entry in "${python_modules[@]}"; do
   mod=${entry%%:*} pkg=${entry#*:}
   /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || missing+=("python3 module $mod (package $pkg)")
 done
+for entry in "${headers[@]}"; do
+  hdr=${entry%%:*} pkg=${entry#*:}
+  echo "#include <$hdr>" | cc -E -x c - >/dev/null 2>&1 || missing+=("C header $hdr (package $pkg)")
+done
 [ -e /dev/net/tun ] || missing+=("/dev/net/tun (the TAP driver: modprobe tun)")
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -45,4 +51,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   printf '  %s\n' "${missing[@]}" >&2
   exit 1
 fi
-echo "check-test-tools: all $((${#programs[@]} + ${#node_programs[@]})) programs, ${#python_modules[@]} python3 modules and /dev/net/tun present"
+echo "check-test-tools: all $((${#programs[@]} + ${#node_programs[@]})) programs, ${#python_modules[@]} python3 modules, ${#headers[@]} C headers and /dev/net/tun present"

@@ -195,7 +195,7 @@ function vlanIdOf(text: string): number | string {
 /** `KEY=VALUE` of a kind's own option: the value, or the sentence saying why not. */
 function kindOptionValue(kind: SpecPortKind, key: string, value: string): string | { value: string } {
   const values = kind.spec.options![key].values;
-  if (!values.includes(value)) return `${kind.kind} port option ${key} must be ${values.join(' or ')}, not "${value}"`;
+  if (!values.includes(value)) return `${kind.kind} port option ${key} must be ${values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` : values[0]}, not "${value}"`;
   return { value };
 }
 

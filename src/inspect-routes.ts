@@ -79,6 +79,7 @@ export function inspectStatus(t: InspectTarget, startedMs: number): AdminSwitchS
       port: dp.ofPort,
       name: dp.port.name,
       kind: dp.port.kind,
+      ...(dp.port.ioMode !== undefined ? { io: dp.port.ioMode } : {}),
       link: { up: l.adminUp && l.carrier && (config & OFPPC.PORT_DOWN) === 0, adminUp: l.adminUp, carrier: l.carrier, mtu: l.mtu, mac: macText(l.mac) },
       config: CONFIG_NAMES.filter(([bit]) => (config & bit) !== 0).map(([, name]) => name),
       rx: { frames: c[PortStat.RxFrames], bytes: c[PortStat.RxBytes], dropped: c[PortStat.RxDropNoSlot] + c[PortStat.RxDropKernel], errors: c[PortStat.RxErrors], malformed: c[PortStat.RxMalformed] },

@@ -63,6 +63,9 @@ class DetachedIo implements NativeIo {
   releaseFd(): number {
     return -1;
   }
+  useUring(): number {
+    return ERRNO_ENODEV;
+  }
 }
 
 /**
@@ -184,27 +187,27 @@ export abstract class NativePort {
     return this.closed;
   }
 
-  /** Receive up to n frames into slots (see Port.rxBurst); rxTci[i] is left for the subclass. */
-  protected receive(pool: PacketPool, slots: Int32Array, n: number): number {
+  /** Receive up to n frames into slots[from..] (see Port.rxBurst); rxTci[i] is left for the subclass. */
+  protected receive(pool: PacketPool, slots: Int32Array, n: number, from = 0): number {
     if (pool !== this.pool) return -ERRNO_EINVAL;
     if (n > this.burst) n = this.burst;
     if (n <= 0) return 0;
     const dataOff = pool.dataOff;
     const rxOff = this.rxOff;
     const hdr = this.hdr;
-    for (let i = 0; i < n; i++) rxOff[i] = dataOff[slots[i]] - hdr;
+    for (let i = 0; i < n; i++) rxOff[i] = dataOff[slots[from + i]] - hdr;
     const got = this.io.rx(n);
     if (got <= 0) return got;
     const len = pool.len;
     const rxLen = this.rxLen;
     for (let i = 0; i < got; i++) {
       const l = rxLen[i];
-      len[slots[i]] = l > hdr ? l - hdr : 0;
+      len[slots[from + i]] = l > hdr ? l - hdr : 0;
     }
     if (hdr === 0) {
       const bytes = pool.bytes;
       for (let i = 0; i < got; i++) {
-        const off = dataOff[slots[i]];
+        const off = dataOff[slots[from + i]];
         bytes.fill(0, off - VNET_HDR_LEN, off);
       }
     }

@@ -37,6 +37,8 @@ export interface NativeIo {
   close(): void;
   /** Stop polling and hand the fd over without closing it (-1 when already closed or released). */
   releaseFd(): number;
+  /** TAP only: move bursts through an io_uring from now on; 0, or the errno that refused it (ENOSYS, EPERM, ...), leaving read/write in place. */
+  useUring(): number;
 }
 
 export interface NativeLinkInfo {

@@ -58,6 +58,8 @@ export interface Port {
   readonly vnetHdr: boolean;
   /** Largest frame (without vnet header) the port accepts on tx; GSO frames may exceed the MTU only when vnetHdr. */
   readonly maxFrame: number;
+  /** How the port moves bursts through the kernel when it has a choice: a TAP's 'uring' or 'rw' (src/ports/tap-io.ts). */
+  readonly ioMode?: string;
   /** errno of the last failed syscall in rxBurst/txBurst (EAGAIN and ENOBUFS included), 0 if none. */
   readonly lastErrno: number;
 

@@ -24,6 +24,10 @@
  *   'gone') until the port is removed; the switch does not re-create it.
  * - close() closes the fd: a TAP this port created disappears with it; a
  *   pre-existing persistent TAP stays.
+ * - Bursts go through an io_uring or a read/write loop (`io`, chosen once at
+ *   open by decideTapIo, src/ports/tap-io.ts); both keep the same counts,
+ *   status and slot ownership (when rxBurst/txBurst return, the kernel
+ *   holds no request on the pool).
  * - Kernel drops are the TAP's tx_dropped (src/ports/kernel-drops.ts) since
  *   the port opened it, wherever the TAP lives.
  */
@@ -34,8 +38,9 @@ import { loadNative, type NativeBinding, type NativeTapInfo } from './native.js'
 import { CumulativeDrops, netDevTxDropped } from './kernel-drops.js';
 import { IO_KIND_TAP } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
-import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
+import { checkIfName, describeOpenError, PortOpenError, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
+import { decideTapIo, errnoName, type TapIoInUse, type TapIoMode } from './tap-io.js';
 
 export interface TapPortOptions {
   /** TAP name (at most 15 bytes); created if missing. */
@@ -48,9 +53,14 @@ export interface TapPortOptions {
   vnetHdr?: boolean;
   /** Ask the kernel for checksum/TSO offloads (default true; needs vnetHdr). */
   offloads?: boolean;
+  /** io_uring or read/write (default auto: io_uring when available). */
+  io?: TapIoMode;
 }
 
 /** How open errors speak of a TAP. */
+/** Fewest reads an io_uring burst submits first. */
+const URING_MIN_READS = 4;
+
 const TAP_WORDS: DeviceWords = { noun: 'TAP', privileges: 'root or CAP_NET_ADMIN', enoentIsMissing: false };
 
 export class TapPort extends NativePort implements Port {
@@ -60,10 +70,16 @@ export class TapPort extends NativePort implements Port {
   readonly offloads: boolean;
   /** True when this port created the TAP (it goes away on close). */
   readonly created: boolean;
+  /** How bursts move: one io_uring_enter per burst, or one read/write per frame. */
+  readonly ioMode: TapIoInUse;
+  /** Why `auto` chose rw (null when it did not have to). */
+  readonly ioFallback: string | null;
   private lastIfindex = 0;
   /** The TAP's name in this namespace, or null while it lives in another one (or is gone). */
   private hereAs: string | null;
   private readonly txDropped = new CumulativeDrops();
+  /** io_uring: reads the next burst submits first (see rxBurst). */
+  private rxWant: number;
 
   /** Open (or create) the TAP; throws a PortOpenError with a sentence naming it. */
   static open(opts: TapPortOptions): TapPort {
@@ -95,6 +111,14 @@ export class TapPort extends NativePort implements Port {
     offloads: boolean,
   ) {
     super(native, IO_KIND_TAP, opened.fd, opts, vnetHdr);
+    const io = decideTapIo(opts.io ?? 'auto', () => this.io.useUring());
+    if ('error' in io) {
+      this.io.releaseFd(); // the caller (open) closes the fd
+      throw new PortOpenError(`cannot open TAP ${opts.name}: ${io.error}`, errnoName(io.errno), io.errno, 'io_uring_setup', opts.name);
+    }
+    this.ioMode = io.use;
+    this.rxWant = opts.burst;
+    this.ioFallback = io.fallback;
     this.name = opened.name;
     this.offloads = offloads;
     this.created = opened.created;
@@ -118,8 +142,24 @@ export class TapPort extends NativePort implements Port {
     return this.hereAs;
   }
 
+  /**
+   * With io_uring every read submitted costs a little even when no frame
+   * waits (it completes with EAGAIN in the same io_uring_enter), so a burst
+   * first asks for as many reads as the last one found frames (at least
+   * URING_MIN_READS), and for the rest only when those all got one; a full
+   * burst asks for the whole burst next time. rw stops at the first EAGAIN
+   * by itself.
+   */
   rxBurst(pool: PacketPool, slots: Int32Array, n: number): number {
-    return this.receive(pool, slots, n);
+    if (this.ioMode !== 'uring') return this.receive(pool, slots, n);
+    const first = n < this.rxWant ? n : this.rxWant;
+    let got = this.receive(pool, slots, first);
+    if (got === first && first < n) {
+      const more = this.receive(pool, slots, n - first, first);
+      if (more > 0) got += more;
+    }
+    this.rxWant = got >= n ? this.burst : Math.max(URING_MIN_READS, got + 1);
+    return got;
   }
 
   link(): LinkInfo {

@@ -56,6 +56,8 @@ export interface AdminPortStatus {
   port: number;
   name: string;
   kind: string;
+  /** How the port moves bursts through the kernel, when it has a choice (a TAP: 'uring' or 'rw'). */
+  io?: string;
   /** up: administratively up with carrier (and not port-mod PORT_DOWN). */
   link?: { up: boolean; adminUp: boolean; carrier: boolean; mtu: number; mac: string };
   /** OpenFlow port-mod config bits set on it (port_down, no_recv, no_fwd, no_packet_in). */

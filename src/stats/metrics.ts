@@ -314,6 +314,17 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
     },
   });
 
+  new Gauge<PortLabels | 'io'>({
+    name: 'linc_port_io_info',
+    help: 'Always 1 per port that has a choice of kernel I/O; the io label says which it uses: uring (one io_uring_enter per burst) or rw (one read/write per frame), for TAPs.',
+    labelNames: ['port', 'name', 'io'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of dp.portList) if (p.port.ioMode !== undefined) this.set({ ...portLabels(p), io: p.port.ioMode }, 1);
+    },
+  });
+
   if (src.openflow) addOpenFlowFamilies(registry, src.openflow);
 
   return { registry, scrape: () => registry.metrics() };

@@ -259,10 +259,10 @@ describe('port VLAN options', () => {
     expect(opt('tap:a,trunks=')).toBe('option ports[0]: trunks needs a VLAN id (an integer from 1 to 4094)');
     expect(opt('tap:a,vlan=10,trunks=20')).toBe('option ports[0]: a port takes vlan (access port) or trunks (trunk port), not both');
     expect(opt('tap:a,vlan=10,vlan=11')).toBe('option ports[0]: vlan is given twice');
-    expect(opt('tap:a,tag=10')).toBe('option ports[0]: "tag" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
-    expect(opt('tap:a,10')).toBe('option ports[0]: "10" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
-    expect(opt('tap:a,')).toBe('option ports[0]: an empty option after ",": use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
-    expect(opt('tap:a,vlan=10,20')).toBe('option ports[0]: "20" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+    expect(opt('tap:a,tag=10')).toBe('option ports[0]: "tag" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
+    expect(opt('tap:a,10')).toBe('option ports[0]: "10" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
+    expect(opt('tap:a,')).toBe('option ports[0]: an empty option after ",": use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
+    expect(opt('tap:a,vlan=10,20')).toBe('option ports[0]: "20" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
   });
 
   it('refuses bad VLAN keys in YAML naming the key', () => {

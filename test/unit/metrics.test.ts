@@ -206,6 +206,17 @@ describe('Prometheus metrics', () => {
     expect(gone.samples.filter((s) => s.name.startsWith('linc_port_') && s.labels.port === '7')).toEqual([]);
   });
 
+  it('names the kernel I/O of ports that have a choice in linc_port_io_info, and only theirs', async () => {
+    const { b, metrics } = setup();
+    let e = parseExposition(await metrics.scrape());
+    expect(e.type.get('linc_port_io_info')).toBe('gauge');
+    expect(e.samples.filter((s) => s.name === 'linc_port_io_info')).toEqual([]); // memory ports: no choice
+    Object.assign(b, { ioMode: 'uring' }); // as a TAP port opened with io_uring reports it
+    e = parseExposition(await metrics.scrape());
+    expect(value(e, 'linc_port_io_info', { port: '7', name: 'tapB', io: 'uring' })).toBe(1);
+    expect(e.samples.filter((s) => s.name === 'linc_port_io_info').length).toBe(1);
+  });
+
   it('uses a registry of its own, never the global one', async () => {
     const { metrics } = setup();
     expect(metrics.registry).not.toBe(globalRegistry);

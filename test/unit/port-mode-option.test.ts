@@ -65,7 +65,7 @@ describe('if: port mode option', () => {
     expect(opt('if:a,mode=')).toBe('option ports[0]: if port option mode must be ring or mmsg, not ""');
     expect(opt('if:a,mode=ring,mode=mmsg')).toBe('option ports[0]: mode is given twice');
     expect(opt('if:a,speed=1')).toBe('option ports[0]: "speed" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or mode=ring|mmsg');
-    expect(opt('tap:a,mode=ring')).toBe('option ports[0]: "mode" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port)');
+    expect(opt('tap:a,mode=ring')).toBe('option ports[0]: "mode" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
     expect(configError(() => loadConfigFile(file('b1.yaml', 'ports:\n  - { type: if, name: a, mode: fast }\n')))).toMatch(/b1\.yaml: ports\[0\]\.mode: must be "ring" or "mmsg"$/);
     expect(configError(() => loadConfigFile(file('b2.yaml', 'ports:\n  - { type: tap, name: a, mode: ring }\n')))).toMatch(/b2\.yaml: ports\[0\]/);
   });

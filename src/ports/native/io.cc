@@ -8,7 +8,8 @@
  * flag bits below are declared in layout.h and checked against TypeScript
  * when the addon loads.
  *
- *   kIoKindTap (0):    rx = read() loop until EAGAIN or n;  tx = write() loop
+ *   kIoKindTap (0):    rx = read() loop until EAGAIN or n;  tx = write() loop;
+ *                      after useUring(): one io_uring_enter per burst each way (uring.cc)
  *   kIoKindPacket (1): rx = one recvmmsg() with PACKET_AUXDATA; tx = sendmmsg() loop
  *
  * Contract of the arrays (all indexed by burst position i):
@@ -49,6 +50,7 @@
 #include "layout.h"
 #include "fd-poll.h"
 #include "sys.h"
+#include "uring.h"
 
 namespace linc {
 
@@ -67,7 +69,8 @@ class Io : public Napi::ObjectWrap<Io> {
     return DefineClass(env, "NativeIo",
                        {InstanceMethod<&Io::Rx>("rx"), InstanceMethod<&Io::Tx>("tx"),
                         InstanceMethod<&Io::StartPoll>("startPoll"), InstanceMethod<&Io::StopPoll>("stopPoll"),
-                        InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd")});
+                        InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd"),
+                        InstanceMethod<&Io::UseUring>("useUring")});
   }
 
   explicit Io(const Napi::CallbackInfo& info);
@@ -80,6 +83,7 @@ class Io : public Napi::ObjectWrap<Io> {
   Napi::Value StopPoll(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+  Napi::Value UseUring(const Napi::CallbackInfo& info);
 
   int RxTap(uint32_t n);
   int RxPacket(uint32_t n);
@@ -95,6 +99,7 @@ class Io : public Napi::ObjectWrap<Io> {
   int kind_ = kIoKindTap;
   bool polling_ = false;
   FdPoll poll_;
+  std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
 
   uint8_t* pool_ = nullptr;
   size_t pool_len_ = 0;
@@ -189,13 +194,32 @@ Io::~Io() {
 
 void Io::ReleasePollHandle() {
   poll_.Release();
+  uring_.reset();  // the ring holds the fd (fixed file): drop it before the fd is closed or given up
+}
+
+/*
+ * useUring() -> 0 | errno: move this TAP's bursts through an io_uring from
+ * now on; a positive errno (ENOSYS: no io_uring in the kernel or the build,
+ * EPERM: kernel.io_uring_disabled, ...) leaves the read/write loop in place.
+ */
+Napi::Value Io::UseUring(const Napi::CallbackInfo& info) {
+  int err = 0;
+  if (fd_ < 0) {
+    err = EBADF;
+  } else if (kind_ != kIoKindTap) {
+    err = EINVAL;
+  } else if (!uring_) {
+    const BurstArrays arrays = {pool_, pool_len_, rx_cap_, rx_off_, rx_len_, rx_tci_, tx_off_, tx_len_, status_};
+    uring_ = UringBurst::Open(fd_, arrays, std::max(rx_burst_, tx_burst_), &err);
+  }
+  return Napi::Number::New(info.Env(), err);
 }
 
 Napi::Value Io::Rx(const Napi::CallbackInfo& info) {
   int32_t n = info[0].As<Napi::Number>().Int32Value();
   if (n <= 0) return Napi::Number::New(info.Env(), 0);
   uint32_t want = static_cast<uint32_t>(n) < rx_burst_ ? static_cast<uint32_t>(n) : rx_burst_;
-  int r = fd_ < 0 ? -EBADF : kind_ == kIoKindTap ? RxTap(want) : RxPacket(want);
+  int r = fd_ < 0 ? -EBADF : uring_ ? uring_->Rx(want) : kind_ == kIoKindTap ? RxTap(want) : RxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
 
@@ -204,7 +228,7 @@ Napi::Value Io::Tx(const Napi::CallbackInfo& info) {
   status_[kTxStopped] = 0;
   if (n <= 0) return Napi::Number::New(info.Env(), 0);
   uint32_t want = static_cast<uint32_t>(n) < tx_burst_ ? static_cast<uint32_t>(n) : tx_burst_;
-  int r = fd_ < 0 ? -EBADF : kind_ == kIoKindTap ? TxTap(want) : TxPacket(want);
+  int r = fd_ < 0 ? -EBADF : uring_ ? uring_->Tx(want) : kind_ == kIoKindTap ? TxTap(want) : TxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
 

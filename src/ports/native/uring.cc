@@ -1,0 +1,230 @@
+/*
+ * UringBurst (uring.h) with liburing: reads and writes of one burst are
+ * prepared as SQEs (fixed buffer when the pool is registered),
+ * submitted with one io_uring_submit_and_wait, and their CQEs reaped before
+ * returning. Each SQE's user_data is its burst position.
+ */
+
+#include "uring.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+
+#ifdef LINC_HAVE_URING
+#include <liburing.h>
+#include <sys/uio.h>
+#endif
+
+namespace linc {
+
+#ifdef LINC_HAVE_URING
+
+namespace {
+
+inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
+
+class LiburingBurst : public UringBurst {
+ public:
+  LiburingBurst(const BurstArrays& a) : a_(a) {}
+  ~LiburingBurst() override {
+    if (ring_ok_) io_uring_queue_exit(&ring_);
+  }
+
+  int Init(int fd, uint32_t burst) {
+    // One issuer (the main loop) and no task-work interrupts: cheaper where the kernel has them.
+    int r = io_uring_queue_init(burst, &ring_, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN);
+    if (r == -EINVAL) r = io_uring_queue_init(burst, &ring_, 0);
+    if (r < 0) return -r;
+    ring_ok_ = true;
+    fd_ = fd;
+    struct iovec iov = {a_.pool, a_.pool_len};
+    fixed_ = a_.pool_len > 0 && io_uring_register_buffers(&ring_, &iov, 1) == 0;
+    return 0;
+  }
+
+  bool fixed_buffers() const override { return fixed_; }
+
+  int Rx(uint32_t n) override {
+    uint32_t m = 0;
+    int err = 0;
+    for (; m < n; m++) {
+      const uint32_t off = a_.rx_off[m];
+      if (!InPool(off, a_.rx_cap)) {
+        err = EFAULT;
+        break;
+      }
+      struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) break;
+      if (fixed_) {
+        io_uring_prep_read_fixed(sqe, fd_, a_.pool + off, a_.rx_cap, 0, 0);
+      } else {
+        io_uring_prep_read(sqe, fd_, a_.pool + off, a_.rx_cap, 0);
+      }
+      sqe->rw_flags = RWF_NOWAIT;  // no frame waiting: complete with -EAGAIN, never park the read
+      sqe->user_data = m;
+    }
+    if (m == 0) {
+      a_.status[kLastErrno] = err;
+      return err != 0 ? -err : 0;
+    }
+    int r = SubmitAndReap(m, res_);
+    if (r < 0) {
+      a_.status[kLastErrno] = -r;
+      return r;
+    }
+    uint32_t got = 0;
+    for (uint32_t i = 0; i < m; i++) {
+      const int32_t len = res_[i];
+      if (len < 0) {
+        err = -len;
+        continue;
+      }
+      // tun reports the whole frame length even when it copied less: a frame that filled the buffer may be cut.
+      if (static_cast<uint32_t>(len) >= a_.rx_cap) {
+        a_.status[kRxTruncated]++;
+        continue;
+      }
+      if (got != i) memmove(a_.pool + a_.rx_off[got], a_.pool + a_.rx_off[i], len);
+      a_.rx_len[got] = static_cast<uint32_t>(len);
+      a_.rx_tci[got] = 0;
+      got++;
+    }
+    a_.status[kLastErrno] = err;
+    if (got == 0 && err != 0 && err != EAGAIN) return -err;
+    return static_cast<int>(got);
+  }
+
+  int Tx(uint32_t n) override {
+    uint32_t m = 0;
+    int err = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
+      if (!InPool(off, len)) {
+        err = EFAULT;
+        a_.status[kTxRejected]++;
+        continue;
+      }
+      struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) break;
+      if (fixed_) {
+        io_uring_prep_write_fixed(sqe, fd_, a_.pool + off, len, 0, 0);
+      } else {
+        io_uring_prep_write(sqe, fd_, a_.pool + off, len, 0);
+      }
+      sqe->rw_flags = RWF_NOWAIT;
+      sqe->user_data = m;
+      m++;
+    }
+    uint32_t sent = 0;
+    if (m > 0) {
+      int r = SubmitAndReap(m, res_);
+      if (r < 0) {
+        a_.status[kLastErrno] = -r;
+        a_.status[kTxStopped] = 1;
+        return r;
+      }
+      for (uint32_t i = 0; i < m; i++) {
+        if (res_[i] >= 0) {
+          sent++;
+          continue;
+        }
+        err = -res_[i];
+        if (FrameError(err)) {
+          a_.status[kTxRejected]++;
+        } else {
+          a_.status[kTxStopped] = 1;
+        }
+      }
+    }
+    a_.status[kLastErrno] = err;
+    if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
+    return static_cast<int>(sent);
+  }
+
+ private:
+  bool InPool(uint32_t off, uint32_t len) const { return off <= a_.pool_len && len <= a_.pool_len - off; }
+
+  /*
+   * Submit the m prepared SQEs with one io_uring_enter and collect their m
+   * CQEs; res[i] = result of SQE i. RWF_NOWAIT makes them complete inside
+   * that call; should one still be in flight (a kernel that parks it), it
+   * is cancelled and waited for, so no request outlives the call. 0 or -errno.
+   */
+  int SubmitAndReap(uint32_t m, int32_t* res) {
+    int r;
+    do {
+      r = io_uring_submit(&ring_);
+    } while (r == -EINTR);
+    if (r < 0) return r;
+    uint32_t seen = Reap(res);
+    if (seen < m) {
+      struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe != nullptr) {
+        io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+        sqe->user_data = kCancelTag;
+        io_uring_submit(&ring_);
+      }
+      while (seen < m) {
+        struct io_uring_cqe* cqe;
+        int w = io_uring_wait_cqe(&ring_, &cqe);
+        if (w < 0 && w != -EINTR) return w;
+        seen += Reap(res);
+      }
+    }
+    return 0;
+  }
+
+  /* Consume every CQE there is; the count of burst ones (the cancel's is not counted). */
+  uint32_t Reap(int32_t* res) {
+    struct io_uring_cqe* cqe;
+    unsigned head, count = 0;
+    uint32_t burst = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      if (cqe->user_data < kMaxBurst) {
+        res[cqe->user_data] = cqe->res;
+        burst++;
+      }
+      count++;
+    }
+    io_uring_cq_advance(&ring_, count);
+    return burst;
+  }
+
+  static constexpr uint64_t kCancelTag = ~0ull;
+  BurstArrays a_;
+  int fd_ = -1;
+  struct io_uring ring_;
+  bool ring_ok_ = false;
+  bool fixed_ = false;
+  int32_t res_[kMaxBurst];
+};
+
+}  // namespace
+
+std::unique_ptr<UringBurst> UringBurst::Open(int fd, const BurstArrays& arrays, uint32_t burst, int* err) {
+  if (burst == 0 || burst > kMaxBurst) {
+    *err = EINVAL;
+    return nullptr;
+  }
+  auto u = std::make_unique<LiburingBurst>(arrays);
+  int e = u->Init(fd, burst);
+  if (e != 0) {
+    *err = e;
+    return nullptr;
+  }
+  *err = 0;
+  return u;
+}
+
+#else  // !LINC_HAVE_URING
+
+std::unique_ptr<UringBurst> UringBurst::Open(int /*fd*/, const BurstArrays& /*arrays*/, uint32_t /*burst*/, int* err) {
+  *err = ENOSYS;
+  return nullptr;
+}
+
+#endif
+
+}  // namespace linc
