@@ -49,6 +49,9 @@ export interface E2eResult {
   pingP50Us: number;
   pingP99Us: number;
   rssMB: number;
+  /** The forwarder process's CPU time (user + system) per delivered frame, and the share of a core it used. */
+  cpuUsPerFrame: number;
+  coreShare: number;
 }
 
 /** The forwarder's core and the hosts' (generator, iperf3, ping) core, on 2+ cores; undefined: unpinned. */
@@ -103,6 +106,17 @@ async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Pr
     proc.stderr?.on('data', on);
     proc.once('exit', (code) => reject(new Error(`forwarder exited ${code}: ${seen.slice(-500)}`)));
   });
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far; NaN when unknown. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15) in USER_HZ ticks
+  } catch {
+    return NaN;
+  }
 }
 
 function rssMB(pid: number): number {
@@ -251,10 +265,12 @@ async function buildSetup(link: Link, fwd: Forwarder, made: Partial<Setup>): Pro
 }
 
 /** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed. */
-export async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number }> {
+export async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
   const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
   const cfg = join(dir, 'udp64.cfg');
   writeFileSync(cfg, trafgenConfig(frame));
+  const fwdPid = s.proc?.pid ?? s.ovs?.vswitchdPid;
+  const cpu0 = cpuSeconds(fwdPid);
   const a0 = linkStats(s.nsA, s.devA);
   const b0 = linkStats(s.nsB, s.devB);
   // -P 1: one generator process; -Q: leave IRQ affinity alone (inside a namespace it cannot change socket memory limits).
@@ -269,12 +285,15 @@ export async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ 
     await stopGroup(gen);
   }
   await sleep(300);
+  const cpu1 = cpuSeconds(fwdPid);
   const a1 = linkStats(s.nsA, s.devA);
   const b1 = linkStats(s.nsB, s.devB);
   // What A's interface took (sent or dropped at its queue) is what was offered.
   const offered = a1.txPackets - a0.txPackets + (a1.txDropped - a0.txDropped);
   const delivered = b1.rxPackets - b0.rxPackets;
-  return { offered: offered / seconds, delivered: delivered / seconds, rss };
+  // The forwarder's own CPU per delivered frame, and the share of its core it got (others may run there too).
+  const cpu = cpu1 - cpu0;
+  return { offered: offered / seconds, delivered: delivered / seconds, rss, cpuUsPerFrame: delivered > 0 ? (cpu / delivered) * 1e6 : NaN, coreShare: cpu / seconds };
 }
 
 async function tcpGbps(s: Setup, seconds: number): Promise<number> {
@@ -323,6 +342,8 @@ interface Sample {
   p50: number;
   p99: number;
   lossBelow: number;
+  cpuUsPerFrame: number;
+  coreShare: number;
 }
 
 export async function runE2e(opts: { runs?: number; seconds?: number; only?: Link[]; log?: (s: string) => void } = {}): Promise<E2eResult[]> {
@@ -347,7 +368,7 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
           const tcp = fwd === 'c-ring' || (link === 'veth' && ovsFlows(fwd)) ? NaN : await tcpGbps(s, seconds);
           const ping = pingUs(s);
           samples.get(`${link}/${fwd}`)!.push({ ...u, tcp, p50: ping.p50, p99: ping.p99, lossBelow });
-          log(`  round ${r + 1} ${link}/${fwd}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps, paced loss ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50/p99 ${ping.p50.toFixed(0)}/${ping.p99.toFixed(0)} us`);
+          log(`  round ${r + 1} ${link}/${fwd}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps (${u.cpuUsPerFrame.toFixed(2)} us CPU/frame, ${(u.coreShare * 100).toFixed(0)} % of a core), paced loss ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50/p99 ${ping.p50.toFixed(0)}/${ping.p99.toFixed(0)} us`);
         } finally {
           await stopProc(s.proc);
           await s.ovs?.stop();
@@ -377,5 +398,7 @@ function summarise(link: Link, forwarder: Forwarder, xs: Sample[]): E2eResult {
     pingP50Us: median(xs.map((x) => x.p50)),
     pingP99Us: median(xs.map((x) => x.p99)),
     rssMB: median(xs.map((x) => x.rss)),
+    cpuUsPerFrame: median(xs.map((x) => x.cpuUsPerFrame)),
+    coreShare: median(xs.map((x) => x.coreShare)),
   };
 }

@@ -72,6 +72,11 @@ export class PrivateOvs {
     for (const f of add) this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', mgmt, f]);
   }
 
+  /** ovs-vswitchd's pid (the forwarding process). */
+  get vswitchdPid(): number | undefined {
+    return this.pids[1];
+  }
+
   /** ovs-vswitchd's resident memory, MB. */
   rssMB(): number {
     const pid = this.pids[1];

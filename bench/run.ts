@@ -104,9 +104,9 @@ if (e2eLinks.length > 0) {
       return b && Number.isFinite(v(r)) && v(b) > 0 ? (v(r) / v(b)).toFixed(2) : '-';
     };
     const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-    console.log(`\nlink | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB`);
+    console.log(`\nlink | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core)`);
     for (const r of results) {
-      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-'];
+      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-'];
       console.log(cells.join(' | '));
       e2eRows.push(`| ${cells.join(' | ')} |`);
     }
@@ -149,7 +149,7 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (counterRows.length) text += `\n| counters and scrape | figure | result |\n| --- | --- | --- |\n${counterRows.join('\n')}\n`;
   if (e2eRows.length) {
     text += `\nEnd-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev.\n`;
-    text += `\n| link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+    text += `\n| link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
   }
   if (classifierRows.length) {
     text += `\n| stage | setting | throughput | detail |\n| --- | --- | --- | --- |\n${classifierRows.join('\n')}\n`;
