@@ -20,7 +20,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasCommand, isRoot, repoRoot } from '../test/helpers/netns.js';
-import { BELOW_KNEE_DATAGRAMS, runE2e, type E2eResult, type Link } from './e2e.js';
+import { BELOW_KNEE_DATAGRAMS, FWD_CPU, HOST_CPU, runE2e, type E2eResult, type Link } from './e2e.js';
 import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
@@ -106,21 +106,20 @@ if (only.includes('crc32c')) {
 
 const e2eLinks = only.filter((o): o is Link => o === 'tap' || o === 'veth');
 if (e2eLinks.length > 0) {
-  const missing = ['trafgen', 'iperf3', 'ip', 'cc'].filter((c) => !hasCommand(c));
+  const missing = ['trafgen', 'iperf3', 'ip', 'cc', 'taskset', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl'].filter((c) => !hasCommand(c));
   if (!isRoot || missing.length > 0) {
     console.log(`end-to-end: skipped (${!isRoot ? 'needs root and /dev/net/tun' : 'missing ' + missing.join(', ') + ': run scripts/install-test-deps.sh'})`);
   } else {
     const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: e2eLinks });
-    const base = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'c-fwd');
-    const bridge = (r: E2eResult) => results.find((x) => x.link === r.link && x.forwarder === 'bridge');
-    console.log(`\nlink | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB`);
+    const on = (r: E2eResult, f: E2eResult['forwarder']) => results.find((x) => x.link === r.link && x.forwarder === f);
+    const ratio = (r: E2eResult, f: E2eResult['forwarder'], v: (x: E2eResult) => number = (x) => x.deliveredKpps) => {
+      const b = on(r, f);
+      return b && Number.isFinite(v(r)) && v(b) > 0 ? (v(r) / v(b)).toFixed(2) : '-';
+    };
+    const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+    console.log(`\nlink | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core)`);
     for (const r of results) {
-      const b = base(r);
-      const br = bridge(r);
-      const ratio = b ? (r.deliveredKpps / b.deliveredKpps).toFixed(2) : '-';
-      const ratioBr = br ? (r.deliveredKpps / br.deliveredKpps).toFixed(2) : '-';
-      const tcpRatio = b ? (r.tcpGbps / b.tcpGbps).toFixed(2) : '-';
-      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), r.deliveredKpps.toFixed(0), r.lossPct.toFixed(1), ratio, ratioBr, r.lossBelowKneePct.toFixed(2), r.tcpGbps.toFixed(2), tcpRatio, r.pingP50Us.toFixed(0), r.rssMB ? r.rssMB.toFixed(0) : '-'];
+      const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-'];
       console.log(cells.join(' | '));
       e2eRows.push(`| ${cells.join(' | ')} |`);
     }
@@ -215,7 +214,8 @@ if (!values['no-record'] && !quick && rows.length + e2eRows.length + counterRows
   if (rows.length) text += `\n| in-process | throughput | heap before -> after |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
   if (counterRows.length) text += `\n| counters and scrape | figure | result |\n| --- | --- | --- |\n${counterRows.join('\n')}\n`;
   if (e2eRows.length) {
-    text += `\n| link | forwarder | offered kpps | delivered kpps | loss % | vs C fwd | vs bridge | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50 us | RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
+    text += `\nEnd-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev.\n`;
+    text += `\n| link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n${e2eRows.join('\n')}\n`;
   }
   if (classifierRows.length) {
     text += `\n| stage | setting | throughput | detail |\n| --- | --- | --- | --- |\n${classifierRows.join('\n')}\n`;

@@ -4,8 +4,11 @@
 # ping (iputils-ping), iperf3,
 # trafgen (netsniff-ng), tshark/tcpdump, ovs-ofctl (openvswitch-common),
 # prometheus/promtool, ethtool, python3, cc/g++/make (gcc, g++, make: the
-# addon and the benchmark's C forwarder), liburing-dev (the addon's io_uring TAP I/O);
-# for the shipping tests: podman,
+# addon and the benchmark's C forwarder), liburing-dev (the addon's io_uring TAP I/O and
+# that forwarder's io_uring mode), ovsdb-server/ovs-vswitchd/ovs-vsctl (openvswitch-switch: the
+# benchmark's Open vSwitch anchor, a private instance with its own run
+# directory; a system instance the package may start is not used); for the
+# shipping tests: podman,
 # runc, debootstrap and uidmap (the container image, built by
 # ../shared/tools/verify-dockerfile.sh), systemd-analyze (systemd: the unit
 # file check), mininet and python3-os-ken (linc-ts as Mininet's switches under
@@ -16,7 +19,8 @@ set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo "$0" "$@"
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(iproute2 procps util-linux iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 gcc g++ make
-      podman runc debootstrap uidmap systemd mininet python3-os-ken openssl liburing-dev)
+      podman runc debootstrap uidmap systemd mininet python3-os-ken openssl
+      liburing-dev openvswitch-switch)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,20 +3,31 @@
  * every frame between two ports, A <-> B, with no switching logic at all:
  * what a userspace forwarder costs when the only work is the syscalls.
  *
- *   fwd tap NAME_A NAME_B [--vnet]     two TAPs (created, or attached if persistent)
- *   fwd packet IF_A IF_B [--vnet]      AF_PACKET sockets on two existing interfaces
+ *   fwd tap NAME_A NAME_B [--vnet]         two TAPs (created, or attached if persistent)
+ *   fwd tap-uring NAME_A NAME_B [--vnet]   the same TAPs driven through io_uring
+ *   fwd packet IF_A IF_B [--vnet]          AF_PACKET sockets on two existing interfaces
+ *   fwd packet-ring IF_A IF_B [--vnet]     AF_PACKET with TPACKET_V3 rx and tx rings
  *
  * tap:    poll() + a read()/write() loop, up to BATCH frames per wakeup.
+ * tap-uring: BATCH reads kept in flight per TAP; each completed read becomes
+ *         a write to the other TAP and, once written, a read again; every
+ *         io_uring_enter submits all new requests and reaps all completions
+ *         (see fwd-uring.c).
  * packet: poll() + recvmmsg()/sendmmsg(), BATCH frames per call; own frames
  *         are never re-received (PACKET_IGNORE_OUTGOING); VLAN tags the kernel
  *         stripped (PACKET_AUXDATA) are put back before sending.
+ * packet-ring: poll() + memory-mapped TPACKET_V3 rings: each retired receive
+ *         block is copied frame by frame into the other socket's tx ring, and
+ *         one send() per block kicks the tx ring (see fwd-ring.c). No VLAN
+ *         put-back (the benchmark's frames are untagged).
  * --vnet: frames carry a virtio_net_hdr (IFF_VNET_HDR + TUNSETOFFLOAD csum/tso,
  *         or PACKET_VNET_HDR), so partial checksums and 64 KiB GSO frames
  *         pass through whole.
  *
  * Prints "ready" on stdout once both ports are open; on SIGINT/SIGTERM prints
  * the forwarded and dropped counts to stderr and exits 0.
- * Build: cc -O2 -o bench/baseline/fwd bench/baseline/fwd.c
+ * Build: cc -O2 -o bench/baseline/fwd bench/baseline/fwd.c bench/baseline/fwd-uring.c
+ *        bench/baseline/fwd-ring.c -luring
  */
 
 #define _GNU_SOURCE
@@ -36,26 +47,19 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fwd.h"
 
-#define BATCH 32
 #define VNET_HDR_LEN 10
 #define HEADROOM 4                 /* room to put back a stripped VLAN tag */
-#define BUF_SIZE (65536 + 512)     /* a 64 KiB GSO frame, its L2 header and vnet header */
 #define SOCK_BUF (4 << 20)
 
-struct dir {
-  const char *from_name, *to_name;
-  int from, to;
-  unsigned long long fwd, drop, trunc;
-};
-
-static volatile sig_atomic_t stop_requested;
+volatile sig_atomic_t stop_requested;
 static int vnet;
 static unsigned char bufs[BATCH][HEADROOM + BUF_SIZE];
 
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
-static void die(const char *what, const char *name) {
+void die(const char *what, const char *name) {
   fprintf(stderr, "fwd: %s %s: %s\n", what, name, strerror(errno));
   exit(1);
 }
@@ -72,9 +76,10 @@ static void bring_up(const char *name) {
   close(s);
 }
 
-static int open_tap(const char *name) {
+/* blocking: for io_uring, which then waits on the TAP itself instead of failing with EAGAIN */
+static int open_tap(const char *name, int blocking) {
   struct ifreq ifr;
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int fd = open("/dev/net/tun", O_RDWR | (blocking ? 0 : O_NONBLOCK) | O_CLOEXEC);
   if (fd < 0) die("open /dev/net/tun for", name);
   memset(&ifr, 0, sizeof ifr);
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
@@ -89,7 +94,7 @@ static int open_tap(const char *name) {
   return fd;
 }
 
-static int open_packet(const char *name) {
+int open_packet(const char *name) {
   int one = 1, sz = SOCK_BUF;
   int ifindex = (int)if_nametoindex(name);
   if (ifindex == 0) die("no such interface", name);
@@ -190,13 +195,19 @@ static void pump_packet(struct dir *d) {
   d->drop += m - ok;
 }
 
+static void report(const struct dir *ab, const struct dir *ba) {
+  fprintf(stderr, "fwd: %s -> %s: %llu forwarded, %llu dropped, %llu truncated\n", ab->from_name, ab->to_name, ab->fwd, ab->drop, ab->trunc);
+  fprintf(stderr, "fwd: %s -> %s: %llu forwarded, %llu dropped, %llu truncated\n", ba->from_name, ba->to_name, ba->fwd, ba->drop, ba->trunc);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4 || (strcmp(argv[1], "tap") != 0 && strcmp(argv[1], "packet") != 0)) {
-    fprintf(stderr, "usage: fwd tap NAME_A NAME_B [--vnet] | fwd packet IF_A IF_B [--vnet]\n");
+  const char *mode = argc >= 4 ? argv[1] : "";
+  const int tap = strcmp(mode, "tap") == 0, uring = strcmp(mode, "tap-uring") == 0, ring = strcmp(mode, "packet-ring") == 0;
+  vnet = argc > 4 && strcmp(argv[4], "--vnet") == 0;
+  if (!tap && !uring && !ring && strcmp(mode, "packet") != 0) {
+    fprintf(stderr, "usage: fwd tap|tap-uring NAME_A NAME_B [--vnet] | fwd packet IF_A IF_B [--vnet] | fwd packet-ring IF_A IF_B [--vnet]\n");
     return 2;
   }
-  const int tap = strcmp(argv[1], "tap") == 0;
-  vnet = argc > 4 && strcmp(argv[4], "--vnet") == 0;
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -204,9 +215,15 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  int a = tap ? open_tap(argv[2]) : open_packet(argv[2]);
-  int b = tap ? open_tap(argv[3]) : open_packet(argv[3]);
+  int a = tap || uring ? open_tap(argv[2], uring) : open_packet(argv[2]);
+  int b = tap || uring ? open_tap(argv[3], uring) : open_packet(argv[3]);
   struct dir ab = {argv[2], argv[3], a, b, 0, 0, 0}, ba = {argv[3], argv[2], b, a, 0, 0, 0};
+  if (uring || ring) {
+    if (uring) run_uring(&ab, &ba);
+    else run_ring(&ab, &ba, vnet);
+    report(&ab, &ba);
+    return 0;
+  }
   printf("ready\n");
   fflush(stdout);
 
@@ -231,8 +248,7 @@ int main(int argc, char **argv) {
       }
     }
   }
-  fprintf(stderr, "fwd: %s -> %s: %llu forwarded, %llu dropped, %llu truncated\n", ab.from_name, ab.to_name, ab.fwd, ab.drop, ab.trunc);
-  fprintf(stderr, "fwd: %s -> %s: %llu forwarded, %llu dropped, %llu truncated\n", ba.from_name, ba.to_name, ba.fwd, ba.drop, ba.trunc);
+  report(&ab, &ba);
   close(a);
   close(b);
   return 0;
