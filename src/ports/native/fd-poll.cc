@@ -1,10 +1,13 @@
 /*
- * FdPoll (fd-poll.h): create, start, stop and release one uv_poll_t.
+ * FdPoll (fd-poll.h): create, start, stop and release one uv_poll_t;
+ * Readable: startPoll/stopPoll and the callback of the objects that own one.
  */
 
 #include "fd-poll.h"
 
 #include <cerrno>
+
+#include "sys.h"
 
 namespace linc {
 
@@ -48,6 +51,42 @@ void FdPoll::Release() {
   h->data = nullptr;
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h))) {
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* closed) { delete reinterpret_cast<uv_poll_t*>(closed); });
+  }
+}
+
+Napi::Value Readable::Start(const Napi::CallbackInfo& info, Napi::Reference<Napi::Object>* self, int fd, void* owner,
+                            uv_poll_cb cb, const char* resource, const char* closed_subject, const std::string& subject) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "startPoll(callback): callback must be a function");
+  if (fd < 0) return ThrowSys(env, EBADF, "uv_poll_start", closed_subject);
+  if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, resource);
+  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
+  const char* what = "";
+  int err = poll_.Start(env, fd, owner, cb, &what);
+  if (err != 0) return ThrowSys(env, err, what, subject);
+  if (!polling_) {
+    polling_ = true;
+    self->Ref();
+  }
+  return env.Undefined();
+}
+
+void Readable::Stop(Napi::Reference<Napi::Object>* self) {
+  poll_.Stop();
+  if (Stopped()) self->Unref();
+}
+
+void Readable::Release(Napi::Reference<Napi::Object>* self) {
+  poll_.Release();
+  if (Stopped()) self->Unref();
+}
+
+void Readable::Call(Napi::Env env, Napi::Object self) {
+  if (on_readable_.IsEmpty()) return;
+  on_readable_.MakeCallback(self, std::initializer_list<napi_value>{}, *async_ctx_);
+  if (env.IsExceptionPending()) {
+    Napi::Error e = env.GetAndClearPendingException();
+    napi_fatal_exception(env, e.Value());
   }
 }
 

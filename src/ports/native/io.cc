@@ -47,21 +47,15 @@
 #include <memory>
 #include <vector>
 
-#include "layout.h"
+#include "burst.h"
 #include "fd-poll.h"
+#include "layout.h"
 #include "sys.h"
 #include "uring.h"
 
 namespace linc {
 
 namespace {
-
-/* Errors that concern one frame only: skip it and go on with the burst. */
-inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
-
-struct InstanceData {
-  Napi::FunctionReference io_ctor;
-};
 
 class Io : public Napi::ObjectWrap<Io> {
  public:
@@ -89,34 +83,18 @@ class Io : public Napi::ObjectWrap<Io> {
   int RxPacket(uint32_t n);
   int TxTap(uint32_t n);
   int TxPacket(uint32_t n);
-  bool InPool(uint32_t off, uint32_t len) const { return off <= pool_len_ && len <= pool_len_ - off; }
-
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void HandlePoll(int status);
   void ReleasePollHandle();
 
   int fd_ = -1;
   int kind_ = kIoKindTap;
-  bool polling_ = false;
-  FdPoll poll_;
+  Readable poll_;
   std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
 
-  uint8_t* pool_ = nullptr;
-  size_t pool_len_ = 0;
-  uint32_t rx_cap_ = 0;
-  uint32_t rx_burst_ = 0;
-  uint32_t tx_burst_ = 0;
-  uint32_t* rx_off_ = nullptr;
-  uint32_t* rx_len_ = nullptr;
-  uint32_t* rx_tci_ = nullptr;
-  uint32_t* tx_off_ = nullptr;
-  uint32_t* tx_len_ = nullptr;
-  int32_t* status_ = nullptr;
-
+  BurstArrays a_;
   // Keep the JS-owned memory alive as long as we hold pointers into it.
   std::vector<Napi::ObjectReference> keep_;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_ctx_;
 
   // AF_PACKET scratch, sized once to the burst.
   size_t ctl_space_ = 0;
@@ -127,73 +105,39 @@ class Io : public Napi::ObjectWrap<Io> {
   std::vector<struct iovec> tx_iov_;
 };
 
-/* The data pointer and element count of a typed array of the given type, or false. */
-template <typename T>
-bool TypedArg(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) return false;
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
-  *len = ta.ElementLength();
-  return true;
-}
-
 Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createIo(fd, kind, pool: ArrayBuffer, rxOff: Uint32Array, rxCap: number, rxLen: Uint32Array, "
       "rxTci: Uint32Array, txOff: Uint32Array, txLen: Uint32Array, status: Int32Array), "
       "burst arrays of at most MAX_BURST entries";
-  if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsArrayBuffer() ||
-      !info[4].IsNumber()) {
+  const int kind = info.Length() >= 2 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : -1;
+  if (!info[0].IsNumber() || (kind != kIoKindTap && kind != kIoKindPacket) || !ParseBurstArgs(info, 2, &a_, &keep_)) {
     ThrowType(env, usage);
     return;
   }
-  const int kind = info[1].As<Napi::Number>().Int32Value();
-  const double cap = info[4].As<Napi::Number>().DoubleValue();
-  size_t rx_off_n, rx_len_n, rx_tci_n, tx_off_n, tx_len_n, status_n;
-  if ((kind != kIoKindTap && kind != kIoKindPacket) || !(cap >= 1 && cap <= (1u << 30)) ||
-      !TypedArg(info[3], napi_uint32_array, &rx_off_, &rx_off_n) ||
-      !TypedArg(info[5], napi_uint32_array, &rx_len_, &rx_len_n) ||
-      !TypedArg(info[6], napi_uint32_array, &rx_tci_, &rx_tci_n) ||
-      !TypedArg(info[7], napi_uint32_array, &tx_off_, &tx_off_n) ||
-      !TypedArg(info[8], napi_uint32_array, &tx_len_, &tx_len_n) ||
-      !TypedArg(info[9], napi_int32_array, &status_, &status_n) || status_n < kStatusLen || rx_off_n > kMaxBurst ||
-      rx_len_n > kMaxBurst || rx_tci_n > kMaxBurst || tx_off_n > kMaxBurst || tx_len_n > kMaxBurst) {
-    ThrowType(env, usage);
-    return;
-  }
-  Napi::ArrayBuffer pool = info[2].As<Napi::ArrayBuffer>();
-  pool_ = static_cast<uint8_t*>(pool.Data());
-  pool_len_ = pool.ByteLength();
   kind_ = kind;
-  rx_cap_ = static_cast<uint32_t>(cap);
-  rx_burst_ = static_cast<uint32_t>(std::min(rx_off_n, std::min(rx_len_n, rx_tci_n)));
-  tx_burst_ = static_cast<uint32_t>(std::min(tx_off_n, tx_len_n));
-  for (size_t i = 2; i < 10; i++) {
-    if (i != 4) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-  }
   if (kind_ == kIoKindPacket) {
     ctl_space_ = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-    rx_msgs_.resize(rx_burst_);
-    rx_iov_.resize(rx_burst_);
-    rx_ctl_.resize(ctl_space_ * rx_burst_ + 1);
-    tx_msgs_.resize(tx_burst_);
-    tx_iov_.resize(tx_burst_);
+    rx_msgs_.resize(a_.rx_burst);
+    rx_iov_.resize(a_.rx_burst);
+    rx_ctl_.resize(ctl_space_ * a_.rx_burst + 1);
+    tx_msgs_.resize(a_.tx_burst);
+    tx_iov_.resize(a_.tx_burst);
   }
   fd_ = info[0].As<Napi::Number>().Int32Value();
 }
 
 Io::~Io() {
   // A polling Io is referenced by itself, so here the handle is idle (or the env is tearing down).
-  ReleasePollHandle();
+  poll_.ReleaseHandle();
+  uring_.reset();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
 
 void Io::ReleasePollHandle() {
-  poll_.Release();
+  poll_.Release(this);
   uring_.reset();  // the ring holds the fd (fixed file): drop it before the fd is closed or given up
 }
 
@@ -209,25 +153,22 @@ Napi::Value Io::UseUring(const Napi::CallbackInfo& info) {
   } else if (kind_ != kIoKindTap) {
     err = EINVAL;
   } else if (!uring_) {
-    const BurstArrays arrays = {pool_, pool_len_, rx_cap_, rx_off_, rx_len_, rx_tci_, tx_off_, tx_len_, status_};
-    uring_ = UringBurst::Open(fd_, arrays, std::max(rx_burst_, tx_burst_), &err);
+    uring_ = UringBurst::Open(fd_, a_, std::max(a_.rx_burst, a_.tx_burst), &err);
   }
   return Napi::Number::New(info.Env(), err);
 }
 
 Napi::Value Io::Rx(const Napi::CallbackInfo& info) {
-  int32_t n = info[0].As<Napi::Number>().Int32Value();
-  if (n <= 0) return Napi::Number::New(info.Env(), 0);
-  uint32_t want = static_cast<uint32_t>(n) < rx_burst_ ? static_cast<uint32_t>(n) : rx_burst_;
+  const uint32_t want = BurstCount(info, a_.rx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
   int r = fd_ < 0 ? -EBADF : uring_ ? uring_->Rx(want) : kind_ == kIoKindTap ? RxTap(want) : RxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Value Io::Tx(const Napi::CallbackInfo& info) {
-  int32_t n = info[0].As<Napi::Number>().Int32Value();
-  status_[kTxStopped] = 0;
-  if (n <= 0) return Napi::Number::New(info.Env(), 0);
-  uint32_t want = static_cast<uint32_t>(n) < tx_burst_ ? static_cast<uint32_t>(n) : tx_burst_;
+  a_.status[kTxStopped] = 0;
+  const uint32_t want = BurstCount(info, a_.tx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
   int r = fd_ < 0 ? -EBADF : uring_ ? uring_->Tx(want) : kind_ == kIoKindTap ? TxTap(want) : TxPacket(want);
   return Napi::Number::New(info.Env(), r);
 }
@@ -238,12 +179,12 @@ int Io::RxTap(uint32_t n) {
   // Each truncated read consumes one frame; bound the loop so a flood of
   // oversized frames cannot keep us here.
   for (uint32_t reads = 0; got < n && reads < 2 * n; reads++) {
-    const uint32_t off = rx_off_[got];
-    if (!InPool(off, rx_cap_)) {
+    const uint32_t off = a_.rx_off[got];
+    if (!a_.InPool(off, a_.rx_cap)) {
       err = EFAULT;
       break;
     }
-    ssize_t r = read(fd_, pool_ + off, rx_cap_);
+    ssize_t r = read(fd_, a_.pool + off, a_.rx_cap);
     if (r < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -251,30 +192,30 @@ int Io::RxTap(uint32_t n) {
     }
     // tun returns the whole frame length even when it copied less, so a
     // frame that filled the buffer may have been cut: drop it.
-    if (static_cast<size_t>(r) >= rx_cap_) {
-      status_[kRxTruncated]++;
+    if (static_cast<size_t>(r) >= a_.rx_cap) {
+      a_.status[kRxTruncated]++;
       continue;
     }
-    rx_len_[got] = static_cast<uint32_t>(r);
-    rx_tci_[got] = 0;
+    a_.rx_len[got] = static_cast<uint32_t>(r);
+    a_.rx_tci[got] = 0;
     got++;
   }
-  status_[kLastErrno] = err;
+  a_.status[kLastErrno] = err;
   if (got == 0 && err != 0 && err != EAGAIN) return -err;
   return static_cast<int>(got);
 }
 
 int Io::RxPacket(uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = rx_off_[i];
-    if (!InPool(off, rx_cap_)) {
-      status_[kLastErrno] = EFAULT;
+    const uint32_t off = a_.rx_off[i];
+    if (!a_.InPool(off, a_.rx_cap)) {
+      a_.status[kLastErrno] = EFAULT;
       if (i == 0) return -EFAULT;
       n = i;
       break;
     }
-    rx_iov_[i].iov_base = pool_ + off;
-    rx_iov_[i].iov_len = rx_cap_;
+    rx_iov_[i].iov_base = a_.pool + off;
+    rx_iov_[i].iov_len = a_.rx_cap;
     struct msghdr& h = rx_msgs_[i].msg_hdr;
     h.msg_name = nullptr;
     h.msg_namelen = 0;
@@ -287,14 +228,14 @@ int Io::RxPacket(uint32_t n) {
   int r = recvmmsg(fd_, rx_msgs_.data(), n, MSG_DONTWAIT, nullptr);
   if (r < 0) {
     const int err = errno;
-    status_[kLastErrno] = err;
+    a_.status[kLastErrno] = err;
     return (err == EAGAIN || err == EINTR) ? 0 : -err;
   }
   uint32_t kept = 0;
   for (int j = 0; j < r; j++) {
     struct msghdr& h = rx_msgs_[j].msg_hdr;
     if (h.msg_flags & MSG_TRUNC) {
-      status_[kRxTruncated]++;
+      a_.status[kRxTruncated]++;
       continue;
     }
     uint32_t tci = 0;
@@ -311,12 +252,12 @@ int Io::RxPacket(uint32_t n) {
       }
     }
     const uint32_t len = rx_msgs_[j].msg_len;
-    if (kept != static_cast<uint32_t>(j)) memmove(pool_ + rx_off_[kept], pool_ + rx_off_[j], len);
-    rx_len_[kept] = len;
-    rx_tci_[kept] = tci;
+    if (kept != static_cast<uint32_t>(j)) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], len);
+    a_.rx_len[kept] = len;
+    a_.rx_tci[kept] = tci;
     kept++;
   }
-  status_[kLastErrno] = 0;
+  a_.status[kLastErrno] = 0;
   return static_cast<int>(kept);
 }
 
@@ -324,15 +265,15 @@ int Io::TxTap(uint32_t n) {
   uint32_t sent = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = tx_off_[i], len = tx_len_[i];
-    if (!InPool(off, len)) {
+    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
+    if (!a_.InPool(off, len)) {
       err = EFAULT;
-      status_[kTxRejected]++;
+      a_.status[kTxRejected]++;
       continue;
     }
     ssize_t r;
     do {
-      r = write(fd_, pool_ + off, len);
+      r = write(fd_, a_.pool + off, len);
     } while (r < 0 && errno == EINTR);
     if (r >= 0) {
       sent++;
@@ -340,13 +281,13 @@ int Io::TxTap(uint32_t n) {
     }
     err = errno;
     if (FrameError(err)) {
-      status_[kTxRejected]++;
+      a_.status[kTxRejected]++;
       continue;
     }
-    status_[kTxStopped] = 1;
+    a_.status[kTxStopped] = 1;
     break;
   }
-  status_[kLastErrno] = err;
+  a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
 }
@@ -355,13 +296,13 @@ int Io::TxPacket(uint32_t n) {
   uint32_t m = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = tx_off_[i], len = tx_len_[i];
-    if (!InPool(off, len)) {
+    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
+    if (!a_.InPool(off, len)) {
       err = EFAULT;
-      status_[kTxRejected]++;
+      a_.status[kTxRejected]++;
       continue;
     }
-    tx_iov_[m].iov_base = pool_ + off;
+    tx_iov_[m].iov_base = a_.pool + off;
     tx_iov_[m].iov_len = len;
     struct msghdr& h = tx_msgs_[m].msg_hdr;
     memset(&h, 0, sizeof h);
@@ -388,49 +329,29 @@ int Io::TxPacket(uint32_t n) {
       continue;
     }
     if (FrameError(err)) {
-      status_[kTxRejected]++;
+      a_.status[kTxRejected]++;
       i++;
       continue;
     }
-    status_[kTxStopped] = 1;
+    a_.status[kTxStopped] = 1;
     break;
   }
-  status_[kLastErrno] = err;
+  a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
 }
 
 Napi::Value Io::StartPoll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "startPoll(callback): callback must be a function");
-  if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed port");
-  if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:port-poll");
-  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  const char* what = "";
-  int err = poll_.Start(env, fd_, this, OnPoll, &what);
-  if (err != 0) return ThrowSys(env, err, what, "fd " + std::to_string(fd_));
-  if (!polling_) {
-    polling_ = true;
-    Ref();
-  }
-  return env.Undefined();
+  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
 }
 
 Napi::Value Io::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop();
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
+  poll_.Stop(this);
   return info.Env().Undefined();
 }
 
 Napi::Value Io::Close(const Napi::CallbackInfo& info) {
   ReleasePollHandle();  // before close(fd): uv_close drops the fd from epoll
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   return info.Env().Undefined();
@@ -444,10 +365,6 @@ Napi::Value Io::Close(const Napi::CallbackInfo& info) {
  */
 Napi::Value Io::ReleaseFd(const Napi::CallbackInfo& info) {
   ReleasePollHandle();
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
   const int fd = fd_;
   fd_ = -1;
   return Napi::Number::New(info.Env(), fd);
@@ -472,38 +389,21 @@ void Io::HandlePoll(int status) {
     socklen_t sl = sizeof soerr;
     if (kind_ == kIoKindPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
         poll_.Restart(OnPoll)) {
-      status_[kLastErrno] = soerr;
+      a_.status[kLastErrno] = soerr;
     } else {
-      status_[kLastErrno] = -status;
-      release = polling_;
-      polling_ = false;
+      a_.status[kLastErrno] = -status;
+      release = poll_.Stopped();
     }
   }
-  if (!on_readable_.IsEmpty()) {
-    on_readable_.MakeCallback(self, std::initializer_list<napi_value>{}, *async_ctx_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
+  poll_.Call(env, self);
   if (release) Unref();
-}
-
-/* createIo(...) -> NativeIo */
-Napi::Value CreateIo(const Napi::CallbackInfo& info) {
-  InstanceData* data = info.Env().GetInstanceData<InstanceData>();
-  std::vector<napi_value> args(info.Length());
-  for (size_t i = 0; i < info.Length(); i++) args[i] = info[i];
-  return data->io_ctor.New(args);
 }
 
 }  // namespace
 
+/* createIo(...) -> NativeIo */
 void InitIo(Napi::Env env, Napi::Object exports) {
-  InstanceData* data = new InstanceData();
-  data->io_ctor = Napi::Persistent(Io::Define(env));
-  env.SetInstanceData(data);
-  exports.Set("createIo", Napi::Function::New(env, CreateIo, "createIo"));
+  ExportFactory(env, exports, "createIo", Io::Define(env));
 }
 
 }  // namespace linc

@@ -59,10 +59,6 @@ constexpr size_t kDatagramHeader = 8;
 /* Receive buffer asked for (SO_RCVBUFFORCE, else the capped SO_RCVBUF): room for bursts of changes. */
 constexpr int kNetlinkRcvBuf = 4 << 20;
 
-struct NetlinkData {
-  Napi::FunctionReference ctor;
-};
-
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -83,15 +79,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void HandlePoll();
-  void ReleasePollHandle();
 
   int fd_ = -1;
-  bool polling_ = false;
   /* A notification was lost (seen as a socket error by the poll callback); the next read reports it. */
   bool lost_ = false;
-  FdPoll poll_;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_ctx_;
+  Readable poll_;
 };
 
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
@@ -120,13 +112,9 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 }
 
 NetlinkSocket::~NetlinkSocket() {
-  ReleasePollHandle();
+  poll_.ReleaseHandle();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
-}
-
-void NetlinkSocket::ReleasePollHandle() {
-  poll_.Release();
 }
 
 Napi::Value NetlinkSocket::Read(const Napi::CallbackInfo& info) {
@@ -179,36 +167,16 @@ Napi::Value NetlinkSocket::Read(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NetlinkSocket::StartPoll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "startPoll(callback): callback must be a function");
-  if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed netlink socket");
-  if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:link-events");
-  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  const char* what = "";
-  int err = poll_.Start(env, fd_, this, OnPoll, &what);
-  if (err != 0) return ThrowSys(env, err, what, "netlink socket");
-  if (!polling_) {
-    polling_ = true;
-    Ref();
-  }
-  return env.Undefined();
+  return poll_.Start(info, this, fd_, this, OnPoll, "linc:link-events", "closed netlink socket", "netlink socket");
 }
 
 Napi::Value NetlinkSocket::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop();
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
+  poll_.Stop(this);
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  ReleasePollHandle();
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
+  poll_.Release(this);
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   return info.Env().Undefined();
@@ -230,28 +198,14 @@ void NetlinkSocket::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
 void NetlinkSocket::HandlePoll() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  if (on_readable_.IsEmpty()) return;
-  on_readable_.MakeCallback(self, std::initializer_list<napi_value>{}, *async_ctx_);
-  if (env.IsExceptionPending()) {
-    Napi::Error e = env.GetAndClearPendingException();
-    napi_fatal_exception(env, e.Value());
-  }
-}
-
-/* openLinkEvents() -> NetlinkSocket */
-Napi::Value OpenLinkEvents(const Napi::CallbackInfo& info) {
-  NetlinkData* data = static_cast<NetlinkData*>(info.Data());
-  return data->ctor.New({});
+  poll_.Call(env, Value());
 }
 
 }  // namespace
 
+/* openLinkEvents() -> NetlinkSocket */
 void InitNetlink(Napi::Env env, Napi::Object exports) {
-  NetlinkData* data = new NetlinkData();
-  data->ctor = Napi::Persistent(NetlinkSocket::Define(env));
-  env.AddCleanupHook([data]() { delete data; });
-  exports.Set("openLinkEvents", Napi::Function::New(env, OpenLinkEvents, "openLinkEvents", data));
+  ExportFactory(env, exports, "openLinkEvents", NetlinkSocket::Define(env));
 }
 
 }  // namespace linc

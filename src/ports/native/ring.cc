@@ -59,6 +59,7 @@
 #include <memory>
 #include <vector>
 
+#include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
 #include "sys.h"
@@ -77,23 +78,6 @@ constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
 
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
-
-template <typename T>
-bool TypedArg(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) return false;
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
-  *len = ta.ElementLength();
-  return true;
-}
-
-struct RingData {
-  Napi::FunctionReference ctor;
-};
-
 class RingIo : public Napi::ObjectWrap<RingIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -120,16 +104,13 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   int SendSide(const uint8_t* data, uint32_t len);
   void Unmap();
   void Teardown();
-  void StopPolling();
-  bool InPool(uint32_t off, uint32_t len) const { return off <= pool_len_ && len <= pool_len_ - off; }
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void HandlePoll(int status);
 
   int fd_ = -1;
   int side_fd_ = -1;
   bool vnet_ = false;
-  bool polling_ = false;
-  FdPoll poll_;
+  Readable poll_;
 
   uint8_t* map_ = nullptr;
   size_t map_len_ = 0;
@@ -142,14 +123,8 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   uint32_t tx_frames_ = 0;
   uint32_t tx_head_ = 0;
 
-  uint8_t* pool_ = nullptr;
-  size_t pool_len_ = 0;
-  uint32_t rx_cap_ = 0, rx_burst_ = 0, tx_burst_ = 0;
-  uint32_t *rx_off_ = nullptr, *rx_len_ = nullptr, *rx_tci_ = nullptr, *tx_off_ = nullptr, *tx_len_ = nullptr;
-  int32_t* status_ = nullptr;
-  std::vector<Napi::ObjectReference> keep_;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_ctx_;
+  BurstArrays a_;
+  std::vector<Napi::ObjectReference> keep_;  // the JS-owned memory a_ points into
 };
 
 RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) {
@@ -157,17 +132,7 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) 
   const char* usage =
       "createRingIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
       "{ifindex, vnetHdr, blockSize})";
-  if (info.Length() < 10 || !info[0].IsNumber() || !info[1].IsArrayBuffer() || !info[3].IsNumber() || !info[9].IsObject()) {
-    ThrowType(env, usage);
-    return;
-  }
-  const double cap = info[3].As<Napi::Number>().DoubleValue();
-  size_t a, b, c, d, e, s;
-  if (!(cap >= 1 && cap <= (1u << 30)) || !TypedArg(info[2], napi_uint32_array, &rx_off_, &a) ||
-      !TypedArg(info[4], napi_uint32_array, &rx_len_, &b) || !TypedArg(info[5], napi_uint32_array, &rx_tci_, &c) ||
-      !TypedArg(info[6], napi_uint32_array, &tx_off_, &d) || !TypedArg(info[7], napi_uint32_array, &tx_len_, &e) ||
-      !TypedArg(info[8], napi_int32_array, &status_, &s) || s < kStatusLen || a > kMaxBurst || b > kMaxBurst ||
-      c > kMaxBurst || d > kMaxBurst || e > kMaxBurst) {
+  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
     ThrowType(env, usage);
     return;
   }
@@ -175,15 +140,6 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) 
   const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
   vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
   const uint32_t block_size = opts.Get("blockSize").ToNumber().Uint32Value();
-  Napi::ArrayBuffer pool = info[1].As<Napi::ArrayBuffer>();
-  pool_ = static_cast<uint8_t*>(pool.Data());
-  pool_len_ = pool.ByteLength();
-  rx_cap_ = static_cast<uint32_t>(cap);
-  rx_burst_ = static_cast<uint32_t>(std::min(a, std::min(b, c)));
-  tx_burst_ = static_cast<uint32_t>(std::min(d, e));
-  for (size_t i = 1; i < 9; i++) {
-    if (i != 3) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-  }
   fd_ = info[0].As<Napi::Number>().Int32Value();
   const char* failed = Setup(ifindex, vnet_, block_size);
   if (failed != nullptr) {
@@ -256,16 +212,8 @@ void RingIo::Unmap() {
   rx_left_ = 0;
 }
 
-void RingIo::StopPolling() {
-  poll_.Release();  // before the fd is closed or handed over
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
-}
-
 void RingIo::Teardown() {
-  poll_.Release();
+  poll_.ReleaseHandle();
   Unmap();
   if (side_fd_ >= 0) close(side_fd_);
   side_fd_ = -1;
@@ -274,17 +222,15 @@ void RingIo::Teardown() {
 }
 
 Napi::Value RingIo::Rx(const Napi::CallbackInfo& info) {
-  int32_t n = info[0].As<Napi::Number>().Int32Value();
-  if (n <= 0) return Napi::Number::New(info.Env(), 0);
-  uint32_t want = static_cast<uint32_t>(n) < rx_burst_ ? static_cast<uint32_t>(n) : rx_burst_;
+  const uint32_t want = BurstCount(info, a_.rx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
   return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : RxRing(want));
 }
 
 Napi::Value RingIo::Tx(const Napi::CallbackInfo& info) {
-  int32_t n = info[0].As<Napi::Number>().Int32Value();
-  status_[kTxStopped] = 0;
-  if (n <= 0) return Napi::Number::New(info.Env(), 0);
-  uint32_t want = static_cast<uint32_t>(n) < tx_burst_ ? static_cast<uint32_t>(n) : tx_burst_;
+  a_.status[kTxStopped] = 0;
+  const uint32_t want = BurstCount(info, a_.tx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
   return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : TxRing(want));
 }
 
@@ -301,22 +247,22 @@ int RingIo::RxRing(uint32_t n) {
     if (rx_left_ > 0) {
       const auto* h = reinterpret_cast<const struct tpacket3_hdr*>(rx_next_);
       const uint32_t total = hdr + h->tp_snaplen;
-      const uint32_t off = rx_off_[got];
-      if (!InPool(off, rx_cap_)) {
-        status_[kLastErrno] = EFAULT;
+      const uint32_t off = a_.rx_off[got];
+      if (!a_.InPool(off, a_.rx_cap)) {
+        a_.status[kLastErrno] = EFAULT;
         return got > 0 ? static_cast<int>(got) : -EFAULT;
       }
-      if (h->tp_snaplen < h->tp_len || total > rx_cap_ || h->tp_mac < hdr) {
-        status_[kRxTruncated]++;
+      if (h->tp_snaplen < h->tp_len || total > a_.rx_cap || h->tp_mac < hdr) {
+        a_.status[kRxTruncated]++;
       } else {
-        memcpy(pool_ + off, rx_next_ + h->tp_mac - hdr, total);
+        memcpy(a_.pool + off, rx_next_ + h->tp_mac - hdr, total);
         uint32_t tci = 0;
         if (h->tp_status & TP_STATUS_VLAN_VALID) {
           tci = h->hv1.tp_vlan_tci | kRxTciPresent;
           if ((h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
         }
-        rx_len_[got] = total;
-        rx_tci_[got] = tci;
+        a_.rx_len[got] = total;
+        a_.rx_tci[got] = tci;
         got++;
       }
       rx_next_ += h->tp_next_offset;
@@ -327,7 +273,7 @@ int RingIo::RxRing(uint32_t n) {
       rx_block_ = (rx_block_ + 1) % kRxBlocks;
     }
   }
-  status_[kLastErrno] = 0;
+  a_.status[kLastErrno] = 0;
   return static_cast<int>(got);
 }
 
@@ -353,10 +299,10 @@ int RingIo::TxRing(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = tx_off_[i], len = tx_len_[i];
-    if (!InPool(off, len)) {
+    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
+    if (!a_.InPool(off, len)) {
       err = EFAULT;
-      status_[kTxRejected]++;
+      a_.status[kTxRejected]++;
       continue;
     }
     if (len > kTxFrameSize - kTxDataOff) {
@@ -365,15 +311,15 @@ int RingIo::TxRing(uint32_t n) {
         if (k != 0 && k != EAGAIN && k != ENOBUFS) err = k;
         queued = 0;
       }
-      const int r = SendSide(pool_ + off, len);
+      const int r = SendSide(a_.pool + off, len);
       if (r == 0) {
         sent++;
       } else if (FrameError(r)) {
         err = r;
-        status_[kTxRejected]++;
+        a_.status[kTxRejected]++;
       } else {
         err = r;
-        status_[kTxStopped] = 1;
+        a_.status[kTxStopped] = 1;
         break;
       }
       continue;
@@ -381,10 +327,10 @@ int RingIo::TxRing(uint32_t n) {
     auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kTxFrameSize);
     if (LoadAcquire(&h->tp_status) != TP_STATUS_AVAILABLE) {
       err = ENOBUFS;  // every slot still waits for the kernel: the queue is full
-      status_[kTxStopped] = 1;
+      a_.status[kTxStopped] = 1;
       break;
     }
-    memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, pool_ + off, len);
+    memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, a_.pool + off, len);
     h->tp_len = len;
     h->tp_snaplen = len;
     h->tp_next_offset = 0;
@@ -408,49 +354,33 @@ int RingIo::TxRing(uint32_t n) {
         queued--;
         sent--;
       }
-      status_[kTxStopped] = 1;
+      a_.status[kTxStopped] = 1;
     }
     // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
   }
-  status_[kLastErrno] = err;
+  a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
 }
 
 Napi::Value RingIo::StartPoll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "startPoll(callback): callback must be a function");
-  if (fd_ < 0) return ThrowSys(env, EBADF, "uv_poll_start", "closed port");
-  if (async_ctx_ == nullptr) async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "linc:port-poll");
-  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  const char* what = "";
-  int err = poll_.Start(env, fd_, this, OnPoll, &what);
-  if (err != 0) return ThrowSys(env, err, what, "fd " + std::to_string(fd_));
-  if (!polling_) {
-    polling_ = true;
-    Ref();
-  }
-  return env.Undefined();
+  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
 }
 
 Napi::Value RingIo::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop();
-  if (polling_) {
-    polling_ = false;
-    Unref();
-  }
+  poll_.Stop(this);
   return info.Env().Undefined();
 }
 
 Napi::Value RingIo::Close(const Napi::CallbackInfo& info) {
-  StopPolling();
+  poll_.Release(this);  // before the fd is closed
   Teardown();
   return info.Env().Undefined();
 }
 
 /* releaseFd() -> fd | -1: unmaps the rings and closes the side socket; the ring socket is the caller's to close. */
 Napi::Value RingIo::ReleaseFd(const Napi::CallbackInfo& info) {
-  StopPolling();
+  poll_.Release(this);  // before the fd is handed over
   Unmap();
   if (side_fd_ >= 0) close(side_fd_);
   side_fd_ = -1;
@@ -474,38 +404,20 @@ void RingIo::HandlePoll(int status) {
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 && poll_.Restart(OnPoll)) {
-      status_[kLastErrno] = soerr;
+      a_.status[kLastErrno] = soerr;
     } else {
-      status_[kLastErrno] = -status;
-      release = polling_;
-      polling_ = false;
+      a_.status[kLastErrno] = -status;
+      release = poll_.Stopped();
     }
   }
-  if (!on_readable_.IsEmpty()) {
-    on_readable_.MakeCallback(self, std::initializer_list<napi_value>{}, *async_ctx_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
+  poll_.Call(env, self);
   if (release) Unref();
-}
-
-Napi::Value CreateRingIo(const Napi::CallbackInfo& info) {
-  RingData* data = static_cast<RingData*>(info.Data());
-  std::vector<napi_value> args(info.Length());
-  for (size_t i = 0; i < info.Length(); i++) args[i] = info[i];
-  return data->ctor.New(args);
 }
 
 }  // namespace
 
 void InitRing(Napi::Env env, Napi::Object exports) {
-  // Instance data belongs to io.cc; the constructor reference hangs off the function instead (freed with the env).
-  RingData* data = new RingData();
-  data->ctor = Napi::Persistent(RingIo::Define(env));
-  env.AddCleanupHook([data]() { delete data; });
-  exports.Set("createRingIo", Napi::Function::New(env, CreateRingIo, "createRingIo", data));
+  ExportFactory(env, exports, "createRingIo", RingIo::Define(env));
 }
 
 }  // namespace linc

@@ -3,9 +3,11 @@
  *
  * What: the addon does Linux syscalls for the ports and nothing else (no
  * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
- * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc;
+ * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc
+ * (ring.cc: the same with TPACKET rings), what those two share (burst
+ * arrays, their argument check) in burst.h;
  * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
- * the readiness handle both of those poll with in fd-poll.cc;
+ * the readiness handle and startPoll/stopPoll of all three in fd-poll.cc;
  * the interface locks (flock) in lock.cc;
  * the kernel's drop statistics of packet sockets and TAPs in drops.cc;
  * the numbers shared with TypeScript (kinds, status indices, flag bits, burst
@@ -24,6 +26,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 namespace linc {
 
@@ -32,6 +35,27 @@ Napi::Value ThrowSys(Napi::Env env, int err, const char* syscall, const std::str
 
 /* Throw a TypeError with `msg` and return undefined. */
 Napi::Value ThrowType(Napi::Env env, const char* msg);
+
+/* A JS function that constructs the class `ctor` (the FunctionReference given as its data) with its own arguments. */
+inline Napi::Value NewWithArgs(const Napi::CallbackInfo& info) {
+  Napi::FunctionReference* ctor = static_cast<Napi::FunctionReference*>(info.Data());
+  std::vector<napi_value> args(info.Length());
+  for (size_t i = 0; i < info.Length(); i++) args[i] = info[i];
+  return ctor->New(args);
+}
+
+/* Export `name` on `exports` as a factory of the ObjectWrap class `cls` (the reference is freed with the env). */
+inline void ExportFactory(Napi::Env env, Napi::Object exports, const char* name, Napi::Function cls) {
+  auto* ctor = new Napi::FunctionReference(Napi::Persistent(cls));
+  env.AddCleanupHook([ctor]() { delete ctor; });
+  exports.Set(name, Napi::Function::New(env, NewWithArgs, name, ctor));
+}
+
+/* The current name of the TAP behind `fd` (TUNGETIFF, open.cc): 0, or an errno (EBADFD: the device is gone). */
+int TapName(int fd, std::string* name);
+
+/* Run fn(arg) on a thread of its own (e.g. one that joins another namespace) and wait for it: 0 or pthread_create's error. */
+int RunOnThread(void* (*fn)(void*), void* arg);
 
 /* Register the slow-path functions on `exports`. */
 void InitOpen(Napi::Env env, Napi::Object exports);

@@ -23,8 +23,6 @@ namespace linc {
 
 namespace {
 
-inline bool FrameError(int err) { return err == EINVAL || err == EMSGSIZE || err == EFAULT; }
-
 class LiburingBurst : public UringBurst {
  public:
   LiburingBurst(const BurstArrays& a) : a_(a) {}
@@ -51,7 +49,7 @@ class LiburingBurst : public UringBurst {
     int err = 0;
     for (; m < n; m++) {
       const uint32_t off = a_.rx_off[m];
-      if (!InPool(off, a_.rx_cap)) {
+      if (!a_.InPool(off, a_.rx_cap)) {
         err = EFAULT;
         break;
       }
@@ -101,7 +99,7 @@ class LiburingBurst : public UringBurst {
     int err = 0;
     for (uint32_t i = 0; i < n; i++) {
       const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-      if (!InPool(off, len)) {
+      if (!a_.InPool(off, len)) {
         err = EFAULT;
         a_.status[kTxRejected]++;
         continue;
@@ -144,8 +142,6 @@ class LiburingBurst : public UringBurst {
   }
 
  private:
-  bool InPool(uint32_t off, uint32_t len) const { return off <= a_.pool_len && len <= a_.pool_len - off; }
-
   /*
    * Submit the m prepared SQEs with one io_uring_enter and collect their m
    * CQEs; res[i] = result of SQE i. RWF_NOWAIT makes them complete inside

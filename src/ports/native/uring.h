@@ -28,20 +28,9 @@
 
 #include <memory>
 
-namespace linc {
+#include "burst.h"
 
-/* The Io's burst arrays and status, as io.cc caches them. */
-struct BurstArrays {
-  uint8_t* pool;
-  size_t pool_len;
-  uint32_t rx_cap;
-  uint32_t* rx_off;
-  uint32_t* rx_len;
-  uint32_t* rx_tci;
-  uint32_t* tx_off;
-  uint32_t* tx_len;
-  int32_t* status;
-};
+namespace linc {
 
 class UringBurst {
  public:
