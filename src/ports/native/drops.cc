@@ -27,8 +27,6 @@
 #include <fcntl.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
-#include <net/if.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -89,23 +87,18 @@ void* ReadNetDev(void* arg) {
 }
 
 int RunNetDevRead(NetDevRead* r) {
-  pthread_t t;
-  const int rc = pthread_create(&t, nullptr, ReadNetDev, r);
-  if (rc != 0) return rc;
-  pthread_join(t, nullptr);
-  return r->err;
+  const int rc = RunOnThread(ReadNetDev, r);
+  return rc != 0 ? rc : r->err;
 }
 
 Napi::Value TapDevStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "tapDevStats(fd): fd must be a number");
   const int fd = info[0].As<Napi::Number>().Int32Value();
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
-    if (errno == EBADFD) return env.Null();
-    return ThrowSys(env, errno, "TUNGETIFF", "fd " + std::to_string(fd));
-  }
+  std::string name;
+  const int name_err = TapName(fd, &name);
+  if (name_err == EBADFD) return env.Null();
+  if (name_err != 0) return ThrowSys(env, name_err, "TUNGETIFF", "fd " + std::to_string(fd));
   NetDevRead r;
   r.nsfd = ioctl(fd, TUNGETDEVNETNS);
   int err = RunNetDevRead(&r);
@@ -118,7 +111,7 @@ Napi::Value TapDevStats(const Napi::CallbackInfo& info) {
   if (r.nsfd >= 0) close(r.nsfd);
   if (err != 0) return ThrowSys(env, err, "read /proc/net/dev", "fd " + std::to_string(fd));
   Napi::Object out = Napi::Object::New(env);
-  out.Set("name", std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  out.Set("name", name);
   out.Set("text", r.text);
   return out;
 }

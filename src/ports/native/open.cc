@@ -281,11 +281,8 @@ void* ProbeInNetns(void* arg) {
 }
 
 int ProbeNetns(NetnsProbe* p) {
-  pthread_t t;
-  int rc = pthread_create(&t, nullptr, ProbeInNetns, p);
-  if (rc != 0) return rc;
-  pthread_join(t, nullptr);
-  return p->err;
+  const int rc = RunOnThread(ProbeInNetns, p);
+  return rc != 0 ? rc : p->err;
 }
 
 /*
@@ -301,15 +298,12 @@ Napi::Value TapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "tapInfo(fd): fd must be a number");
   const int fd = info[0].As<Napi::Number>().Int32Value();
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
-    if (errno == EBADFD) return env.Null();
-    return ThrowSys(env, errno, "TUNGETIFF", "fd " + std::to_string(fd));
-  }
+  std::string name;
+  const int err = TapName(fd, &name);
+  if (err == EBADFD) return env.Null();
+  if (err != 0) return ThrowSys(env, err, "TUNGETIFF", "fd " + std::to_string(fd));
   Napi::Object out = Napi::Object::New(env);
-  out.Set("name", std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
-  const std::string name(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  out.Set("name", name);
   Napi::Value same = env.Null();
   Napi::Value flags = env.Null();
   Napi::Value mtu = env.Null();
@@ -345,6 +339,22 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+int TapName(int fd, std::string* name) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) return errno;
+  name->assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  return 0;
+}
+
+int RunOnThread(void* (*fn)(void*), void* arg) {
+  pthread_t t;
+  const int rc = pthread_create(&t, nullptr, fn, arg);
+  if (rc != 0) return rc;
+  pthread_join(t, nullptr);
+  return 0;
+}
 
 Napi::Value ThrowSys(Napi::Env env, int err, const char* syscall, const std::string& subject) {
   Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + subject + ": " + strerror(err));
