@@ -25,6 +25,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_CONSTANTS } from './native-layout.js';
 
+/**
+ * The burst arrays and status createIo and createRingIo take, in this order (burst.h):
+ * the frame pool, where each received frame goes (rxOff, at most rxCap bytes), what rx wrote
+ * (rxLen, rxTci), the frames tx sends (txOff, txLen), and the status words (io.cc).
+ */
+type NativeBurstArgs = [
+  pool: ArrayBuffer,
+  rxOff: Uint32Array,
+  rxCap: number,
+  rxLen: Uint32Array,
+  rxTci: Uint32Array,
+  txOff: Uint32Array,
+  txLen: Uint32Array,
+  status: Int32Array,
+];
+
 export interface NativeIo {
   /** Receive up to n frames; returns the count, 0 when nothing is ready, or -errno. */
   rx(n: number): number;
@@ -96,30 +112,8 @@ export interface NativeBinding {
    * The TPACKET_V3 rx ring and tx ring of a bound packet socket (ring.cc), with the burst arrays of createIo.
    * Throws NativeSysError naming the step that failed, after undoing the steps before it (the fd stays a plain socket).
    */
-  createRingIo(
-    fd: number,
-    pool: ArrayBuffer,
-    rxOff: Uint32Array,
-    rxCap: number,
-    rxLen: Uint32Array,
-    rxTci: Uint32Array,
-    txOff: Uint32Array,
-    txLen: Uint32Array,
-    status: Int32Array,
-    opts: { ifindex: number; vnetHdr: boolean; blockSize: number },
-  ): NativeIo;
-  createIo(
-    fd: number,
-    kind: number,
-    pool: ArrayBuffer,
-    rxOff: Uint32Array,
-    rxCap: number,
-    rxLen: Uint32Array,
-    rxTci: Uint32Array,
-    txOff: Uint32Array,
-    txLen: Uint32Array,
-    status: Int32Array,
-  ): NativeIo;
+  createRingIo(fd: number, ...args: [...NativeBurstArgs, opts: { ifindex: number; vnetHdr: boolean; blockSize: number }]): NativeIo;
+  createIo(fd: number, kind: number, ...burst: NativeBurstArgs): NativeIo;
 }
 
 /** What the native slow-path calls throw. */
