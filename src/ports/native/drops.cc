@@ -14,7 +14,8 @@
  *     is gone) and the text of /proc/net/dev as its own network namespace
  *     shows it (TUNGETDEVNETNS; read on a short-lived thread that joins that
  *     namespace, since a TAP is usually moved into the namespace of the host
- *     it serves). The caller finds the TAP's line and its tx drop column:
+ *     it serves; a TAP in our own namespace is read on the calling thread,
+ *     without that thread). The caller finds the TAP's line and its tx drop column:
  *     frames the kernel could not queue to our fd. Without TUNGETDEVNETNS or
  *     the right to join the namespace, the text is read in ours.
  *
@@ -56,23 +57,19 @@ Napi::Value PacketStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-/* /proc/thread-self/net/dev read in the namespace `nsfd` (-1: ours) on its own thread. */
+/* /proc/thread-self/net/dev read in the namespace `nsfd` (-1: ours; another one is joined on a thread of its own). */
 struct NetDevRead {
   int nsfd = -1;
   std::string text;
   int err = 0;
 };
 
-void* ReadNetDev(void* arg) {
-  NetDevRead* r = static_cast<NetDevRead*>(arg);
-  if (r->nsfd >= 0 && setns(r->nsfd, CLONE_NEWNET) < 0) {
-    r->err = errno;
-    return nullptr;
-  }
+/* /proc/thread-self/net/dev of the calling thread's namespace into r->text (r->err on failure). */
+void ReadNetDevHere(NetDevRead* r) {
   const int f = open("/proc/thread-self/net/dev", O_RDONLY | O_CLOEXEC);
   if (f < 0) {
     r->err = errno;
-    return nullptr;
+    return;
   }
   char buf[4096];
   for (;;) {
@@ -83,10 +80,24 @@ void* ReadNetDev(void* arg) {
     r->text.append(buf, static_cast<size_t>(n));
   }
   close(f);
+}
+
+void* ReadNetDev(void* arg) {
+  NetDevRead* r = static_cast<NetDevRead*>(arg);
+  if (r->nsfd >= 0 && setns(r->nsfd, CLONE_NEWNET) < 0) {
+    r->err = errno;
+    return nullptr;
+  }
+  ReadNetDevHere(r);
   return nullptr;
 }
 
 int RunNetDevRead(NetDevRead* r) {
+  // Once a tick per TAP: a thread (and setns) costs far more than the read, so only for another namespace.
+  if (r->nsfd < 0 || InOurNetns(r->nsfd) == 1) {
+    ReadNetDevHere(r);
+    return r->err;
+  }
   const int rc = RunOnThread(ReadNetDev, r);
   return rc != 0 ? rc : r->err;
 }

@@ -309,9 +309,9 @@ Napi::Value TapInfo(const Napi::CallbackInfo& info) {
   Napi::Value mtu = env.Null();
   int nsfd = ioctl(fd, TUNGETDEVNETNS);
   if (nsfd >= 0) {
-    struct stat dev_ns, our_ns;
-    if (fstat(nsfd, &dev_ns) == 0 && stat("/proc/thread-self/ns/net", &our_ns) == 0) {
-      const bool here = dev_ns.st_ino == our_ns.st_ino && dev_ns.st_dev == our_ns.st_dev;
+    const int in_ours = InOurNetns(nsfd);
+    if (in_ours >= 0) {
+      const bool here = in_ours == 1;
       same = Napi::Boolean::New(env, here);
       NetnsProbe probe;
       probe.nsfd = nsfd;
@@ -346,6 +346,12 @@ int TapName(int fd, std::string* name) {
   if (ioctl(fd, TUNGETIFF, &ifr) < 0) return errno;
   name->assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
   return 0;
+}
+
+int InOurNetns(int nsfd) {
+  struct stat dev_ns, our_ns;
+  if (fstat(nsfd, &dev_ns) != 0 || stat("/proc/thread-self/ns/net", &our_ns) != 0) return -1;
+  return dev_ns.st_ino == our_ns.st_ino && dev_ns.st_dev == our_ns.st_dev ? 1 : 0;
 }
 
 int RunOnThread(void* (*fn)(void*), void* arg) {

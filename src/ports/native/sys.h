@@ -54,6 +54,9 @@ inline void ExportFactory(Napi::Env env, Napi::Object exports, const char* name,
 /* The current name of the TAP behind `fd` (TUNGETIFF, open.cc): 0, or an errno (EBADFD: the device is gone). */
 int TapName(int fd, std::string* name);
 
+/* Whether the network namespace `nsfd` refers to is the calling thread's: 1, 0, or -1 when the kernel cannot say. */
+int InOurNetns(int nsfd);
+
 /* Run fn(arg) on a thread of its own (e.g. one that joins another namespace) and wait for it: 0 or pthread_create's error. */
 int RunOnThread(void* (*fn)(void*), void* arg);
 
