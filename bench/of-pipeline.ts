@@ -18,7 +18,7 @@ import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { fm } from '../test/helpers/of-harness.js';
 import { udpTemplate } from './frames.js';
-import { buildLearningBench } from './inprocess.js';
+import { buildLearningBench, median } from './inprocess.js';
 
 export interface OfPipelineBenchResult {
   /** Frames/s with the exact-match cache on (every frame a hit after warm-up). */
@@ -28,12 +28,6 @@ export interface OfPipelineBenchResult {
   emcOffFps: number;
   emcOffRuns: number[];
   flows: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** A flow-mod at priority 100, every other field as test/helpers/of-harness.ts fm() defaults it. */
