@@ -87,11 +87,12 @@ function buildBaseline(): void {
   execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, ...fwdSources.filter((f) => f.endsWith('.c')), '-luring'], { stdio: 'inherit' });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+/** Resolves once `proc` prints `text` (stdout or stderr); rejects on timeout or exit first. */
+export async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`forwarder did not print "${text}": ${seen.slice(-500)}`)), timeoutMs);
