@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, repoRoot, Topology } from '../test/helpers/netns.js';
 import { median } from './inprocess.js';
-import { sleep, stopProc, waitFor } from './e2e.js';
+import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
 
 export const LATENCY_FORWARDERS = ['linc-ts', 'linc-ts --rx-usecs 50', 'linc-ts --adaptive-rx', 'linc-ts --busy-poll', 'c-fwd'] as const;
 type LatencyForwarder = (typeof LATENCY_FORWARDERS)[number];
@@ -30,7 +30,6 @@ const IDLE_SECONDS = 10;
 const RTT_PORT = 7777;
 
 const baseline = join(repoRoot, 'bench', 'baseline');
-const fwdBin = join(baseline, 'fwd');
 const rttBin = join(baseline, 'udp-rtt');
 
 export interface LatencySample {
@@ -48,7 +47,7 @@ export interface LatencyResult extends LatencySample {
 }
 
 function build(): void {
-  if (!existsSync(fwdBin)) execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, join(baseline, 'fwd.c')], { stdio: 'inherit' });
+  buildBaseline();
   if (!existsSync(rttBin)) execFileSync('cc', ['-O2', '-Wall', '-o', rttBin, join(baseline, 'udp-rtt.c')], { stdio: 'inherit' });
 }
 

@@ -15,12 +15,12 @@
  * and the ping p50 through it (idle, 100 pings 10 ms apart).
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliPath, linkMac, linkStats, repoRoot, sh, Topology } from '../test/helpers/netns.js';
-import { sleep, stopProc, waitFor } from './e2e.js';
+import { cliPath, linkMac, linkStats, sh, Topology } from '../test/helpers/netns.js';
+import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
 import { median } from './inprocess.js';
 
@@ -41,7 +41,6 @@ export interface RingBenchRow {
 
 const FORWARDER_CPU = 1;
 const GENERATOR_CPU = 0;
-const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
 
 async function startForwarder(fwd: RingForwarder, outA: string, outB: string): Promise<ChildProcess> {
   if (fwd === 'C recvmmsg/sendmmsg') {
@@ -123,7 +122,7 @@ export async function runRingBench(opts: { rounds?: number; seconds?: number; lo
   const rounds = opts.rounds ?? 5;
   const seconds = opts.seconds ?? 6;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  if (!existsSync(fwdBin)) execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, join(repoRoot, 'bench', 'baseline', 'fwd.c')], { stdio: 'inherit' });
+  buildBaseline();
   const dir = mkdtempSync(join(tmpdir(), 'linc-rings-bench-'));
   const samples = new Map<RingForwarder, Array<{ kpps: number; p50: number }>>(FORWARDERS.map((f) => [f, []]));
   try {
