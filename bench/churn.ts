@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { adminRequest } from '../src/stats/admin.js';
 import { cliPath, linkMac, sh, Topology, uniq } from '../test/helpers/netns.js';
 import { udpFlood } from '../test/helpers/traffic.js';
-import { BELOW_KNEE_DATAGRAMS, stopProc, udpPps, type Setup } from './e2e.js';
+import { BELOW_KNEE_DATAGRAMS, sleep, stopProc, udpPps, type Setup } from './e2e.js';
 import { median } from './inprocess.js';
 
 /** Port adds + removes per second in the paced mode. */
@@ -59,8 +59,6 @@ export interface ChurnResult {
   /** The same, from the start of `ip link add`. */
   recreateFromAddMs: number[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Add and remove TAP ports through the admin socket, one request at a time,

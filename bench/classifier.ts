@@ -21,6 +21,7 @@ import { FlowTable } from '../src/datapath/rules/flow-table.js';
 import { OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
 import type { Match } from '../src/openflow/codec/v13/oxm.js';
 import { OfFlowTable } from '../src/openflow/ofproto/flow-mods.js';
+import { median } from './inprocess.js';
 
 export interface ClassifierBenchRow {
   rules: number;
@@ -60,12 +61,6 @@ export interface ClassifierBenchOptions {
 
 const PACKETS = 4096;
 const RULE_COUNTS = [1, 100, 10_000];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Deterministic PRNG (xorshift32) so every run builds the same rules and packets. */
 function rng(seed: number): () => number {

@@ -29,12 +29,13 @@ import ts from 'typescript';
 import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/learning/normal.js';
 import { PacketPool } from '../src/packet/pool.js';
-import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
+import { OFPCML } from '../src/openflow/codec/v13/enums.js';
 import type { FlowMod } from '../src/openflow/codec/v13/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { createSwitchMetrics } from '../src/stats/metrics.js';
 import { PortStat } from '../src/datapath/port-counters.js';
+import { fm } from '../test/helpers/of-harness.js';
 import { udpTemplate } from './frames.js';
 import { buildLearningBench, median } from './inprocess.js';
 
@@ -202,13 +203,8 @@ export interface CountersResult {
   scrapes: number;
 }
 
-function flowMod(spec: Partial<FlowMod>): FlowMod {
-  return {
-    type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: 100, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
-    ...spec,
-  };
-}
+/** A flow-mod at priority 100, every other field as test/helpers/of-harness.ts fm() defaults it. */
+const flowMod = (spec: Partial<FlowMod>): FlowMod => fm({ priority: 100, ...spec });
 
 const FLOW_IP_BASE = 0x0a000000; // 10.0.0.0: table 0 flow i matches ipv4_dst 10.0.0.0 + i
 const FLOW_MAC_BASE = 0x020000100000; // table 1 flow j matches eth_dst FLOW_MAC_BASE + j

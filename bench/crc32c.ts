@@ -9,6 +9,7 @@
  */
 
 import { sctpCrc32c } from '../src/packet/checksum.js';
+import { median } from './inprocess.js';
 
 export interface Crc32cBenchRow {
   bytes: number;
@@ -32,12 +33,6 @@ function tableCrc32c(b: Uint8Array, from: number, to: number): number {
     c = TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
   }
   return (c ^ 0xffffffff) >>> 0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function nsPer(fn: () => number, iters: number): number {

@@ -77,21 +77,23 @@ function spawnForwarder(cmd: string, args: string[]): ChildProcess {
  */
 export const BELOW_KNEE_DATAGRAMS = 50_000;
 
-const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
+/** The C forwarder (bench/baseline/fwd.c and its io_uring / ring modes); built by buildBaseline(). */
+export const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
 
 const fwdSources = ['fwd.c', 'fwd-uring.c', 'fwd-ring.c', 'fwd.h'].map((f) => join(repoRoot, 'bench', 'baseline', f));
 
 /** Builds bench/baseline/fwd when it is missing or older than one of its sources. */
-function buildBaseline(): void {
+export function buildBaseline(): void {
   if (existsSync(fwdBin) && fwdSources.every((f) => statSync(f).mtimeMs <= statSync(fwdBin).mtimeMs)) return;
   execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, ...fwdSources.filter((f) => f.endsWith('.c')), '-luring'], { stdio: 'inherit' });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+/** Resolves once `proc` prints `text` (stdout or stderr); rejects on timeout or exit first. */
+export async function waitFor(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`forwarder did not print "${text}": ${seen.slice(-500)}`)), timeoutMs);

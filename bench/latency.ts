@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, repoRoot, Topology } from '../test/helpers/netns.js';
 import { median } from './inprocess.js';
-import { stopProc } from './e2e.js';
+import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
 
 export const LATENCY_FORWARDERS = ['linc-ts', 'linc-ts --rx-usecs 50', 'linc-ts --adaptive-rx', 'linc-ts --busy-poll', 'c-fwd'] as const;
 type LatencyForwarder = (typeof LATENCY_FORWARDERS)[number];
@@ -30,7 +30,6 @@ const IDLE_SECONDS = 10;
 const RTT_PORT = 7777;
 
 const baseline = join(repoRoot, 'bench', 'baseline');
-const fwdBin = join(baseline, 'fwd');
 const rttBin = join(baseline, 'udp-rtt');
 
 export interface LatencySample {
@@ -48,26 +47,8 @@ export interface LatencyResult extends LatencySample {
 }
 
 function build(): void {
-  if (!existsSync(fwdBin)) execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, join(baseline, 'fwd.c')], { stdio: 'inherit' });
+  buildBaseline();
   if (!existsSync(rttBin)) execFileSync('cc', ['-O2', '-Wall', '-o', rttBin, join(baseline, 'udp-rtt.c')], { stdio: 'inherit' });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForText(proc: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
-  let seen = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`did not print "${text}": ${seen.slice(-300)}`)), timeoutMs);
-    const on = (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', on);
-    proc.stderr?.on('data', on);
-  });
 }
 
 function cpuTicks(pid: number): number {
@@ -98,14 +79,14 @@ async function measure(fwd: LatencyForwarder, opts: { b2b: number; paced: number
   const proc = startForwarder(fwd, devA, devB);
   let server: ChildProcess | null = null;
   try {
-    if (fwd === 'c-fwd') await waitForText(proc, 'ready');
-    else await waitForText(proc, 'switch running');
+    if (fwd === 'c-fwd') await waitFor(proc, 'ready');
+    else await waitFor(proc, 'switch running');
     const nsA = topo.addNamespace('ya');
     const nsB = topo.addNamespace('yb');
     topo.attach(devA, nsA, '10.78.0.1/24');
     topo.attach(devB, nsB, '10.78.0.2/24');
     server = spawn('ip', ['netns', 'exec', nsB, 'taskset', '-c', HOST_CPU, rttBin, 'server', '10.78.0.2', String(RTT_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForText(server, 'ready');
+    await waitFor(server, 'ready');
     topo.exec(nsA, 'ping -c 2 -i 0.2 -W 2 10.78.0.2'); // ARP and MAC learning
     rtt(topo, nsA, 200, 0); // warm up
     const b2b = rtt(topo, nsA, opts.b2b, 0);

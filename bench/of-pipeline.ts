@@ -12,12 +12,13 @@
 import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/learning/normal.js';
 import { PacketPool } from '../src/packet/pool.js';
-import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP } from '../src/openflow/codec/v13/enums.js';
+import { OFPCML } from '../src/openflow/codec/v13/enums.js';
 import type { FlowMod } from '../src/openflow/codec/v13/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
+import { fm } from '../test/helpers/of-harness.js';
 import { udpTemplate } from './frames.js';
-import { buildLearningBench } from './inprocess.js';
+import { buildLearningBench, median } from './inprocess.js';
 
 export interface OfPipelineBenchResult {
   /** Frames/s with the exact-match cache on (every frame a hit after warm-up). */
@@ -29,19 +30,8 @@ export interface OfPipelineBenchResult {
   flows: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function flowMod(spec: Partial<FlowMod>): FlowMod {
-  return {
-    type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: 100, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
-    ...spec,
-  };
-}
+/** A flow-mod at priority 100, every other field as test/helpers/of-harness.ts fm() defaults it. */
+const flowMod = (spec: Partial<FlowMod>): FlowMod => fm({ priority: 100, ...spec });
 
 /** A ipv4_src for flow k of the flow-count variant. */
 const flowSrc = (k: number) => (0x0b000000 + k) >>> 0;

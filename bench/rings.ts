@@ -15,12 +15,12 @@
  * and the ping p50 through it (idle, 100 pings 10 ms apart).
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliPath, linkMac, linkStats, repoRoot, sh, Topology } from '../test/helpers/netns.js';
-import { stopProc } from './e2e.js';
+import { cliPath, linkMac, linkStats, sh, Topology } from '../test/helpers/netns.js';
+import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
 import { median } from './inprocess.js';
 
@@ -41,37 +41,18 @@ export interface RingBenchRow {
 
 const FORWARDER_CPU = 1;
 const GENERATOR_CPU = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fwdBin = join(repoRoot, 'bench', 'baseline', 'fwd');
-
-function waitForText(p: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const t = setTimeout(() => reject(new Error(`forwarder did not print "${text}": ${seen.slice(-400)}`)), timeoutMs);
-    const on = (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    p.stdout?.on('data', on);
-    p.stderr?.on('data', on);
-    p.once('exit', (code) => reject(new Error(`forwarder exited ${code}: ${seen.slice(-400)}`)));
-  });
-}
 
 async function startForwarder(fwd: RingForwarder, outA: string, outB: string): Promise<ChildProcess> {
   if (fwd === 'C recvmmsg/sendmmsg') {
     const p = spawn(fwdBin, ['packet', outA, outB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForText(p, 'ready');
+    await waitFor(p, 'ready');
     sh(`taskset -a -pc ${FORWARDER_CPU} ${p.pid}`);
     return p;
   }
   const mode = fwd === 'linc-ts ring' ? 'ring' : 'mmsg';
   const args = [cliPath, 'run', '--metrics', 'off', '--admin-socket', 'off', '--port', `if:${outA}=1,mode=${mode}`, '--port', `if:${outB}=2,mode=${mode}`];
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForText(p, 'switch running');
+  await waitFor(p, 'switch running');
   // Every thread of it (libuv's pool too) on the forwarder's core.
   sh(`taskset -a -pc ${FORWARDER_CPU} ${p.pid}`);
   return p;
@@ -141,7 +122,7 @@ export async function runRingBench(opts: { rounds?: number; seconds?: number; lo
   const rounds = opts.rounds ?? 5;
   const seconds = opts.seconds ?? 6;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  if (!existsSync(fwdBin)) execFileSync('cc', ['-O2', '-Wall', '-o', fwdBin, join(repoRoot, 'bench', 'baseline', 'fwd.c')], { stdio: 'inherit' });
+  buildBaseline();
   const dir = mkdtempSync(join(tmpdir(), 'linc-rings-bench-'));
   const samples = new Map<RingForwarder, Array<{ kpps: number; p50: number }>>(FORWARDERS.map((f) => [f, []]));
   try {

@@ -31,13 +31,14 @@ import { Datapath } from '../src/datapath/datapath.js';
 import { NormalSwitch } from '../src/datapath/learning/normal.js';
 import { PacketPool } from '../src/packet/pool.js';
 import { makeHello, type OfpMessage } from '../src/openflow/codec/wire.js';
-import { OFP_NO_BUFFER, OFPCML, OFPFC, OFPG, OFPP, OFPTT } from '../src/openflow/codec/v13/enums.js';
+import { OFPCML, OFPFC, OFPG, OFPP, OFPTT } from '../src/openflow/codec/v13/enums.js';
 import type { FlowMod } from '../src/openflow/codec/v13/msg/flow-mod.js';
 import { OfSwitch } from '../src/openflow/ofproto/of-switch.js';
 import { ControllerManager } from '../src/openflow/transport/controller-manager.js';
 import { MemoryPort } from '../src/ports/memory-port.js';
 import { MemoryReclaimer } from '../src/memory-reclaim.js';
 import { duplexPair, PeerController } from '../test/helpers/fake-of-switch.js';
+import { fm } from '../test/helpers/of-harness.js';
 import { udpTemplate } from './frames.js';
 import { median } from './inprocess.js';
 
@@ -70,12 +71,8 @@ export interface SoakResult {
   heapGrowthMB: number;
 }
 
-function flowMod(spec: Partial<FlowMod>): FlowMod {
-  return {
-    type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0, priority: 100,
-    bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [], ...spec,
-  };
-}
+/** A flow-mod at priority 100, every other field as test/helpers/of-harness.ts fm() defaults it. */
+const flowMod = (spec: Partial<FlowMod>): FlowMod => fm({ priority: 100, ...spec });
 
 const ipMatch = (ip: number) => [{ field: 'eth_type' as const, value: 0x0800 }, { field: 'ipv4_dst' as const, value: ip }];
 const outTo = (port: number) => [{ type: 'apply_actions' as const, actions: [{ type: 'output' as const, port, maxLen: OFPCML.NO_BUFFER }] }];

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, sh, Topology } from '../test/helpers/netns.js';
-import { stopProc, udpPps, type Setup } from './e2e.js';
+import { sleep, stopProc, udpPps, type Setup } from './e2e.js';
 import { median } from './inprocess.js';
 
 export const TAP_IO_BENCH_MODES = ['uring', 'rw'] as const;
@@ -22,10 +22,6 @@ export interface TapIoResult {
   mode: Mode;
   deliveredKpps: number[];
   offeredKpps: number[];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function oneRound(mode: Mode, seconds: number, dir: string): Promise<{ offered: number; delivered: number }> {

@@ -111,6 +111,15 @@ export class Topology {
     sh(`ip -n ${ns} link set ${dev} up`);
   }
 
+  /** Hosts `a` and `b` (new namespaces) on the switch's TAPs `devA` and `devB`, at `${net}.1/24` and `${net}.2/24`; returns their namespaces. */
+  tapHosts(devA: string, devB: string, net: string): [string, string] {
+    const a = this.addNamespace('a');
+    const b = this.addNamespace('b');
+    this.attach(devA, a, `${net}.1/24`);
+    this.attach(devB, b, `${net}.2/24`);
+    return [a, b];
+  }
+
   /** A veth pair: `inside` goes into `ns` with `cidr`, `outside` stays in the root namespace, up, IPv6 off. */
   veth(inside: string, outside: string, ns: string, cidr: string): void {
     sh(`ip link add ${outside} type veth peer name ${inside}`);

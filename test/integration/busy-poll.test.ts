@@ -19,10 +19,7 @@ describe.skipIf(missing(netns, tool('ping')))('busy-poll mode', () => {
     const a = topo.ifname('pa');
     const b = topo.ifname('pb');
     sw = await SwitchProcess.start(['run', '--busy-poll', '--port', `tap:${a}=1`, '--port', `tap:${b}=2`, '--metrics', 'off', '--admin-socket', 'off']);
-    nsA = topo.addNamespace('a');
-    nsB = topo.addNamespace('b');
-    topo.attach(a, nsA, '10.204.0.1/24');
-    topo.attach(b, nsB, '10.204.0.2/24');
+    [nsA, nsB] = topo.tapHosts(a, b, '10.204.0');
   });
 
   afterAll(async () => {

@@ -19,7 +19,7 @@
  * count the frames; `linc-ts trace` names the PBB actions.
  */
 
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -37,6 +37,7 @@ import { apply, fm, inPort, out, setField } from '../helpers/of-harness.js';
 import { freeTcpPort } from '../helpers/ovs-ofctl.js';
 import { pythonIn, tcpTransfer } from '../helpers/traffic.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
+import { TsharkCapture } from '../helpers/tshark.js';
 
 const NET = '10.219.0';
 const TRANSFER_BYTES = 4 << 20;
@@ -76,37 +77,6 @@ s.bind((sys.argv[1], 0))
 s.send(bytes.fromhex(sys.argv[2]))
 `;
 
-/** tshark capturing one interface into a file; stopped by its PID. */
-class Capture {
-  readonly proc: ChildProcess;
-  stderr = '';
-  private readonly exited: Promise<number | null>;
-
-  constructor(dev: string, file: string) {
-    this.proc = spawn('tshark', ['-i', dev, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
-  }
-
-  async started(timeoutMs = 20_000): Promise<void> {
-    const t0 = Date.now();
-    while (!this.stderr.includes('Capturing on')) {
-      if (this.proc.exitCode !== null) throw new Error(`tshark exited ${this.proc.exitCode}: ${this.stderr}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`tshark did not start: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGINT');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(t);
-  }
-}
-
 describe.skipIf(missing(netns, tool('tshark'), tool('ping'), tool('python3'), tool('ethtool')))('PBB push and pop on real frames', () => {
   const topo = new Topology();
   const taps = [topo.ifname('p1'), topo.ifname('p2')];
@@ -116,7 +86,7 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ping'), tool('python3'), to
   const adminSocket = join(dir, 'admin.sock');
   let sw: SwitchProcess;
   let peer: PeerController;
-  let capture: Capture;
+  let capture: TsharkCapture;
   let ns: string[] = [];
   let macs: string[] = [];
   let xid = 10;
@@ -156,7 +126,7 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ping'), tool('python3'), to
     await peer.waitFor((m) => m.type === 'barrier_reply' && m.xid === barrier);
     expect(peer.ofType('error')).toEqual([]);
 
-    capture = new Capture(wire[0], pcap);
+    capture = new TsharkCapture(['-i', wire[0], '-w', pcap], 300);
     await capture.started();
   }, 60_000);
 

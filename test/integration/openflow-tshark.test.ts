@@ -26,7 +26,7 @@
  * lifetime. KEEP_PCAP=1 keeps the capture (its directory is under tmpdir).
  */
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -39,6 +39,7 @@ import { sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { freeTcpPort, ofctl, ofctlRun } from '../helpers/ovs-ofctl.js';
 import { pythonIn } from '../helpers/traffic.js';
+import { TsharkCapture } from '../helpers/tshark.js';
 
 /* OFPT_* and OFPMP_* numbers of what the switch sends (OpenFlow 1.3.5, A.1 and A.3.5). */
 const SENT_TYPES: Record<string, number> = {
@@ -58,43 +59,6 @@ for port in sys.argv[2:]:
     s.sendto(b"packet-in " + port.encode() + bytes(200), (sys.argv[1], int(port)))
 `;
 
-/** tshark capturing one TCP port on loopback into a file. */
-class Capture {
-  readonly proc: ChildProcess;
-  stderr = '';
-  private readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly file: string,
-    port: number,
-  ) {
-    // A 32 MiB capture buffer: the table-features replies arrive as one burst of several hundred KiB.
-    this.proc = spawn('tshark', ['-i', 'lo', '-B', '32', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
-  }
-
-  /** Resolves once tshark says it is capturing (plus a moment for dumpcap's filter to be in place). */
-  async started(timeoutMs = 20_000): Promise<void> {
-    const t0 = Date.now();
-    while (!this.stderr.includes('Capturing on')) {
-      if (this.proc.exitCode !== null) throw new Error(`tshark exited ${this.proc.exitCode}: ${this.stderr}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`tshark did not start: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-
-  /** SIGINT by PID (tshark stops its dumpcap and closes the file), SIGKILL if it hangs. */
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGINT');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(t);
-  }
-}
-
 function tshark(args: string[]): string {
   return execFileSync('tshark', args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -106,7 +70,7 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('ping'), 
   const file = join(dir, 'openflow.pcap');
   let port: number;
   let sw: SwitchProcess;
-  let capture: Capture;
+  let capture: TsharkCapture;
   let peer: PeerController | null = null;
   let echoResponder: ReturnType<typeof setInterval> | undefined;
   /** What the scripted controller received. */
@@ -127,7 +91,8 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('ping'), 
     const h1 = topo.addNamespace('w1');
     topo.attach(taps[0], h1, '10.213.0.1/24');
     sh(`sysctl -qw net.ipv6.conf.${taps[1]}.disable_ipv6=1`); // no router solicitations from port 2
-    capture = new Capture(file, port);
+    // A 32 MiB capture buffer: the table-features replies arrive as one burst of several hundred KiB.
+    capture = new TsharkCapture(['-i', 'lo', '-B', '32', '-f', `tcp port ${port}`, '-w', file]);
     await capture.started();
 
     // The scripted controller: handshake, then everything ovs-ofctl cannot ask for.

@@ -59,10 +59,7 @@ describe.skipIf(missing(netns, tool('prometheus'), tool('promtool')))('Prometheu
     sw = await SwitchProcess.start(['run', '--port', `tap:${tapA}=1`, '--port', `tap:${tapB}=2`, '--metrics', '127.0.0.1:0', '--admin-socket', 'off']);
     metricsUrl = sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
     expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    nsA = topo.addNamespace('a');
-    nsB = topo.addNamespace('b');
-    topo.attach(tapA, nsA, '10.204.0.1/24');
-    topo.attach(tapB, nsB, '10.204.0.2/24');
+    [nsA, nsB] = topo.tapHosts(tapA, tapB, '10.204.0');
 
     const target = new URL(metricsUrl).host;
     const port = await freePort();

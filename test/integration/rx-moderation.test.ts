@@ -58,10 +58,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderati
 
     beforeAll(async () => {
       sw = await SwitchProcess.start(['run', ...flags, '--port', `tap:${a}=1`, '--port', `tap:${b}=2`, '--metrics', 'off', '--admin-socket', socket]);
-      nsA = topo.addNamespace('a');
-      nsB = topo.addNamespace('b');
-      topo.attach(a, nsA, `10.${subnet}.0.1/24`);
-      topo.attach(b, nsB, `10.${subnet}.0.2/24`);
+      [nsA, nsB] = topo.tapHosts(a, b, `10.${subnet}.0`);
     });
 
     afterAll(async () => {

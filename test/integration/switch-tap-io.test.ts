@@ -31,10 +31,7 @@ describe.skipIf(missing(netns, tool('ping')))('TAP ports with io=uring and io=rw
 
     beforeAll(async () => {
       sw = await SwitchProcess.start(['run', '--port', `tap:${tapA}=1,io=${ioA}`, '--port', `tap:${tapB}=2,io=${ioB}`, '--metrics', 'off', '--admin-socket', socket]);
-      nsA = topo.addNamespace('a');
-      nsB = topo.addNamespace('b');
-      topo.attach(tapA, nsA, '10.203.0.1/24');
-      topo.attach(tapB, nsB, '10.203.0.2/24');
+      [nsA, nsB] = topo.tapHosts(tapA, tapB, '10.203.0');
     });
 
     afterAll(async () => {

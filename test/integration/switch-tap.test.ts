@@ -21,10 +21,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('iperf3')))('switch with TAP p
 
   beforeAll(async () => {
     sw = await SwitchProcess.start(['run', '--port', `tap:${tapA}=1`, '--port', `tap:${tapB}=2`]);
-    nsA = topo.addNamespace('a');
-    nsB = topo.addNamespace('b');
-    topo.attach(tapA, nsA, '10.201.0.1/24');
-    topo.attach(tapB, nsB, '10.201.0.2/24');
+    [nsA, nsB] = topo.tapHosts(tapA, tapB, '10.201.0');
   });
 
   afterAll(async () => {
