@@ -2,7 +2,8 @@
  * tshark capturing into a pcap file for an integration test: started()
  * resolves once tshark says it is capturing (plus a moment for dumpcap's
  * filter to be in place), stop() ends it by SIGINT so the file is closed
- * (SIGKILL if it hangs).
+ * (SIGKILL if it hangs). With `netns` it runs inside that namespace
+ * (`ip netns exec`, which execs tshark: the PID signalled is tshark's).
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,12 +13,14 @@ export class TsharkCapture {
   stderr = '';
   private readonly exited: Promise<number | null>;
 
-  /** `tshark args...`; `settleMs`: the wait after "Capturing on". */
+  /** `tshark args...`; `settleMs`: the wait after "Capturing on"; `netns`: the namespace to capture in. */
   constructor(
     args: readonly string[],
     private readonly settleMs = 500,
+    netns?: string,
   ) {
-    this.proc = spawn('tshark', [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = netns === undefined ? ['tshark', ...args] : ['ip', 'netns', 'exec', netns, 'tshark', ...args];
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
   }

@@ -20,7 +20,7 @@
  *   expert error note.
  */
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -34,6 +34,7 @@ import { linkMac, SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { freeTcpPort, ofctl } from '../helpers/ovs-ofctl.js';
 import { pythonIn } from '../helpers/traffic.js';
+import { TsharkCapture } from '../helpers/tshark.js';
 import { apply, crc32cRef, fm, out, refSum, setField } from '../helpers/of-harness.js';
 
 const NET = '10.214.0';
@@ -136,7 +137,7 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('python3'
   const dir = mkdtempSync(join(tmpdir(), 'linc-setfield-'));
   const file = join(dir, 'h2.pcap');
   let sw: SwitchProcess;
-  let capture: ChildProcess | null = null;
+  let capture: TsharkCapture | null = null;
   let peer: PeerController | null = null;
   let h1Mac = '';
   let h2Mac = '';
@@ -184,15 +185,8 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('python3'
     ofctl(port, 'add-flow', ['table=0,priority=100,in_port=1,mpls,mpls_label=100,actions=pop_mpls:0x0800,goto_table:1']);
     ofctl(port, 'add-flow', ['table=1,priority=100,icmp,icmp_type=8,actions=set_field:3->icmp_code,output:2,CONTROLLER:65535']);
 
-    capture = spawn('ip', ['netns', 'exec', h2, 'tshark', '-i', i2, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    capture.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const t0 = Date.now();
-    while (!err.includes('Capturing on')) {
-      if (capture.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`tshark did not start: ${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 500));
+    capture = new TsharkCapture(['-i', i2, '-w', file], 500, h2);
+    await capture.started();
 
     const eth = (type: number, payload: number[]): number[] => [...macBytes(h2Mac), ...macBytes(h1Mac), ...be16(type), ...payload];
     const frames = [
@@ -205,15 +199,14 @@ describe.skipIf(missing(netns, tool('tshark'), tool('ovs-ofctl'), tool('python3'
     await pythonIn(h1, SEND_FRAMES, [i1, ...frames.map(hex)]).done;
     await p.waitFor((m) => m.type === 'packet_in' && m.reason === OFPR.ACTION, 10_000);
     await new Promise((r) => setTimeout(r, 1000)); // the output:2 copies are on their way too
-    capture.kill('SIGINT');
-    await once(capture, 'exit');
+    await capture.stop();
     capture = null;
     rows = decode(file, `eth.src == ${h1Mac}`);
     packetIns = p.ofType('packet_in');
   }, 60_000);
 
   afterAll(async () => {
-    if (capture !== null && capture.exitCode === null) capture.kill('SIGKILL');
+    if (capture !== null) capture.proc.kill('SIGKILL');
     peer?.close();
     await sw?.stop();
     topo.cleanup();
