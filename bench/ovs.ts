@@ -14,20 +14,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from '../test/helpers/netns.js';
 
 export type OvsFlows = 'in_port' | 'NORMAL';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class PrivateOvs {
   private readonly env: NodeJS.ProcessEnv;

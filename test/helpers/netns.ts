@@ -42,6 +42,16 @@ export function uniq(): string {
   return randomBytes(3).toString('hex');
 }
 
+/** Whether a process of this PID exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function hasCommand(cmd: string): boolean {
   try {
     sh(`command -v ${cmd}`);

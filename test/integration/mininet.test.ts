@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
+import { alive, repoRoot, sh, shQuiet, uniq } from '../helpers/netns.js';
 import { missing, python3Module, root, tool } from '../helpers/requirements.js';
 
 const DRIVER = join(repoRoot, 'test', 'integration', 'mininet', 'tree.py');
@@ -117,15 +117,6 @@ function runDriver(args: string[], timeoutMs: number): Promise<DriverRun> {
       resolve(run);
     });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function cmdline(pid: number): string {
