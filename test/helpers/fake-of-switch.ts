@@ -9,7 +9,8 @@
  *   controller or ovs-ofctl side), usable over a Duplex or a real socket;
  * - helloChannel(): a channel of a ControllerManager over a duplexPair,
  *   after the peer's hello (asserted up);
- * - captureLogger(): a debug pino logger whose records land in an array.
+ * - captureLogger(): a debug pino logger whose records land in an array;
+ * - listenTarget(): a --listen spec parsed, throwing if it does not parse.
  */
 
 import { Duplex } from 'node:stream';
@@ -26,6 +27,7 @@ import type { QueueGetConfigReply } from '../../src/openflow/codec/v13/msg/queue
 import type { TableMod } from '../../src/openflow/codec/v13/msg/table-mod.js';
 import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../../src/openflow/ofproto/switch-api.js';
 import type { ChannelKind, OfChannel } from '../../src/openflow/transport/channel.js';
+import { parseListenTarget, type ListenTarget } from '../../src/openflow/transport/connections.js';
 import type { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
 
 export type FakeCall =
@@ -232,4 +234,11 @@ export function captureLogger(): { log: Logger; lines: LogRecord[] } {
   const lines: LogRecord[] = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as LogRecord) });
   return { log, lines };
+}
+
+/** The ListenTarget of a --listen spec; throws the parser's sentence if it does not parse. */
+export function listenTarget(s: string): ListenTarget {
+  const t = parseListenTarget(s);
+  if (typeof t === 'string') throw new Error(t);
+  return t;
 }

@@ -14,11 +14,11 @@ import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ASYNC_TX_LIMIT } from '../../src/openflow/transport/channel.js';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
-import { parseListenTarget, type ListenTarget } from '../../src/openflow/transport/connections.js';
+import type { ListenTarget } from '../../src/openflow/transport/connections.js';
 import { BurstLog, defaultBurstLimit, TokenBucket, type PeerLimits } from '../../src/openflow/transport/peer-limits.js';
 import { encodeMessage, makeHello, OFP_NO_BUFFER, OFPPR, OFPR } from '../../src/openflow/codec/wire.js';
 import { addControllerMetrics, createSwitchMetrics } from '../../src/stats/metrics.js';
-import { captureLogger, duplexPair, FakeOfSwitch, flush, helloChannel, PeerController } from '../helpers/fake-of-switch.js';
+import { captureLogger, duplexPair, FakeOfSwitch, flush, helloChannel, PeerController, listenTarget as listen } from '../helpers/fake-of-switch.js';
 
 let managers: ControllerManager[] = [];
 afterEach(() => {
@@ -202,12 +202,6 @@ describe('packet-in queue bound and rate limit', () => {
 });
 
 describe('connection cap per listener', () => {
-  function listen(s: string): ListenTarget {
-    const t = parseListenTarget(s);
-    if (typeof t === 'string') throw new Error(t);
-    return t;
-  }
-
   async function open(port: number): Promise<{ socket: Socket; peer: PeerController }> {
     const socket = netConnect(port, '127.0.0.1');
     await once(socket, 'connect');
