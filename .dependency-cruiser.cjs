@@ -148,8 +148,9 @@ module.exports = {
       name: 'transport-only-codec-contract-log',
       comment:
         'The transport moves messages between controllers and the switch. It knows the ' +
-        'codec, the switch only through its contract (ofproto/switch-api.ts) and the ' +
-        'loggers (stats/log.ts); never the datapath, ports, or the OfSwitch implementation.',
+        'codec, the switch only through its contract (ofproto/switch-api.ts), the ' +
+        'loggers (stats/log.ts) and the Unix socket binder it shares with the admin ' +
+        'socket (stats/unix-socket.ts); never the datapath, ports, or the OfSwitch implementation.',
       severity: 'error',
       from: { path: '^src/openflow/transport/' },
       to: {
@@ -160,6 +161,7 @@ module.exports = {
           '^src/openflow/ofproto/switch-api\\.ts$',
           '^src/flow/',
           '^src/stats/log\\.ts$',
+          '^src/stats/unix-socket\\.ts$',
         ],
       },
     },

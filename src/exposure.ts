@@ -12,6 +12,7 @@
 
 import { BlockList, isIP } from 'node:net';
 import type { SwitchConfig } from './config.js';
+import { hostSpec } from './openflow/transport/connections.js';
 import type { Logger } from './stats/log.js';
 
 const LOOPBACK = new BlockList();
@@ -26,7 +27,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 function hostPort(host: string, port: number): string {
-  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  return `${hostSpec(host)}:${port}`;
 }
 
 /** Logs one warning per exposed endpoint of `cfg`; returns how many. */

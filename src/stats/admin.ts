@@ -16,20 +16,19 @@
  *
  * Invariants
  * - Slow path only; requests are served between datapath wakeups.
- * - The socket file is created with mode 0600 (umask held while binding,
- *   then chmod). A stale socket (nobody answers) is replaced; a live one
- *   (another switch) or a file that is not a socket is left alone and the
- *   endpoint is not started.
+ * - The socket file is created with mode 0600 and a stale socket (nobody
+ *   answers) is replaced; a live one (another switch) or a file that is not
+ *   a socket is left alone and the endpoint is not started (unix-socket.ts).
  * - close() removes the socket file only if it is still the one we bound.
  */
 
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LlstatError, type LlstatReport, type LlstatWindows } from './llstat.js';
 import type { Logger } from './log.js';
+import { listenUnixSocket, SocketPathTaken } from './unix-socket.js';
 
 /** The admin socket a switch uses when none is configured (and where `linc-ts llstat` looks). */
 export function defaultAdminSocketPath(uid = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
@@ -161,18 +160,6 @@ function parseBody(chunks: Buffer[], size: number): { body: unknown } | { error:
   }
 }
 
-/** Is something answering on the Unix socket `path`? */
-function socketAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** Why the endpoint could not be started (the switch keeps running without it). */
 export class AdminSocketError extends Error {
   readonly code = 'LINC_ERR_ADMIN_SOCKET';
@@ -180,17 +167,6 @@ export class AdminSocketError extends Error {
 
 /** Listen on `socketPath` (mode 0600). Rejects with AdminSocketError when the path is taken or cannot be bound. */
 export async function startAdminServer(socketPath: string, ctx: AdminContext): Promise<AdminServer> {
-  let existing;
-  try {
-    existing = lstatSync(socketPath);
-  } catch {
-    existing = null;
-  }
-  if (existing !== null) {
-    if (!existing.isSocket()) throw new AdminSocketError(`${socketPath} exists and is not a socket; not touching it`);
-    if (await socketAlive(socketPath)) throw new AdminSocketError(`${socketPath} is in use by another switch (choose another with --admin-socket)`);
-    unlinkSync(socketPath); // stale: its switch is gone
-  }
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -214,17 +190,13 @@ export async function startAdminServer(socketPath: string, ctx: AdminContext): P
       res.end(text);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new AdminSocketError(`cannot listen on ${socketPath}: ${e.code ?? e.message}`)));
-    // The socket file is created by bind(), synchronously inside listen(): hold the umask so it is never group/world accessible.
-    const old = process.umask(0o177);
-    try {
-      server.listen(socketPath, () => resolve());
-    } finally {
-      process.umask(old);
-    }
-  });
-  chmodSync(socketPath, 0o600);
+  try {
+    await listenUnixSocket(server, socketPath);
+  } catch (e) {
+    if (!(e instanceof SocketPathTaken)) throw new AdminSocketError(`cannot listen on ${socketPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e.code === 'EADDRINUSE') throw new AdminSocketError(`${socketPath} is in use by another switch (choose another with --admin-socket)`);
+    throw new AdminSocketError(e.message);
+  }
   const ino = lstatSync(socketPath).ino;
   ctx.log?.info({ socket: socketPath }, 'admin endpoint listening');
 

@@ -113,17 +113,30 @@ const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_vlan_dropped_total', help: 'Frames received on the port that its VLAN configuration refused (learning switch): tagged on an access port, or in a VLAN the trunk does not carry.', stat: PortStat.VlanDropped },
 ];
 
-/** rx drop reasons as the `reason` label of linc_port_rx_dropped_total (no_slot counts receive attempts, kernel counts frames). */
-const RX_DROP_REASONS: Array<[string, PortStat]> = [
-  ['no_slot', PortStat.RxDropNoSlot],
-  ['kernel', PortStat.RxDropKernel],
-];
-
-/** tx drop reasons (non-overlapping, port-counters.ts) as the `reason` label of linc_port_tx_dropped_total. */
-const TX_DROP_REASONS: Array<[string, PortStat]> = [
-  ['queue_full', PortStat.TxDropQueueFull],
-  ['mtu', PortStat.TxDropMtu],
-  ['gso', PortStat.TxDropGso],
+/**
+ * The drop families, each counted by `reason` label: rx (no_slot counts receive attempts, kernel counts
+ * frames; read from the kernel first, `syncKernel`) and tx (non-overlapping reasons, port-counters.ts).
+ */
+const DROP_FAMILIES: Array<{ name: string; help: string; reasons: Array<[string, PortStat]>; syncKernel: boolean }> = [
+  {
+    name: 'linc_port_rx_dropped_total',
+    help: 'Receive-side drops, by reason: no_slot (receive attempts abandoned because the packet pool had no free slot; the frames stay in the kernel queue), kernel (frames the kernel dropped because the port\'s socket or TAP queue was full: PACKET_STATISTICS, the TAP\'s tx_dropped).',
+    reasons: [
+      ['no_slot', PortStat.RxDropNoSlot],
+      ['kernel', PortStat.RxDropKernel],
+    ],
+    syncKernel: true,
+  },
+  {
+    name: 'linc_port_tx_dropped_total',
+    help: 'Frames not sent on the port, by reason: queue_full (EAGAIN/ENOBUFS), mtu (longer than the port takes), gso (offload frame to a port without offload).',
+    reasons: [
+      ['queue_full', PortStat.TxDropQueueFull],
+      ['mtu', PortStat.TxDropMtu],
+      ['gso', PortStat.TxDropGso],
+    ],
+    syncKernel: false,
+  },
 ];
 
 function portLabels(p: DpPort): Record<PortLabels, string> {
@@ -201,32 +214,21 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
     });
   }
 
-  new Counter<PortLabels | 'reason'>({
-    name: 'linc_port_rx_dropped_total',
-    help: 'Receive-side drops, by reason: no_slot (receive attempts abandoned because the packet pool had no free slot; the frames stay in the kernel queue), kernel (frames the kernel dropped because the port\'s socket or TAP queue was full: PACKET_STATISTICS, the TAP\'s tx_dropped).',
-    labelNames: ['port', 'name', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of dp.portList) {
-        p.syncKernelDrops();
-        for (const [reason, stat] of RX_DROP_REASONS) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
-      }
-    },
-  });
-
-  new Counter<PortLabels | 'reason'>({
-    name: 'linc_port_tx_dropped_total',
-    help: 'Frames not sent on the port, by reason: queue_full (EAGAIN/ENOBUFS), mtu (longer than the port takes), gso (offload frame to a port without offload).',
-    labelNames: ['port', 'name', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of dp.portList) {
-        for (const [reason, stat] of TX_DROP_REASONS) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
-      }
-    },
-  });
+  for (const f of DROP_FAMILIES) {
+    new Counter<PortLabels | 'reason'>({
+      name: f.name,
+      help: f.help,
+      labelNames: ['port', 'name', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of dp.portList) {
+          if (f.syncKernel) p.syncKernelDrops();
+          for (const [reason, stat] of f.reasons) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
+        }
+      },
+    });
+  }
 
   const rxHist = new PortBurstHistogram(
     'linc_port_rx_burst_frames',

@@ -6,11 +6,17 @@
  *   pair looks like to the channel): writes on one are data on the other,
  *   end() ends the other's readable side, destroy() closes both;
  * - PeerController: the far end of a connection, speaking the codec (the
- *   controller or ovs-ofctl side), usable over a Duplex or a real socket.
+ *   controller or ovs-ofctl side), usable over a Duplex or a real socket;
+ * - helloChannel(): a channel of a ControllerManager over a duplexPair,
+ *   after the peer's hello (asserted up);
+ * - captureLogger(): a debug pino logger whose records land in an array;
+ * - listenTarget(): a --listen spec parsed, throwing if it does not parse.
  */
 
 import { Duplex } from 'node:stream';
-import { decodeMessage, encodeMessage, isDecodeError, MessageFramer, OFPC, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import { pino, type Logger } from 'pino';
+import { expect } from 'vitest';
+import { decodeMessage, encodeMessage, isDecodeError, makeHello, MessageFramer, OFPC, type OfpMessage } from '../../src/openflow/codec/wire.js';
 import type { FlowMod } from '../../src/openflow/codec/v13/msg/flow-mod.js';
 import type { GroupMod } from '../../src/openflow/codec/v13/msg/group-mod.js';
 import type { MeterMod } from '../../src/openflow/codec/v13/msg/meter-mod.js';
@@ -20,6 +26,9 @@ import type { PortMod } from '../../src/openflow/codec/v13/msg/port-mod.js';
 import type { QueueGetConfigReply } from '../../src/openflow/codec/v13/msg/queue-config.js';
 import type { TableMod } from '../../src/openflow/codec/v13/msg/table-mod.js';
 import type { OfError, OpenFlowSwitch, SwitchEventSink } from '../../src/openflow/ofproto/switch-api.js';
+import type { ChannelKind, OfChannel } from '../../src/openflow/transport/channel.js';
+import { parseListenTarget, type ListenTarget } from '../../src/openflow/transport/connections.js';
+import type { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
 
 export type FakeCall =
   | { kind: 'flowMod'; msg: FlowMod }
@@ -192,4 +201,44 @@ export class PeerController {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * Attaches one end of a duplexPair to `mgr` (as `target`, of `kind`), the
+ * other to a PeerController that sends its hello; resolves once the channel
+ * is up (asserted). The switch's hello is left in peer.received.
+ */
+export async function helloChannel(
+  mgr: ControllerManager,
+  target = 'tcp:127.0.0.1:6653',
+  kind: ChannelKind = 'controller',
+): Promise<{ ch: OfChannel; peer: PeerController }> {
+  const [a, b] = duplexPair();
+  const ch = mgr.attach(a, kind, target);
+  const peer = new PeerController(b);
+  peer.send(makeHello(1));
+  await flush();
+  expect(ch.state).toBe('up');
+  return { ch, peer };
+}
+
+/** One record of captureLogger(): pino's level and msg, and the fields logged. */
+export interface LogRecord {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** A debug-level logger whose records are parsed into `lines`. */
+export function captureLogger(): { log: Logger; lines: LogRecord[] } {
+  const lines: LogRecord[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as LogRecord) });
+  return { log, lines };
+}
+
+/** The ListenTarget of a --listen spec; throws the parser's sentence if it does not parse. */
+export function listenTarget(s: string): ListenTarget {
+  const t = parseListenTarget(s);
+  if (typeof t === 'string') throw new Error(t);
+  return t;
 }

@@ -20,17 +20,16 @@
  */
 
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FIELDS, MATCHABLE_FIELDS, SETTABLE_FIELDS, type FieldDef } from '../../src/flow/fields.js';
-import { decodeMessage, encodeMessage, isDecodeError, makeHello, OFPMPF_REQ_MORE, type OfpMessage } from '../../src/openflow/codec/wire.js';
+import { decodeMessage, encodeMessage, isDecodeError, OFPMPF_REQ_MORE, type OfpMessage } from '../../src/openflow/codec/wire.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import type { Instruction } from '../../src/openflow/codec/v13/instructions.js';
 import { codecForName, registeredNames } from '../../src/openflow/codec/v13/registry.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
-import { duplexPair, flush, PeerController } from '../helpers/fake-of-switch.js';
+import { captureLogger, flush, helloChannel } from '../helpers/fake-of-switch.js';
 import { frame } from '../helpers/frame-arbitraries.js';
 import { setup } from '../helpers/of-harness.js';
 import { message as anyMessage } from './openflow/arbitraries.js';
@@ -207,17 +206,11 @@ describe('structured channel fuzzing against the real switch', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(msg, { minLength: 1, maxLength: 8 }), async (msgs) => {
         const h = setup(4, { failMode: 'secure' });
-        const logs: { level: number; msg: string }[] = [];
-        const log = pino({ level: 'debug' }, { write: (s: string) => logs.push(JSON.parse(s) as { level: number; msg: string }) });
+        const { log, lines: logs } = captureLogger();
         const mgr = new ControllerManager({ sw: h.sw, log, inactivityProbeMs: 0 });
         h.sw.setEventSink(mgr);
         try {
-          const [a, b] = duplexPair();
-          const ch = mgr.attach(a, 'controller', 'tcp:127.0.0.1:6653');
-          const peer = new PeerController(b);
-          peer.send(makeHello(1));
-          await flush();
-          expect(ch.state).toBe('up');
+          const { ch, peer } = await helloChannel(mgr);
           peer.received.length = 0;
           const expected = new Map<number, { answer: Answer; reply?: string; type: string }>();
           msgs.forEach(([m, mut], i) => {

@@ -11,7 +11,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
 import { defaultAsyncConfig, splitMultipartReply, type ChannelKind, type OfChannel } from '../../src/openflow/transport/channel.js';
@@ -23,20 +22,8 @@ import type { FlowMod } from '../../src/openflow/codec/v13/msg/flow-mod.js';
 import type { MultipartReply } from '../../src/openflow/codec/v13/msg/multipart.js';
 import type { PortStats } from '../../src/openflow/codec/v13/msg/mp-stats.js';
 import type { TableFeatures } from '../../src/openflow/codec/v13/msg/mp-table-features.js';
-import { duplexPair, FakeOfSwitch, flush, PeerController } from '../helpers/fake-of-switch.js';
+import { captureLogger, duplexPair, FakeOfSwitch, flush, PeerController, type LogRecord } from '../helpers/fake-of-switch.js';
 import { FIXTURE_DIR, readHexFixture } from './openflow/fixtures.js';
-
-interface LogRecord {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
-function captureLogger(): { log: Logger; lines: LogRecord[] } {
-  const lines: LogRecord[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as LogRecord) });
-  return { log, lines };
-}
 
 interface Rig {
   sw: FakeOfSwitch;

@@ -8,36 +8,18 @@
  * outside without TLS.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
+import { loadConfigFile, resolveConfig } from '../../src/config.js';
 import { isLoopbackHost, warnExposedEndpoints } from '../../src/exposure.js';
 import { loadTlsCredentials } from '../../src/openflow/transport/tls-credentials.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
 import { missing, tool } from '../helpers/requirements.js';
 import { Pki, type KeyAndCert } from '../helpers/tls-certs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'linc-cfgtls-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { dir, file } = tempConfigDir('cfgtls');
 
 describe('TLS keys without certificates', () => {
   it('ssl: and pssl: targets need all three keys; the message names the target and what is missing', () => {

@@ -1,27 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONFIG_FILE_KEYS, ConfigError, loadConfigFile, portSpecText, resolveConfig, switchPorts } from '../../src/config.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'linc-cfg-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { dir, file } = tempConfigDir('cfg');
 
 describe('config', () => {
   it('defaults to a standalone switch on two TAPs it creates', () => {

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
 import {
-  Backoff, parseControllerTarget, parseListenTarget, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
+  Backoff, parseControllerTarget, parseListenTarget, PassiveListener, type ConnectFn, type ControllerTarget,
 } from '../../src/openflow/transport/connections.js';
 import { makeHello, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPP, OFPPR, OFPR } from '../../src/openflow/codec/wire.js';
 import { OfSwitch } from '../../src/openflow/ofproto/of-switch.js';
@@ -25,7 +25,7 @@ import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { udpFrame } from '../helpers/frames.js';
 import { createSwitchMetrics, addControllerMetrics } from '../../src/stats/metrics.js';
-import { duplexPair, FakeOfSwitch, flush, PeerController } from '../helpers/fake-of-switch.js';
+import { duplexPair, FakeOfSwitch, flush, PeerController, listenTarget as listen } from '../helpers/fake-of-switch.js';
 import { missing, tool } from '../helpers/requirements.js';
 
 const silent = pino({ level: 'silent' });
@@ -37,12 +37,6 @@ afterEach(() => {
 
 function controller(s: string): ControllerTarget {
   const t = parseControllerTarget(s);
-  if (typeof t === 'string') throw new Error(t);
-  return t;
-}
-
-function listen(s: string): ListenTarget {
-  const t = parseListenTarget(s);
   if (typeof t === 'string') throw new Error(t);
   return t;
 }

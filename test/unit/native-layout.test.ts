@@ -8,17 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkNativeConstants, loadNative, NativeLayoutError } from '../../src/ports/native.js';
 import { MAX_BURST, NATIVE_CONSTANTS, STATUS_LEN } from '../../src/ports/native-layout.js';
+import { thrownMessage } from '../helpers/config-files.js';
 
 const WHERE = 'fake.node';
 
 function layoutError(binding: unknown): string {
-  try {
-    checkNativeConstants(binding, WHERE);
-  } catch (e) {
-    expect(e).toBeInstanceOf(NativeLayoutError);
-    return (e as Error).message;
-  }
-  throw new Error('checkNativeConstants accepted the binding');
+  return thrownMessage(() => checkNativeConstants(binding, WHERE), NativeLayoutError);
 }
 
 describe('checkNativeConstants', () => {

@@ -11,27 +11,14 @@
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ASYNC_TX_LIMIT } from '../../src/openflow/transport/channel.js';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
-import { parseListenTarget, type ListenTarget } from '../../src/openflow/transport/connections.js';
+import type { ListenTarget } from '../../src/openflow/transport/connections.js';
 import { BurstLog, defaultBurstLimit, TokenBucket, type PeerLimits } from '../../src/openflow/transport/peer-limits.js';
 import { encodeMessage, makeHello, OFP_NO_BUFFER, OFPPR, OFPR } from '../../src/openflow/codec/wire.js';
 import { addControllerMetrics, createSwitchMetrics } from '../../src/stats/metrics.js';
-import { duplexPair, FakeOfSwitch, flush, PeerController } from '../helpers/fake-of-switch.js';
-
-interface LogRecord {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
-function captureLogger(): { log: Logger; lines: LogRecord[] } {
-  const lines: LogRecord[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as LogRecord) });
-  return { log, lines };
-}
+import { captureLogger, duplexPair, FakeOfSwitch, flush, helloChannel, PeerController, listenTarget as listen } from '../helpers/fake-of-switch.js';
 
 let managers: ControllerManager[] = [];
 afterEach(() => {
@@ -142,12 +129,7 @@ describe('handshake deadline and liveness', () => {
   it('after the handshake only whole messages are activity: a message trickled byte by byte does not stop the probe', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const { mgr, lines } = manager({}, { inactivityProbeMs: 5000 });
-    const [a, b] = duplexPair();
-    const ch = mgr.attach(a, 'controller', 'tcp:127.0.0.1:4');
-    const peer = new PeerController(b);
-    peer.send(makeHello(1));
-    await flush();
-    expect(ch.state).toBe('up');
+    const { ch, peer } = await helloChannel(mgr, 'tcp:127.0.0.1:4');
     const echo = encodeMessage({ type: 'echo_request', xid: 9, data: Buffer.alloc(200) });
     for (let i = 0; i < 100 && ch.state === 'up'; i++) {
       peer.sendRaw(echo.subarray(i, i + 1)); // one byte every 150 ms: the echo is never whole in this test
@@ -194,12 +176,7 @@ describe('packet-in queue bound and rate limit', () => {
 
   it('the queued bytes are the ones the peer has not read: port-status and the barrier reply come after the last packet-in sent', async () => {
     const { mgr, sw } = manager();
-    const [a, b] = duplexPair();
-    const ch = mgr.attach(a, 'controller', 'tcp:192.0.2.10:6653');
-    const peer = new PeerController(b);
-    peer.send(makeHello(1));
-    await flush();
-    expect(ch.state).toBe('up');
+    const { peer } = await helloChannel(mgr, 'tcp:192.0.2.10:6653');
     for (let i = 0; i < 5; i++) sw.sink!.packetIn(pktIn(100));
     sw.sink!.portStatus(portStatus());
     peer.send({ type: 'barrier_request', xid: 5 });
@@ -209,12 +186,7 @@ describe('packet-in queue bound and rate limit', () => {
 
   it('limits packet-ins per connection to the rate, with the burst at once, and counts the rest as reason rate', async () => {
     const { mgr, sw, metrics } = manager({ controllerRateLimit: 100, controllerBurstLimit: 10 });
-    const [a, b] = duplexPair();
-    const ch = mgr.attach(a, 'controller', 'tcp:192.0.2.11:6653');
-    const peer = new PeerController(b);
-    peer.send(makeHello(1));
-    await flush();
-    expect(ch.state).toBe('up');
+    const { ch, peer } = await helloChannel(mgr, 'tcp:192.0.2.11:6653');
     const t0 = performance.now();
     for (let i = 0; i < 200; i++) sw.sink!.packetIn(pktIn(60));
     const elapsedMs = performance.now() - t0;
@@ -230,12 +202,6 @@ describe('packet-in queue bound and rate limit', () => {
 });
 
 describe('connection cap per listener', () => {
-  function listen(s: string): ListenTarget {
-    const t = parseListenTarget(s);
-    if (typeof t === 'string') throw new Error(t);
-    return t;
-  }
-
   async function open(port: number): Promise<{ socket: Socket; peer: PeerController }> {
     const socket = netConnect(port, '127.0.0.1');
     await once(socket, 'connect');

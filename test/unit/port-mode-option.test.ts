@@ -5,32 +5,13 @@
  * kinds that do not declare it.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parsePortSpec, portSpecText, resolveConfig } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, parsePortSpec, portSpecText, resolveConfig } from '../../src/config.js';
 import { IF_DEFAULT_MODE, ifKind } from '../../src/ports/kinds/if.js';
 import { PACKET_IO_MODES } from '../../src/ports/packet-port.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'linc-mode-opt-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('no ConfigError');
-}
+const { file } = tempConfigDir('mode-opt');
 
 describe('if: port mode option', () => {
   it('is declared once, by the if kind, with the packet port modes', () => {

@@ -4,17 +4,15 @@
  * the same fake clock), and the rx-usecs / adaptive-rx settings.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADAPTIVE_RX_DEFAULT_MAX_USECS, ADAPTIVE_RX_EMPTY_STREAK, ADAPTIVE_RX_MIN_USECS, MAX_RX_USECS, RxModeration } from '../../src/datapath/rx-moderation.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../src/config.js';
+import { loadConfigFile, resolveConfig } from '../../src/config.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
 import { udpFrame } from '../helpers/frames.js';
 
 /** A clock in ms that moves only when told, in microseconds. */
@@ -259,22 +257,8 @@ describe('Datapath with a receive moderation window', () => {
 });
 
 describe('rx-usecs and adaptive-rx settings', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'linc-rxmod-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  function file(text: string): string {
-    const p = join(dir, 'c.yaml');
-    writeFileSync(p, text);
-    return p;
-  }
-  function configError(fn: () => unknown): string {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      return (e as Error).message;
-    }
-    throw new Error('expected a ConfigError');
-  }
+  const tmp = tempConfigDir('rxmod');
+  const file = (text: string): string => tmp.file('c.yaml', text);
 
   it('default to no window; take flags and config-file keys, flags winning', () => {
     expect(resolveConfig({})).toMatchObject({ rxUsecs: 0, adaptiveRx: false });

@@ -3,25 +3,14 @@
  * mappings, src/config.ts) and the fallback decision (src/ports/tap-io.ts).
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, portSpecText, resolveConfig } from '../../src/config.js';
+import { loadConfigFile, portSpecText, resolveConfig } from '../../src/config.js';
 import { decideTapIo, errnoName, uringRefusal } from '../../src/ports/tap-io.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
 
 const { ENOSYS, EPERM, ENOMEM } = constants.errno;
-
-function configError(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('no ConfigError');
-}
+const { file } = tempConfigDir('tapio');
 
 describe('the io= option of tap ports', () => {
   it('parses io=uring|rw|auto after the name, with the VLAN options in any order, and writes it back', () => {
@@ -41,20 +30,12 @@ describe('the io= option of tap ports', () => {
   });
 
   it('takes io in the mapping form of a config file, for tap ports only', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'linc-tapio-'));
-    try {
-      const good = join(dir, 'good.yaml');
-      writeFileSync(good, 'ports:\n  - { type: tap, name: a, io: rw }\n  - { type: tap, name: b }\n');
-      expect(resolveConfig({}, loadConfigFile(good)).ports.map((p) => p.options?.io)).toEqual(['rw', undefined]);
-      const bad = join(dir, 'bad.yaml');
-      writeFileSync(bad, 'ports:\n  - { type: tap, name: a, io: fast }\n');
-      expect(configError(() => resolveConfig({}, loadConfigFile(bad)))).toMatch(/io: must be "auto" or "uring" or "rw"/);
-      const onIf = join(dir, 'if.yaml');
-      writeFileSync(onIf, 'ports:\n  - { type: if, name: veth0, io: rw }\n');
-      expect(configError(() => resolveConfig({}, loadConfigFile(onIf)))).toMatch(/unknown key "io"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const good = file('good.yaml', 'ports:\n  - { type: tap, name: a, io: rw }\n  - { type: tap, name: b }\n');
+    expect(resolveConfig({}, loadConfigFile(good)).ports.map((p) => p.options?.io)).toEqual(['rw', undefined]);
+    const bad = file('bad.yaml', 'ports:\n  - { type: tap, name: a, io: fast }\n');
+    expect(configError(() => resolveConfig({}, loadConfigFile(bad)))).toMatch(/io: must be "auto" or "uring" or "rw"/);
+    const onIf = file('if.yaml', 'ports:\n  - { type: if, name: veth0, io: rw }\n');
+    expect(configError(() => resolveConfig({}, loadConfigFile(onIf)))).toMatch(/unknown key "io"/);
   });
 });
 

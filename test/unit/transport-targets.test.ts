@@ -14,21 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseControllerTarget, parseListenTarget, PassiveListener, type ListenTarget } from '../../src/openflow/transport/connections.js';
+import { parseControllerTarget, parseListenTarget, PassiveListener } from '../../src/openflow/transport/connections.js';
 import { addressText } from '../../src/openflow/transport/streams.js';
 import { loadTlsCredentials } from '../../src/openflow/transport/tls-credentials.js';
+import { listenTarget as listen } from '../helpers/fake-of-switch.js';
 import { missing, tool } from '../helpers/requirements.js';
 import { Pki } from '../helpers/tls-certs.js';
 
 const silent = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'linc-punix-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function listen(s: string): ListenTarget {
-  const t = parseListenTarget(s);
-  if (typeof t === 'string') throw new Error(t);
-  return t;
-}
 
 describe('ssl:, pssl: and punix: targets', () => {
   it('parses ssl: controller targets like tcp: ones, marked tls', () => {

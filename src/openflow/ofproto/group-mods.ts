@@ -26,7 +26,7 @@ import type { Bucket, GroupMod } from '../codec/v13/msg/group-mod.js';
 import type { GroupDesc, GroupFeaturesReply, GroupStats } from '../codec/v13/msg/mp-group.js';
 import { actionRefs, compileActions, type CompileContext } from './compile.js';
 import { ofErrorOf } from './faults.js';
-import { durationOf } from './replies.js';
+import { counterPairs, durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
 
 /** Action types a bucket may hold (group features). */
@@ -165,10 +165,6 @@ export class OfGroups {
     const groups = groupId === OFPG.ALL ? t.list() : t.has(groupId) ? [t.get(groupId)!] : [];
     return groups.map((g) => {
       const d = durationOf(g.createdMs, nowMs);
-      const bucketStats = [];
-      for (let b = 0; b < g.bucketCount; b++) {
-        bucketStats.push({ packetCount: BigInt(g.bucketCounters[2 * b]), byteCount: BigInt(g.bucketCounters[2 * b + 1]) });
-      }
       return {
         groupId: g.id,
         refCount: refCount(g.id),
@@ -176,7 +172,7 @@ export class OfGroups {
         byteCount: BigInt(g.counters[1]),
         durationSec: d.sec,
         durationNsec: d.nsec,
-        bucketStats,
+        bucketStats: counterPairs(g.bucketCounters, g.bucketCount, (packetCount, byteCount) => ({ packetCount, byteCount })),
       };
     });
   }

@@ -17,7 +17,7 @@ import { MAX_BANDS, MeterBandKind, type Meter, type MeterSpec, type MeterTable }
 import { OFPET, OFPM, OFPMBT, OFPMC, OFPMF, OFPMMFC } from '../codec/v13/enums.js';
 import type { MeterBand, MeterMod } from '../codec/v13/msg/meter-mod.js';
 import type { MeterConfig, MeterFeaturesReply, MeterStats } from '../codec/v13/msg/mp-meter.js';
-import { durationOf } from './replies.js';
+import { counterPairs, durationOf } from './replies.js';
 import type { OfError } from './switch-api.js';
 
 const ALL_FLAGS = OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS;
@@ -108,10 +108,6 @@ export class OfMeters {
   stats(meterId: number, nowMs: number, flowCount: (id: number) => number): MeterStats[] {
     return this.select(meterId).map((m) => {
       const d = durationOf(m.createdMs, nowMs);
-      const bandStats = [];
-      for (let i = 0; i < m.bandCount; i++) {
-        bandStats.push({ packetBandCount: BigInt(m.bandCounters[2 * i]), byteBandCount: BigInt(m.bandCounters[2 * i + 1]) });
-      }
       return {
         meterId: m.id,
         flowCount: flowCount(m.id),
@@ -119,7 +115,7 @@ export class OfMeters {
         byteInCount: BigInt(m.counters[1]),
         durationSec: d.sec,
         durationNsec: d.nsec,
-        bandStats,
+        bandStats: counterPairs(m.bandCounters, m.bandCount, (packetBandCount, byteBandCount) => ({ packetBandCount, byteBandCount })),
       };
     });
   }

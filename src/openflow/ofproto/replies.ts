@@ -167,3 +167,10 @@ export function durationOf(sinceMs: number, nowMs: number): { sec: number; nsec:
   const sec = Math.floor(ms / 1000);
   return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
 }
+
+/** The first `n` (packets, bytes) pairs of a datapath counter array (a group's buckets, a meter's bands) as reply entries. */
+export function counterPairs<T>(counters: Float64Array, n: number, entry: (packets: bigint, bytes: bigint) => T): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(entry(BigInt(counters[2 * i]), BigInt(counters[2 * i + 1])));
+  return out;
+}

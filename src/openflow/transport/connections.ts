@@ -69,7 +69,8 @@ const MAX_UNIX_PATH_BYTES = 107;
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-function hostSpec(host: string): string {
+/** A host as written in a target spec or ADDR:PORT: an IPv6 address in brackets. */
+export function hostSpec(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 

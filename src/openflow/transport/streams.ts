@@ -12,10 +12,9 @@
  * and logged as one `TLS peer refused` warning (target or listener, peer,
  * Node's error code and reason).
  *
- * punix:PATH: the socket file is made with mode 0600 (umask held during
- * bind, then chmod); a stale file (a socket nobody answers on) is removed
- * first, a live one or a file that is not a socket is left alone and the
- * listener does not start; server.close() removes the file (libuv
+ * punix:PATH: bound by stats/unix-socket.ts (mode 0600; a stale socket file
+ * is replaced, a live one or a file that is not a socket is left alone and
+ * the listener does not start); server.close() removes the file (libuv
  * unlinks a bound Unix socket when it closes it, synchronously).
  *
  * Invariants
@@ -25,11 +24,11 @@
  * - A server hands `onConnection` only streams that are ready the same way.
  */
 
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from '../../stats/log.js';
+import { listenUnixSocket } from '../../stats/unix-socket.js';
 import type { TlsCredentials } from './tls-credentials.js';
 
 /** What this module needs of a target (connections.ts's ControllerTarget and ListenTarget have it). */
@@ -137,58 +136,22 @@ export function createStreamServer(target: StreamTarget, tls: TlsCredentials | n
   return server;
 }
 
-/** Is something answering on the Unix socket `path`? */
-function unixSocketAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Makes room for a punix: socket file; rejects (code EADDRINUSE or EEXIST) when the path is taken. */
-async function clearStaleSocket(path: string): Promise<void> {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return;
-  }
-  const taken = (code: string, why: string) => Object.assign(new Error(`${path} ${why}`), { code });
-  if (!st.isSocket()) throw taken('EEXIST', 'exists and is not a socket; not touching it');
-  if (await unixSocketAlive(path)) throw taken('EADDRINUSE', 'is in use (something answers on it)');
-  unlinkSync(path);
-}
-
 /**
  * Binds the server to its target; resolves where it is bound (for punix:
  * family "unix", address the path, port 0). Rejects with the socket error.
  */
 export async function bindStreamServer(server: Server, target: StreamTarget): Promise<AddressInfo> {
   const path = target.path;
-  if (path !== undefined) await clearStaleSocket(path);
+  if (path !== undefined) {
+    await listenUnixSocket(server, path);
+    return { address: path, family: 'unix', port: 0 };
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    const done = () => {
+    server.listen(target.port, target.host, () => {
       server.off('error', reject);
       resolve();
-    };
-    if (path === undefined) {
-      server.listen(target.port, target.host, done);
-      return;
-    }
-    // bind() creates the file synchronously inside listen(): hold the umask so it is never group/world accessible.
-    const old = process.umask(0o177);
-    try {
-      server.listen(path, done);
-    } finally {
-      process.umask(old);
-    }
+    });
   });
-  if (path === undefined) return server.address() as AddressInfo;
-  chmodSync(path, 0o600);
-  return { address: path, family: 'unix', port: 0 };
+  return server.address() as AddressInfo;
 }

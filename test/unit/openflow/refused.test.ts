@@ -22,8 +22,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControllerManager } from '../../../src/openflow/transport/controller-manager.js';
 import type { OfChannel } from '../../../src/openflow/transport/channel.js';
 import { isSlaveDenied } from '../../../src/openflow/transport/slave-writes.js';
-import { encodeMessage, errorName, makeHello, OFPCR_ROLE, OFPG, OFPGT, OFPM, OFPP, OFPT, OFPTT, type ErrorMsg, type OfpMessage } from '../../../src/openflow/codec/wire.js';
-import { duplexPair, flush, PeerController } from '../../helpers/fake-of-switch.js';
+import { encodeMessage, errorName, OFPCR_ROLE, OFPG, OFPGT, OFPM, OFPP, OFPT, OFPTT, type ErrorMsg, type OfpMessage } from '../../../src/openflow/codec/wire.js';
+import { flush, helloChannel, PeerController } from '../../helpers/fake-of-switch.js';
 import { apply, out, setup, type Harness } from '../../helpers/of-harness.js';
 import { FIXTURE_DIR, parseHexFixture, type HexFixture } from './fixtures.js';
 
@@ -63,12 +63,7 @@ async function rig(): Promise<Rig> {
   expect(h.sw.meterMod({ type: 'meter_mod', xid: 0, command: 0, flags: 1, meterId: 1, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }] })).toBeNull();
   const mgr = new ControllerManager({ sw: h.sw, log: pino({ level: 'silent' }), inactivityProbeMs: 0 });
   managers.push(mgr);
-  const [a, b] = duplexPair();
-  const ch = mgr.attach(a, 'controller', 'tcp:127.0.0.1:6653');
-  const peer = new PeerController(b);
-  peer.send(makeHello(1));
-  await flush();
-  expect(ch.state).toBe('up');
+  const { ch, peer } = await helloChannel(mgr);
   peer.drain();
   return { h, ch, peer };
 }
