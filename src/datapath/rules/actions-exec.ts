@@ -45,8 +45,7 @@ import { Op } from './ops.js';
 import { PuntReason } from './punt.js';
 import { PORT_LOCAL } from './rule.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
-import type { PacketPool } from '../../packet/pool.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
 
 /** Chained groups deeper than this are not followed. */
 export const MAX_GROUP_DEPTH = 16;
@@ -96,18 +95,7 @@ export interface ExecHost {
   readonly missSendLen: number;
 }
 
-export class ActionExecutor implements FrameCursor {
-  readonly pool: PacketPool;
-  // Frame state (FrameCursor).
-  cur = 0;
-  l3 = 0;
-  l4 = 0;
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
+export class ActionExecutor extends FrameCursor {
   /** The frame's bytes changed since begin() (NORMAL then re-parses). */
   modified = 0;
   /** Outputs and punts so far. */
@@ -139,7 +127,7 @@ export class ActionExecutor implements FrameCursor {
     /** PipelineStat counters (shared with the pipeline). */
     readonly stats: Float64Array,
   ) {
-    this.pool = dp.pool;
+    super(dp.pool);
     this.keys = this.scratch.keys;
   }
 

@@ -50,22 +50,26 @@ import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** The state of the frame being processed, as set-field reads and moves it. */
-export interface FrameCursor {
-  readonly pool: PacketPool;
+/**
+ * The frame state the actions work on: a slot and what the pipeline knows of it. The action
+ * executor, the trace executor and NORMAL's tag cursor extend it (the state is declared once).
+ */
+export abstract class FrameCursor {
   /** Slot of the frame (changes when writable() copies it). */
-  cur: number;
+  cur = 0;
   /** Offsets from the frame start: L3 header (0 = none), L4 header (0 = none). */
-  l3: number;
-  l4: number;
+  l3 = 0;
+  l4 = 0;
   /** eth_type of the header at l3 and ip_proto (for IP) as the pipeline knows them. */
-  ethType: number;
-  proto: number;
-  metaHi: number;
-  metaLo: number;
-  tunHi: number;
-  tunLo: number;
+  ethType = 0;
+  proto = 0;
+  metaHi = 0;
+  metaLo = 0;
+  tunHi = 0;
+  tunLo = 0;
+  constructor(readonly pool: PacketPool) {}
   /** Makes the frame's bytes editable (a copy if they are frozen); false when no slot was free. */
-  writable(): boolean;
+  abstract writable(): boolean;
 }
 
 /** Columns of the field table (src/flow/fields.ts), indexed by field id, for the per-frame switch. */

@@ -29,7 +29,7 @@ import { PuntReason } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import type { RulePipeline } from './rule-pipeline.js';
 import type { TraceDropReason, TraceEvent, TraceStage } from './trace-events.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
 import { VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** Scratch slots: the frame, copies for group buckets (copy-on-write), one per output. */
@@ -37,17 +37,7 @@ const SCRATCH_SLOTS = 64;
 const STATE_WORDS = 9;
 
 /** Interprets ops on the trace's own copy of the frame (see the module comment). */
-export class TraceExecutor implements FrameCursor {
-  readonly pool: PacketPool;
-  cur = 0;
-  l3 = 0;
-  l4 = 0;
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
+export class TraceExecutor extends FrameCursor {
   modified = 0;
   tableId = 0;
   outputs = 0;
@@ -69,7 +59,7 @@ export class TraceExecutor implements FrameCursor {
     frame: Uint8Array,
     private readonly now: number,
   ) {
-    this.pool = new PacketPool({ slots: SCRATCH_SLOTS, frameCapacity: Math.max(STANDARD_FRAME_CAPACITY, frame.length) });
+    super(new PacketPool({ slots: SCRATCH_SLOTS, frameCapacity: Math.max(STANDARD_FRAME_CAPACITY, frame.length) }));
     const slot = this.pool.alloc();
     this.pool.write(slot, frame);
     this.pool.inPort[slot] = inPort.ofPort;
