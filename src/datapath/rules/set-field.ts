@@ -44,7 +44,9 @@ import {
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
-import { ETH_TYPE_NONE } from '../parse/parse.js';
+import { ETH_TYPE_NONE, parseFrame } from '../parse/parse.js';
+import type { ParsedBatch } from '../parse/parse.js';
+import { K } from '../../flow/key.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
@@ -70,6 +72,44 @@ export abstract class FrameCursor {
   constructor(readonly pool: PacketPool) {}
   /** Makes the frame's bytes editable (a copy if they are frozen); false when no slot was free. */
   abstract writable(): boolean;
+
+  /** write-metadata: the masked bits of (hi, lo) replace the metadata's. */
+  writeMetadata(hi: number, lo: number, maskHi: number, maskLo: number): void {
+    this.metaHi = (this.metaHi & ~maskHi) | (hi & maskHi);
+    this.metaLo = (this.metaLo & ~maskLo) | (lo & maskLo);
+  }
+
+  /** Takes metadata and tunnel id from the frame's flow key at key[kb]. */
+  stateFromKey(key: Uint32Array, kb: number): void {
+    this.metaHi = key[kb + K.MetadataHi] | 0;
+    this.metaLo = key[kb + K.MetadataLo] | 0;
+    this.tunHi = key[kb + K.TunnelHi] | 0;
+    this.tunLo = key[kb + K.TunnelLo] | 0;
+  }
+
+  /**
+   * Re-parses the frame into row 0 of `s` (after pop MPLS; for NORMAL after edits): its key keeps
+   * metadata and tunnel id, and l3, l4, eth type and proto follow the new headers. Returns the key.
+   */
+  reparseInto(s: ParsedBatch, inPort: number): Uint32Array {
+    const pool = this.pool;
+    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], inPort, s, 0);
+    const k = s.keys;
+    this.keyTakesState(k);
+    this.l3 = s.l3[0];
+    this.l4 = s.l4[0];
+    this.ethType = k[K.EthTypeVlan] >>> 16;
+    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
+    return k;
+  }
+
+  /** Copies metadata and tunnel id into a flow key (the next table's lookup key). */
+  keyTakesState(key: Uint32Array): void {
+    key[K.MetadataHi] = this.metaHi;
+    key[K.MetadataLo] = this.metaLo;
+    key[K.TunnelHi] = this.tunHi;
+    key[K.TunnelLo] = this.tunLo;
+  }
 }
 
 /** Columns of the field table (src/flow/fields.ts), indexed by field id, for the per-frame switch. */

@@ -21,7 +21,7 @@ import { popPbb, pushPbb } from './pbb-tags.js';
 import { hashFinish, hashMix } from './classifier.js';
 import { MAX_GROUP_DEPTH } from './actions-exec.js';
 import { meterVerdict, normalVerdict, quietLookup } from './trace-peek.js';
-import { cookieFromWords, Op, OP_LEN, opEdits, SetSlot } from './ops.js';
+import { cookieFromWords, Op, OP_LEN, SetSlot } from './ops.js';
 import { PacketPool, STANDARD_FRAME_CAPACITY } from '../../packet/pool.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import { patchKey } from './key-patch.js';
@@ -96,18 +96,7 @@ export class TraceExecutor extends FrameCursor {
   }
 
   private reparse(): Uint32Array {
-    const pool = this.pool, s = this.scratch;
-    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], this.inPort.ofPort, s, 0);
-    const k = s.keys;
-    k[K.MetadataHi] = this.metaHi;
-    k[K.MetadataLo] = this.metaLo;
-    k[K.TunnelHi] = this.tunHi;
-    k[K.TunnelLo] = this.tunLo;
-    this.l3 = s.l3[0];
-    this.l4 = s.l4[0];
-    this.ethType = k[K.EthTypeVlan] >>> 16;
-    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
-    return k;
+    return this.reparseInto(this.scratch, this.inPort.ofPort);
   }
 
   /* ---------------------------------------------------------- the walk */
@@ -123,10 +112,7 @@ export class TraceExecutor extends FrameCursor {
         return;
       }
     }
-    this.metaHi = key[K.MetadataHi] | 0;
-    this.metaLo = key[K.MetadataLo] | 0;
-    this.tunHi = key[K.TunnelHi] | 0;
-    this.tunLo = key[K.TunnelLo] | 0;
+    this.stateFromKey(key, 0);
     const work = key.slice(0, KEY_WORDS);
     let cacheable = this.parseFlags === 0 && rules.emc.insertProbabilityInverse !== 0;
     const set: Array<{ e: FlowEntry; pc: number } | null> = new Array<{ e: FlowEntry; pc: number } | null>(SetSlot.COUNT).fill(null);
@@ -166,8 +152,7 @@ export class TraceExecutor extends FrameCursor {
       }
       for (let i = 0; i < p.writeSlots.length; i++) set[p.writeSlots[i]] = { e, pc: p.writePcs[i] };
       if (p.writesMetadata) {
-        this.metaHi = (this.metaHi & ~p.metaMaskHi) | (p.metaHi & p.metaMaskHi);
-        this.metaLo = (this.metaLo & ~p.metaMaskLo) | (p.metaLo & p.metaMaskLo);
+        this.writeMetadata(p.metaHi, p.metaLo, p.metaMaskHi, p.metaMaskLo);
         this.events.push({
           kind: 'write-metadata', indent: 1, value: cookieFromWords(p.metaHi, p.metaLo), mask: cookieFromWords(p.metaMaskHi, p.metaMaskLo),
           metadata: cookieFromWords(this.metaHi, this.metaLo),
@@ -178,17 +163,12 @@ export class TraceExecutor extends FrameCursor {
         return;
       }
       this.events.push({ kind: 'goto', indent: 1, table: p.gotoTable });
-      let edits = false;
-      for (let pc = 0; pc < p.applyEnd; pc += OP_LEN[p.code[pc]]) if (opEdits(p.code[pc])) edits = true;
-      if (edits && !reparse) reparse = !cacheable || !patchKey(p.code, 0, p.applyEnd, work, 0);
+      if (p.applyEdits && !reparse) reparse = !cacheable || !patchKey(p.code, 0, p.applyEnd, work, 0);
       if (reparse) {
         work.set(this.reparse());
         cacheable = false;
       }
-      work[K.MetadataHi] = this.metaHi;
-      work[K.MetadataLo] = this.metaLo;
-      work[K.TunnelHi] = this.tunHi;
-      work[K.TunnelLo] = this.tunLo;
+      this.keyTakesState(work);
       t = p.gotoTable;
     }
   }
@@ -302,8 +282,7 @@ export class TraceExecutor extends FrameCursor {
           if (!this.tagResult(copyTtlIn(this), sub)) return false;
           break;
         case Op.WriteMetadata:
-          this.metaHi = (this.metaHi & ~code[pc + 3]) | (code[pc + 1] & code[pc + 3]);
-          this.metaLo = (this.metaLo & ~code[pc + 4]) | (code[pc + 2] & code[pc + 4]);
+          this.writeMetadata(code[pc + 1], code[pc + 2], code[pc + 3], code[pc + 4]);
           break;
         case Op.Meter: {
           const m = rules.meters.bySlot[code[pc + 1]];
