@@ -121,6 +121,15 @@ const SET_BYTES = Int32Array.from(FIELDS, (f) => f.bytes);
 /** The ip_proto whose header holds the field (L4Port, Icmp), from its prerequisites; -1 for the others. */
 const SET_PROTO = Int32Array.from(FIELDS, (f) => requiredValue(f, Fid.IpProto));
 
+/** Writes field `fid`'s bits (SET_SHIFT, SET_BITS) into the 32-bit word at L3; false when no slot was free for a copy. */
+function setBits32AtL3(x: FrameCursor, fid: number, w: number): boolean {
+  if (!x.writable()) return false;
+  const b = x.pool.bytes, at = x.pool.dataOff[x.cur] + x.l3;
+  const s = SET_SHIFT[fid], m = SET_BITS[fid];
+  wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w & m) << s)) >>> 0);
+  return true;
+}
+
 /** Replaces a 16-bit word of a header covered by the checksum at `at` (a UDP checksum of 0 stays 0). */
 function fixData16(b: Uint8Array, at: number, udp: boolean, oldW: number, newW: number): void {
   const c = rd16(b, at);
@@ -473,14 +482,9 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
     case SetKind.Ipv6Addr:
       if (!ipv6At(x, pool.len[x.cur])) return true;
       return setIpv6Addr(x, SET_AT[fid], w0, w1, w2, w3);
-    case SetKind.Ipv6Word0: {
+    case SetKind.Ipv6Word0:
       if (!ipv6At(x, pool.len[x.cur])) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, p = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, p, ((rd32(b, p) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     case SetKind.L4Port: return setL4Port(x, SET_PROTO[fid], SET_AT[fid], w0);
     case SetKind.Icmp: return setIcmp(x, SET_PROTO[fid] === IPPROTO_ICMPV6, SET_AT[fid], w0);
     case SetKind.Arp: {
@@ -520,24 +524,14 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
       writeMacCsum(b, at, o + x.l4 + 2, isPartial(b, o), w0, w1);
       return true;
     }
-    case SetKind.MplsLse: {
+    case SetKind.MplsLse:
       if (!isMpls(x.ethType) || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     case SetKind.EthType: return setEthType(x, w0);
     case SetKind.IpProto: return setIpProto(x, w0);
-    case SetKind.PbbItag: {
+    case SetKind.PbbItag:
       if (x.ethType !== ETH_TYPE_PBB || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     default:
       return true; // not settable: refused at validation
   }
