@@ -35,7 +35,7 @@ import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { PARSE_TOO_SHORT, type ParsedBatch } from '../parse/parse.js';
 import { PortStat } from '../port-counters.js';
 import { popVlan, pushVlan, TAG_OK } from '../rules/frame-tags.js';
-import type { FrameCursor } from '../rules/set-field.js';
+import { FrameCursor } from '../rules/set-field.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { rd16, wr16 } from '../../packet/frame-bytes.js';
 import type { PortVlan } from './vlan.js';
@@ -61,17 +61,7 @@ function egressForm(p: DpPort, vlan: number, tagged: boolean): number {
 }
 
 /** A FrameCursor over a slot the switch may edit, for the tag helpers (no L3/L4 offsets to follow). */
-class TagCursor implements FrameCursor {
-  cur = 0;
-  l3 = 0;
-  l4 = 0;
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
-  constructor(readonly pool: PacketPool) {}
+class TagCursor extends FrameCursor {
   writable(): boolean {
     return true; // NormalSwitch hands it only slots it may edit
   }

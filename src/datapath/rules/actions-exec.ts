@@ -44,9 +44,8 @@ import type { NormalSwitch } from '../learning/normal.js';
 import { Op } from './ops.js';
 import { PuntReason } from './punt.js';
 import { PORT_LOCAL } from './rule.js';
-import { ParsedBatch, parseFrame } from '../parse/parse.js';
-import type { PacketPool } from '../../packet/pool.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
+import { ParsedBatch } from '../parse/parse.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
 
 /** Chained groups deeper than this are not followed. */
 export const MAX_GROUP_DEPTH = 16;
@@ -96,18 +95,7 @@ export interface ExecHost {
   readonly missSendLen: number;
 }
 
-export class ActionExecutor implements FrameCursor {
-  readonly pool: PacketPool;
-  // Frame state (FrameCursor).
-  cur = 0;
-  l3 = 0;
-  l4 = 0;
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
+export class ActionExecutor extends FrameCursor {
   /** The frame's bytes changed since begin() (NORMAL then re-parses). */
   modified = 0;
   /** Outputs and punts so far. */
@@ -139,7 +127,7 @@ export class ActionExecutor implements FrameCursor {
     /** PipelineStat counters (shared with the pipeline). */
     readonly stats: Float64Array,
   ) {
-    this.pool = dp.pool;
+    super(dp.pool);
     this.keys = this.scratch.keys;
   }
 
@@ -155,10 +143,7 @@ export class ActionExecutor implements FrameCursor {
     this.now = now;
     this.ethType = keys[base + K.EthTypeVlan] >>> 16;
     this.proto = keys[base + K.IpProtoTosTtlFrag] >>> 24;
-    this.metaHi = keys[base + K.MetadataHi] | 0;
-    this.metaLo = keys[base + K.MetadataLo] | 0;
-    this.tunHi = keys[base + K.TunnelHi] | 0;
-    this.tunLo = keys[base + K.TunnelLo] | 0;
+    this.stateFromKey(keys, base);
     this.modified = 0;
     this.outputs = 0;
     this.queue = 0;
@@ -180,18 +165,7 @@ export class ActionExecutor implements FrameCursor {
 
   /** Re-parses the current frame into the executor's scratch row (after pop MPLS; for NORMAL after edits). */
   reparse(): Uint32Array {
-    const pool = this.pool, s = this.scratch;
-    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], this.inPortNo, s, 0);
-    const k = s.keys;
-    k[K.MetadataHi] = this.metaHi;
-    k[K.MetadataLo] = this.metaLo;
-    k[K.TunnelHi] = this.tunHi;
-    k[K.TunnelLo] = this.tunLo;
-    this.l3 = s.l3[0];
-    this.l4 = s.l4[0];
-    this.ethType = k[K.EthTypeVlan] >>> 16;
-    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
-    return k;
+    return this.reparseInto(this.scratch, this.inPortNo);
   }
 
   /** Runs ops code[pc, end). False when the frame was stopped. */
@@ -351,11 +325,6 @@ export class ActionExecutor implements FrameCursor {
       }
     }
     return true;
-  }
-
-  writeMetadata(hi: number, lo: number, maskHi: number, maskLo: number): void {
-    this.metaHi = (this.metaHi & ~maskHi) | (hi & maskHi);
-    this.metaLo = (this.metaLo & ~maskLo) | (lo & maskLo);
   }
 
   /** One frame through meter `slot`: false when it drops the frame. Remarks DSCP for a remark band. */

@@ -48,7 +48,8 @@ export interface CacheEntryDump {
   ops: CacheProgramOp[];
 }
 
-export interface CacheDump {
+/** The cache's size and totals (also the totals of the control plane's report of it). */
+export interface CacheTotals {
   capacity: number;
   /** Live entries (all of them, whatever `limit` cut). */
   live: number;
@@ -63,6 +64,9 @@ export interface CacheDump {
   walks: number;
   programsBuilt: number;
   uncacheable: number;
+}
+
+export interface CacheDump extends CacheTotals {
   entries: CacheEntryDump[];
 }
 

@@ -44,7 +44,7 @@ export function isMplsType(t: number): boolean {
 }
 
 /** Moves csum_start (and a GSO frame's hdr_len) of the vnet header before `o` by `delta`. */
-export function shiftVnet(b: Uint8Array, o: number, delta: number): void {
+function shiftVnet(b: Uint8Array, o: number, delta: number): void {
   const v = o - VNET_HDR_LEN;
   if ((b[v] & VNET_F_NEEDS_CSUM) !== 0) {
     const s = b[v + VNET_CSUM_START] | (b[v + VNET_CSUM_START + 1] << 8);
@@ -68,26 +68,36 @@ function fix8023Length(b: Uint8Array, n: number, l3: number, delta: number): voi
   if (t < 0x0600) wr16(b, n + p, t + delta);
 }
 
-/** Room for 4 more bytes (and the vnet header) before the frame, inside its slot. */
-function hasRoom(x: FrameCursor): boolean {
-  return x.pool.dataOff[x.cur] - TAG - VNET_HDR_LEN >= x.cur * x.pool.slotSize;
+/** Room for `bytes` more bytes (and the vnet header) before the frame, inside its slot. */
+export function hasRoom(x: FrameCursor, bytes: number): boolean {
+  return x.pool.dataOff[x.cur] - bytes - VNET_HDR_LEN >= x.cur * x.pool.slotSize;
+}
+
+/**
+ * Moves the frame's start `grow` bytes earlier (negative: later): the vnet header moves
+ * to just before the new start, length and csum_start follow. Returns the new start.
+ * A push calls it before moving its headers down, a pop after moving them up.
+ */
+export function moveFront(x: FrameCursor, grow: number): number {
+  const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur], n = o - grow;
+  b.copyWithin(n - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
+  pool.dataOff[x.cur] = n;
+  pool.len[x.cur] += grow;
+  shiftVnet(b, n, grow);
+  return n;
 }
 
 /** push_vlan with TPID `tpid` (0x8100 or 0x88a8). */
 export function pushVlan(x: FrameCursor, tpid: number): number {
   if (x.pool.len[x.cur] < 14) return TAG_OK; // no Ethernet header to tag
   if (!x.writable()) return TAG_NO_COPY;
-  if (!hasRoom(x)) return TAG_NO_ROOM;
+  if (!hasRoom(x, TAG)) return TAG_NO_ROOM;
   const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur], len = pool.len[x.cur];
   const tci = len >= 18 && isVlanTpid(rd16(b, o + 12)) ? rd16(b, o + 14) & 0xefff : 0;
-  const n = o - TAG;
-  b.copyWithin(n - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
+  const n = moveFront(x, TAG);
   b.copyWithin(n, o, o + 12);
   wr16(b, n + 12, tpid);
   wr16(b, n + 14, tci);
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] = len + TAG;
-  shiftVnet(b, n, TAG);
   if (x.l3 !== 0) x.l3 += TAG;
   if (x.l4 !== 0) x.l4 += TAG;
   return TAG_OK;
@@ -100,11 +110,7 @@ export function popVlan(x: FrameCursor): number {
   if (!x.writable()) return TAG_NO_COPY;
   const b = pool.bytes, o = pool.dataOff[x.cur];
   b.copyWithin(o + TAG, o, o + 12);
-  b.copyWithin(o + TAG - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
-  const n = o + TAG;
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] -= TAG;
-  shiftVnet(b, n, -TAG);
+  moveFront(x, -TAG);
   if (x.l3 !== 0) x.l3 -= TAG;
   if (x.l4 !== 0) x.l4 -= TAG;
   return TAG_OK;
@@ -123,10 +129,9 @@ export function pushMpls(x: FrameCursor, ethertype: number): number {
     lse = 0x100 | (ttl < 0 ? 0 : ttl);
   }
   if (!x.writable()) return TAG_NO_COPY;
-  if (!hasRoom(x)) return TAG_NO_ROOM;
-  const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur];
-  const n = o - TAG;
-  b.copyWithin(n - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
+  if (!hasRoom(x, TAG)) return TAG_NO_ROOM;
+  const b = x.pool.bytes, o = x.pool.dataOff[x.cur];
+  const n = moveFront(x, TAG);
   b.copyWithin(n, o, o + l3);
   wr16(b, n + l3 - 2, ethertype);
   b[n + l3] = lse >>> 24;
@@ -134,9 +139,6 @@ export function pushMpls(x: FrameCursor, ethertype: number): number {
   b[n + l3 + 2] = (lse >>> 8) & 0xff;
   b[n + l3 + 3] = lse & 0xff;
   fix8023Length(b, n, l3, TAG);
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] += TAG;
-  shiftVnet(b, n, TAG);
   x.ethType = ethertype;
   x.l4 = 0;
   return TAG_OK;
@@ -147,15 +149,11 @@ export function popMpls(x: FrameCursor, ethertype: number): number {
   const l3 = x.l3;
   if (!isMplsType(x.ethType) || l3 < 14 || l3 + 4 > x.pool.len[x.cur]) return TAG_OK;
   if (!x.writable()) return TAG_NO_COPY;
-  const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur];
+  const b = x.pool.bytes, o = x.pool.dataOff[x.cur];
   b.copyWithin(o + TAG, o, o + l3);
-  b.copyWithin(o + TAG - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
-  const n = o + TAG;
+  const n = moveFront(x, -TAG);
   wr16(b, n + l3 - 2, ethertype);
   fix8023Length(b, n, l3, -TAG);
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] -= TAG;
-  shiftVnet(b, n, -TAG);
   x.ethType = ethertype;
   x.l4 = 0;
   return TAG_OK;

@@ -73,21 +73,21 @@ export interface GroupSpec {
 }
 
 export class Group {
-  kind: GroupKind;
+  kind!: GroupKind;
   /** Bucket programs. */
-  code: Int32Array[];
-  weights: Int32Array;
-  watchPorts: Uint32Array;
-  watchGroups: Uint32Array;
+  code!: Int32Array[];
+  weights!: Int32Array;
+  watchPorts!: Uint32Array;
+  watchGroups!: Uint32Array;
   /** Group ids the buckets send to or watch. */
-  references: number[];
+  references!: number[];
   /** Group ids the buckets send to. */
-  chained: number[];
-  origin: unknown;
+  chained!: number[];
+  origin!: unknown;
   /** [packets, bytes] */
   readonly counters = new Float64Array(2);
   /** [packets, bytes] per bucket. */
-  bucketCounters: Float64Array;
+  bucketCounters!: Float64Array;
   /** Fast-failover: the first live bucket, -1 when none. */
   ffBucket = -1;
   /** Select: live buckets with weight > 0 and their cumulative weights. */
@@ -102,15 +102,7 @@ export class Group {
     spec: GroupSpec,
     readonly createdMs: number,
   ) {
-    this.kind = spec.kind;
-    this.code = spec.buckets.map((b) => b.program);
-    this.weights = Int32Array.from(spec.buckets, (b) => b.weight);
-    this.watchPorts = Uint32Array.from(spec.buckets, (b) => b.watchPort);
-    this.watchGroups = Uint32Array.from(spec.buckets, (b) => b.watchGroup);
-    this.references = referencesOf(spec);
-    this.chained = spec.buckets.flatMap((b) => b.groups);
-    this.origin = spec.origin;
-    this.bucketCounters = new Float64Array(2 * spec.buckets.length);
+    this.replace(spec);
   }
 
   /** Replaces kind and buckets (modify); bucket counters restart, group counters go on. */

@@ -154,7 +154,7 @@ export function cookieFromWords(hi: number, lo: number): bigint {
 }
 
 /** True for ops that change frame bytes or key fields (a later table needs the key patched). */
-export function opEdits(op: number): boolean {
+function opEdits(op: number): boolean {
   switch (op) {
     case Op.SetField: case Op.PushVlan: case Op.PopVlan: case Op.PushMpls: case Op.PopMpls: case Op.SetNwTtl:
     case Op.DecNwTtl: case Op.SetMplsTtl: case Op.DecMplsTtl: case Op.CopyTtlOut: case Op.CopyTtlIn:
@@ -173,6 +173,9 @@ let nextFragmentId = 1;
  * action-set slot), the meter, clear/goto/write-metadata.
  */
 export class RuleProgram {
+  /** Some apply-actions op edits the frame (a later table needs the key patched or re-parsed). */
+  readonly applyEdits: boolean;
+
   constructor(
     /** Apply-actions ops in [0, applyEnd); then one op per written action. */
     readonly code: Int32Array,
@@ -190,7 +193,11 @@ export class RuleProgram {
     readonly metaLo: number,
     readonly metaMaskHi: number,
     readonly metaMaskLo: number,
-  ) {}
+  ) {
+    let edits = false;
+    for (let pc = 0; pc < applyEnd; pc += OP_LEN[code[pc]]) if (opEdits(code[pc])) edits = true;
+    this.applyEdits = edits;
+  }
 }
 
 /** A rule's program as the pipeline runs it: its table, its counters, a process-unique id. */
@@ -230,8 +237,6 @@ export class EntryProgram {
     this.metaLo = p.metaLo;
     this.metaMaskHi = p.metaMaskHi;
     this.metaMaskLo = p.metaMaskLo;
-    let edits = false;
-    for (let pc = 0; pc < p.applyEnd; pc += OP_LEN[p.code[pc]]) if (opEdits(p.code[pc])) edits = true;
-    this.applyEdits = edits;
+    this.applyEdits = p.applyEdits;
   }
 }

@@ -22,7 +22,7 @@
  *     whole I-TAG plus the customer type; else it does nothing. The caller
  *     re-parses (the customer frame's type is in the bytes).
  *   - The 10-byte vnet header before dataOff moves with the frame, and its
- *     csum_start follows the L4 header (frame-tags.ts shiftVnet). A GSO
+ *     csum_start follows the L4 header (frame-tags.ts moveFront). A GSO
  *     frame stays GSO: Linux cannot segment it inside an I-TAG (no GSO
  *     handler for 0x88E7), so a kernel interface refuses it on transmit.
  *
@@ -34,8 +34,7 @@
 
 import { ETH_TYPE_PBB, isVlanTpid } from '../../flow/key.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
-import { VNET_HDR_LEN } from '../../packet/vnet.js';
-import { shiftVnet, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
+import { hasRoom, moveFront, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
 import type { FrameCursor } from './set-field.js';
 
 /** Bytes push_pbb adds: TPID 2 + TCI 4 + C-DA 6 + C-SA 6. */
@@ -62,21 +61,16 @@ export function pushPbb(x: FrameCursor): number {
   const at = pbbTciAt(x);
   const isid = at < 0 ? -1 : rd32(b, o + at) & PBB_ISID_MASK;
   if (!x.writable()) return TAG_NO_COPY;
-  const pool = x.pool;
-  if (pool.dataOff[x.cur] - PBB_PUSH_LEN - VNET_HDR_LEN < x.cur * pool.slotSize) return TAG_NO_ROOM;
+  if (!hasRoom(x, PBB_PUSH_LEN)) return TAG_NO_ROOM;
   return insertItag(x, pushedPbbTci(pcp, isid));
 }
 
 function insertItag(x: FrameCursor, tci: number): number {
-  const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur];
-  const n = o - PBB_PUSH_LEN;
-  b.copyWithin(n - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
+  const b = x.pool.bytes, o = x.pool.dataOff[x.cur];
+  const n = moveFront(x, PBB_PUSH_LEN);
   b.copyWithin(n, o, o + 12); // B-DA, B-SA; bytes o..o+11 stay as C-DA, C-SA
   wr16(b, n + 12, ETH_TYPE_PBB);
   wr32(b, n + 14, tci);
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] += PBB_PUSH_LEN;
-  shiftVnet(b, n, PBB_PUSH_LEN);
   x.ethType = ETH_TYPE_PBB;
   x.l3 = 14;
   x.l4 = 0;
@@ -90,13 +84,8 @@ export function popPbb(x: FrameCursor): number {
   const cut = at + 4; // customer frame start
   if (at < 0 || cut + 14 > x.pool.len[x.cur]) return TAG_OK;
   if (!x.writable()) return TAG_NO_COPY;
-  const pool = x.pool, b = pool.bytes, o = pool.dataOff[x.cur];
-  const n = o + cut;
-  b.copyWithin(n - VNET_HDR_LEN, o - VNET_HDR_LEN, o);
-  pool.dataOff[x.cur] = n;
-  pool.len[x.cur] -= cut;
-  shiftVnet(b, n, -cut);
-  x.ethType = rd16(b, n + 12);
+  const n = moveFront(x, -cut);
+  x.ethType = rd16(x.pool.bytes, n + 12);
   x.l3 = 0;
   x.l4 = 0;
   return TAG_OK;

@@ -13,24 +13,40 @@
  * Slow path only (rule installation).
  */
 
-export class Uint32Rows {
-  private chunk = new Uint32Array(0);
+/** What a row type offers the slab: views of itself and copying in. */
+interface RowArray<T> {
+  readonly length: number;
+  subarray(begin: number, end: number): T;
+  set(src: ArrayLike<number>): void;
+}
+
+class Rows<T extends RowArray<T>> {
+  private chunk: T;
   private used = 0;
 
   constructor(
+    private readonly alloc: (length: number) => T,
     readonly width: number,
-    readonly rowsPerChunk = 64,
-  ) {}
+    readonly rowsPerChunk: number,
+  ) {
+    this.chunk = alloc(0);
+  }
 
   /** A fresh zeroed row. */
-  take(): Uint32Array {
+  take(): T {
     if (this.used === this.chunk.length) {
-      this.chunk = new Uint32Array(this.width * this.rowsPerChunk);
+      this.chunk = this.alloc(this.width * this.rowsPerChunk);
       this.used = 0;
     }
     const row = this.chunk.subarray(this.used, this.used + this.width);
     this.used += this.width;
     return row;
+  }
+}
+
+export class Uint32Rows extends Rows<Uint32Array> {
+  constructor(width: number, rowsPerChunk = 64) {
+    super((n) => new Uint32Array(n), width, rowsPerChunk);
   }
 
   /** A row holding a copy of `src`. */
@@ -41,23 +57,8 @@ export class Uint32Rows {
   }
 }
 
-export class Float64Rows {
-  private chunk = new Float64Array(0);
-  private used = 0;
-
-  constructor(
-    readonly width: number,
-    readonly rowsPerChunk = 64,
-  ) {}
-
-  /** A fresh zeroed row. */
-  take(): Float64Array {
-    if (this.used === this.chunk.length) {
-      this.chunk = new Float64Array(this.width * this.rowsPerChunk);
-      this.used = 0;
-    }
-    const row = this.chunk.subarray(this.used, this.used + this.width);
-    this.used += this.width;
-    return row;
+export class Float64Rows extends Rows<Float64Array> {
+  constructor(width: number, rowsPerChunk = 64) {
+    super((n) => new Float64Array(n), width, rowsPerChunk);
   }
 }

@@ -362,10 +362,7 @@ export class RulePipeline implements Pipeline, ExecHost {
         for (let w = 0; w < KEY_WORDS; w++) work[w] = k[w];
         cacheable = false;
       }
-      work[K.MetadataHi] = ex.metaHi;
-      work[K.MetadataLo] = ex.metaLo;
-      work[K.TunnelHi] = ex.tunHi;
-      work[K.TunnelLo] = ex.tunLo;
+      ex.keyTakesState(work);
       t = frag.gotoTable;
     }
     if (complete && cacheable && gen === this.tables.generation) {

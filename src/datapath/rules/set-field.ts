@@ -44,28 +44,72 @@ import {
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
-import { ETH_TYPE_NONE } from '../parse/parse.js';
+import { ETH_TYPE_NONE, parseFrame } from '../parse/parse.js';
+import type { ParsedBatch } from '../parse/parse.js';
+import { K } from '../../flow/key.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** The state of the frame being processed, as set-field reads and moves it. */
-export interface FrameCursor {
-  readonly pool: PacketPool;
+/**
+ * The frame state the actions work on: a slot and what the pipeline knows of it. The action
+ * executor, the trace executor and NORMAL's tag cursor extend it (the state is declared once).
+ */
+export abstract class FrameCursor {
   /** Slot of the frame (changes when writable() copies it). */
-  cur: number;
+  cur = 0;
   /** Offsets from the frame start: L3 header (0 = none), L4 header (0 = none). */
-  l3: number;
-  l4: number;
+  l3 = 0;
+  l4 = 0;
   /** eth_type of the header at l3 and ip_proto (for IP) as the pipeline knows them. */
-  ethType: number;
-  proto: number;
-  metaHi: number;
-  metaLo: number;
-  tunHi: number;
-  tunLo: number;
+  ethType = 0;
+  proto = 0;
+  metaHi = 0;
+  metaLo = 0;
+  tunHi = 0;
+  tunLo = 0;
+  constructor(readonly pool: PacketPool) {}
   /** Makes the frame's bytes editable (a copy if they are frozen); false when no slot was free. */
-  writable(): boolean;
+  abstract writable(): boolean;
+
+  /** write-metadata: the masked bits of (hi, lo) replace the metadata's. */
+  writeMetadata(hi: number, lo: number, maskHi: number, maskLo: number): void {
+    this.metaHi = (this.metaHi & ~maskHi) | (hi & maskHi);
+    this.metaLo = (this.metaLo & ~maskLo) | (lo & maskLo);
+  }
+
+  /** Takes metadata and tunnel id from the frame's flow key at key[kb]. */
+  stateFromKey(key: Uint32Array, kb: number): void {
+    this.metaHi = key[kb + K.MetadataHi] | 0;
+    this.metaLo = key[kb + K.MetadataLo] | 0;
+    this.tunHi = key[kb + K.TunnelHi] | 0;
+    this.tunLo = key[kb + K.TunnelLo] | 0;
+  }
+
+  /**
+   * Re-parses the frame into row 0 of `s` (after pop MPLS; for NORMAL after edits): its key keeps
+   * metadata and tunnel id, and l3, l4, eth type and proto follow the new headers. Returns the key.
+   */
+  reparseInto(s: ParsedBatch, inPort: number): Uint32Array {
+    const pool = this.pool;
+    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], inPort, s, 0);
+    const k = s.keys;
+    this.keyTakesState(k);
+    this.l3 = s.l3[0];
+    this.l4 = s.l4[0];
+    this.ethType = k[K.EthTypeVlan] >>> 16;
+    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
+    return k;
+  }
+
+  /** Copies metadata and tunnel id into a flow key (the next table's lookup key). */
+  keyTakesState(key: Uint32Array): void {
+    key[K.MetadataHi] = this.metaHi;
+    key[K.MetadataLo] = this.metaLo;
+    key[K.TunnelHi] = this.tunHi;
+    key[K.TunnelLo] = this.tunLo;
+  }
 }
 
 /** Columns of the field table (src/flow/fields.ts), indexed by field id, for the per-frame switch. */
@@ -76,6 +120,15 @@ const SET_BITS = Int32Array.from(FIELDS, (f) => f.set?.bits ?? 0);
 const SET_BYTES = Int32Array.from(FIELDS, (f) => f.bytes);
 /** The ip_proto whose header holds the field (L4Port, Icmp), from its prerequisites; -1 for the others. */
 const SET_PROTO = Int32Array.from(FIELDS, (f) => requiredValue(f, Fid.IpProto));
+
+/** Writes field `fid`'s bits (SET_SHIFT, SET_BITS) into the 32-bit word at L3; false when no slot was free for a copy. */
+function setBits32AtL3(x: FrameCursor, fid: number, w: number): boolean {
+  if (!x.writable()) return false;
+  const b = x.pool.bytes, at = x.pool.dataOff[x.cur] + x.l3;
+  const s = SET_SHIFT[fid], m = SET_BITS[fid];
+  wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w & m) << s)) >>> 0);
+  return true;
+}
 
 /** Replaces a 16-bit word of a header covered by the checksum at `at` (a UDP checksum of 0 stays 0). */
 function fixData16(b: Uint8Array, at: number, udp: boolean, oldW: number, newW: number): void {
@@ -429,14 +482,9 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
     case SetKind.Ipv6Addr:
       if (!ipv6At(x, pool.len[x.cur])) return true;
       return setIpv6Addr(x, SET_AT[fid], w0, w1, w2, w3);
-    case SetKind.Ipv6Word0: {
+    case SetKind.Ipv6Word0:
       if (!ipv6At(x, pool.len[x.cur])) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, p = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, p, ((rd32(b, p) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     case SetKind.L4Port: return setL4Port(x, SET_PROTO[fid], SET_AT[fid], w0);
     case SetKind.Icmp: return setIcmp(x, SET_PROTO[fid] === IPPROTO_ICMPV6, SET_AT[fid], w0);
     case SetKind.Arp: {
@@ -476,24 +524,14 @@ export function execSetField(x: FrameCursor, fid: number, w0: number, w1: number
       writeMacCsum(b, at, o + x.l4 + 2, isPartial(b, o), w0, w1);
       return true;
     }
-    case SetKind.MplsLse: {
+    case SetKind.MplsLse:
       if (!isMpls(x.ethType) || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     case SetKind.EthType: return setEthType(x, w0);
     case SetKind.IpProto: return setIpProto(x, w0);
-    case SetKind.PbbItag: {
+    case SetKind.PbbItag:
       if (x.ethType !== ETH_TYPE_PBB || x.l3 === 0 || x.l3 + 4 > pool.len[x.cur]) return true;
-      if (!x.writable()) return false;
-      const b = pool.bytes, at = pool.dataOff[x.cur] + x.l3;
-      const s = SET_SHIFT[fid], m = SET_BITS[fid];
-      wr32(b, at, ((rd32(b, at) & ~(m << s)) | ((w0 & m) << s)) >>> 0);
-      return true;
-    }
+      return setBits32AtL3(x, fid, w0);
     default:
       return true; // not settable: refused at validation
   }

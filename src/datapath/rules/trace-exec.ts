@@ -21,7 +21,7 @@ import { popPbb, pushPbb } from './pbb-tags.js';
 import { hashFinish, hashMix } from './classifier.js';
 import { MAX_GROUP_DEPTH } from './actions-exec.js';
 import { meterVerdict, normalVerdict, quietLookup } from './trace-peek.js';
-import { cookieFromWords, Op, OP_LEN, opEdits, SetSlot } from './ops.js';
+import { cookieFromWords, Op, OP_LEN, SetSlot } from './ops.js';
 import { PacketPool, STANDARD_FRAME_CAPACITY } from '../../packet/pool.js';
 import { ParsedBatch, parseFrame } from '../parse/parse.js';
 import { patchKey } from './key-patch.js';
@@ -29,7 +29,7 @@ import { PuntReason } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import type { RulePipeline } from './rule-pipeline.js';
 import type { TraceDropReason, TraceEvent, TraceStage } from './trace-events.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, type FrameCursor } from './set-field.js';
+import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
 import { VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** Scratch slots: the frame, copies for group buckets (copy-on-write), one per output. */
@@ -37,17 +37,7 @@ const SCRATCH_SLOTS = 64;
 const STATE_WORDS = 9;
 
 /** Interprets ops on the trace's own copy of the frame (see the module comment). */
-export class TraceExecutor implements FrameCursor {
-  readonly pool: PacketPool;
-  cur = 0;
-  l3 = 0;
-  l4 = 0;
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
+export class TraceExecutor extends FrameCursor {
   modified = 0;
   tableId = 0;
   outputs = 0;
@@ -69,7 +59,7 @@ export class TraceExecutor implements FrameCursor {
     frame: Uint8Array,
     private readonly now: number,
   ) {
-    this.pool = new PacketPool({ slots: SCRATCH_SLOTS, frameCapacity: Math.max(STANDARD_FRAME_CAPACITY, frame.length) });
+    super(new PacketPool({ slots: SCRATCH_SLOTS, frameCapacity: Math.max(STANDARD_FRAME_CAPACITY, frame.length) }));
     const slot = this.pool.alloc();
     this.pool.write(slot, frame);
     this.pool.inPort[slot] = inPort.ofPort;
@@ -106,18 +96,7 @@ export class TraceExecutor implements FrameCursor {
   }
 
   private reparse(): Uint32Array {
-    const pool = this.pool, s = this.scratch;
-    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], this.inPort.ofPort, s, 0);
-    const k = s.keys;
-    k[K.MetadataHi] = this.metaHi;
-    k[K.MetadataLo] = this.metaLo;
-    k[K.TunnelHi] = this.tunHi;
-    k[K.TunnelLo] = this.tunLo;
-    this.l3 = s.l3[0];
-    this.l4 = s.l4[0];
-    this.ethType = k[K.EthTypeVlan] >>> 16;
-    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
-    return k;
+    return this.reparseInto(this.scratch, this.inPort.ofPort);
   }
 
   /* ---------------------------------------------------------- the walk */
@@ -133,10 +112,7 @@ export class TraceExecutor implements FrameCursor {
         return;
       }
     }
-    this.metaHi = key[K.MetadataHi] | 0;
-    this.metaLo = key[K.MetadataLo] | 0;
-    this.tunHi = key[K.TunnelHi] | 0;
-    this.tunLo = key[K.TunnelLo] | 0;
+    this.stateFromKey(key, 0);
     const work = key.slice(0, KEY_WORDS);
     let cacheable = this.parseFlags === 0 && rules.emc.insertProbabilityInverse !== 0;
     const set: Array<{ e: FlowEntry; pc: number } | null> = new Array<{ e: FlowEntry; pc: number } | null>(SetSlot.COUNT).fill(null);
@@ -176,8 +152,7 @@ export class TraceExecutor implements FrameCursor {
       }
       for (let i = 0; i < p.writeSlots.length; i++) set[p.writeSlots[i]] = { e, pc: p.writePcs[i] };
       if (p.writesMetadata) {
-        this.metaHi = (this.metaHi & ~p.metaMaskHi) | (p.metaHi & p.metaMaskHi);
-        this.metaLo = (this.metaLo & ~p.metaMaskLo) | (p.metaLo & p.metaMaskLo);
+        this.writeMetadata(p.metaHi, p.metaLo, p.metaMaskHi, p.metaMaskLo);
         this.events.push({
           kind: 'write-metadata', indent: 1, value: cookieFromWords(p.metaHi, p.metaLo), mask: cookieFromWords(p.metaMaskHi, p.metaMaskLo),
           metadata: cookieFromWords(this.metaHi, this.metaLo),
@@ -188,17 +163,12 @@ export class TraceExecutor implements FrameCursor {
         return;
       }
       this.events.push({ kind: 'goto', indent: 1, table: p.gotoTable });
-      let edits = false;
-      for (let pc = 0; pc < p.applyEnd; pc += OP_LEN[p.code[pc]]) if (opEdits(p.code[pc])) edits = true;
-      if (edits && !reparse) reparse = !cacheable || !patchKey(p.code, 0, p.applyEnd, work, 0);
+      if (p.applyEdits && !reparse) reparse = !cacheable || !patchKey(p.code, 0, p.applyEnd, work, 0);
       if (reparse) {
         work.set(this.reparse());
         cacheable = false;
       }
-      work[K.MetadataHi] = this.metaHi;
-      work[K.MetadataLo] = this.metaLo;
-      work[K.TunnelHi] = this.tunHi;
-      work[K.TunnelLo] = this.tunLo;
+      this.keyTakesState(work);
       t = p.gotoTable;
     }
   }
@@ -312,8 +282,7 @@ export class TraceExecutor implements FrameCursor {
           if (!this.tagResult(copyTtlIn(this), sub)) return false;
           break;
         case Op.WriteMetadata:
-          this.metaHi = (this.metaHi & ~code[pc + 3]) | (code[pc + 1] & code[pc + 3]);
-          this.metaLo = (this.metaLo & ~code[pc + 4]) | (code[pc + 2] & code[pc + 4]);
+          this.writeMetadata(code[pc + 1], code[pc + 2], code[pc + 3], code[pc + 4]);
           break;
         case Op.Meter: {
           const m = rules.meters.bySlot[code[pc + 1]];

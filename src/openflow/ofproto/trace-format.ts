@@ -18,7 +18,7 @@
  *   by priority and cookie only.
  */
 
-import type { CacheDump } from '../../datapath/rules/cache-dump.js';
+import type { CacheDump, CacheTotals } from '../../datapath/rules/cache-dump.js';
 import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { PuntReason } from '../../datapath/rules/punt.js';
 import type { DatapathTrace, TraceEvent, TracePunt } from '../../datapath/rules/trace-events.js';
@@ -186,18 +186,7 @@ export function formatTrace(r: TraceReport): string {
 
 /* ------------------------------------------------------------ the cache */
 
-export interface CacheReport {
-  capacity: number;
-  live: number;
-  generation: number;
-  insertInvProb: number;
-  hits: number;
-  misses: number;
-  inserts: number;
-  evictions: number;
-  walks: number;
-  programsBuilt: number;
-  uncacheable: number;
+export interface CacheReport extends CacheTotals {
   /** Per-entry hits are not counted (see cache-dump.ts); say so to the reader. */
   hitCounts: string;
   entries: Array<{ slot: number; program: number; flow: string; path: Array<{ table: number; rule: RuleReport | null }> | null; actions: string }>;
@@ -207,20 +196,11 @@ const HIT_COUNTS_NOTE =
   'per-entry hit counts are not kept: a count on every cache hit would slow the hottest path; the totals and each rule\'s n_packets tell how much a path is used';
 
 export function cacheReport(dump: CacheDump): CacheReport {
+  const { entries, ...totals } = dump;
   return {
-    capacity: dump.capacity,
-    live: dump.live,
-    generation: dump.generation,
-    insertInvProb: dump.insertInvProb,
-    hits: dump.hits,
-    misses: dump.misses,
-    inserts: dump.inserts,
-    evictions: dump.evictions,
-    walks: dump.walks,
-    programsBuilt: dump.programsBuilt,
-    uncacheable: dump.uncacheable,
+    ...totals,
     hitCounts: HIT_COUNTS_NOTE,
-    entries: dump.entries.map((e) => ({
+    entries: entries.map((e) => ({
       slot: e.slot,
       program: e.program,
       flow: keyText(e.key),
