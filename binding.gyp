@@ -21,6 +21,7 @@
         "src/ports/native/drops.cc",
         "src/ports/native/memory.cc",
         "src/ports/native/ring.cc",
+        "src/ports/native/xdp.cc",
         "src/ports/native/uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_CONSTANTS } from './native-layout.js';
+import type { NativeXdpIo } from './xdp-io.js';
 
 /**
  * The burst arrays and status createIo and createRingIo take, in this order (burst.h):
@@ -114,6 +115,11 @@ export interface NativeBinding {
    */
   createRingIo(fd: number, ...args: [...NativeBurstArgs, opts: { ifindex: number; vnetHdr: boolean; blockSize: number }]): NativeIo;
   createIo(fd: number, kind: number, ...burst: NativeBurstArgs): NativeIo;
+  /**
+   * An AF_XDP socket in copy mode with its XDP program attached (linkFlags) on the packet socket's interface (xdp.cc), with
+   * the burst arrays of createIo. Throws NativeSysError naming the step that failed, after undoing the steps before it.
+   */
+  createXdpIo(fd: number, ...args: [...NativeBurstArgs, opts: { ifindex: number; vnetHdr: boolean; linkFlags: number }]): NativeXdpIo;
 }
 
 /** What the native slow-path calls throw. */

@@ -3,8 +3,8 @@
  * an AF_PACKET raw socket bound to it, in promiscuous mode; port kind `if`
  * (its registry row: src/ports/kinds/if.ts).
  *
- * What: moves one burst per native call, in one of two I/O modes (per port,
- * `if:NAME,mode=ring|mmsg`):
+ * What: moves one burst per native call, in one of three I/O modes (per port,
+ * `if:NAME,mode=ring|mmsg|xdp`):
  * - mmsg: one recvmmsg and one sendmmsg per burst (io.cc).
  * - ring: the kernel's TPACKET_V3 rx ring and a tx ring (ring.cc): rx is a
  *   walk over the ring's retired blocks with one copy per frame into the
@@ -13,7 +13,11 @@
  *   limit on locked memory), the port logs one line and uses mmsg on the
  *   same socket. The environment variable LINC_TEST_RING_SETUP_FAIL=1 makes
  *   the ring setup ask the kernel for an invalid block size, so tests can
- *   see that fallback for real. The socket never re-receives its own transmitted frames
+ *   see that fallback for real.
+ * - xdp: an AF_XDP socket in copy mode fed by an XDP program in generic mode
+ *   (src/ports/xdp-io.ts, xdp.cc); no vnet header and no VLAN stripping on
+ *   rx; the same one-line fallback to mmsg when the kernel refuses it.
+ * The socket never re-receives its own transmitted frames
  * (PACKET_IGNORE_OUTGOING). With vnetHdr (the default) frames carry their
  * virtio_net_hdr (PACKET_VNET_HDR), so partial checksums and GSO frames from
  * a veth peer cross the switch intact.
@@ -49,6 +53,7 @@ import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO
 import { isNativeSysError, loadNative, type NativeBinding, type NativeIo } from './native.js';
 import { IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
+import { markPartialChecksums, openXdpIo, XdpDrops } from './xdp-io.js';
 import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
 
@@ -56,7 +61,7 @@ import type { LinkInfo, Port } from './port.js';
 const INTERFACE_WORDS: DeviceWords = { noun: 'interface', privileges: 'root or CAP_NET_RAW and CAP_NET_ADMIN', enoentIsMissing: true };
 
 /** The I/O modes of a packet port (the `mode=` option of `if:` ports). */
-export const PACKET_IO_MODES = ['ring', 'mmsg'] as const;
+export const PACKET_IO_MODES = ['ring', 'mmsg', 'xdp'] as const;
 export type PacketIoMode = (typeof PACKET_IO_MODES)[number];
 
 /** Bytes per block of the rx ring: a page multiple that holds a 64 KiB GSO frame with its headers. */
@@ -139,6 +144,8 @@ export class PacketPort extends NativePort implements Port {
   /** The mode the bound socket uses ('mmsg' after a ring fallback; the asked mode while detached). */
   private activeMode: PacketIoMode;
   private readonly notice: (message: string) => void;
+  /** The kernel drops of the AF_XDP socket while mode xdp is in use, else null. */
+  private xdpDrops: XdpDrops | null = null;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -183,6 +190,13 @@ export class PacketPort extends NativePort implements Port {
   /** mode=ring: the ring Io, or (the kernel refused) one notice and the mmsg Io on the same socket. */
   protected override createIo(fd: number): NativeIo {
     this.activeMode = this.mode;
+    this.xdpDrops = null;
+    if (this.mode === 'xdp') {
+      const xdp = openXdpIo(this.native, { fd, ifindex: this.boundIfindex, vnetHdr: this.vnetHdr, pool: this.pool.buffer, rxCap: this.rxCap, arrays: this.ioArrays }, this.name, this.notice);
+      if (xdp !== null) this.xdpDrops = new XdpDrops(xdp);
+      else this.activeMode = 'mmsg';
+      return xdp ?? super.createIo(fd);
+    }
     if (this.mode !== 'ring') return super.createIo(fd);
     const a = this.ioArrays;
     const blockSize = process.env.LINC_TEST_RING_SETUP_FAIL === '1' ? RING_BLOCK_SIZE_INVALID : RING_BLOCK_SIZE;
@@ -250,10 +264,11 @@ export class PacketPort extends NativePort implements Port {
   /** PACKET_STATISTICS tp_drops since the last read of the bound socket (0 while detached or when the kernel cannot say). */
   private socketDrops(): number {
     if (this.closed || !this.attached) return 0;
+    const xdp = this.xdpDrops?.take() ?? 0;
     try {
-      return this.native.packetStats(this.fd).drops;
+      return xdp + this.native.packetStats(this.fd).drops;
     } catch {
-      return 0;
+      return xdp;
     }
   }
 
@@ -269,6 +284,7 @@ export class PacketPort extends NativePort implements Port {
     for (let i = 0; i < got; i++) {
       if (rxTci[i] !== 0) reinsertVlanTag(pool, slots[i], rxTci[i], this.hdr);
     }
+    if (this.xdpDrops !== null && got > 0) markPartialChecksums(pool, slots, got);
     return got;
   }
 

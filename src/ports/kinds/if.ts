@@ -1,9 +1,9 @@
 /*
  * Port kind `if`: an existing Linux interface (veth, NIC) through an
  * AF_PACKET socket (PacketPort).
- * Spec: if:NAME[=OFPORT][,mode=ring|mmsg], or { type: if, name: NAME, ofport: N, mode: ring }.
+ * Spec: if:NAME[=OFPORT][,mode=ring|mmsg|xdp], or { type: if, name: NAME, ofport: N, mode: ring }.
  * mode: the I/O mode (packet-port.ts): the kernel's TPACKET_V3 rings, or
- * recvmmsg/sendmmsg; default IF_DEFAULT_MODE (see BENCHMARKS.md for why).
+ * recvmmsg/sendmmsg, or AF_XDP (copy mode, generic XDP); default IF_DEFAULT_MODE (see BENCHMARKS.md for why).
  * An interface that does not exist yet (a VM not started) is waited for:
  * the port is kept, link down, and binds when the interface appears.
  */
@@ -36,7 +36,7 @@ export const ifKind: PortKind<PacketPort> = {
   capabilities,
   spec: {
     ...interfaceNameSyntax('existing interface, AF_PACKET'),
-    options: { mode: { values: PACKET_IO_MODES, help: `I/O: kernel rings (TPACKET_V3) or recvmmsg/sendmmsg; default ${IF_DEFAULT_MODE}` } },
+    options: { mode: { values: PACKET_IO_MODES, help: `I/O: kernel rings (TPACKET_V3), recvmmsg/sendmmsg or AF_XDP; default ${IF_DEFAULT_MODE}` } },
   },
   open: (spec, ctx) =>
     PacketPort.open({

@@ -3,7 +3,7 @@
  * Exports: openTap, openPacket, linkInfo, setLinkUp, tapInfo, closeFd
  * (open.cc), createIo (io.cc), openLinkEvents (netlink.cc), lockFile
  * (lock.cc), packetStats, tapDevStats (drops.cc),
- * reclaimMemory (memory.cc), createRingIo (ring.cc), and `constants`: the layout shared with
+ * reclaimMemory (memory.cc), createRingIo (ring.cc), createXdpIo (xdp.cc), and `constants`: the layout shared with
  * TypeScript (layout.h) plus the errno values the hot path reports, under
  * the names src/ports/native-layout.ts gives them. src/ports/native.ts is
  * the typed view and checks `constants` when it loads the addon.
@@ -53,6 +53,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   linc::InitDrops(env, exports);
   linc::InitMemory(env, exports);
   linc::InitRing(env, exports);
+  linc::InitXdp(env, exports);
   InitConstants(env, exports);
   return exports;
 }

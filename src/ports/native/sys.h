@@ -81,6 +81,9 @@ void InitMemory(Napi::Env env, Napi::Object exports);
 /* Register createRingIo (ring.cc: TPACKET_V3 rings of an AF_PACKET socket) on `exports`. */
 void InitRing(Napi::Env env, Napi::Object exports);
 
+/* Register createXdpIo (xdp.cc: an AF_XDP socket and its XDP program) on `exports`. */
+void InitXdp(Napi::Env env, Napi::Object exports);
+
 }  // namespace linc
 
 #endif  // LINC_NATIVE_SYS_H_

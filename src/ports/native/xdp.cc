@@ -1,0 +1,588 @@
+/*
+ * XdpIo: the burst I/O object of an `if:NAME,mode=xdp` port: an AF_XDP
+ * socket in copy mode on queue 0 of the interface, fed by a tiny XDP
+ * program attached in generic (SKB) mode. Same face as io.cc's Io (rx(n),
+ * tx(n), startPoll, stopPoll, close, releaseFd) plus kernelDrops(), and the
+ * same burst arrays and status indices, so src/ports/native-port.ts drives
+ * it like the others.
+ *
+ * createXdpIo(fd, pool, rxOff, rxCap, rxLen, rxTci, txOff, txLen, status,
+ *             {ifindex, vnetHdr, linkFlags}) -> XdpIo
+ * takes the port's bound AF_PACKET socket `fd` (kept: frames that need the
+ * kernel's offloads go out through it, see tx) and sets up, each step a
+ * raw syscall:
+ *   bpf(BPF_MAP_CREATE) an XSKMAP; bpf(BPF_PROG_LOAD) the XDP program
+ *     r2 = ctx->rx_queue_index; r1 = map; r3 = XDP_PASS;
+ *     call bpf_redirect_map; exit
+ *   (frames of a queue without a socket pass to the stack);
+ *   socket(AF_XDP); an anonymous UMEM of kFrames chunks (XDP_UMEM_REG);
+ *   the fill, completion, rx and tx rings (sizes, XDP_MMAP_OFFSETS, mmap);
+ *   bind(XDP_COPY | XDP_USE_NEED_WAKEUP, queue 0); the socket into the map;
+ *   bpf(BPF_LINK_CREATE, BPF_XDP, linkFlags) on the ifindex: from then on
+ *   the kernel redirects the interface's frames into the socket. Last, the
+ *   packet socket is re-bound to protocol 0 so it receives nothing.
+ * Any failing step throws NativeSysError{syscall: the step} after undoing
+ * the steps before it: the packet socket is as it was (the caller's mmsg
+ * fallback).
+ *
+ *   rx: takes the rx ring's descriptors, writes each frame into the pool at
+ *       rxOff[i] after VNET_HDR_LEN zero bytes when vnetHdr (XDP frames
+ *       carry no vnet header), and gives the chunks straight back to the
+ *       fill ring. No syscall unless the fill ring asks for a wakeup.
+ *   tx: reaps the completion ring, copies each frame (its vnet header
+ *       skipped) into a free tx chunk and posts it, then kicks with
+ *       sendto() (copy mode transmits inside that call, a batch at a time;
+ *       it is repeated while the kernel says EAGAIN). A frame whose vnet
+ *       header asks for an offload (GSO, partial checksum), or one larger
+ *       than a chunk, goes through the packet socket with its header after
+ *       the frames before it were kicked, so the order holds.
+ *
+ * The XDP attachment is a bpf_link: it belongs to the link fd, so closing
+ * that fd (close(), releaseFd(), the process exiting for any reason, SIGKILL
+ * included) detaches the program; the kernel also drops it with the device.
+ *
+ * Invariants
+ * - rx/tx never block, never allocate and never throw; pool offsets are
+ *   bounds-checked as in io.cc; frames 0..k-1 of an rx are valid.
+ * - Every rx chunk is in the fill ring, with the kernel, or in the rx ring
+ *   (the fill ring holds all of them); every tx chunk is free (tx_free_) or
+ *   posted and not yet completed.
+ * - Ring producer/consumer words are read with acquire and written with
+ *   release ordering (they are the hand-off with the kernel).
+ */
+
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_xdp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <vector>
+
+#include "burst.h"
+#include "fd-poll.h"
+#include "layout.h"
+#include "sys.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+namespace linc {
+
+namespace {
+
+constexpr uint32_t kChunk = 2048;
+constexpr uint32_t kRxFrames = 2048;  // = fill ring = rx ring size
+constexpr uint32_t kTxFrames = 1024;  // = tx ring = completion ring size
+constexpr uint32_t kFrames = kRxFrames + kTxFrames;
+/* Largest frame a chunk holds in copy mode: the kernel keeps XDP_PACKET_HEADROOM (256) in front. */
+constexpr uint32_t kMaxXdpFrame = kChunk - 256;
+constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
+constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
+constexpr int kHelperRedirectMap = 51;  // BPF_FUNC_redirect_map
+
+inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+long Bpf(int cmd, union bpf_attr* attr) { return syscall(__NR_bpf, cmd, attr, sizeof *attr); }
+
+/* One mmap'd ring: producer, consumer, flags words and the descriptor array. */
+struct Ring {
+  uint32_t* producer = nullptr;
+  uint32_t* consumer = nullptr;
+  uint32_t* flags = nullptr;
+  void* desc = nullptr;
+  void* map = nullptr;
+  size_t map_len = 0;
+  uint32_t mask = 0;
+
+  bool Map(int fd, const struct xdp_ring_offset& off, uint32_t n, size_t desc_size, off_t pgoff) {
+    map_len = off.desc + n * desc_size;
+    void* m = mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+    if (m == MAP_FAILED) {
+      map_len = 0;
+      return false;
+    }
+    map = m;
+    auto* base = static_cast<uint8_t*>(m);
+    producer = reinterpret_cast<uint32_t*>(base + off.producer);
+    consumer = reinterpret_cast<uint32_t*>(base + off.consumer);
+    flags = reinterpret_cast<uint32_t*>(base + off.flags);
+    desc = base + off.desc;
+    mask = n - 1;
+    return true;
+  }
+  void Unmap() {
+    if (map != nullptr) munmap(map, map_len);
+    map = nullptr;
+    map_len = 0;
+  }
+  uint64_t* Addrs() const { return static_cast<uint64_t*>(desc); }
+  struct xdp_desc* Descs() const { return static_cast<struct xdp_desc*>(desc); }
+};
+
+class XdpIo : public Napi::ObjectWrap<XdpIo> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeXdpIo",
+                       {InstanceMethod<&XdpIo::Rx>("rx"), InstanceMethod<&XdpIo::Tx>("tx"),
+                        InstanceMethod<&XdpIo::StartPoll>("startPoll"), InstanceMethod<&XdpIo::StopPoll>("stopPoll"),
+                        InstanceMethod<&XdpIo::Close>("close"), InstanceMethod<&XdpIo::ReleaseFd>("releaseFd"),
+                        InstanceMethod<&XdpIo::KernelDrops>("kernelDrops")});
+  }
+  explicit XdpIo(const Napi::CallbackInfo& info);
+  ~XdpIo() override {
+    poll_.ReleaseHandle();
+    TearDownXdp();
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  Napi::Value Rx(const Napi::CallbackInfo& info);
+  Napi::Value Tx(const Napi::CallbackInfo& info);
+  Napi::Value StartPoll(const Napi::CallbackInfo& info);
+  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+  Napi::Value KernelDrops(const Napi::CallbackInfo& info);
+
+  const char* Setup(int ifindex, uint32_t link_flags);
+  int LoadProgram();
+  int RxXsk(uint32_t n);
+  int RxPacket(uint32_t from, uint32_t n);
+  int TxXsk(uint32_t n);
+  void Reap();
+  int Kick();
+  int SendPacket(const uint8_t* data, uint32_t len);
+  void TearDownXdp();
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void HandlePoll(int status);
+
+  int fd_ = -1;  // the port's packet socket
+  int xsk_ = -1, map_fd_ = -1, prog_fd_ = -1, link_fd_ = -1, ep_ = -1;
+  bool vnet_ = false;
+  Readable poll_;
+  uint8_t* umem_ = nullptr;
+  Ring fill_, comp_, rx_, tx_;
+  uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
+  std::vector<uint64_t> tx_free_;  // free tx chunk addresses (a stack, sized once)
+  std::vector<struct mmsghdr> msgs_;   // recvmmsg scratch for the packet socket, sized once
+  std::vector<struct iovec> iov_;
+  std::vector<uint8_t> ctl_;
+
+  BurstArrays a_;
+  std::vector<Napi::ObjectReference> keep_;
+};
+
+XdpIo::XdpIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XdpIo>(info) {
+  Napi::Env env = info.Env();
+  const char* usage =
+      "createXdpIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
+      "{ifindex, vnetHdr, linkFlags})";
+  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
+    ThrowType(env, usage);
+    return;
+  }
+  Napi::Object opts = info[9].As<Napi::Object>();
+  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
+  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  const uint32_t link_flags = opts.Get("linkFlags").ToNumber().Uint32Value();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  fd_ = fd;
+  msgs_.resize(a_.rx_burst);
+  iov_.resize(a_.rx_burst);
+  ctl_.resize(CMSG_SPACE(sizeof(struct tpacket_auxdata)) * a_.rx_burst + 1);
+  const char* failed = Setup(ifindex, link_flags);
+  if (failed != nullptr) {
+    const int err = errno;
+    TearDownXdp();
+    fd_ = -1;  // the caller still owns it, unchanged
+    ThrowSys(env, err, failed, "ifindex " + std::to_string(ifindex));
+  }
+}
+
+/* The tiny XDP program, bound to map_fd_: prog fd, or -1 (errno set). */
+int XdpIo::LoadProgram() {
+  struct bpf_insn insns[12];
+  memset(insns, 0, sizeof insns);
+  auto ins = [&insns](int i, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    insns[i].code = code;
+    insns[i].dst_reg = dst;
+    insns[i].src_reg = src;
+    insns[i].off = off;
+    insns[i].imm = imm;
+  };
+  // A frame no chunk holds (a GSO super-frame) passes to the stack, where the packet socket gets it with its vnet header.
+  ins(0, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct xdp_md, data), 0);
+  ins(1, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, offsetof(struct xdp_md, data_end), 0);
+  ins(2, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, kMaxXdpFrame + 1);
+  ins(3, BPF_JMP | BPF_JLE | BPF_X, BPF_REG_2, BPF_REG_3, 6, 0);  // data + max + 1 <= data_end: to insn 10
+  // Otherwise: bpf_redirect_map(xsks, ctx->rx_queue_index, XDP_PASS) (no socket for that queue: pass).
+  ins(4, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct xdp_md, rx_queue_index), 0);
+  ins(5, BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd_);  // and insn 6: the upper half, 0
+  ins(7, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, XDP_PASS);
+  ins(8, BPF_JMP | BPF_CALL, 0, 0, 0, kHelperRedirectMap);
+  ins(9, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  ins(10, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS);
+  ins(11, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  static const char license[] = "Dual MIT/GPL";
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_XDP;
+  attr.insns = reinterpret_cast<uint64_t>(insns);
+  attr.insn_cnt = 12;
+  attr.license = reinterpret_cast<uint64_t>(license);
+  attr.expected_attach_type = BPF_XDP;
+  strncpy(attr.prog_name, "linc_xsk", sizeof attr.prog_name - 1);
+  return static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
+}
+
+/* The setup; nullptr, or the name of the step that failed (errno set). */
+const char* XdpIo::Setup(int ifindex, uint32_t link_flags) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_XSKMAP;
+  attr.key_size = 4;
+  attr.value_size = 4;
+  attr.max_entries = 1;
+  map_fd_ = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+  if (map_fd_ < 0) return "bpf BPF_MAP_CREATE";
+  prog_fd_ = LoadProgram();
+  if (prog_fd_ < 0) return "bpf BPF_PROG_LOAD";
+  xsk_ = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (xsk_ < 0) return "socket AF_XDP";
+  void* m = mmap(nullptr, static_cast<size_t>(kFrames) * kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (m == MAP_FAILED) return "mmap UMEM";
+  umem_ = static_cast<uint8_t*>(m);
+  struct xdp_umem_reg reg;
+  memset(&reg, 0, sizeof reg);
+  reg.addr = reinterpret_cast<uint64_t>(umem_);
+  reg.len = static_cast<uint64_t>(kFrames) * kChunk;
+  reg.chunk_size = kChunk;
+  if (setsockopt(xsk_, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return "XDP_UMEM_REG";
+  const uint32_t rxn = kRxFrames, txn = kTxFrames;
+  if (setsockopt(xsk_, SOL_XDP, XDP_UMEM_FILL_RING, &rxn, sizeof rxn) < 0) return "XDP_UMEM_FILL_RING";
+  if (setsockopt(xsk_, SOL_XDP, XDP_UMEM_COMPLETION_RING, &txn, sizeof txn) < 0) return "XDP_UMEM_COMPLETION_RING";
+  if (setsockopt(xsk_, SOL_XDP, XDP_RX_RING, &rxn, sizeof rxn) < 0) return "XDP_RX_RING";
+  if (setsockopt(xsk_, SOL_XDP, XDP_TX_RING, &txn, sizeof txn) < 0) return "XDP_TX_RING";
+  struct xdp_mmap_offsets off;
+  socklen_t ol = sizeof off;
+  if (getsockopt(xsk_, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0) return "XDP_MMAP_OFFSETS";
+  if (!fill_.Map(xsk_, off.fr, rxn, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING)) return "mmap fill ring";
+  if (!comp_.Map(xsk_, off.cr, txn, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING)) return "mmap completion ring";
+  if (!rx_.Map(xsk_, off.rx, rxn, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING)) return "mmap rx ring";
+  if (!tx_.Map(xsk_, off.tx, txn, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING)) return "mmap tx ring";
+  // Every rx chunk into the fill ring; every tx chunk free.
+  for (uint32_t i = 0; i < kRxFrames; i++) fill_.Addrs()[i] = static_cast<uint64_t>(i) * kChunk;
+  fill_prod_ = kRxFrames;
+  StoreRelease(fill_.producer, fill_prod_);
+  tx_free_.reserve(kTxFrames);
+  for (uint32_t i = 0; i < kTxFrames; i++) tx_free_.push_back(static_cast<uint64_t>(kRxFrames + i) * kChunk);
+  struct sockaddr_xdp sxdp;
+  memset(&sxdp, 0, sizeof sxdp);
+  sxdp.sxdp_family = AF_XDP;
+  sxdp.sxdp_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+  sxdp.sxdp_ifindex = ifindex;
+  sxdp.sxdp_queue_id = 0;
+  if (bind(xsk_, reinterpret_cast<struct sockaddr*>(&sxdp), sizeof sxdp) < 0) return "bind AF_XDP";
+  const uint32_t key = 0;
+  const uint32_t value = static_cast<uint32_t>(xsk_);
+  memset(&attr, 0, sizeof attr);
+  attr.map_fd = map_fd_;
+  attr.key = reinterpret_cast<uint64_t>(&key);
+  attr.value = reinterpret_cast<uint64_t>(&value);
+  if (Bpf(BPF_MAP_UPDATE_ELEM, &attr) < 0) return "bpf BPF_MAP_UPDATE_ELEM";
+  memset(&attr, 0, sizeof attr);
+  attr.link_create.prog_fd = prog_fd_;
+  attr.link_create.target_ifindex = ifindex;
+  attr.link_create.attach_type = BPF_XDP;
+  attr.link_create.flags = link_flags;
+  link_fd_ = static_cast<int>(Bpf(BPF_LINK_CREATE, &attr));
+  if (link_fd_ < 0) return "bpf BPF_LINK_CREATE";
+  // One fd to poll for both sockets: the AF_XDP rx ring and the packet socket (frames the program passed).
+  ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (ep_ < 0) return "epoll_create1";
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  if (epoll_ctl(ep_, EPOLL_CTL_ADD, xsk_, &ev) < 0 || epoll_ctl(ep_, EPOLL_CTL_ADD, fd_, &ev) < 0) return "epoll_ctl";
+  return nullptr;
+}
+
+/* Detach (close the link), free the socket, rings, UMEM, map and program; the packet socket stays. */
+void XdpIo::TearDownXdp() {
+  if (link_fd_ >= 0) close(link_fd_);
+  link_fd_ = -1;
+  fill_.Unmap();
+  comp_.Unmap();
+  rx_.Unmap();
+  tx_.Unmap();
+  if (xsk_ >= 0) close(xsk_);
+  xsk_ = -1;
+  if (umem_ != nullptr) munmap(umem_, static_cast<size_t>(kFrames) * kChunk);
+  umem_ = nullptr;
+  if (prog_fd_ >= 0) close(prog_fd_);
+  prog_fd_ = -1;
+  if (ep_ >= 0) close(ep_);
+  ep_ = -1;
+  if (map_fd_ >= 0) close(map_fd_);
+  map_fd_ = -1;
+}
+
+Napi::Value XdpIo::Rx(const Napi::CallbackInfo& info) {
+  const uint32_t want = BurstCount(info, a_.rx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
+  if (xsk_ < 0) return Napi::Number::New(info.Env(), -EBADF);
+  const int got = RxXsk(want);
+  // The XSK ring ran dry: what the program passed to the stack (GSO super-frames) waits on the packet socket.
+  return Napi::Number::New(info.Env(), static_cast<uint32_t>(got) < want ? RxPacket(static_cast<uint32_t>(got), want) : got);
+}
+
+Napi::Value XdpIo::Tx(const Napi::CallbackInfo& info) {
+  a_.status[kTxStopped] = 0;
+  const uint32_t want = BurstCount(info, a_.tx_burst);
+  if (want == 0) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), xsk_ < 0 ? -EBADF : TxXsk(want));
+}
+
+int XdpIo::RxXsk(uint32_t n) {
+  const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
+  const uint32_t avail = LoadAcquire(rx_.producer) - rx_cons_;
+  const uint32_t take = avail < n ? avail : n;
+  uint32_t got = 0;
+  for (uint32_t i = 0; i < take; i++) {
+    const struct xdp_desc& d = rx_.Descs()[(rx_cons_ + i) & rx_.mask];
+    const uint32_t off = a_.rx_off[got];
+    const uint64_t chunk = d.addr & ~static_cast<uint64_t>(kChunk - 1);
+    if (!a_.InPool(off, a_.rx_cap)) {
+      a_.status[kLastErrno] = EFAULT;
+    } else if (hdr + d.len > a_.rx_cap || d.addr + d.len > static_cast<uint64_t>(kFrames) * kChunk) {
+      a_.status[kRxTruncated]++;
+    } else {
+      if (hdr != 0) memset(a_.pool + off, 0, hdr);
+      memcpy(a_.pool + off + hdr, umem_ + d.addr, d.len);
+      a_.rx_len[got] = hdr + d.len;
+      a_.rx_tci[got] = 0;  // XDP sees the frame as it came: a tag is still in it
+      got++;
+    }
+    fill_.Addrs()[(fill_prod_ + i) & fill_.mask] = chunk;  // the chunk goes straight back
+  }
+  if (take > 0) {
+    rx_cons_ += take;
+    StoreRelease(rx_.consumer, rx_cons_);
+    fill_prod_ += take;
+    StoreRelease(fill_.producer, fill_prod_);
+  }
+  if ((LoadAcquire(fill_.flags) & XDP_RING_NEED_WAKEUP) != 0) recvfrom(xsk_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  a_.status[kLastErrno] = 0;
+  return static_cast<int>(got);
+}
+
+/*
+ * Frames rx slots from..n-1 get from the packet socket (PACKET_VNET_HDR as the port set it; a VLAN tag the
+ * kernel stripped in PACKET_AUXDATA): the total count of frames in the burst.
+ */
+int XdpIo::RxPacket(uint32_t from, uint32_t n) {
+  const size_t space = CMSG_SPACE(sizeof(struct tpacket_auxdata));
+  for (uint32_t i = from; i < n; i++) {
+    if (!a_.InPool(a_.rx_off[i], a_.rx_cap)) return static_cast<int>(from);
+    iov_[i] = {a_.pool + a_.rx_off[i], a_.rx_cap};
+    struct msghdr& h = msgs_[i].msg_hdr;
+    memset(&h, 0, sizeof h);
+    h.msg_iov = &iov_[i];
+    h.msg_iovlen = 1;
+    h.msg_control = ctl_.data() + i * space;
+    h.msg_controllen = space;
+  }
+  const int r = recvmmsg(fd_, msgs_.data() + from, n - from, MSG_DONTWAIT, nullptr);
+  if (r <= 0) return static_cast<int>(from);
+  uint32_t kept = from;
+  for (uint32_t j = from; j < from + static_cast<uint32_t>(r); j++) {
+    struct msghdr& h = msgs_[j].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) {
+      a_.status[kRxTruncated]++;
+      continue;
+    }
+    uint32_t tci = 0;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA || c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) continue;
+      struct tpacket_auxdata aux;
+      memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+        tci = aux.tp_vlan_tci | kRxTciPresent;
+        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
+      }
+    }
+    if (kept != j) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], msgs_[j].msg_len);
+    a_.rx_len[kept] = msgs_[j].msg_len;
+    a_.rx_tci[kept] = tci;
+    kept++;
+  }
+  return static_cast<int>(kept);
+}
+
+/* Completed tx chunks back to the free stack. */
+void XdpIo::Reap() {
+  const uint32_t done = LoadAcquire(comp_.producer) - comp_cons_;
+  for (uint32_t i = 0; i < done; i++) tx_free_.push_back(comp_.Addrs()[(comp_cons_ + i) & comp_.mask]);
+  comp_cons_ += done;
+  if (done > 0) StoreRelease(comp_.consumer, comp_cons_);
+}
+
+/* sendto() until the kernel took every posted descriptor, or refused: 0 or an errno. */
+int XdpIo::Kick() {
+  for (int tries = 0; tries < 64; tries++) {
+    if (LoadAcquire(tx_.consumer) == tx_prod_) return 0;
+    if ((LoadAcquire(tx_.flags) & XDP_RING_NEED_WAKEUP) == 0) return 0;
+    if (sendto(xsk_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
+    // EAGAIN: one batch done, more to go; EBUSY/ENOBUFS: the device queue is full.
+    if (errno != EAGAIN && errno != EINTR) return errno;
+  }
+  return LoadAcquire(tx_.consumer) == tx_prod_ ? 0 : EAGAIN;
+}
+
+int XdpIo::SendPacket(const uint8_t* data, uint32_t len) {
+  for (int tries = 0; tries < 3; tries++) {
+    if (send(fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
+    if (errno != EINTR && errno != ENETDOWN) return errno;
+  }
+  return errno;
+}
+
+int XdpIo::TxXsk(uint32_t n) {
+  const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
+  Reap();
+  uint32_t sent = 0, queued = 0;
+  int err = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
+    if (!a_.InPool(off, len) || len < hdr) {
+      err = EFAULT;
+      a_.status[kTxRejected]++;
+      continue;
+    }
+    const uint8_t* frame = a_.pool + off;
+    const bool offload = hdr != 0 && ((frame[0] & kVnetNeedsCsum) != 0 || frame[1] != kVnetGsoNone);
+    if (offload || len - hdr > kMaxXdpFrame) {
+      // The kernel's offloads (or a frame no chunk holds): the packet socket, after what is queued.
+      if (queued > 0) {
+        StoreRelease(tx_.producer, tx_prod_);
+        const int k = Kick();
+        if (k != 0 && k != EAGAIN) err = k;
+        queued = 0;
+      }
+      const int r = hdr != 0 ? SendPacket(frame, len) : EMSGSIZE;
+      if (r == 0) {
+        sent++;
+      } else if (FrameError(r)) {
+        err = r;
+        a_.status[kTxRejected]++;
+      } else {
+        err = r;
+        a_.status[kTxStopped] = 1;
+        break;
+      }
+      continue;
+    }
+    if (tx_free_.empty()) {
+      Reap();
+      if (tx_free_.empty()) {
+        err = ENOBUFS;  // every chunk still waits for the kernel: the queue is full
+        a_.status[kTxStopped] = 1;
+        break;
+      }
+    }
+    const uint64_t addr = tx_free_.back();
+    tx_free_.pop_back();
+    memcpy(umem_ + addr, frame + hdr, len - hdr);
+    struct xdp_desc& d = tx_.Descs()[tx_prod_ & tx_.mask];
+    d.addr = addr;
+    d.len = len - hdr;
+    d.options = 0;
+    tx_prod_++;
+    queued++;
+    sent++;
+  }
+  if (queued > 0) {
+    StoreRelease(tx_.producer, tx_prod_);
+    const int k = Kick();
+    // Descriptors the kernel has not taken yet stay posted and leave with the next kick.
+    if (k != 0 && k != EAGAIN) err = k;
+  }
+  a_.status[kLastErrno] = err;
+  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
+  return static_cast<int>(sent);
+}
+
+/* kernelDrops() -> frames the kernel could not deliver to the socket since it was made (XDP_STATISTICS), or -1. */
+Napi::Value XdpIo::KernelDrops(const Napi::CallbackInfo& info) {
+  struct xdp_statistics st;
+  memset(&st, 0, sizeof st);
+  socklen_t len = sizeof st;
+  if (xsk_ < 0 || getsockopt(xsk_, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) return Napi::Number::New(info.Env(), -1);
+  return Napi::Number::New(info.Env(), static_cast<double>(st.rx_dropped + st.rx_ring_full));
+}
+
+Napi::Value XdpIo::StartPoll(const Napi::CallbackInfo& info) {
+  return poll_.Start(info, this, ep_, this, OnPoll, "linc:port-poll", "closed port", "xsk fd " + std::to_string(xsk_));
+}
+
+Napi::Value XdpIo::StopPoll(const Napi::CallbackInfo& info) {
+  poll_.Stop(this);
+  return info.Env().Undefined();
+}
+
+Napi::Value XdpIo::Close(const Napi::CallbackInfo& info) {
+  poll_.Release(this);  // before the fds are closed
+  TearDownXdp();
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  return info.Env().Undefined();
+}
+
+/* releaseFd() -> fd | -1: detaches the program and frees the XDP side; the packet socket is the caller's to close. */
+Napi::Value XdpIo::ReleaseFd(const Napi::CallbackInfo& info) {
+  poll_.Release(this);
+  TearDownXdp();
+  const int fd = fd_;
+  fd_ = -1;
+  return Napi::Number::New(info.Env(), fd);
+}
+
+void XdpIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+  XdpIo* io = static_cast<XdpIo*>(handle->data);
+  if (io != nullptr) io->HandlePoll(status);
+}
+
+void XdpIo::HandlePoll(int status) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Object self = Value();
+  bool release = false;
+  if (status < 0) {
+    a_.status[kLastErrno] = -status;
+    release = poll_.Stopped();
+  }
+  poll_.Call(env, self);
+  if (release) Unref();
+}
+
+}  // namespace
+
+void InitXdp(Napi::Env env, Napi::Object exports) {
+  ExportFactory(env, exports, "createXdpIo", XdpIo::Define(env));
+}
+
+}  // namespace linc
