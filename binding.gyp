@@ -22,6 +22,7 @@
         "src/ports/native/memory.cc",
         "src/ports/native/ring.cc",
         "src/ports/native/xdp.cc",
+        "src/ports/native/xdp-prog.cc",
         "src/ports/native/uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

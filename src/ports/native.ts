@@ -24,7 +24,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_CONSTANTS } from './native-layout.js';
-import type { NativeXdpIo } from './xdp-io.js';
 
 /**
  * The burst arrays and status createIo and createRingIo take, in this order (burst.h):
@@ -56,6 +55,12 @@ export interface NativeIo {
   releaseFd(): number;
   /** TAP only: move bursts through an io_uring from now on; 0, or the errno that refused it (ENOSYS, EPERM, ...), leaving read/write in place. */
   useUring(): number;
+}
+
+/** An Io on an AF_XDP socket (createXdpIo): a NativeIo that can also say the kernel's drops so far. */
+export interface NativeXdpIo extends NativeIo {
+  /** Frames the kernel could not put into the socket's rx ring since it was made (XDP_STATISTICS), or -1. */
+  kernelDrops(): number;
 }
 
 export interface NativeLinkInfo {

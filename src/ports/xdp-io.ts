@@ -32,13 +32,7 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
-import { isNativeSysError, type NativeBinding, type NativeIo } from './native.js';
-
-/** An Io on an AF_XDP socket: a NativeIo that can also say the kernel's drops so far. */
-export interface NativeXdpIo extends NativeIo {
-  /** Frames the kernel could not put into the socket's rx ring since it was made (XDP_STATISTICS), or -1. */
-  kernelDrops(): number;
-}
+import { isNativeSysError, type NativeBinding, type NativeXdpIo } from './native.js';
 
 /** XDP_FLAGS_SKB_MODE: generic XDP, which any interface runs. */
 const XDP_FLAGS_SKB_MODE = 1 << 1;

@@ -4,7 +4,8 @@
  * What: the addon does Linux syscalls for the ports and nothing else (no
  * parsing, no switching). Slow-path calls (open*, linkInfo, setLinkUp,
  * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc
- * (ring.cc: the same with TPACKET rings), what those two share (burst
+ * (ring.cc: the same with TPACKET rings; xdp.cc: with an AF_XDP socket and
+ * its XDP program, xdp-prog.cc), what they share (burst
  * arrays, their argument check) in burst.h;
  * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
  * the readiness handle and startPoll/stopPoll of all three in fd-poll.cc;

@@ -11,16 +11,15 @@
  * takes the port's bound AF_PACKET socket `fd` (kept: frames that need the
  * kernel's offloads go out through it, see tx) and sets up, each step a
  * raw syscall:
- *   bpf(BPF_MAP_CREATE) an XSKMAP; bpf(BPF_PROG_LOAD) the XDP program
- *     r2 = ctx->rx_queue_index; r1 = map; r3 = XDP_PASS;
- *     call bpf_redirect_map; exit
- *   (frames of a queue without a socket pass to the stack);
+ *   bpf(BPF_MAP_CREATE) an XSKMAP; bpf(BPF_PROG_LOAD) the XDP program of
+ *   xdp-prog.cc (frames larger than a chunk, and frames of a queue without
+ *   a socket, pass to the stack; the rest go to the socket);
  *   socket(AF_XDP); an anonymous UMEM of kFrames chunks (XDP_UMEM_REG);
  *   the fill, completion, rx and tx rings (sizes, XDP_MMAP_OFFSETS, mmap);
  *   bind(XDP_COPY | XDP_USE_NEED_WAKEUP, queue 0); the socket into the map;
  *   bpf(BPF_LINK_CREATE, BPF_XDP, linkFlags) on the ifindex: from then on
- *   the kernel redirects the interface's frames into the socket. Last, the
- *   packet socket is re-bound to protocol 0 so it receives nothing.
+ *   the kernel redirects the interface's frames into the socket. Last, one
+ *   epoll fd holding the AF_XDP socket and the packet socket, to poll.
  * Any failing step throws NativeSysError{syscall: the step} after undoing
  * the steps before it: the packet socket is as it was (the caller's mmsg
  * fallback).
@@ -28,7 +27,10 @@
  *   rx: takes the rx ring's descriptors, writes each frame into the pool at
  *       rxOff[i] after VNET_HDR_LEN zero bytes when vnetHdr (XDP frames
  *       carry no vnet header), and gives the chunks straight back to the
- *       fill ring. No syscall unless the fill ring asks for a wakeup.
+ *       fill ring. No syscall unless the fill ring asks for a wakeup. When
+ *       the ring had fewer than n, one recvmmsg on the packet socket takes
+ *       what the program passed (GSO super-frames, with their vnet header
+ *       and PACKET_AUXDATA VLAN tag) into the rest of the burst.
  *   tx: reaps the completion ring, copies each frame (its vnet header
  *       skipped) into a free tx chunk and posts it, then kicks with
  *       sendto() (copy mode transmits inside that call, a batch at a time;
@@ -61,7 +63,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -71,13 +72,7 @@
 #include "fd-poll.h"
 #include "layout.h"
 #include "sys.h"
-
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-#ifndef SOL_XDP
-#define SOL_XDP 283
-#endif
+#include "xdp.h"
 
 namespace linc {
 
@@ -91,47 +86,9 @@ constexpr uint32_t kFrames = kRxFrames + kTxFrames;
 constexpr uint32_t kMaxXdpFrame = kChunk - 256;
 constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
 constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
-constexpr int kHelperRedirectMap = 51;  // BPF_FUNC_redirect_map
 
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-
-long Bpf(int cmd, union bpf_attr* attr) { return syscall(__NR_bpf, cmd, attr, sizeof *attr); }
-
-/* One mmap'd ring: producer, consumer, flags words and the descriptor array. */
-struct Ring {
-  uint32_t* producer = nullptr;
-  uint32_t* consumer = nullptr;
-  uint32_t* flags = nullptr;
-  void* desc = nullptr;
-  void* map = nullptr;
-  size_t map_len = 0;
-  uint32_t mask = 0;
-
-  bool Map(int fd, const struct xdp_ring_offset& off, uint32_t n, size_t desc_size, off_t pgoff) {
-    map_len = off.desc + n * desc_size;
-    void* m = mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
-    if (m == MAP_FAILED) {
-      map_len = 0;
-      return false;
-    }
-    map = m;
-    auto* base = static_cast<uint8_t*>(m);
-    producer = reinterpret_cast<uint32_t*>(base + off.producer);
-    consumer = reinterpret_cast<uint32_t*>(base + off.consumer);
-    flags = reinterpret_cast<uint32_t*>(base + off.flags);
-    desc = base + off.desc;
-    mask = n - 1;
-    return true;
-  }
-  void Unmap() {
-    if (map != nullptr) munmap(map, map_len);
-    map = nullptr;
-    map_len = 0;
-  }
-  uint64_t* Addrs() const { return static_cast<uint64_t*>(desc); }
-  struct xdp_desc* Descs() const { return static_cast<struct xdp_desc*>(desc); }
-};
 
 class XdpIo : public Napi::ObjectWrap<XdpIo> {
  public:
@@ -159,7 +116,6 @@ class XdpIo : public Napi::ObjectWrap<XdpIo> {
   Napi::Value KernelDrops(const Napi::CallbackInfo& info);
 
   const char* Setup(int ifindex, uint32_t link_flags);
-  int LoadProgram();
   int RxXsk(uint32_t n);
   int RxPacket(uint32_t from, uint32_t n);
   int TxXsk(uint32_t n);
@@ -213,42 +169,6 @@ XdpIo::XdpIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XdpIo>(info) {
   }
 }
 
-/* The tiny XDP program, bound to map_fd_: prog fd, or -1 (errno set). */
-int XdpIo::LoadProgram() {
-  struct bpf_insn insns[12];
-  memset(insns, 0, sizeof insns);
-  auto ins = [&insns](int i, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    insns[i].code = code;
-    insns[i].dst_reg = dst;
-    insns[i].src_reg = src;
-    insns[i].off = off;
-    insns[i].imm = imm;
-  };
-  // A frame no chunk holds (a GSO super-frame) passes to the stack, where the packet socket gets it with its vnet header.
-  ins(0, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct xdp_md, data), 0);
-  ins(1, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, offsetof(struct xdp_md, data_end), 0);
-  ins(2, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, kMaxXdpFrame + 1);
-  ins(3, BPF_JMP | BPF_JLE | BPF_X, BPF_REG_2, BPF_REG_3, 6, 0);  // data + max + 1 <= data_end: to insn 10
-  // Otherwise: bpf_redirect_map(xsks, ctx->rx_queue_index, XDP_PASS) (no socket for that queue: pass).
-  ins(4, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct xdp_md, rx_queue_index), 0);
-  ins(5, BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd_);  // and insn 6: the upper half, 0
-  ins(7, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, XDP_PASS);
-  ins(8, BPF_JMP | BPF_CALL, 0, 0, 0, kHelperRedirectMap);
-  ins(9, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-  ins(10, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS);
-  ins(11, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-  static const char license[] = "Dual MIT/GPL";
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.prog_type = BPF_PROG_TYPE_XDP;
-  attr.insns = reinterpret_cast<uint64_t>(insns);
-  attr.insn_cnt = 12;
-  attr.license = reinterpret_cast<uint64_t>(license);
-  attr.expected_attach_type = BPF_XDP;
-  strncpy(attr.prog_name, "linc_xsk", sizeof attr.prog_name - 1);
-  return static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
-}
-
 /* The setup; nullptr, or the name of the step that failed (errno set). */
 const char* XdpIo::Setup(int ifindex, uint32_t link_flags) {
   union bpf_attr attr;
@@ -259,7 +179,7 @@ const char* XdpIo::Setup(int ifindex, uint32_t link_flags) {
   attr.max_entries = 1;
   map_fd_ = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
   if (map_fd_ < 0) return "bpf BPF_MAP_CREATE";
-  prog_fd_ = LoadProgram();
+  prog_fd_ = LoadXskRedirectProgram(map_fd_, kMaxXdpFrame);
   if (prog_fd_ < 0) return "bpf BPF_PROG_LOAD";
   xsk_ = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (xsk_ < 0) return "socket AF_XDP";
