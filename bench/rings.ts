@@ -4,7 +4,8 @@
  * (bench/baseline/fwd.c, `packet` mode) as the anchor:
  *
  *   A[veth]--[veth] forwarder [veth]--[veth]B
- *   forwarders: linc-ts mode=ring | linc-ts mode=mmsg | C recvmmsg/sendmmsg
+ *   forwarders: linc-ts mode=ring | mode=mmsg | mode=xdp (AF_XDP, copy
+ *   mode, generic XDP) | C recvmmsg/sendmmsg
  *
  * Pinned: the forwarder under test on core 1 (taskset), the generator
  * (trafgen, 64-byte UDP, one process) on core 0. Interleaved: every round
@@ -24,8 +25,8 @@ import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
 import { median } from './inprocess.js';
 
-export type RingForwarder = 'linc-ts ring' | 'linc-ts mmsg' | 'C recvmmsg/sendmmsg';
-const FORWARDERS: readonly RingForwarder[] = ['linc-ts ring', 'linc-ts mmsg', 'C recvmmsg/sendmmsg'];
+export type RingForwarder = 'linc-ts ring' | 'linc-ts mmsg' | 'linc-ts xdp' | 'C recvmmsg/sendmmsg';
+const FORWARDERS: readonly RingForwarder[] = ['linc-ts ring', 'linc-ts mmsg', 'linc-ts xdp', 'C recvmmsg/sendmmsg'];
 
 export interface RingBenchRow {
   forwarder: RingForwarder;
@@ -49,7 +50,7 @@ async function startForwarder(fwd: RingForwarder, outA: string, outB: string): P
     sh(`taskset -a -pc ${FORWARDER_CPU} ${p.pid}`);
     return p;
   }
-  const mode = fwd === 'linc-ts ring' ? 'ring' : 'mmsg';
+  const mode = fwd === 'linc-ts ring' ? 'ring' : fwd === 'linc-ts xdp' ? 'xdp' : 'mmsg';
   const args = [cliPath, 'run', '--metrics', 'off', '--admin-socket', 'off', '--port', `if:${outA}=1,mode=${mode}`, '--port', `if:${outB}=2,mode=${mode}`];
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitFor(p, 'switch running');

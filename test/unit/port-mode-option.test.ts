@@ -1,5 +1,5 @@
 /*
- * The I/O mode option of if: ports (`if:NAME,mode=ring|mmsg`, or `mode:` in
+ * The I/O mode option of if: ports (`if:NAME,mode=ring|mmsg|xdp`, or `mode:` in
  * the mapping form): parsed into PortConfig.options, written back by
  * portSpecText, refused with one sentence when wrong, and not offered by
  * kinds that do not declare it.
@@ -42,12 +42,12 @@ describe('if: port mode option', () => {
 
   it('refuses a bad mode, a repeated one, and mode on a kind without it, with one sentence each', () => {
     const opt = (spec: string) => configError(() => resolveConfig({ port: [spec] }));
-    expect(opt('if:a,mode=xdp')).toBe('option ports[0]: if port option mode must be ring or mmsg, not "xdp"');
-    expect(opt('if:a,mode=')).toBe('option ports[0]: if port option mode must be ring or mmsg, not ""');
+    expect(opt('if:a,mode=dpdk')).toBe('option ports[0]: if port option mode must be ring, mmsg or xdp, not "dpdk"');
+    expect(opt('if:a,mode=')).toBe('option ports[0]: if port option mode must be ring, mmsg or xdp, not ""');
     expect(opt('if:a,mode=ring,mode=mmsg')).toBe('option ports[0]: mode is given twice');
-    expect(opt('if:a,speed=1')).toBe('option ports[0]: "speed" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or mode=ring|mmsg');
+    expect(opt('if:a,speed=1')).toBe('option ports[0]: "speed" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or mode=ring|mmsg|xdp');
     expect(opt('tap:a,mode=ring')).toBe('option ports[0]: "mode" is not a port option: use vlan=ID (access port) or trunks=ID,ID... (trunk port), or io=auto|uring|rw');
-    expect(configError(() => loadConfigFile(file('b1.yaml', 'ports:\n  - { type: if, name: a, mode: fast }\n')))).toMatch(/b1\.yaml: ports\[0\]\.mode: must be "ring" or "mmsg"$/);
+    expect(configError(() => loadConfigFile(file('b1.yaml', 'ports:\n  - { type: if, name: a, mode: fast }\n')))).toMatch(/b1\.yaml: ports\[0\]\.mode: must be "ring" or "mmsg" or "xdp"$/);
     expect(configError(() => loadConfigFile(file('b2.yaml', 'ports:\n  - { type: tap, name: a, mode: ring }\n')))).toMatch(/b2\.yaml: ports\[0\]/);
   });
 });

@@ -26,7 +26,7 @@ describe('the io= option of tap ports', () => {
     expect(opt('tap:a,io=mmap')).toBe('option ports[0]: tap port option io must be auto, uring or rw, not "mmap"');
     expect(opt('tap:a,io=')).toBe('option ports[0]: tap port option io must be auto, uring or rw, not ""');
     expect(opt('tap:a,io=rw,io=uring')).toBe('option ports[0]: io is given twice');
-    expect(opt('if:veth0,io=rw')).toMatch(/^option ports\[0\]: "io" is not a port option: use vlan=ID .* or mode=ring\|mmsg$/);
+    expect(opt('if:veth0,io=rw')).toMatch(/^option ports\[0\]: "io" is not a port option: use vlan=ID .* or mode=ring\|mmsg\|xdp$/);
   });
 
   it('takes io in the mapping form of a config file, for tap ports only', () => {
