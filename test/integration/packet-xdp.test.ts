@@ -4,7 +4,8 @@
  * between two namespace hosts. Through the switch: ping, a TCP transfer
  * with the hosts' offloads on (partial checksums completed, GSO super-frames
  * through the packet socket), and VLAN-tagged frames; the program is attached while the switch runs
- * and gone after SIGTERM. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
+ * and gone after SIGTERM; a port added at run time through the admin socket
+ * attaches one, and removing it (or killing the switch) detaches it. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
  * logs one line per port and the ports forward with mmsg. A PacketPort in
  * xdp mode: receives a tagged frame with its tag in place, re-binds (a new
  * program on the new interface) when the veth is re-created, and its
@@ -17,7 +18,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
+import type { PortListAnswer } from '../../src/port-routes.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
+import { adminRequest } from '../../src/stats/admin.js';
 import { startFlood } from '../helpers/flood.js';
 import { linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
@@ -83,6 +86,36 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen')))(
     // The 200 tagged frames and the transfer (GSO super-frames count once) came in on port 1 and left through port 2.
     expect(stats(1).rx_frames).toBeGreaterThan(200);
     expect(stats(2).tx_frames).toBeGreaterThan(200);
+  }, 60_000);
+
+  it('a port added at run time attaches its program; removing the port, or SIGKILL, detaches it', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const ns = topo.addNamespace('r');
+    const out = topo.ifname('or');
+    topo.veth(topo.ifname('ir'), out, ns, '10.245.0.1/24');
+    const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-admin-'));
+    try {
+      const sock = join(dir, 'admin.sock');
+      const sw = await SwitchProcess.start(['run', '--admin-socket', sock]);
+      switches.push(sw);
+      await adminRequest(sock, 'POST', '/v1/ports', { spec: `if:${out}=7,mode=xdp` });
+      expect(hasXdp(out)).toBe(true);
+      const listed = await adminRequest<PortListAnswer>(sock, 'GET', '/v1/ports');
+      expect(listed.ports.find((p) => p.name === out)?.port).toBe(7);
+      await adminRequest(sock, 'POST', '/v1/ports/delete', { port: out });
+      for (let i = 0; i < 40 && hasXdp(out); i++) await sleep(50);
+      expect(hasXdp(out)).toBe(false);
+      // Added again, then the switch killed outright: the kernel detaches the program with the process's fds.
+      await adminRequest(sock, 'POST', '/v1/ports', { spec: `if:${out}=7,mode=xdp` });
+      expect(hasXdp(out)).toBe(true);
+      sw.proc.kill('SIGKILL');
+      await sw.stop();
+      for (let i = 0; i < 40 && hasXdp(out); i++) await sleep(50);
+      expect(hasXdp(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the attach, and forwards', async () => {

@@ -361,11 +361,11 @@ void XdpIo::Reap() {
   if (done > 0) StoreRelease(comp_.consumer, comp_cons_);
 }
 
-/* sendto() until the kernel took every posted descriptor, or refused: 0 or an errno. */
+/* sendto() until the kernel took every posted descriptor (a batch per call), or refused: 0 or an errno. */
 int XdpIo::Kick() {
   for (int tries = 0; tries < 64; tries++) {
     if (LoadAcquire(tx_.consumer) == tx_prod_) return 0;
-    if ((LoadAcquire(tx_.flags) & XDP_RING_NEED_WAKEUP) == 0) return 0;
+    // Copy mode transmits only inside sendto(): kick whatever the need_wakeup flag says.
     if (sendto(xsk_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
     // EAGAIN: one batch done, more to go; EBUSY/ENOBUFS: the device queue is full.
     if (errno != EAGAIN && errno != EINTR) return errno;
