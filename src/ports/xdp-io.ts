@@ -48,20 +48,40 @@ export interface XdpIoArgs {
   arrays: { rxOff: Uint32Array; rxLen: Uint32Array; rxTci: Uint32Array; txOff: Uint32Array; txLen: Uint32Array; status: Int32Array };
 }
 
-/** The AF_XDP Io of a bound packet socket, or null after one notice when the kernel refuses it. */
+/** How long openXdpIo waits, at most, for the kernel to release the queue of an AF_XDP socket just closed on the interface. */
+const QUEUE_RELEASE_WAIT_MS = 500;
+const QUEUE_RELEASE_STEP_MS = 10;
+
+/** Sleep on this thread (a slow path: the queue of a socket closed a moment ago is released by deferred kernel work). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The AF_XDP Io of a bound packet socket, or null after one notice when the kernel refuses it.
+ * A queue still held (EBUSY at the bind: the socket of a port removed a moment ago is released
+ * by deferred kernel work) is waited for, up to QUEUE_RELEASE_WAIT_MS.
+ */
 export function openXdpIo(native: NativeBinding, args: XdpIoArgs, portName: string, notice: (message: string) => void): NativeXdpIo | null {
   const a = args.arrays;
   const linkFlags = process.env.LINC_TEST_XDP_SETUP_FAIL === '1' ? XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-  try {
-    return native.createXdpIo(args.fd, args.pool, a.rxOff, args.rxCap, a.rxLen, a.rxTci, a.txOff, a.txLen, a.status, {
-      ifindex: args.ifindex,
-      vnetHdr: args.vnetHdr,
-      linkFlags,
-    });
-  } catch (e) {
-    const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
-    notice(`port ${portName}: AF_XDP unavailable (${why}): using recvmmsg/sendmmsg`);
-    return null;
+  for (let waited = 0; ; waited += QUEUE_RELEASE_STEP_MS) {
+    try {
+      return native.createXdpIo(args.fd, args.pool, a.rxOff, args.rxCap, a.rxLen, a.rxTci, a.txOff, a.txLen, a.status, {
+        ifindex: args.ifindex,
+        vnetHdr: args.vnetHdr,
+        linkFlags,
+      });
+    } catch (e) {
+      const busy = isNativeSysError(e) && e.code === 'EBUSY' && e.syscall === 'bind AF_XDP';
+      if (busy && waited < QUEUE_RELEASE_WAIT_MS) {
+        sleepSync(QUEUE_RELEASE_STEP_MS);
+        continue;
+      }
+      const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
+      notice(`port ${portName}: AF_XDP unavailable (${why}): using recvmmsg/sendmmsg`);
+      return null;
+    }
   }
 }
 

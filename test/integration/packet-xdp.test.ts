@@ -5,7 +5,8 @@
  * with the hosts' offloads on (partial checksums completed, GSO super-frames
  * through the packet socket), and VLAN-tagged frames; the program is attached while the switch runs
  * and gone after SIGTERM; a port added at run time through the admin socket
- * attaches one, and removing it (or killing the switch) detaches it. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
+ * attaches one, and removing it (or killing the switch) detaches it; the
+ * socket's kernel drops (XDP_STATISTICS) are counted under a flood. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
  * logs one line per port and the ports forward with mmsg. A PacketPort in
  * xdp mode: receives a tagged frame with its tag in place, re-binds (a new
  * program on the new interface) when the veth is re-created, and its
@@ -21,8 +22,8 @@ import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
 import type { PortListAnswer } from '../../src/port-routes.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
 import { adminRequest } from '../../src/stats/admin.js';
-import { startFlood } from '../helpers/flood.js';
-import { linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
+import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { tcpTransfer } from '../helpers/traffic.js';
 
@@ -32,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hasXdp = (dev: string): boolean => /\bxdp(generic|drv|offload)?\b|prog\/xdp/.test(sh(`ip link show dev ${dev}`));
 
 /** Two hosts behind veths, their outer ends the switch's if: ports with mode=xdp. */
-async function twoHosts(topo: Topology, subnet: number) {
+async function twoHosts(topo: Topology, subnet: number, extraArgs: string[] = []) {
   const nsA = topo.addNamespace('a');
   const nsB = topo.addNamespace('b');
   const outA = topo.ifname('oa');
@@ -41,7 +42,7 @@ async function twoHosts(topo: Topology, subnet: number) {
   const inB = topo.ifname('ib');
   topo.veth(inA, outA, nsA, `10.${subnet}.0.1/24`);
   topo.veth(inB, outB, nsB, `10.${subnet}.0.2/24`);
-  const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1,mode=xdp`, '--port', `if:${outB}=2,mode=xdp`, '--admin-socket', 'off']);
+  const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1,mode=xdp`, '--port', `if:${outB}=2,mode=xdp`, '--admin-socket', 'off', ...extraArgs]);
   return { nsA, nsB, inA, inB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }
 
@@ -100,14 +101,24 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen')))(
       const sw = await SwitchProcess.start(['run', '--admin-socket', sock]);
       switches.push(sw);
       await adminRequest(sock, 'POST', '/v1/ports', { spec: `if:${out}=7,mode=xdp` });
+      expect(sw.logs.filter((l) => /AF_XDP unavailable/.test(l.msg)).map((l) => l.msg)).toEqual([]);
       expect(hasXdp(out)).toBe(true);
       const listed = await adminRequest<PortListAnswer>(sock, 'GET', '/v1/ports');
       expect(listed.ports.find((p) => p.name === out)?.port).toBe(7);
       await adminRequest(sock, 'POST', '/v1/ports/delete', { port: out });
       for (let i = 0; i < 40 && hasXdp(out); i++) await sleep(50);
       expect(hasXdp(out)).toBe(false);
-      // Added again, then the switch killed outright: the kernel detaches the program with the process's fds.
-      await adminRequest(sock, 'POST', '/v1/ports', { spec: `if:${out}=7,mode=xdp` });
+      // Added again (once the old socket is closed), then the switch killed outright: the kernel detaches the program with the process's fds.
+      for (let i = 0; ; i++) {
+        try {
+          await adminRequest(sock, 'POST', '/v1/ports', { spec: `if:${out}=7,mode=xdp` });
+          break;
+        } catch (e) {
+          if (i > 40 || !/still being closed/.test(String(e))) throw e;
+          await sleep(50);
+        }
+      }
+      expect(sw.logs.filter((l) => /AF_XDP unavailable/.test(l.msg)).map((l) => l.msg)).toEqual([]);
       expect(hasXdp(out)).toBe(true);
       sw.proc.kill('SIGKILL');
       await sw.stop();
@@ -116,6 +127,44 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen')))(
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('counts the AF_XDP socket\'s kernel drops under a flood', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 246, ['--metrics', '127.0.0.1:0']);
+    switches.push(h.sw);
+    const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+    const scrape = async () => (await fetch(url)).text();
+    expect(topo.exec(h.nsA, `ping -c 2 -i 0.2 -W 2 ${h.dst}`)).toMatch(/2 received/);
+    const frame = rawFrame(linkMac(h.nsB, h.inB), linkMac(h.nsA, h.inA));
+    const m0 = await scrape();
+    const o1 = linkStats(null, h.outA).rxPackets;
+    // Stop the switch reading (SIGSTOP) so the 2048-frame rx ring fills whatever the machine's speed.
+    const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-drops-'));
+    process.kill(h.sw.pid, 'SIGSTOP');
+    let sent: number;
+    try {
+      sent = await startFlood(h.nsA, h.inA, frame, { dir, count: 50_000 }).done;
+    } finally {
+      process.kill(h.sw.pid, 'SIGCONT');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const d = (m: string, name: string, labels: Record<string, string>) => metricValue(m, name, labels) - metricValue(m0, name, labels);
+    let rx = 0;
+    let drops = 0;
+    const vethRx = linkStats(null, h.outA).rxPackets - o1;
+    for (let i = 0; i < 80; i++) {
+      await sleep(250);
+      const m1 = await scrape();
+      rx = d(m1, 'linc_port_rx_packets_total', { port: '1' });
+      drops = d(m1, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' });
+      if (rx + drops >= vethRx) break;
+    }
+    expect(sent).toBe(50_000);
+    expect(drops).toBeGreaterThan(0);
+    // Every frame the veth received reached the switch or was counted as a kernel drop.
+    expect(rx + drops).toBe(vethRx);
   }, 60_000);
 
   it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the attach, and forwards', async () => {

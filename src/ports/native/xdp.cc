@@ -82,6 +82,8 @@ constexpr uint32_t kChunk = 2048;
 constexpr uint32_t kRxFrames = 2048;  // = fill ring = rx ring size
 constexpr uint32_t kTxFrames = 1024;  // = tx ring = completion ring size
 constexpr uint32_t kFrames = kRxFrames + kTxFrames;
+/* Descriptors one sendto() transmits at most in copy mode (the kernel's TX_BATCH_SIZE). */
+constexpr uint32_t kTxBatch = 32;
 /* Largest frame a chunk holds in copy mode: the kernel keeps XDP_PACKET_HEADROOM (256) in front. */
 constexpr uint32_t kMaxXdpFrame = kChunk - 256;
 constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
@@ -363,11 +365,15 @@ void XdpIo::Reap() {
 
 /* sendto() until the kernel took every posted descriptor (a batch per call), or refused: 0 or an errno. */
 int XdpIo::Kick() {
-  for (int tries = 0; tries < 64; tries++) {
+  // The kernel sends at most a batch (32) per call and says EAGAIN when more wait: enough calls for what is posted,
+  // and no more (a device that keeps saying busy must not keep us here).
+  const uint32_t pending = tx_prod_ - LoadAcquire(tx_.consumer);
+  const uint32_t calls = pending / kTxBatch + 2;
+  for (uint32_t c = 0; c < calls; c++) {
     if (LoadAcquire(tx_.consumer) == tx_prod_) return 0;
     // Copy mode transmits only inside sendto(): kick whatever the need_wakeup flag says.
     if (sendto(xsk_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
-    // EAGAIN: one batch done, more to go; EBUSY/ENOBUFS: the device queue is full.
+    // EBUSY: the device dropped a frame (link down); ENOBUFS/ENXIO/...: refused.
     if (errno != EAGAIN && errno != EINTR) return errno;
   }
   return LoadAcquire(tx_.consumer) == tx_prod_ ? 0 : EAGAIN;
