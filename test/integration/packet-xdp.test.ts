@@ -9,8 +9,9 @@
  * socket's kernel drops (XDP_STATISTICS) are counted under a flood. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
  * logs one line per port and the ports forward with mmsg. A PacketPort in
  * xdp mode: receives a tagged frame with its tag in place, re-binds (a new
- * program on the new interface) when the veth is re-created, and its
- * close() leaves no program on the interface.
+ * program on the new interface) when the veth is re-created, neither counts
+ * nor later sends a burst refused while its link is down, and its close()
+ * leaves no program on the interface.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -259,7 +260,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     expect(tagged!.length).toBe(64);
   });
 
-  it('re-binds with a new program after the veth is deleted and re-created; close() detaches it', async () => {
+  it('re-binds with a new program after the veth is deleted and re-created', async () => {
     const ns = topo.namespaces[0];
     const out = topo.ifname('ox');
     const inner = topo.ifname('ix');
@@ -281,6 +282,23 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     const rx1 = linkStats(ns, inner).rxPackets;
     expect(sendOne(port!)).toBe(1);
     for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+  });
+
+  it('does not count or later send a burst refused while its link is down; close() detaches the program', async () => {
+    const ns = topo.namespaces[0];
+    const out = topo.ifname('ox');
+    const inner = topo.ifname('ix');
+    sh(`ip link set ${out} down`);
+    // As sendmmsg would: nothing sent, the error returned.
+    expect(sendOne(port!)).toBeLessThan(0);
+    sh(`ip link set ${out} up`);
+    const carrier = () => sh(`cat /sys/class/net/${out}/carrier`).trim() === '1';
+    for (let i = 0; i < 40 && !carrier(); i++) await sleep(50);
+    const rx1 = linkStats(ns, inner).rxPackets;
+    expect(sendOne(port!)).toBe(1);
+    await sleep(300);
+    // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
     expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
     port!.close();
     expect(hasXdp(out)).toBe(false);

@@ -444,8 +444,21 @@ int XdpIo::TxXsk(uint32_t n) {
   if (queued > 0) {
     StoreRelease(tx_.producer, tx_prod_);
     const int k = Kick();
-    // Descriptors the kernel has not taken yet stay posted and leave with the next kick.
     if (k != 0 && k != EAGAIN) err = k;
+    if (k == ENETDOWN || k == ENXIO) {
+      // Refused before the kernel looked at the ring (link down, device gone): take this burst's descriptors back,
+      // newest first, so they are neither counted nor sent late, as sendmmsg would not have sent them.
+      const uint32_t taken = LoadAcquire(tx_.consumer);
+      while (queued > 0 && tx_prod_ != taken) {
+        tx_prod_--;
+        tx_free_.push_back(tx_.Descs()[tx_prod_ & tx_.mask].addr);
+        queued--;
+        sent--;
+      }
+      StoreRelease(tx_.producer, tx_prod_);
+      a_.status[kTxStopped] = 1;
+    }
+    // Otherwise descriptors the kernel has not taken yet (a busy device) stay posted and leave with the next kick.
   }
   a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
