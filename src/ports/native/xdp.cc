@@ -13,7 +13,9 @@
  * raw syscall:
  *   bpf(BPF_MAP_CREATE) an XSKMAP; bpf(BPF_PROG_LOAD) the XDP program of
  *   xdp-prog.cc (frames larger than a chunk, and frames of a queue without
- *   a socket, pass to the stack; the rest go to the socket);
+ *   a socket, pass to the stack, where the packet socket still receives
+ *   them: only queue 0 has an AF_XDP socket, so the other queues of a
+ *   multi-queue interface take that slower path; the rest go to the socket);
  *   socket(AF_XDP); an anonymous UMEM of kFrames chunks (XDP_UMEM_REG);
  *   the fill, completion, rx and tx rings (sizes, XDP_MMAP_OFFSETS, mmap);
  *   bind(XDP_COPY | XDP_USE_NEED_WAKEUP, queue 0); the socket into the map;
@@ -33,8 +35,12 @@
  *       and PACKET_AUXDATA VLAN tag) into the rest of the burst.
  *   tx: reaps the completion ring, copies each frame (its vnet header
  *       skipped) into a free tx chunk and posts it, then kicks with
- *       sendto() (copy mode transmits inside that call, a batch at a time;
- *       it is repeated while the kernel says EAGAIN). A frame whose vnet
+ *       sendto() (copy mode transmits inside that call, a batch of 32 at a
+ *       time; repeated while the kernel says EAGAIN, at most pending/32 + 2
+ *       calls). Refused before the kernel looked at the ring (ENETDOWN,
+ *       ENXIO), the burst's descriptors are taken back and not counted, as
+ *       sendmmsg would not have sent them; left by a busy device, they stay
+ *       posted and leave with the next kick. A frame whose vnet
  *       header asks for an offload (GSO, partial checksum), or one larger
  *       than a chunk, goes through the packet socket with its header after
  *       the frames before it were kicked, so the order holds.
