@@ -176,6 +176,16 @@ export class ExactMatchCache {
     return NO_PROGRAM;
   }
 
+  /** lookupHashed() that counts nothing (the batched miss scan looks ahead). */
+  probe(keys: Uint32Array, base: number, h: number): number {
+    const gen = this.generation[0];
+    let s = h & EMC_MASK;
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+    s = (h >>> EMC_SHIFT) & EMC_MASK;
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+    return NO_PROGRAM;
+  }
+
   /** Caches `program` for key row keys[base..] (subject to the insertion knob). */
   insert(keys: Uint32Array, base: number, program: number): void {
     this.insertHashed(keys, base, this.hash(keys, base), program);

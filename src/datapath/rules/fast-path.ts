@@ -86,6 +86,20 @@ function callsOut(op: number): boolean {
   }
 }
 
+/**
+ * An entry program none of whose ops may stop a frame or call out, and with
+ * no meter: a walk through it always goes on (miss-batch.ts). Computed once per program.
+ */
+export function entryPlain(frag: EntryProgram): boolean {
+  if (frag.plain < 0) {
+    let plain = frag.meterSlot < 0;
+    const code = frag.code;
+    for (let pc = 0; pc < code.length && plain; pc += OP_LEN[code[pc]]) plain = !stops(code[pc]) && !callsOut(code[pc]);
+    frag.plain = plain ? 1 : 0;
+  }
+  return frag.plain === 1;
+}
+
 /** Splits a resolved program for batching (slow path: allocates). */
 export function planProgram(code: Int32Array): BatchPlan {
   const tables: number[] = [];

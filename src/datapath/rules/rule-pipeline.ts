@@ -69,6 +69,7 @@ import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
 import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
+import { MissBatch, MissStatus } from './miss-batch.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
@@ -128,6 +129,12 @@ export class RulePipeline implements Pipeline, ExecHost {
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
   private readonly batch = new BatchGroups();
+  // Batched misses of the current burst (resolvedMiss): per frame its distinct key or -1, valid from frame missScanned at generation missGen.
+  private readonly misses = new MissBatch();
+  private missOf = new Int32Array(64);
+  private missScanned = -1;
+  private missGen = -1;
+  private readonly fragmentOfEntry = (e: FlowEntry): EntryProgram => this.fragmentOf(e);
 
   constructor(opts: RulePipelineOptions) {
     this.dp = opts.datapath;
@@ -156,6 +163,11 @@ export class RulePipeline implements Pipeline, ExecHost {
     return this.programs.length;
   }
 
+  /** Counters of the batched miss resolution (miss-batch.ts MissBatchStat). */
+  get missBatchStats(): Float64Array {
+    return this.misses.stats;
+  }
+
   /** The resolved program an EMC entry of the current generation names (diagnostics: dump-cache); undefined when stale. */
   cachedProgram(pid: number): Program | undefined {
     return this.programsGen === this.tables.generation ? this.programs[pid] : undefined;
@@ -168,7 +180,49 @@ export class RulePipeline implements Pipeline, ExecHost {
       for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
       return;
     }
+    this.missScanned = -1;
     for (let i = 0; i < n; ) i = this.segment(inPort, slots, parsed, i, n, now);
+    if (this.misses.count > 0) this.misses.release();
+  }
+
+  /**
+   * Frame i of the burst missed the EMC: its program when its key's dry walk
+   * (miss-batch.ts) is batchable, the program resolved and cached as the live
+   * walk would have (a walk counted, the EMC insert); else -1 (the frame walks
+   * the tables itself). The first miss of a burst resolves, in one batch, every
+   * frame from it on that misses the cache; later misses reuse that batch while
+   * the generation stands.
+   */
+  private resolvedMiss(keys: Uint32Array, flags: Uint8Array, i: number, n: number, h: number): number {
+    const gen = this.tables.generation, mb = this.misses;
+    if (this.missScanned < 0 || i < this.missScanned || this.missGen !== gen) this.scanMisses(keys, flags, i, n);
+    const d = this.missOf[i];
+    if (d < 0 || mb.status[d] !== MissStatus.Batchable) return -1;
+    this.stats[PipelineStat.Walks] += 1;
+    if (this.programsGen !== gen) this.resetPrograms(gen);
+    const len = mb.copyPath(d, this.path, this.pathFrags);
+    let pid = this.paths.lookup(this.path, len);
+    if (pid < 0) pid = this.buildProgram(len, mb.missTable[d]);
+    for (let k = 0; k < len; k++) this.pathFrags[k] = null;
+    this.emc.insertHashed(keys, i * KEY_WORDS, h, pid);
+    return pid;
+  }
+
+  /** The distinct keys of frames [i, n) that miss the EMC now, dry-walked as one batch. */
+  private scanMisses(keys: Uint32Array, flags: Uint8Array, i: number, n: number): void {
+    const mb = this.misses, emc = this.emc;
+    if (this.missOf.length < n) this.missOf = new Int32Array(n);
+    mb.begin(this.tables.nTables, n - i);
+    for (let j = i; j < n; j++) {
+      this.missOf[j] = -1;
+      const base = j * KEY_WORDS;
+      if (flags[j] !== 0 || (this.fragDrop && this.isFragment(keys, base))) continue;
+      const hj = emc.hash(keys, base);
+      if (emc.probe(keys, base, hj) < 0) this.missOf[j] = mb.add(keys, base, hj);
+    }
+    mb.resolve(this.tables.tables, this.fragmentOfEntry);
+    this.missScanned = i;
+    this.missGen = this.tables.generation;
   }
 
   /** Frame i of a burst through processFrame (or dropped when too short). */
@@ -188,10 +242,12 @@ export class RulePipeline implements Pipeline, ExecHost {
    * per-frame path after it. Returns the index of the next frame to process.
    */
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
-    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, programs = this.programs;
+    const keys = parsed.keys, flags = parsed.flags, emc = this.emc;
+    let programs = this.programs;
     const len = this.dp.pool.len;
     const bg = this.batch;
     if (bg.pid.length < n) bg.pid = new Int32Array(n);
+    bg.fit(programs.length + n - from); // a miss resolved below may add a program: no regrowth mid-segment
     const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list;
     const stamp = bg.nextStamp();
     let ng = 0;
@@ -202,7 +258,12 @@ export class RulePipeline implements Pipeline, ExecHost {
       if (flags[end] !== 0 || (this.fragDrop && this.isFragment(keys, end * KEY_WORDS))) break;
       h = emc.hash(keys, end * KEY_WORDS);
       pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
-      if (pid < 0 || !programs[pid].plan.calloutFree) break;
+      if (pid < 0) {
+        pid = this.resolvedMiss(keys, flags, end, n, h);
+        if (pid < 0) break;
+        programs = this.programs;
+      }
+      if (!programs[pid].plan.calloutFree) break;
       segPid[end] = pid;
       if (gStamp[pid] !== stamp) {
         gStamp[pid] = stamp;

@@ -1,0 +1,201 @@
+/*
+ * The exact-match-cache misses of a burst resolved together (after OVS
+ * dpif-netdev's fast_path_processing: the missed keys of a batch go through
+ * dpcls as one batch): each distinct missed key is walked through the tables
+ * on the key alone ("dry": no frame, no counters), table by table, all keys
+ * at the same table looked up in one batched classifier pass
+ * (classifier-batch.ts). The pipeline then turns a finished path into its
+ * program and runs the frame with the burst's hits, grouped by program.
+ *
+ * What
+ *   begin(nTables, maxKeys)        a new set of misses
+ *   add(keys, base, hash) -> d     a missed key row; the same key twice
+ *                                  (same hash, same words) gives the same d
+ *   resolve(tables, fragmentOf)    the dry walks: status[d] is Batchable
+ *                                  (path[d * stride .. + pathLen[d]), frags,
+ *                                  missTable[d]) or Live
+ *   copyPath(d, path, frags)       the path into the pipeline's walk scratch
+ *
+ * Design
+ *   - A dry walk follows the live walk (rule-pipeline.ts walk()) step for
+ *     step on a working copy of the key: lookup, entry, apply-op key patch
+ *     (key-patch.ts) before the next lookup, write-metadata into the key,
+ *     goto-table; a table with no matching rule ends the path in a miss.
+ *   - Batchable only when the live walk would surely complete and cache the
+ *     path, whatever the frame: every entry met is plain (fast-path.ts
+ *     entryPlain: no meter, no op that may stop the frame or call out) and
+ *     every key patch succeeded. Then running the path's program equals the
+ *     walk (the exact-match cache relies on the same equivalence). Anything
+ *     else is Live: the frame walks the tables itself, in burst order.
+ *   - Goto-table only goes forward, so taking the lowest table any pending
+ *     key waits for, every key reaches each table once and a walk takes at
+ *     most nTables rounds.
+ *
+ * Invariants
+ * - resolve() counts nothing in the flow tables (the program counts when it runs).
+ * - No allocation once the scratch has grown to the burst and table count,
+ *   except fragmentOf compiling a rule's program the first time it is met.
+ */
+
+import { K, KEY_WORDS } from '../../flow/key.js';
+import { BatchLookupScratch, lookupBatch } from './classifier-batch.js';
+import { NO_RULE } from './classifier.js';
+import { entryPlain } from './fast-path.js';
+import type { FlowEntry, FlowTable } from './flow-table.js';
+import { patchKey } from './key-patch.js';
+import type { EntryProgram } from './ops.js';
+
+export const enum MissStatus {
+  /** Still walking. */
+  Pending = 0,
+  /** The walk ended (a table with no goto, or a table miss) and may run as a program. */
+  Batchable = 1,
+  /** The frame must walk the tables itself. */
+  Live = 2,
+}
+
+/** MissBatch counters (indexes into MissBatch.stats; diagnostics and tests). */
+export const enum MissBatchStat {
+  /** Distinct missed keys dry-walked. */
+  Keys = 0,
+  /** Of those, found batchable. */
+  Batchable = 1,
+  /** Batched classifier lookups (one per table per resolve round). */
+  Lookups = 2,
+}
+
+export class MissBatch {
+  /** MissBatchStat counters. */
+  readonly stats = new Float64Array(3);
+  /** Distinct missed keys. */
+  count = 0;
+  /** Path words per key: nTables + 1. */
+  stride = 1;
+  status = new Int32Array(32);
+  pathLen = new Int32Array(32);
+  missTable = new Int32Array(32);
+  path = new Int32Array(32);
+  frags: (EntryProgram | null)[] = [];
+  /** Working key rows, KEY_WORDS per distinct key (the original row first). */
+  private work = new Uint32Array(32 * KEY_WORDS);
+  private hashes = new Int32Array(32);
+  private next = new Int32Array(32);
+  private sel = new Int32Array(32);
+  private bases = new Int32Array(32);
+  private found = new Int32Array(32);
+  private readonly scratch = new BatchLookupScratch();
+
+  /** Room for `maxKeys` distinct keys over `nTables` tables; forgets the previous set. */
+  begin(nTables: number, maxKeys: number): void {
+    this.count = 0;
+    this.stride = nTables + 1;
+    if (this.status.length < maxKeys) {
+      const n = Math.max(maxKeys, this.status.length * 2);
+      this.status = new Int32Array(n);
+      this.pathLen = new Int32Array(n);
+      this.missTable = new Int32Array(n);
+      this.work = new Uint32Array(n * KEY_WORDS);
+      this.hashes = new Int32Array(n);
+      this.next = new Int32Array(n);
+      this.sel = new Int32Array(n);
+      this.bases = new Int32Array(n);
+      this.found = new Int32Array(n);
+    }
+    const words = this.status.length * this.stride;
+    if (this.path.length < words) this.path = new Int32Array(words);
+    while (this.frags.length < words) this.frags.push(null);
+  }
+
+  /** Adds missed key row keys[base..] (EMC hash h); returns its index, shared with an equal key added before. */
+  add(keys: Uint32Array, base: number, h: number): number {
+    const work = this.work;
+    for (let d = 0; d < this.count; d++) {
+      if (this.hashes[d] !== h) continue;
+      const o = d * KEY_WORDS;
+      let w = 0;
+      while (w < KEY_WORDS && work[o + w] === keys[base + w]) w++;
+      if (w === KEY_WORDS) return d;
+    }
+    const d = this.count++;
+    this.stats[MissBatchStat.Keys] += 1;
+    const o = d * KEY_WORDS;
+    for (let w = 0; w < KEY_WORDS; w++) work[o + w] = keys[base + w];
+    this.hashes[d] = h;
+    this.status[d] = MissStatus.Pending;
+    this.pathLen[d] = 0;
+    this.missTable[d] = -1;
+    this.next[d] = 0;
+    return d;
+  }
+
+  /** The dry walks of every key added (see the module comment). */
+  resolve(tables: readonly FlowTable[], fragmentOf: (e: FlowEntry) => EntryProgram): void {
+    const m = this.count, status = this.status, next = this.next, sel = this.sel, bases = this.bases, found = this.found;
+    const work = this.work, path = this.path, frags = this.frags, pathLen = this.pathLen, stride = this.stride;
+    for (;;) {
+      let t = 0x7fffffff;
+      for (let d = 0; d < m; d++) if (status[d] === MissStatus.Pending && next[d] < t) t = next[d];
+      if (t === 0x7fffffff) return;
+      let k = 0;
+      for (let d = 0; d < m; d++) {
+        if (status[d] !== MissStatus.Pending || next[d] !== t) continue;
+        sel[k] = d;
+        bases[k++] = d * KEY_WORDS;
+      }
+      const table = tables[t];
+      lookupBatch(table.classifier, work, bases, k, found, this.scratch);
+      this.stats[MissBatchStat.Lookups] += 1;
+      for (let j = 0; j < k; j++) {
+        const d = sel[j], o = d * KEY_WORDS, at = d * stride + pathLen[d];
+        if (found[j] === NO_RULE) {
+          path[at] = -(t + 1);
+          frags[at] = null;
+          pathLen[d]++;
+          this.missTable[d] = t;
+          status[d] = MissStatus.Batchable;
+          this.stats[MissBatchStat.Batchable] += 1;
+          continue;
+        }
+        const frag = fragmentOf(table.entryOf(found[j])!);
+        path[at] = frag.id;
+        frags[at] = frag;
+        pathLen[d]++;
+        if (!entryPlain(frag)) {
+          status[d] = MissStatus.Live;
+          continue;
+        }
+        if (frag.gotoTable < 0) {
+          status[d] = MissStatus.Batchable;
+          this.stats[MissBatchStat.Batchable] += 1;
+          continue;
+        }
+        if (frag.applyEdits && !patchKey(frag.code, 0, frag.applyEnd, work, o)) {
+          status[d] = MissStatus.Live;
+          continue;
+        }
+        if (frag.writesMetadata) {
+          work[o + K.MetadataHi] = (work[o + K.MetadataHi] & ~frag.metaMaskHi) | (frag.metaHi & frag.metaMaskHi);
+          work[o + K.MetadataLo] = (work[o + K.MetadataLo] & ~frag.metaMaskLo) | (frag.metaLo & frag.metaMaskLo);
+        }
+        next[d] = frag.gotoTable;
+      }
+    }
+  }
+
+  /** Copies key d's path into path[0..) and frags[0..); returns its length. */
+  copyPath(d: number, path: Int32Array, frags: (EntryProgram | null)[]): number {
+    const n = this.pathLen[d], o = d * this.stride;
+    for (let i = 0; i < n; i++) {
+      path[i] = this.path[o + i];
+      frags[i] = this.frags[o + i];
+    }
+    return n;
+  }
+
+  /** Drops the references to entry programs (so removed rules can be collected). */
+  release(): void {
+    const n = this.count * this.stride;
+    for (let i = 0; i < n && i < this.frags.length; i++) this.frags[i] = null;
+    this.count = 0;
+  }
+}
