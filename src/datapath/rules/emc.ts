@@ -12,9 +12,19 @@
  *
  * Design
  *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries, struct of arrays: key rows
- *     (Uint32Array, KEY_WORDS per entry), a 30-bit hash, the program id and
+ *     (Uint32Array, ROW words per entry), a 30-bit hash, the program id and
  *     the generation the entry was stored in.
- *   - A key hashes (multiply-rotate over its populated key words in two lanes, murmur3
+ *   - Populated words only (OVS hashes and compares a miniflow's populated
+ *     words): a key is of kind IPv4 when its eth_type is IPv4 and the 14
+ *     words an IPv4 frame never populates (IPV4_ZERO: the rest of the IPv6
+ *     addresses, flow label, ARP/ND words) are all 0, as the parser leaves
+ *     them; else generic. The kind is bit 29 of the hash. An IPv4 key is
+ *     hashed over, stored as and compared on its 16 populated words
+ *     (IPV4_WORDS, packed at the head of the row: one 64-byte line), a
+ *     generic key over all KEY_WORDS. Equal hashes imply equal kinds, and
+ *     two IPv4-kind keys equal on their 16 words are equal on all 30 (the
+ *     other 14 are 0 in both): a hit is still an exact whole-key match.
+ *   - A key hashes (multiply-rotate over those words in two lanes, murmur3
  *     finaliser, a per-cache random seed so crafted frames cannot aim at
  *     chosen slots) to two candidate slots: hash bits 0..12 and 13..25 (OVS
  *     EM_FLOW_HASH_SEGS = 2).
@@ -38,8 +48,9 @@
  * Invariants
  * - Generation 0 is never current (the pipeline starts at 1), so a cleared or
  *   never-written entry (gen 0) never hits.
- * - A hit means: stored gen === current gen, stored hash === hash, and all
- *   KEY_WORDS words equal. No other state is trusted.
+ * - A hit means: stored gen === current gen, stored hash === hash (so the
+ *   same kind), and the kind's words equal: the whole keys are equal. No
+ *   other state is trusted.
  * - Hashes are 30-bit non-negative integers so that they stay small integers
  *   (V8 Smis) when passed between functions: no boxing.
  * - lookup / insert allocate nothing, build no strings and never throw.
@@ -56,6 +67,18 @@ if (FLOW_KEY_LAYOUT_VERSION !== EMC_LAYOUT_VERSION) {
   throw new Error(`datapath/emc: written for flow-key layout ${EMC_LAYOUT_VERSION}, key is ${FLOW_KEY_LAYOUT_VERSION}: revisit it`);
 }
 if (KEY_WORDS % 3 !== 0) throw new Error('datapath/emc: sameKey compares in 3 lanes: KEY_WORDS must be a multiple of 3');
+
+/** The words an IPv4 key can populate, in row order: metadata..L2, the L3 header word, IPv4 src/dst, L4 ports, TCP flags. */
+const IPV4_WORDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags];
+/** The others: 0 in every IPv4 key the parser builds (checked per key: see ipv4Clean). */
+const IPV4_ZERO = Array.from({ length: KEY_WORDS }, (_, w) => w).filter((w) => !IPV4_WORDS.includes(w));
+if (IPV4_WORDS.length !== 16 || IPV4_ZERO.join() !== '13,14,15,17,18,19,20,23,24,25,26,27,28,29') {
+  throw new Error('datapath/emc: the IPv4 word lists no longer match the unrolled code');
+}
+/** Entry row stride in words (the IPv4 words packed first). */
+const ROW = 32;
+/** Hash bit 29: the key is of kind IPv4. */
+const KIND_IPV4 = 1 << 29;
 
 export const EMC_SHIFT = 13;
 export const EMC_ENTRIES = 1 << EMC_SHIFT;
@@ -85,7 +108,8 @@ export interface EmcOptions {
 }
 
 export class ExactMatchCache {
-  readonly keys = new Uint32Array(EMC_ENTRIES * KEY_WORDS);
+  /** Entry key rows, ROW words each: an IPv4-kind key's IPV4_WORDS packed, else the whole row (read them with keyOf). */
+  private readonly keys = new Uint32Array(EMC_ENTRIES * ROW);
   readonly hashes = new Int32Array(EMC_ENTRIES);
   readonly programs = new Int32Array(EMC_ENTRIES).fill(NO_PROGRAM);
   readonly gens = new Int32Array(EMC_ENTRIES);
@@ -118,16 +142,13 @@ export class ExactMatchCache {
   }
 
   /**
-   * 30-bit hash of key row keys[base..]: two independent multiply-rotate
-   * lanes over alternate words (halves the multiply dependency chain), then
-   * the murmur3 finaliser for avalanche. Only the words the frame's kind can
-   * populate are hashed (OVS hashes a miniflow's populated words): for IPv4,
-   * metadata..L2, the IPv4 addresses and the L4 words (16 of 30); the others
-   * are 0 by the parser's invariant. Skipping words cannot make a lookup
-   * wrong, since a hit compares the whole row; it only saves time.
+   * 30-bit hash of key row keys[base..]: its kind in bit 29 (module
+   * comment), over the kind's words two independent multiply-rotate lanes
+   * on alternate words (halves the multiply dependency chain), then the
+   * murmur3 finaliser for avalanche, in bits 0..28.
    */
   hash(keys: Uint32Array, base: number): number {
-    if (keys[base + K.EthTypeVlan] >>> 16 === ETH_TYPE_IPV4) return this.hashIpv4(keys, base);
+    if (keys[base + K.EthTypeVlan] >>> 16 === ETH_TYPE_IPV4 && ipv4Clean(keys, base)) return this.hashIpv4(keys, base) | KIND_IPV4;
     let a = this.seed;
     let b = LANE_B_BASIS;
     let w = 0;
@@ -136,10 +157,10 @@ export class ExactMatchCache {
       b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + w + 1], 0x85ebca77);
     }
     if (w < KEY_WORDS) a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
-    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 2;
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 3;
   }
 
-  /** hash() of an IPv4 key: words 0..K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags. */
+  /** Bits 0..28 of hash() of an IPv4-kind key: over IPV4_WORDS. */
   private hashIpv4(keys: Uint32Array, base: number): number {
     let a = this.seed;
     let b = LANE_B_BASIS;
@@ -151,7 +172,7 @@ export class ExactMatchCache {
     b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.IpDst0], 0x85ebca77);
     a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.TpSrcDst], 0x9e3779b1);
     b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.TcpFlags], 0x85ebca77);
-    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 16) >>> 2;
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 16) >>> 3;
   }
 
   /** Program id cached for key row keys[base..], or NO_PROGRAM. Counts a hit or a miss. */
@@ -163,12 +184,12 @@ export class ExactMatchCache {
   lookupHashed(keys: Uint32Array, base: number, h: number): number {
     const gen = this.generation[0];
     let s = h & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) {
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
       return this.programs[s];
     }
     s = (h >>> EMC_SHIFT) & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) {
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
       return this.programs[s];
     }
@@ -180,9 +201,9 @@ export class ExactMatchCache {
   probe(keys: Uint32Array, base: number, h: number): number {
     const gen = this.generation[0];
     let s = h & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
     s = (h >>> EMC_SHIFT) & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
     return NO_PROGRAM;
   }
 
@@ -198,16 +219,17 @@ export class ExactMatchCache {
     const s1 = h & EMC_MASK;
     const s2 = (h >>> EMC_SHIFT) & EMC_MASK;
     let s: number;
-    if (hashes[s1] === h && this.sameKey(s1, keys, base)) s = s1;
-    else if (hashes[s2] === h && this.sameKey(s2, keys, base)) s = s2;
+    if (hashes[s1] === h && this.sameKey(s1, keys, base, h)) s = s1;
+    else if (hashes[s2] === h && this.sameKey(s2, keys, base, h)) s = s2;
     else {
       if (gens[s1] !== gen) s = s1;
       else if (gens[s2] !== gen) s = s2;
       else s = hashes[s1] <= hashes[s2] ? s1 : s2;
       if (gens[s] === gen) this.stats[EmcStat.Evictions] += 1;
       const ek = this.keys;
-      const o = s * KEY_WORDS;
-      for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
+      const o = s * ROW;
+      if ((h & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) ek[o + i] = keys[base + IPV4_WORDS[i]];
+      else for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
       hashes[s] = h;
     }
     this.programs[s] = program;
@@ -233,7 +255,7 @@ export class ExactMatchCache {
   peek(keys: Uint32Array, base: number): number {
     const h = this.hash(keys, base), gen = this.generation[0];
     for (const s of [h & EMC_MASK, (h >>> EMC_SHIFT) & EMC_MASK]) {
-      if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+      if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
     }
     return NO_PROGRAM;
   }
@@ -246,14 +268,30 @@ export class ExactMatchCache {
     return out;
   }
 
+  /** Key row of slot s, unpacked to KEY_WORDS words (diagnostics: dump-cache; allocates). */
+  keyOf(s: number): Uint32Array {
+    const row = new Uint32Array(KEY_WORDS), o = s * ROW;
+    if ((this.hashes[s] & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
+    else for (let w = 0; w < KEY_WORDS; w++) row[w] = this.keys[o + w];
+    return row;
+  }
+
   /**
-   * Whole-row compare without a branch per word (called only when the 30-bit
-   * hashes agree, so almost always equal), in three independent lanes
-   * (KEY_WORDS is a multiple of 3, checked at load).
+   * Key compare of slot s (whose hash equals h, so of h's kind; called only
+   * when the 30-bit hashes agree, so almost always equal) without a branch
+   * per word: an IPv4-kind key on its 16 packed words, unrolled in four
+   * lanes; else the whole row in three lanes (KEY_WORDS is a multiple of 3).
    */
-  private sameKey(s: number, keys: Uint32Array, base: number): boolean {
+  private sameKey(s: number, keys: Uint32Array, base: number, h: number): boolean {
     const ek = this.keys;
-    const o = s * KEY_WORDS;
+    const o = s * ROW;
+    if ((h & KIND_IPV4) !== 0) {
+      const d = (ek[o] ^ keys[base]) | (ek[o + 4] ^ keys[base + 4]) | (ek[o + 8] ^ keys[base + 8]) | (ek[o + 12] ^ keys[base + K.IpSrc0]);
+      const y = (ek[o + 1] ^ keys[base + 1]) | (ek[o + 5] ^ keys[base + 5]) | (ek[o + 9] ^ keys[base + 9]) | (ek[o + 13] ^ keys[base + K.IpDst0]);
+      const z = (ek[o + 2] ^ keys[base + 2]) | (ek[o + 6] ^ keys[base + 6]) | (ek[o + 10] ^ keys[base + 10]) | (ek[o + 14] ^ keys[base + K.TpSrcDst]);
+      const x = (ek[o + 3] ^ keys[base + 3]) | (ek[o + 7] ^ keys[base + 7]) | (ek[o + 11] ^ keys[base + 11]) | (ek[o + 15] ^ keys[base + K.TcpFlags]);
+      return (d | y | z | x) === 0;
+    }
     let d = 0, y = 0, z = 0;
     for (let w = 0; w < KEY_WORDS; w += 3) {
       d |= ek[o + w] ^ keys[base + w];
@@ -273,4 +311,10 @@ export class ExactMatchCache {
     this.rng[0] = x;
     return x >>> 0 <= this.threshold;
   }
+}
+
+/** An IPv4 key's IPV4_ZERO words are all 0 (the parser's invariant for IPv4 frames; any row may be looked up). */
+function ipv4Clean(keys: Uint32Array, base: number): boolean {
+  return (keys[base + 13] | keys[base + 14] | keys[base + 15] | keys[base + 17] | keys[base + 18] | keys[base + 19] | keys[base + 20]
+    | keys[base + 23] | keys[base + 24] | keys[base + 25] | keys[base + 26] | keys[base + 27] | keys[base + 28] | keys[base + 29]) === 0;
 }
