@@ -77,7 +77,7 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
   for (const t of rules.tables.tables) for (const e of t.list()) byCounters.set(e.counters, e);
   const entries: CacheEntryDump[] = [];
   for (const s of slots.slice(0, Math.max(0, limit))) {
-    const pid = emc.programs[s];
+    const pid = emc.programOf(s);
     const key = emc.keyOf(s);
     const prog = rules.cachedProgram(pid);
     if (prog === undefined) {

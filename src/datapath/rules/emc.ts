@@ -11,9 +11,10 @@
  *   program table); the cache never interprets it.
  *
  * Design
- *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries, struct of arrays: key rows
- *     (Uint32Array, ROW words per entry), a 30-bit hash, the program id and
- *     the generation the entry was stored in.
+ *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries in two arrays: key rows
+ *     (Uint32Array, ROW words per entry), and per entry in one 16-byte cell
+ *     the generation it was stored in, a 30-bit hash and the program id (a
+ *     probe reads one meta line, then one key line).
  *   - Populated words only (OVS hashes and compares a miniflow's populated
  *     words): a key is of kind IPv4 when its eth_type is IPv4 and the 14
  *     words an IPv4 frame never populates (IPV4_ZERO: the rest of the IPv6
@@ -77,6 +78,10 @@ if (IPV4_WORDS.length !== 16 || IPV4_ZERO.join() !== '13,14,15,17,18,19,20,23,24
 }
 /** Entry row stride in words (the IPv4 words packed first). */
 const ROW = 32;
+/** Words per entry in `meta`, and their places (the generation is word 0). */
+const META = 4;
+const M_HASH = 1;
+const M_PROG = 2;
 /** Hash bit 29: the key is of kind IPv4. */
 const KIND_IPV4 = 1 << 29;
 
@@ -110,9 +115,8 @@ export interface EmcOptions {
 export class ExactMatchCache {
   /** Entry key rows, ROW words each: an IPv4-kind key's IPV4_WORDS packed, else the whole row (read them with keyOf). */
   private readonly keys = new Uint32Array(EMC_ENTRIES * ROW);
-  readonly hashes = new Int32Array(EMC_ENTRIES);
-  readonly programs = new Int32Array(EMC_ENTRIES).fill(NO_PROGRAM);
-  readonly gens = new Int32Array(EMC_ENTRIES);
+  /** Per entry META words: the generation it was stored in, its hash, its program (one probe reads one line). */
+  private readonly meta = new Int32Array(EMC_ENTRIES * META);
   /** EmcStat counters. */
   readonly stats = new Float64Array(4);
   private readonly generation: Int32Array;
@@ -124,6 +128,7 @@ export class ExactMatchCache {
   private threshold = 0;
 
   constructor(opts: EmcOptions) {
+    for (let s = 0; s < EMC_ENTRIES; s++) this.meta[s * META + M_PROG] = NO_PROGRAM;
     this.generation = opts.generation;
     this.seed = (opts.seed ?? (Math.random() * 0x100000000) >>> 0) | 0;
     this.rng[0] = (this.seed ^ 0x6d2b79f5) | 1;
@@ -182,16 +187,16 @@ export class ExactMatchCache {
 
   /** lookup() with the hash already computed (the pipeline reuses it for insert). */
   lookupHashed(keys: Uint32Array, base: number, h: number): number {
-    const gen = this.generation[0];
+    const gen = this.generation[0], meta = this.meta;
     let s = h & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) {
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
-      return this.programs[s];
+      return meta[s * META + M_PROG];
     }
     s = (h >>> EMC_SHIFT) & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) {
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
-      return this.programs[s];
+      return meta[s * META + M_PROG];
     }
     this.stats[EmcStat.Misses] += 1;
     return NO_PROGRAM;
@@ -199,11 +204,11 @@ export class ExactMatchCache {
 
   /** lookupHashed() that counts nothing (the batched miss scan looks ahead). */
   probe(keys: Uint32Array, base: number, h: number): number {
-    const gen = this.generation[0];
+    const gen = this.generation[0], meta = this.meta;
     let s = h & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return meta[s * META + M_PROG];
     s = (h >>> EMC_SHIFT) & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return meta[s * META + M_PROG];
     return NO_PROGRAM;
   }
 
@@ -215,39 +220,41 @@ export class ExactMatchCache {
   insertHashed(keys: Uint32Array, base: number, h: number, program: number): void {
     if (this.threshold !== 0xffffffff && !this.sample()) return;
     const gen = this.generation[0];
-    const gens = this.gens, hashes = this.hashes;
+    const meta = this.meta;
     const s1 = h & EMC_MASK;
     const s2 = (h >>> EMC_SHIFT) & EMC_MASK;
     let s: number;
-    if (hashes[s1] === h && this.sameKey(s1, keys, base, h)) s = s1;
-    else if (hashes[s2] === h && this.sameKey(s2, keys, base, h)) s = s2;
+    if (meta[s1 * META + M_HASH] === h && this.sameKey(s1, keys, base, h)) s = s1;
+    else if (meta[s2 * META + M_HASH] === h && this.sameKey(s2, keys, base, h)) s = s2;
     else {
-      if (gens[s1] !== gen) s = s1;
-      else if (gens[s2] !== gen) s = s2;
-      else s = hashes[s1] <= hashes[s2] ? s1 : s2;
-      if (gens[s] === gen) this.stats[EmcStat.Evictions] += 1;
+      if (meta[s1 * META] !== gen) s = s1;
+      else if (meta[s2 * META] !== gen) s = s2;
+      else s = meta[s1 * META + M_HASH] <= meta[s2 * META + M_HASH] ? s1 : s2;
+      if (meta[s * META] === gen) this.stats[EmcStat.Evictions] += 1;
       const ek = this.keys;
       const o = s * ROW;
       if ((h & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) ek[o + i] = keys[base + IPV4_WORDS[i]];
       else for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
-      hashes[s] = h;
+      meta[s * META + M_HASH] = h;
     }
-    this.programs[s] = program;
-    gens[s] = gen;
+    meta[s * META + M_PROG] = program;
+    meta[s * META] = gen;
     this.stats[EmcStat.Inserts] += 1;
   }
 
   /** Forgets every entry (the generation wrapped, or a test wants a cold cache). */
   clear(): void {
-    this.gens.fill(0);
-    this.programs.fill(NO_PROGRAM);
+    for (let s = 0; s < EMC_ENTRIES; s++) {
+      this.meta[s * META] = 0;
+      this.meta[s * META + M_PROG] = NO_PROGRAM;
+    }
   }
 
   /** Live entries (diagnostics; O(EMC_ENTRIES)). */
   liveEntries(): number {
     const gen = this.generation[0];
     let n = 0;
-    for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) n++;
+    for (let s = 0; s < EMC_ENTRIES; s++) if (this.meta[s * META] === gen) n++;
     return n;
   }
 
@@ -255,7 +262,7 @@ export class ExactMatchCache {
   peek(keys: Uint32Array, base: number): number {
     const h = this.hash(keys, base), gen = this.generation[0];
     for (const s of [h & EMC_MASK, (h >>> EMC_SHIFT) & EMC_MASK]) {
-      if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base, h)) return this.programs[s];
+      if (this.meta[s * META] === gen && this.meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return this.meta[s * META + M_PROG];
     }
     return NO_PROGRAM;
   }
@@ -264,14 +271,29 @@ export class ExactMatchCache {
   liveSlots(): number[] {
     const gen = this.generation[0];
     const out: number[] = [];
-    for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) out.push(s);
+    for (let s = 0; s < EMC_ENTRIES; s++) if (this.meta[s * META] === gen) out.push(s);
     return out;
+  }
+
+  /** The program stored in slot s (live or not; diagnostics). */
+  programOf(s: number): number {
+    return this.meta[s * META + M_PROG];
+  }
+
+  /** Per slot: the generation it was stored in (a copy; diagnostics and tests). */
+  get gens(): Int32Array {
+    return Int32Array.from({ length: EMC_ENTRIES }, (_, s) => this.meta[s * META]);
+  }
+
+  /** Per slot: its program (a copy; diagnostics and tests). */
+  get programs(): Int32Array {
+    return Int32Array.from({ length: EMC_ENTRIES }, (_, s) => this.meta[s * META + M_PROG]);
   }
 
   /** Key row of slot s, unpacked to KEY_WORDS words (diagnostics: dump-cache; allocates). */
   keyOf(s: number): Uint32Array {
     const row = new Uint32Array(KEY_WORDS), o = s * ROW;
-    if ((this.hashes[s] & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
+    if ((this.meta[s * META + M_HASH] & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
     else for (let w = 0; w < KEY_WORDS; w++) row[w] = this.keys[o + w];
     return row;
   }
