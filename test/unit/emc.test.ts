@@ -47,7 +47,7 @@ describe('ExactMatchCache', () => {
     const clean = keyRows(1);
     const rows = [clean];
     // The same IPv4 key with one word an IPv4 frame never populates set (a generic-kind row), for each such word.
-    for (const w of [13, 14, 15, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 29]) {
+    for (const w of [1, 2, 3, 4, 10, 13, 14, 15, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 29]) {
       const r = clean.slice();
       r[w] = 0x80000000 >>> (w & 7);
       rows.push(r);

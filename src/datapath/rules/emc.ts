@@ -16,15 +16,16 @@
  *     the generation it was stored in, a 30-bit hash and the program id (a
  *     probe reads one meta line, then one key line).
  *   - Populated words only (OVS hashes and compares a miniflow's populated
- *     words): a key is of kind IPv4 when its eth_type is IPv4 and the 14
- *     words an IPv4 frame never populates (IPV4_ZERO: the rest of the IPv6
- *     addresses, flow label, ARP/ND words) are all 0, as the parser leaves
- *     them; else generic. The kind is bit 29 of the hash. An IPv4 key is
- *     hashed over, stored as and compared on its 16 populated words
- *     (IPV4_WORDS, packed at the head of the row: one 64-byte line), a
- *     generic key over all KEY_WORDS. Equal hashes imply equal kinds, and
- *     two IPv4-kind keys equal on their 16 words are equal on all 30 (the
- *     other 14 are 0 in both): a hit is still an exact whole-key match.
+ *     words): a key is of kind IPv4 when its eth_type is IPv4 and the 19
+ *     words a received IPv4 frame never populates (IPV4_ZERO: metadata and
+ *     tunnel id, the MPLS word, the rest of the IPv6 addresses, flow label,
+ *     ARP/ND words) are all 0, as the parser leaves them (checked on the
+ *     frame's own row, just written, so cheap); else generic. The kind is
+ *     bit 29 of the hash. An IPv4 key is hashed over, stored as and compared
+ *     on its 11 populated words (IPV4_WORDS, packed at the head of the row),
+ *     a generic key over all KEY_WORDS. Equal hashes imply equal kinds, and
+ *     two IPv4-kind keys equal on their 11 words are equal on all 30 (the
+ *     other 19 are 0 in both): a hit is still an exact whole-key match.
  *   - A key hashes (multiply-rotate over those words in two lanes, murmur3
  *     finaliser, a per-cache random seed so crafted frames cannot aim at
  *     chosen slots) to two candidate slots: hash bits 0..12 and 13..25 (OVS
@@ -70,10 +71,10 @@ if (FLOW_KEY_LAYOUT_VERSION !== EMC_LAYOUT_VERSION) {
 if (KEY_WORDS % 3 !== 0) throw new Error('datapath/emc: sameKey compares in 3 lanes: KEY_WORDS must be a multiple of 3');
 
 /** The words an IPv4 key can populate, in row order: metadata..L2, the L3 header word, IPv4 src/dst, L4 ports, TCP flags. */
-const IPV4_WORDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags];
+const IPV4_WORDS = [K.InPort, K.EthDstHi, K.EthDstLoSrcHi, K.EthSrcLo, K.EthTypeVlan, K.VlanInner, K.IpProtoTosTtlFrag, K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags];
 /** The others: 0 in every IPv4 key the parser builds (checked per key: see ipv4Clean). */
 const IPV4_ZERO = Array.from({ length: KEY_WORDS }, (_, w) => w).filter((w) => !IPV4_WORDS.includes(w));
-if (IPV4_WORDS.length !== 16 || IPV4_ZERO.join() !== '13,14,15,17,18,19,20,23,24,25,26,27,28,29') {
+if (IPV4_WORDS.join() !== '0,5,6,7,8,9,11,12,16,21,22' || IPV4_ZERO.join() !== '1,2,3,4,10,13,14,15,17,18,19,20,23,24,25,26,27,28,29') {
   throw new Error('datapath/emc: the IPv4 word lists no longer match the unrolled code');
 }
 /** Entry row stride in words (the IPv4 words packed first). */
@@ -165,19 +166,22 @@ export class ExactMatchCache {
     return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 3;
   }
 
-  /** Bits 0..28 of hash() of an IPv4-kind key: over IPV4_WORDS. */
+  /** Bits 0..28 of hash() of an IPv4-kind key: over IPV4_WORDS (0,5,6,7,8,9,11,12,16,21,22), unrolled. */
   private hashIpv4(keys: Uint32Array, base: number): number {
     let a = this.seed;
     let b = LANE_B_BASIS;
-    for (let w = 0; w < K.IpSrc0; w += 2) {
-      a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
-      b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + w + 1], 0x85ebca77);
-    }
-    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.IpSrc0], 0x9e3779b1);
-    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.IpDst0], 0x85ebca77);
-    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.TpSrcDst], 0x9e3779b1);
-    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.TcpFlags], 0x85ebca77);
-    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 16) >>> 3;
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 5], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 6], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 7], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 8], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 9], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 11], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 12], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 16], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 21], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 22], 0x9e3779b1);
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 11) >>> 3;
   }
 
   /** Program id cached for key row keys[base..], or NO_PROGRAM. Counts a hit or a miss. */
@@ -233,7 +237,7 @@ export class ExactMatchCache {
       if (meta[s * META] === gen) this.stats[EmcStat.Evictions] += 1;
       const ek = this.keys;
       const o = s * ROW;
-      if ((h & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) ek[o + i] = keys[base + IPV4_WORDS[i]];
+      if ((h & KIND_IPV4) !== 0) for (let i = 0; i < IPV4_WORDS.length; i++) ek[o + i] = keys[base + IPV4_WORDS[i]];
       else for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
       meta[s * META + M_HASH] = h;
     }
@@ -293,7 +297,7 @@ export class ExactMatchCache {
   /** Key row of slot s, unpacked to KEY_WORDS words (diagnostics: dump-cache; allocates). */
   keyOf(s: number): Uint32Array {
     const row = new Uint32Array(KEY_WORDS), o = s * ROW;
-    if ((this.meta[s * META + M_HASH] & KIND_IPV4) !== 0) for (let i = 0; i < 16; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
+    if ((this.meta[s * META + M_HASH] & KIND_IPV4) !== 0) for (let i = 0; i < IPV4_WORDS.length; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
     else for (let w = 0; w < KEY_WORDS; w++) row[w] = this.keys[o + w];
     return row;
   }
@@ -301,18 +305,17 @@ export class ExactMatchCache {
   /**
    * Key compare of slot s (whose hash equals h, so of h's kind; called only
    * when the 30-bit hashes agree, so almost always equal) without a branch
-   * per word: an IPv4-kind key on its 16 packed words, unrolled in four
+   * per word: an IPv4-kind key on its 11 packed words, unrolled in three
    * lanes; else the whole row in three lanes (KEY_WORDS is a multiple of 3).
    */
   private sameKey(s: number, keys: Uint32Array, base: number, h: number): boolean {
     const ek = this.keys;
     const o = s * ROW;
     if ((h & KIND_IPV4) !== 0) {
-      const d = (ek[o] ^ keys[base]) | (ek[o + 4] ^ keys[base + 4]) | (ek[o + 8] ^ keys[base + 8]) | (ek[o + 12] ^ keys[base + K.IpSrc0]);
-      const y = (ek[o + 1] ^ keys[base + 1]) | (ek[o + 5] ^ keys[base + 5]) | (ek[o + 9] ^ keys[base + 9]) | (ek[o + 13] ^ keys[base + K.IpDst0]);
-      const z = (ek[o + 2] ^ keys[base + 2]) | (ek[o + 6] ^ keys[base + 6]) | (ek[o + 10] ^ keys[base + 10]) | (ek[o + 14] ^ keys[base + K.TpSrcDst]);
-      const x = (ek[o + 3] ^ keys[base + 3]) | (ek[o + 7] ^ keys[base + 7]) | (ek[o + 11] ^ keys[base + 11]) | (ek[o + 15] ^ keys[base + K.TcpFlags]);
-      return (d | y | z | x) === 0;
+      const d = (ek[o] ^ keys[base]) | (ek[o + 3] ^ keys[base + 7]) | (ek[o + 6] ^ keys[base + 11]) | (ek[o + 9] ^ keys[base + 21]);
+      const y = (ek[o + 1] ^ keys[base + 5]) | (ek[o + 4] ^ keys[base + 8]) | (ek[o + 7] ^ keys[base + 12]) | (ek[o + 10] ^ keys[base + 22]);
+      const z = (ek[o + 2] ^ keys[base + 6]) | (ek[o + 5] ^ keys[base + 9]) | (ek[o + 8] ^ keys[base + 16]);
+      return (d | y | z) === 0;
     }
     let d = 0, y = 0, z = 0;
     for (let w = 0; w < KEY_WORDS; w += 3) {
@@ -337,6 +340,7 @@ export class ExactMatchCache {
 
 /** An IPv4 key's IPV4_ZERO words are all 0 (the parser's invariant for IPv4 frames; any row may be looked up). */
 function ipv4Clean(keys: Uint32Array, base: number): boolean {
-  return (keys[base + 13] | keys[base + 14] | keys[base + 15] | keys[base + 17] | keys[base + 18] | keys[base + 19] | keys[base + 20]
-    | keys[base + 23] | keys[base + 24] | keys[base + 25] | keys[base + 26] | keys[base + 27] | keys[base + 28] | keys[base + 29]) === 0;
+  return (keys[base + 1] | keys[base + 2] | keys[base + 3] | keys[base + 4] | keys[base + 10] | keys[base + 13] | keys[base + 14]
+    | keys[base + 15] | keys[base + 17] | keys[base + 18] | keys[base + 19] | keys[base + 20] | keys[base + 23] | keys[base + 24]
+    | keys[base + 25] | keys[base + 26] | keys[base + 27] | keys[base + 28] | keys[base + 29]) === 0;
 }
