@@ -67,7 +67,7 @@ import { PuntReason, type Punt, type PuntMeters } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
-import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath } from './fast-path.js';
+import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, MissStatus } from './miss-batch.js';
 
@@ -248,7 +248,7 @@ export class RulePipeline implements Pipeline, ExecHost {
     const bg = this.batch;
     if (bg.pid.length < n) bg.pid = new Int32Array(n);
     bg.fit(programs.length + n - from); // a miss resolved below may add a program: no regrowth mid-segment
-    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list;
+    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list, route = bg.route;
     const stamp = bg.nextStamp();
     let ng = 0;
     let end = from;
@@ -263,7 +263,7 @@ export class RulePipeline implements Pipeline, ExecHost {
         if (pid < 0) break;
         programs = this.programs;
       }
-      if (!programs[pid].plan.calloutFree) break;
+      if (route[pid] === ROUTE_CALLS_OUT) break;
       segPid[end] = pid;
       if (gStamp[pid] !== stamp) {
         gStamp[pid] = stamp;
@@ -275,9 +275,20 @@ export class RulePipeline implements Pipeline, ExecHost {
       gBytes[pid] += len[slots[end]];
     }
     for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
-    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c;
+    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c, portTable = this.portTable, dp = this.dp;
     for (let i = from; i < end; i++) {
-      const prog = programs[segPid[i]], plan = prog.plan;
+      const pid = segPid[i], to = route[pid];
+      if (to >= 0) { // outputs to one port, nothing else (what Op.Output does)
+        const p = portTable[to];
+        if (p !== null && p !== inPort) {
+          dp.output(slots[i], p);
+          continue;
+        }
+        this.stats[p === null ? PipelineStat.NoSuchPort : PipelineStat.InPortDrops] += 1;
+        fwd[PortStat.FwdDropped] += 1;
+        continue;
+      }
+      const prog = programs[pid], plan = prog.plan;
       let outs = 0;
       if (plan.outputsOnly) {
         outs = this.outputAll(plan, slots[i], inPort);
@@ -460,10 +471,12 @@ export class RulePipeline implements Pipeline, ExecHost {
   /** Resolves the walk just done (path[0..n), pathFrags) into one program and stores it under the path. Returns its index. Slow path. */
   private buildProgram(n: number, missTable: number): number {
     const pid = this.programs.length;
-    this.programs.push(resolvePath(this.pathFrags, n, missTable));
+    const prog = resolvePath(this.pathFrags, n, missTable);
+    this.programs.push(prog);
     this.paths.insert(this.path, n, pid);
     this.stats[PipelineStat.ProgramsBuilt] += 1;
     this.batch.fit(pid + 1);
+    this.batch.route[pid] = routeOf(prog.plan, PORT_TABLE_SIZE);
     return pid;
   }
 
