@@ -44,6 +44,17 @@ import { entryPlain } from './fast-path.js';
 import type { FlowEntry, FlowTable } from './flow-table.js';
 import { patchKey } from './key-patch.js';
 import type { EntryProgram } from './ops.js';
+import type { ExactMatchCache } from './emc.js';
+import type { PipelineTables } from './pipeline-tables.js';
+
+/** What the batch needs from the pipeline (RulePipeline). */
+export interface MissHost {
+  readonly emc: ExactMatchCache;
+  readonly tables: PipelineTables;
+  /** The frame with key row keys[base..] is a fragment the pipeline drops (never looked up). */
+  dropsFragment(keys: Uint32Array, base: number): boolean;
+  fragmentOf(e: FlowEntry): EntryProgram;
+}
 
 export const enum MissStatus {
   /** Still walking. */
@@ -84,9 +95,53 @@ export class MissBatch {
   private bases = new Int32Array(32);
   private found = new Int32Array(32);
   private readonly scratch = new BatchLookupScratch();
+  /** Per frame of the burst: its distinct key, or -1; valid from frame `scanned` on while the generation is `scanGen`. */
+  private missOf = new Int32Array(64);
+  private scanned = -1;
+  private scanGen = -1;
+  private readonly fragmentOf: (e: FlowEntry) => EntryProgram;
+
+  constructor(private readonly host: MissHost) {
+    this.fragmentOf = (e) => host.fragmentOf(e);
+  }
+
+  /** A new burst: nothing scanned yet. */
+  newBurst(): void {
+    this.scanned = -1;
+  }
+
+  /**
+   * Frame i of the burst (key rows `keys`, parse flags `flags`, n frames)
+   * missed the EMC: its distinct key when that key's dry walk is batchable,
+   * else -1. The first miss of a burst scans every frame from it on that
+   * misses the cache now and resolves their keys in one batch; later misses
+   * reuse that batch while the generation stands.
+   */
+  batchableMiss(keys: Uint32Array, flags: Uint8Array, i: number, n: number): number {
+    const gen = this.host.tables.generation;
+    if (this.scanned < 0 || i < this.scanned || this.scanGen !== gen) this.scan(keys, flags, i, n);
+    const d = this.missOf[i];
+    return d >= 0 && this.status[d] === MissStatus.Batchable ? d : -1;
+  }
+
+  private scan(keys: Uint32Array, flags: Uint8Array, i: number, n: number): void {
+    const host = this.host, emc = host.emc;
+    if (this.missOf.length < n) this.missOf = new Int32Array(n);
+    this.begin(host.tables.nTables, n - i);
+    for (let j = i; j < n; j++) {
+      this.missOf[j] = -1;
+      const base = j * KEY_WORDS;
+      if (flags[j] !== 0 || host.dropsFragment(keys, base)) continue;
+      const h = emc.hash(keys, base);
+      if (emc.probe(keys, base, h) < 0) this.missOf[j] = this.add(keys, base, h);
+    }
+    this.resolve(host.tables.tables, this.fragmentOf);
+    this.scanned = i;
+    this.scanGen = host.tables.generation;
+  }
 
   /** Room for `maxKeys` distinct keys over `nTables` tables; forgets the previous set. */
-  begin(nTables: number, maxKeys: number): void {
+  private begin(nTables: number, maxKeys: number): void {
     this.count = 0;
     this.stride = nTables + 1;
     if (this.status.length < maxKeys) {
@@ -107,7 +162,7 @@ export class MissBatch {
   }
 
   /** Adds missed key row keys[base..] (EMC hash h); returns its index, shared with an equal key added before. */
-  add(keys: Uint32Array, base: number, h: number): number {
+  private add(keys: Uint32Array, base: number, h: number): number {
     const work = this.work;
     for (let d = 0; d < this.count; d++) {
       if (this.hashes[d] !== h) continue;
@@ -129,7 +184,7 @@ export class MissBatch {
   }
 
   /** The dry walks of every key added (see the module comment). */
-  resolve(tables: readonly FlowTable[], fragmentOf: (e: FlowEntry) => EntryProgram): void {
+  private resolve(tables: readonly FlowTable[], fragmentOf: (e: FlowEntry) => EntryProgram): void {
     const m = this.count, status = this.status, next = this.next, sel = this.sel, bases = this.bases, found = this.found;
     const work = this.work, path = this.path, frags = this.frags, pathLen = this.pathLen, stride = this.stride;
     for (;;) {
