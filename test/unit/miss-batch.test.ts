@@ -9,8 +9,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BatchLookupScratch, lookupBatch } from '../../src/datapath/rules/classifier-batch.js';
-import { Classifier, ClsStat } from '../../src/datapath/rules/classifier.js';
+import { BatchLookupScratch, countLookup, lookupBatch } from '../../src/datapath/rules/classifier-batch.js';
+import { Classifier, ClsStat, NO_RULE } from '../../src/datapath/rules/classifier.js';
 import { MissBatchStat } from '../../src/datapath/rules/miss-batch.js';
 import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
@@ -55,10 +55,16 @@ describe('lookupBatch', () => {
           keys[i * KEY_WORDS + K.MetadataLo] = d * 0x01010101;
         }
         const out = new Int32Array(pkts.length);
-        lookupBatch(batched, keys, bases, pkts.length, out, new BatchLookupScratch());
-        expect([...out]).toEqual(pkts.map((_, i) => single.lookup(keys, i * KEY_WORDS)));
+        const scratch = new BatchLookupScratch();
+        lookupBatch(batched, keys, bases, pkts.length, out, scratch);
+        expect(batched.stats[ClsStat.Lookups]).toBe(0); // counted by the caller, when the walk happens
+        for (let i = 0; i < pkts.length; i++) {
+          const probesBefore = single.stats[ClsStat.Probes];
+          expect(out[i]).toBe(single.lookup(keys, i * KEY_WORDS));
+          expect(scratch.probes[i]).toBe(single.stats[ClsStat.Probes] - probesBefore);
+          countLookup(batched, scratch.probes[i], out[i] !== NO_RULE);
+        }
         expect([...batched.stats]).toEqual([...single.stats]);
-        expect(batched.stats[ClsStat.Lookups]).toBe(pkts.length);
       }),
       { numRuns: 300 },
     );
@@ -127,7 +133,7 @@ function state(h: Harness) {
     taken: h.taken(),
     packetIns: h.events.packetIns.splice(0),
     flows: h.sw.tables.tables.slice(0, 4).map((t) => t.list().map((e) => [e.cookie, e.packetCount, e.byteCount])),
-    tables: h.sw.tables.tables.slice(0, 4).map((t) => [...t.counters]),
+    tables: h.sw.tables.tables.slice(0, 4).map((t) => [...t.counters, ...t.classifier.stats]),
     pipeline: [...p.stats],
     emc: [...p.emc.stats],
     ports: h.dp.portList.map((d) => [...d.counters.c]),

@@ -5,8 +5,10 @@
  *
  * What
  *   lookupBatch(cls, keys, bases, n, out, scratch): out[i] = cls.lookup(keys,
- *   bases[i]) for i < n, the same answers (priority, then oldest rule) and
- *   the same ClsStat totals as n single lookups.
+ *   bases[i]) for i < n, the same answers (priority, then oldest rule);
+ *   scratch.probes[i] = the subtables that single lookup would probe. It
+ *   counts nothing in cls.stats: the caller counts a key's lookup
+ *   (countLookup) when the walk it stands for happens.
  *
  * Design
  *   Subtables are walked once, in the classifier's order (max priority,
@@ -29,6 +31,8 @@ export class BatchLookupScratch {
   bestSeq = new Float64Array(32);
   /** Keys still taking part, compacted in place as keys drop out. */
   live = new Int32Array(32);
+  /** Per key: subtables probed. */
+  probes = new Int32Array(32);
 
   fit(n: number): void {
     if (n <= this.live.length) return;
@@ -36,22 +40,23 @@ export class BatchLookupScratch {
     this.bestPri = new Int32Array(size);
     this.bestSeq = new Float64Array(size);
     this.live = new Int32Array(size);
+    this.probes = new Int32Array(size);
   }
 }
 
 /** out[i] = the rule cls.lookup(keys, bases[i]) would return, for i < n (see the module comment). */
 export function lookupBatch(cls: Classifier, keys: Uint32Array, bases: Int32Array, n: number, out: Int32Array, scratch: BatchLookupScratch): void {
   scratch.fit(n);
-  const bestPri = scratch.bestPri, bestSeq = scratch.bestSeq, live = scratch.live;
+  const bestPri = scratch.bestPri, bestSeq = scratch.bestSeq, live = scratch.live, probes = scratch.probes;
   for (let i = 0; i < n; i++) {
     out[i] = NO_RULE;
+    probes[i] = 0;
     bestPri[i] = -1;
     bestSeq[i] = 0;
     live[i] = i;
   }
   const list = cls.subtables();
   let nLive = n;
-  let probes = 0;
   for (let s = 0; s < list.length && nLive > 0; s++) {
     const st = list[s];
     const maxP = st.maxPriority, minSeq = st.minSeqAtMax;
@@ -62,7 +67,7 @@ export function lookupBatch(cls: Classifier, keys: Uint32Array, bases: Int32Arra
       if (maxP < bp) continue; // done: every later subtable is lower
       live[kept++] = i;
       if (maxP === bp && minSeq > bestSeq[i]) continue;
-      probes++;
+      probes[i]++;
       const b = st.findBucket(keys, bases[i]);
       if (b < 0) continue;
       const h = st.bucketHead[b];
@@ -75,10 +80,12 @@ export function lookupBatch(cls: Classifier, keys: Uint32Array, bases: Int32Arra
     }
     nLive = kept;
   }
-  let hits = 0;
-  for (let i = 0; i < n; i++) if (out[i] !== NO_RULE) hits++;
+}
+
+/** Counts one lookup in cls.stats, as Classifier.lookup does: `probes` subtables probed, a rule found or not. */
+export function countLookup(cls: Classifier, probes: number, hit: boolean): void {
   const stats = cls.stats;
-  stats[ClsStat.Lookups] += n;
+  stats[ClsStat.Lookups] += 1;
   stats[ClsStat.Probes] += probes;
-  stats[ClsStat.Hits] += hits;
+  if (hit) stats[ClsStat.Hits] += 1;
 }

@@ -32,13 +32,15 @@
  *     most nTables rounds.
  *
  * Invariants
- * - resolve() counts nothing in the flow tables (the program counts when it runs).
+ * - resolve() counts nothing in the flow tables (the program counts when it
+ *   runs) nor in the classifiers (copyPath counts a path's lookups when the
+ *   walk it stands for happens, so their totals match the per-frame path).
  * - No allocation once the scratch has grown to the burst and table count,
  *   except fragmentOf compiling a rule's program the first time it is met.
  */
 
 import { K, KEY_WORDS } from '../../flow/key.js';
-import { BatchLookupScratch, lookupBatch } from './classifier-batch.js';
+import { BatchLookupScratch, countLookup, lookupBatch } from './classifier-batch.js';
 import { NO_RULE } from './classifier.js';
 import { entryPlain } from './fast-path.js';
 import type { FlowEntry, FlowTable } from './flow-table.js';
@@ -86,6 +88,9 @@ export class MissBatch {
   pathLen = new Int32Array(32);
   missTable = new Int32Array(32);
   path = new Int32Array(32);
+  /** Per path step: the table looked up and the subtables its lookup probed (counted when the path is taken: copyPath). */
+  private stepTable = new Int32Array(32);
+  private stepProbes = new Int32Array(32);
   frags: (EntryProgram | null)[] = [];
   /** Working key rows, KEY_WORDS per distinct key (the original row first). */
   private work = new Uint32Array(32 * KEY_WORDS);
@@ -157,7 +162,11 @@ export class MissBatch {
       this.found = new Int32Array(n);
     }
     const words = this.status.length * this.stride;
-    if (this.path.length < words) this.path = new Int32Array(words);
+    if (this.path.length < words) {
+      this.path = new Int32Array(words);
+      this.stepTable = new Int32Array(words);
+      this.stepProbes = new Int32Array(words);
+    }
     while (this.frags.length < words) this.frags.push(null);
   }
 
@@ -200,8 +209,11 @@ export class MissBatch {
       const table = tables[t];
       lookupBatch(table.classifier, work, bases, k, found, this.scratch);
       this.stats[MissBatchStat.Lookups] += 1;
+      const probes = this.scratch.probes;
       for (let j = 0; j < k; j++) {
         const d = sel[j], o = d * KEY_WORDS, at = d * stride + pathLen[d];
+        this.stepTable[at] = t;
+        this.stepProbes[at] = probes[j];
         if (found[j] === NO_RULE) {
           path[at] = -(t + 1);
           frags[at] = null;
@@ -237,12 +249,17 @@ export class MissBatch {
     }
   }
 
-  /** Copies key d's path into path[0..) and frags[0..); returns its length. */
+  /**
+   * Key d's path is taken (the walk it stands for happens): copies it into
+   * path[0..) and frags[0..), counts its classifier lookups in the tables'
+   * classifiers as the live walk would have; returns its length.
+   */
   copyPath(d: number, path: Int32Array, frags: (EntryProgram | null)[]): number {
-    const n = this.pathLen[d], o = d * this.stride;
+    const n = this.pathLen[d], o = d * this.stride, tables = this.host.tables.tables;
     for (let i = 0; i < n; i++) {
       path[i] = this.path[o + i];
       frags[i] = this.frags[o + i];
+      countLookup(tables[this.stepTable[o + i]].classifier, this.stepProbes[o + i], path[i] >= 0);
     }
     return n;
   }
