@@ -18,6 +18,7 @@ import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import type { Instruction } from '../../src/openflow/codec/v13/instructions.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
+import { obtainGc } from '../helpers/gc.js';
 import { apply, gotoTable, inPort, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
 
 /** Words the random rules match on, with the masks they may use. */
@@ -193,5 +194,38 @@ describe('batched misses in the rule pipeline', () => {
     expect(p.emc.stats[1]).toBe(8); // misses: the first frame of each microflow; the others hit what it cached
     expect(p.emc.stats[0]).toBe(24);
     expect(h.sw.tables.tables[1].list().map((e) => e.packetCount).sort()).toEqual([burst.filter((_, i) => (i % 8) % 3 === 0).length, burst.filter((_, i) => (i % 8) % 3 === 1).length].sort());
+  });
+});
+
+describe('batched misses: allocation', () => {
+  it('resolve 1e6 frames that all miss the cache (more microflows than cache entries, paths already built) with a flat heap', () => {
+    const gc = obtainGc();
+    const h = setup(3, { emc: 1 });
+    h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 7n, metadataMask: 0xffn }, gotoTable(1)] });
+    h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
+    h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });
+    const src = h.ports[0];
+    for (const p of h.ports) (p as unknown as { capture: boolean }).capture = false;
+    // 16,384 microflows (two per EMC slot) in a random order: almost every frame misses and is resolved in a batch.
+    const order = Array.from({ length: 16_384 }, (_, i) => (i * 7919) % 16_384);
+    const data = new Uint8Array(22);
+    src.setGenerator(order.map((f) => ethFrame('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800, ipv4Udp('10.0.0.1', '10.0.1.1', 1024 + f, 5000 + (f & 1), data))));
+    const srcPort = h.dp.port(1)!;
+    const run = (frames: number) => {
+      for (let i = 0; i < frames; i += 32) {
+        src.offer(32);
+        h.dp.pollPort(srcPort);
+      }
+    };
+    run(100_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const keysBefore = h.sw.pipeline.missBatchStats[MissBatchStat.Batchable];
+    run(1_000_000);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(h.ports[1].txFrames + h.ports[2].txFrames).toBe(1_100_000);
+    expect(h.sw.pipeline.missBatchStats[MissBatchStat.Batchable] - keysBefore).toBeGreaterThan(500_000);
+    expect(grown).toBeLessThan(1024 * 1024);
   });
 });
