@@ -42,6 +42,26 @@ describe('ExactMatchCache', () => {
     expect(emc.stats[EmcStat.Misses]).toBe(3);
   });
 
+  it('caches IPv4 keys on their populated words and any other row whole, exactly, and gives the rows back', () => {
+    const { emc } = cache();
+    const clean = keyRows(1);
+    const rows = [clean];
+    // The same IPv4 key with one word an IPv4 frame never populates set (a generic-kind row), for each such word.
+    for (const w of [1, 2, 3, 4, 10, 13, 14, 15, 17, 18, 19, 20, 23, 24, 25, 26, 27, 28, 29]) {
+      const r = clean.slice();
+      r[w] = 0x80000000 >>> (w & 7);
+      rows.push(r);
+    }
+    const ipv6 = clean.slice();
+    ipv6[K.EthTypeVlan] = 0x86dd0000;
+    rows.push(ipv6);
+    rows.forEach((r, i) => emc.insert(r, 0, 100 + i));
+    rows.forEach((r, i) => expect(emc.lookup(r, 0)).toBe(100 + i));
+    expect(emc.liveEntries()).toBe(rows.length);
+    const stored = emc.liveSlots().map((s) => Array.from(emc.keyOf(s)).join()).sort();
+    expect(stored).toEqual(rows.map((r) => Array.from(r).join()).sort());
+  });
+
   it('overwrites the program of a key already cached', () => {
     const { emc } = cache();
     const keys = keyRows(1);

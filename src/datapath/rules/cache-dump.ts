@@ -19,7 +19,6 @@
 import { PipelineStat } from './actions-exec.js';
 import { EMC_ENTRIES, EmcStat } from './emc.js';
 import type { FlowEntry } from './flow-table.js';
-import { KEY_WORDS } from '../../flow/key.js';
 import { Op, OP_LEN } from './ops.js';
 import type { RulePipeline } from './rule-pipeline.js';
 
@@ -78,8 +77,8 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
   for (const t of rules.tables.tables) for (const e of t.list()) byCounters.set(e.counters, e);
   const entries: CacheEntryDump[] = [];
   for (const s of slots.slice(0, Math.max(0, limit))) {
-    const pid = emc.programs[s];
-    const key = emc.keys.slice(s * KEY_WORDS, (s + 1) * KEY_WORDS);
+    const pid = emc.programOf(s);
+    const key = emc.keyOf(s);
     const prog = rules.cachedProgram(pid);
     if (prog === undefined) {
       entries.push({ slot: s, key, program: pid, path: null, ops: [] });

@@ -11,10 +11,22 @@
  *   program table); the cache never interprets it.
  *
  * Design
- *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries, struct of arrays: key rows
- *     (Uint32Array, KEY_WORDS per entry), a 30-bit hash, the program id and
- *     the generation the entry was stored in.
- *   - A key hashes (multiply-rotate over its populated key words in two lanes, murmur3
+ *   - EMC_ENTRIES = 2^EMC_SHIFT = 8192 entries in two arrays: key rows
+ *     (Uint32Array, ROW words per entry), and per entry in one 16-byte cell
+ *     the generation it was stored in, a 30-bit hash and the program id (a
+ *     probe reads one meta line, then one key line).
+ *   - Populated words only (OVS hashes and compares a miniflow's populated
+ *     words): a key is of kind IPv4 when its eth_type is IPv4 and the 19
+ *     words a received IPv4 frame never populates (IPV4_ZERO: metadata and
+ *     tunnel id, the MPLS word, the rest of the IPv6 addresses, flow label,
+ *     ARP/ND words) are all 0, as the parser leaves them (checked on the
+ *     frame's own row, just written, so cheap); else generic. The kind is
+ *     bit 29 of the hash. An IPv4 key is hashed over, stored as and compared
+ *     on its 11 populated words (IPV4_WORDS, packed at the head of the row),
+ *     a generic key over all KEY_WORDS. Equal hashes imply equal kinds, and
+ *     two IPv4-kind keys equal on their 11 words are equal on all 30 (the
+ *     other 19 are 0 in both): a hit is still an exact whole-key match.
+ *   - A key hashes (multiply-rotate over those words in two lanes, murmur3
  *     finaliser, a per-cache random seed so crafted frames cannot aim at
  *     chosen slots) to two candidate slots: hash bits 0..12 and 13..25 (OVS
  *     EM_FLOW_HASH_SEGS = 2).
@@ -38,8 +50,9 @@
  * Invariants
  * - Generation 0 is never current (the pipeline starts at 1), so a cleared or
  *   never-written entry (gen 0) never hits.
- * - A hit means: stored gen === current gen, stored hash === hash, and all
- *   KEY_WORDS words equal. No other state is trusted.
+ * - A hit means: stored gen === current gen, stored hash === hash (so the
+ *   same kind), and the kind's words equal: the whole keys are equal. No
+ *   other state is trusted.
  * - Hashes are 30-bit non-negative integers so that they stay small integers
  *   (V8 Smis) when passed between functions: no boxing.
  * - lookup / insert allocate nothing, build no strings and never throw.
@@ -56,6 +69,22 @@ if (FLOW_KEY_LAYOUT_VERSION !== EMC_LAYOUT_VERSION) {
   throw new Error(`datapath/emc: written for flow-key layout ${EMC_LAYOUT_VERSION}, key is ${FLOW_KEY_LAYOUT_VERSION}: revisit it`);
 }
 if (KEY_WORDS % 3 !== 0) throw new Error('datapath/emc: sameKey compares in 3 lanes: KEY_WORDS must be a multiple of 3');
+
+/** The words an IPv4 key can populate, in row order: metadata..L2, the L3 header word, IPv4 src/dst, L4 ports, TCP flags. */
+const IPV4_WORDS = [K.InPort, K.EthDstHi, K.EthDstLoSrcHi, K.EthSrcLo, K.EthTypeVlan, K.VlanInner, K.IpProtoTosTtlFrag, K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags];
+/** The others: 0 in every IPv4 key the parser builds (checked per key: see ipv4Clean). */
+const IPV4_ZERO = Array.from({ length: KEY_WORDS }, (_, w) => w).filter((w) => !IPV4_WORDS.includes(w));
+if (IPV4_WORDS.join() !== '0,5,6,7,8,9,11,12,16,21,22' || IPV4_ZERO.join() !== '1,2,3,4,10,13,14,15,17,18,19,20,23,24,25,26,27,28,29') {
+  throw new Error('datapath/emc: the IPv4 word lists no longer match the unrolled code');
+}
+/** Entry row stride in words (the IPv4 words packed first). */
+const ROW = 32;
+/** Words per entry in `meta`, and their places (the generation is word 0). */
+const META = 4;
+const M_HASH = 1;
+const M_PROG = 2;
+/** Hash bit 29: the key is of kind IPv4. */
+const KIND_IPV4 = 1 << 29;
 
 export const EMC_SHIFT = 13;
 export const EMC_ENTRIES = 1 << EMC_SHIFT;
@@ -85,10 +114,10 @@ export interface EmcOptions {
 }
 
 export class ExactMatchCache {
-  readonly keys = new Uint32Array(EMC_ENTRIES * KEY_WORDS);
-  readonly hashes = new Int32Array(EMC_ENTRIES);
-  readonly programs = new Int32Array(EMC_ENTRIES).fill(NO_PROGRAM);
-  readonly gens = new Int32Array(EMC_ENTRIES);
+  /** Entry key rows, ROW words each: an IPv4-kind key's IPV4_WORDS packed, else the whole row (read them with keyOf). */
+  private readonly keys = new Uint32Array(EMC_ENTRIES * ROW);
+  /** Per entry META words: the generation it was stored in, its hash, its program (one probe reads one line). */
+  private readonly meta = new Int32Array(EMC_ENTRIES * META);
   /** EmcStat counters. */
   readonly stats = new Float64Array(4);
   private readonly generation: Int32Array;
@@ -100,6 +129,7 @@ export class ExactMatchCache {
   private threshold = 0;
 
   constructor(opts: EmcOptions) {
+    for (let s = 0; s < EMC_ENTRIES; s++) this.meta[s * META + M_PROG] = NO_PROGRAM;
     this.generation = opts.generation;
     this.seed = (opts.seed ?? (Math.random() * 0x100000000) >>> 0) | 0;
     this.rng[0] = (this.seed ^ 0x6d2b79f5) | 1;
@@ -118,16 +148,13 @@ export class ExactMatchCache {
   }
 
   /**
-   * 30-bit hash of key row keys[base..]: two independent multiply-rotate
-   * lanes over alternate words (halves the multiply dependency chain), then
-   * the murmur3 finaliser for avalanche. Only the words the frame's kind can
-   * populate are hashed (OVS hashes a miniflow's populated words): for IPv4,
-   * metadata..L2, the IPv4 addresses and the L4 words (16 of 30); the others
-   * are 0 by the parser's invariant. Skipping words cannot make a lookup
-   * wrong, since a hit compares the whole row; it only saves time.
+   * 30-bit hash of key row keys[base..]: its kind in bit 29 (module
+   * comment), over the kind's words two independent multiply-rotate lanes
+   * on alternate words (halves the multiply dependency chain), then the
+   * murmur3 finaliser for avalanche, in bits 0..28.
    */
   hash(keys: Uint32Array, base: number): number {
-    if (keys[base + K.EthTypeVlan] >>> 16 === ETH_TYPE_IPV4) return this.hashIpv4(keys, base);
+    if (keys[base + K.EthTypeVlan] >>> 16 === ETH_TYPE_IPV4 && ipv4Clean(keys, base)) return this.hashIpv4(keys, base) | KIND_IPV4;
     let a = this.seed;
     let b = LANE_B_BASIS;
     let w = 0;
@@ -136,22 +163,25 @@ export class ExactMatchCache {
       b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + w + 1], 0x85ebca77);
     }
     if (w < KEY_WORDS) a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
-    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 2;
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), KEY_WORDS) >>> 3;
   }
 
-  /** hash() of an IPv4 key: words 0..K.IpSrc0, K.IpDst0, K.TpSrcDst, K.TcpFlags. */
+  /** Bits 0..28 of hash() of an IPv4-kind key: over IPV4_WORDS (0,5,6,7,8,9,11,12,16,21,22), unrolled. */
   private hashIpv4(keys: Uint32Array, base: number): number {
     let a = this.seed;
     let b = LANE_B_BASIS;
-    for (let w = 0; w < K.IpSrc0; w += 2) {
-      a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + w], 0x9e3779b1);
-      b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + w + 1], 0x85ebca77);
-    }
-    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.IpSrc0], 0x9e3779b1);
-    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.IpDst0], 0x85ebca77);
-    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + K.TpSrcDst], 0x9e3779b1);
-    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + K.TcpFlags], 0x85ebca77);
-    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 16) >>> 2;
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 5], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 6], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 7], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 8], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 9], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 11], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 12], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 16], 0x9e3779b1);
+    b = Math.imul(((b << 5) | (b >>> 27)) ^ keys[base + 21], 0x85ebca77);
+    a = Math.imul(((a << 5) | (a >>> 27)) ^ keys[base + 22], 0x9e3779b1);
+    return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), 11) >>> 3;
   }
 
   /** Program id cached for key row keys[base..], or NO_PROGRAM. Counts a hit or a miss. */
@@ -161,18 +191,28 @@ export class ExactMatchCache {
 
   /** lookup() with the hash already computed (the pipeline reuses it for insert). */
   lookupHashed(keys: Uint32Array, base: number, h: number): number {
-    const gen = this.generation[0];
+    const gen = this.generation[0], meta = this.meta;
     let s = h & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) {
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
-      return this.programs[s];
+      return meta[s * META + M_PROG];
     }
     s = (h >>> EMC_SHIFT) & EMC_MASK;
-    if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) {
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) {
       this.stats[EmcStat.Hits] += 1;
-      return this.programs[s];
+      return meta[s * META + M_PROG];
     }
     this.stats[EmcStat.Misses] += 1;
+    return NO_PROGRAM;
+  }
+
+  /** lookupHashed() that counts nothing (the batched miss scan looks ahead). */
+  probe(keys: Uint32Array, base: number, h: number): number {
+    const gen = this.generation[0], meta = this.meta;
+    let s = h & EMC_MASK;
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return meta[s * META + M_PROG];
+    s = (h >>> EMC_SHIFT) & EMC_MASK;
+    if (meta[s * META] === gen && meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return meta[s * META + M_PROG];
     return NO_PROGRAM;
   }
 
@@ -184,38 +224,41 @@ export class ExactMatchCache {
   insertHashed(keys: Uint32Array, base: number, h: number, program: number): void {
     if (this.threshold !== 0xffffffff && !this.sample()) return;
     const gen = this.generation[0];
-    const gens = this.gens, hashes = this.hashes;
+    const meta = this.meta;
     const s1 = h & EMC_MASK;
     const s2 = (h >>> EMC_SHIFT) & EMC_MASK;
     let s: number;
-    if (hashes[s1] === h && this.sameKey(s1, keys, base)) s = s1;
-    else if (hashes[s2] === h && this.sameKey(s2, keys, base)) s = s2;
+    if (meta[s1 * META + M_HASH] === h && this.sameKey(s1, keys, base, h)) s = s1;
+    else if (meta[s2 * META + M_HASH] === h && this.sameKey(s2, keys, base, h)) s = s2;
     else {
-      if (gens[s1] !== gen) s = s1;
-      else if (gens[s2] !== gen) s = s2;
-      else s = hashes[s1] <= hashes[s2] ? s1 : s2;
-      if (gens[s] === gen) this.stats[EmcStat.Evictions] += 1;
+      if (meta[s1 * META] !== gen) s = s1;
+      else if (meta[s2 * META] !== gen) s = s2;
+      else s = meta[s1 * META + M_HASH] <= meta[s2 * META + M_HASH] ? s1 : s2;
+      if (meta[s * META] === gen) this.stats[EmcStat.Evictions] += 1;
       const ek = this.keys;
-      const o = s * KEY_WORDS;
-      for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
-      hashes[s] = h;
+      const o = s * ROW;
+      if ((h & KIND_IPV4) !== 0) for (let i = 0; i < IPV4_WORDS.length; i++) ek[o + i] = keys[base + IPV4_WORDS[i]];
+      else for (let w = 0; w < KEY_WORDS; w++) ek[o + w] = keys[base + w];
+      meta[s * META + M_HASH] = h;
     }
-    this.programs[s] = program;
-    gens[s] = gen;
+    meta[s * META + M_PROG] = program;
+    meta[s * META] = gen;
     this.stats[EmcStat.Inserts] += 1;
   }
 
   /** Forgets every entry (the generation wrapped, or a test wants a cold cache). */
   clear(): void {
-    this.gens.fill(0);
-    this.programs.fill(NO_PROGRAM);
+    for (let s = 0; s < EMC_ENTRIES; s++) {
+      this.meta[s * META] = 0;
+      this.meta[s * META + M_PROG] = NO_PROGRAM;
+    }
   }
 
   /** Live entries (diagnostics; O(EMC_ENTRIES)). */
   liveEntries(): number {
     const gen = this.generation[0];
     let n = 0;
-    for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) n++;
+    for (let s = 0; s < EMC_ENTRIES; s++) if (this.meta[s * META] === gen) n++;
     return n;
   }
 
@@ -223,7 +266,7 @@ export class ExactMatchCache {
   peek(keys: Uint32Array, base: number): number {
     const h = this.hash(keys, base), gen = this.generation[0];
     for (const s of [h & EMC_MASK, (h >>> EMC_SHIFT) & EMC_MASK]) {
-      if (this.gens[s] === gen && this.hashes[s] === h && this.sameKey(s, keys, base)) return this.programs[s];
+      if (this.meta[s * META] === gen && this.meta[s * META + M_HASH] === h && this.sameKey(s, keys, base, h)) return this.meta[s * META + M_PROG];
     }
     return NO_PROGRAM;
   }
@@ -232,18 +275,48 @@ export class ExactMatchCache {
   liveSlots(): number[] {
     const gen = this.generation[0];
     const out: number[] = [];
-    for (let s = 0; s < EMC_ENTRIES; s++) if (this.gens[s] === gen) out.push(s);
+    for (let s = 0; s < EMC_ENTRIES; s++) if (this.meta[s * META] === gen) out.push(s);
     return out;
   }
 
+  /** The program stored in slot s (live or not; diagnostics). */
+  programOf(s: number): number {
+    return this.meta[s * META + M_PROG];
+  }
+
+  /** Per slot: the generation it was stored in (a copy; diagnostics and tests). */
+  get gens(): Int32Array {
+    return Int32Array.from({ length: EMC_ENTRIES }, (_, s) => this.meta[s * META]);
+  }
+
+  /** Per slot: its program (a copy; diagnostics and tests). */
+  get programs(): Int32Array {
+    return Int32Array.from({ length: EMC_ENTRIES }, (_, s) => this.meta[s * META + M_PROG]);
+  }
+
+  /** Key row of slot s, unpacked to KEY_WORDS words (diagnostics: dump-cache; allocates). */
+  keyOf(s: number): Uint32Array {
+    const row = new Uint32Array(KEY_WORDS), o = s * ROW;
+    if ((this.meta[s * META + M_HASH] & KIND_IPV4) !== 0) for (let i = 0; i < IPV4_WORDS.length; i++) row[IPV4_WORDS[i]] = this.keys[o + i];
+    else for (let w = 0; w < KEY_WORDS; w++) row[w] = this.keys[o + w];
+    return row;
+  }
+
   /**
-   * Whole-row compare without a branch per word (called only when the 30-bit
-   * hashes agree, so almost always equal), in three independent lanes
-   * (KEY_WORDS is a multiple of 3, checked at load).
+   * Key compare of slot s (whose hash equals h, so of h's kind; called only
+   * when the 30-bit hashes agree, so almost always equal) without a branch
+   * per word: an IPv4-kind key on its 11 packed words, unrolled in three
+   * lanes; else the whole row in three lanes (KEY_WORDS is a multiple of 3).
    */
-  private sameKey(s: number, keys: Uint32Array, base: number): boolean {
+  private sameKey(s: number, keys: Uint32Array, base: number, h: number): boolean {
     const ek = this.keys;
-    const o = s * KEY_WORDS;
+    const o = s * ROW;
+    if ((h & KIND_IPV4) !== 0) {
+      const d = (ek[o] ^ keys[base]) | (ek[o + 3] ^ keys[base + 7]) | (ek[o + 6] ^ keys[base + 11]) | (ek[o + 9] ^ keys[base + 21]);
+      const y = (ek[o + 1] ^ keys[base + 5]) | (ek[o + 4] ^ keys[base + 8]) | (ek[o + 7] ^ keys[base + 12]) | (ek[o + 10] ^ keys[base + 22]);
+      const z = (ek[o + 2] ^ keys[base + 6]) | (ek[o + 5] ^ keys[base + 9]) | (ek[o + 8] ^ keys[base + 16]);
+      return (d | y | z) === 0;
+    }
     let d = 0, y = 0, z = 0;
     for (let w = 0; w < KEY_WORDS; w += 3) {
       d |= ek[o + w] ^ keys[base + w];
@@ -263,4 +336,11 @@ export class ExactMatchCache {
     this.rng[0] = x;
     return x >>> 0 <= this.threshold;
   }
+}
+
+/** An IPv4 key's IPV4_ZERO words are all 0 (the parser's invariant for IPv4 frames; any row may be looked up). */
+function ipv4Clean(keys: Uint32Array, base: number): boolean {
+  return (keys[base + 1] | keys[base + 2] | keys[base + 3] | keys[base + 4] | keys[base + 10] | keys[base + 13] | keys[base + 14]
+    | keys[base + 15] | keys[base + 17] | keys[base + 18] | keys[base + 19] | keys[base + 20] | keys[base + 23] | keys[base + 24]
+    | keys[base + 25] | keys[base + 26] | keys[base + 27] | keys[base + 28] | keys[base + 29]) === 0;
 }

@@ -86,6 +86,20 @@ function callsOut(op: number): boolean {
   }
 }
 
+/**
+ * An entry program none of whose ops may stop a frame or call out, and with
+ * no meter: a walk through it always goes on (miss-batch.ts). Computed once per program.
+ */
+export function entryPlain(frag: EntryProgram): boolean {
+  if (frag.plain < 0) {
+    let plain = frag.meterSlot < 0;
+    const code = frag.code;
+    for (let pc = 0; pc < code.length && plain; pc += OP_LEN[code[pc]]) plain = !stops(code[pc]) && !callsOut(code[pc]);
+    frag.plain = plain ? 1 : 0;
+  }
+  return frag.plain === 1;
+}
+
 /** Splits a resolved program for batching (slow path: allocates). */
 export function planProgram(code: Int32Array): BatchPlan {
   const tables: number[] = [];
@@ -181,6 +195,8 @@ export class BatchGroups {
   bytes = new Float64Array(64);
   /** The programs of the segment's groups, in order of first frame. */
   list = new Int32Array(64);
+  /** Per program, set when it is built (routeOf): not scratch, kept when grown. */
+  route = new Int32Array(64);
   private now = 1;
 
   nextStamp(): number {
@@ -199,7 +215,26 @@ export class BatchGroups {
     this.frames = new Int32Array(size);
     this.bytes = new Float64Array(size);
     this.list = new Int32Array(size);
+    const route = new Int32Array(size);
+    route.set(this.route);
+    this.route = route;
   }
+}
+
+/** routeOf: the program calls out (it runs alone, outside a batch). */
+export const ROUTE_CALLS_OUT = -2;
+/** routeOf: a call-out-free program run through its plan. */
+export const ROUTE_PLAN = -1;
+
+/**
+ * How the batch path runs a program, as one integer: a port number below
+ * `portLimit` when the plan only outputs to that one port (no table miss
+ * after it), else ROUTE_PLAN, or ROUTE_CALLS_OUT.
+ */
+export function routeOf(plan: BatchPlan, portLimit: number): number {
+  if (!plan.calloutFree) return ROUTE_CALLS_OUT;
+  if (plan.outputsOnly && !plan.missDrop && plan.outPorts.length === 1 && plan.outPorts[0] >= 0 && plan.outPorts[0] < portLimit) return plan.outPorts[0];
+  return ROUTE_PLAN;
 }
 
 /** A group's hoisted counters: `frames` frames of `bytes` bytes in all, added once. */

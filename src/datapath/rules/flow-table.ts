@@ -187,6 +187,11 @@ export class FlowTable {
     return this.cls;
   }
 
+  /** The entry of classifier rule handle h (batched lookups: miss-batch.ts). Counts nothing. */
+  entryOf(h: number): FlowEntry | null {
+    return this.byHandle[h];
+  }
+
   /** Every installed entry (a snapshot copy, slow path). */
   list(): FlowEntry[] {
     return this.entries.slice();

@@ -218,6 +218,8 @@ export class EntryProgram {
   readonly metaMaskLo: number;
   /** Some apply-actions op edits the frame. */
   readonly applyEdits: boolean;
+  /** Batched miss resolution (miss-batch.ts): -1 not yet known, 1 every op runs through, 0 not. */
+  plain = -1;
 
   constructor(
     readonly tableId: number,

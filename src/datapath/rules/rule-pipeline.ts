@@ -8,14 +8,23 @@
  * Design
  *   - Batch per flow (segment(), fast-path.ts; OVS dpif-netdev's per-flow
  *     batches): a burst is looked up in the EMC frame by frame until the
- *     first frame that is not a hit of a call-out-free program; those hits
- *     are grouped by program, each group's leading counter ops applied once
+ *     first frame that is not a call-out-free program; those frames are
+ *     grouped by program, each group's leading counter ops applied once
  *     with its frame and byte totals, then the frames run the rest of their
- *     programs in burst order (plain outputs directly), so every port sends
- *     in the per-frame order. The frame that ended the segment (a miss, a
- *     punting program...) goes alone, as before, and the next segment
- *     starts after it: lookups and walks interleave exactly as frame by
- *     frame, so caches, counters and punts match the per-frame path.
+ *     programs in burst order (a single-port output directly, by the
+ *     program's route), so every port sends in the per-frame order.
+ *   - Misses as a batch (miss-batch.ts; OVS fast_path_processing): the
+ *     first EMC miss of a burst dry-walks, on the keys alone, every distinct
+ *     key of the burst that misses from there on, one batched classifier
+ *     pass per table. A miss whose dry walk is batchable (plain entries
+ *     only: the live walk would surely complete and be cached) becomes its
+ *     path's program right there, at its place in the burst, counted as a
+ *     walk and inserted in the EMC as the walk would have, and joins the
+ *     segment's groups. Any other frame (an unbatchable miss, an unclean or
+ *     short frame, a program that calls out) ends the segment and goes
+ *     alone, and the next segment starts after it: EMC lookups, inserts
+ *     and walks happen in the per-frame order, so caches, counters and
+ *     punts match the per-frame path.
  *   - Programs are compiled by the control plane when a rule changes (a
  *     RuleProgram, ops.ts); the pipeline binds one to its rule's counters
  *     (EntryProgram, kept on the entry, reset when the rule's actions change).
@@ -60,15 +69,17 @@ import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../../flow
 import type { FlowEntry } from './flow-table.js';
 import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
-import { METER_DROP, type MeterTable } from './meters.js';
+import type { MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
-import { cookieFromWords, EntryProgram, OP_LEN, SetSlot } from './ops.js';
-import { PuntReason, type Punt, type PuntMeters } from './punt.js';
+import { EntryProgram, OP_LEN, SetSlot } from './ops.js';
+import type { Punt, PuntMeters } from './punt.js';
+import { puntFrame } from './punt-frame.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
-import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath } from './fast-path.js';
+import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
+import { MissBatch, type MissHost } from './miss-batch.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
@@ -85,7 +96,7 @@ export interface RulePipelineOptions {
   clock?: () => number;
 }
 
-export class RulePipeline implements Pipeline, ExecHost {
+export class RulePipeline implements Pipeline, ExecHost, MissHost {
   readonly dp: Datapath;
   readonly normal: NormalSwitch;
   readonly tables: PipelineTables;
@@ -128,6 +139,8 @@ export class RulePipeline implements Pipeline, ExecHost {
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
   private readonly batch = new BatchGroups();
+  /** The EMC misses of the current burst, resolved as a batch (resolvedMiss). */
+  private readonly misses: MissBatch;
 
   constructor(opts: RulePipelineOptions) {
     this.dp = opts.datapath;
@@ -143,6 +156,7 @@ export class RulePipeline implements Pipeline, ExecHost {
     this.poExec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
     this.pathFrags = new Array<EntryProgram | null>(this.tables.nTables + 1).fill(null);
+    this.misses = new MissBatch(this);
   }
 
   /** EMC insertion knob; 0 turns the cache off (every frame walks the tables). */
@@ -154,6 +168,11 @@ export class RulePipeline implements Pipeline, ExecHost {
   /** Resolved programs of the current generation (diagnostics). */
   get programCount(): number {
     return this.programs.length;
+  }
+
+  /** Counters of the batched miss resolution (miss-batch.ts MissBatchStat). */
+  get missBatchStats(): Float64Array {
+    return this.misses.stats;
   }
 
   /** The resolved program an EMC entry of the current generation names (diagnostics: dump-cache); undefined when stale. */
@@ -168,7 +187,27 @@ export class RulePipeline implements Pipeline, ExecHost {
       for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
       return;
     }
+    this.misses.newBurst();
     for (let i = 0; i < n; ) i = this.segment(inPort, slots, parsed, i, n, now);
+    if (this.misses.count > 0) this.misses.release();
+  }
+
+  /**
+   * Frame i of the burst missed the EMC: its program when its key's dry walk
+   * (miss-batch.ts) is batchable, resolved and cached as the live walk would
+   * have (a walk counted, the EMC insert); else -1 (it walks the tables itself).
+   */
+  private resolvedMiss(keys: Uint32Array, flags: Uint8Array, i: number, n: number, h: number): number {
+    const mb = this.misses, d = mb.batchableMiss(keys, flags, i, n);
+    if (d < 0) return -1;
+    this.stats[PipelineStat.Walks] += 1;
+    if (this.programsGen !== this.tables.generation) this.resetPrograms(this.tables.generation);
+    const len = mb.copyPath(d, this.path, this.pathFrags);
+    let pid = this.paths.lookup(this.path, len);
+    if (pid < 0) pid = this.buildProgram(len, mb.missTable[d]);
+    for (let k = 0; k < len; k++) this.pathFrags[k] = null;
+    this.emc.insertHashed(keys, i * KEY_WORDS, h, pid);
+    return pid;
   }
 
   /** Frame i of a burst through processFrame (or dropped when too short). */
@@ -179,20 +218,23 @@ export class RulePipeline implements Pipeline, ExecHost {
   }
 
   /**
-   * The batch fast path over frames [from, n): the EMC hits of call-out-free
-   * programs from `from` on are grouped by program, each group's hoisted
-   * counters added once, then the frames run in burst order (so every port
-   * sends them in the per-frame order). The first frame that is anything
-   * else (an EMC miss, an unclean or short frame, a fragment to drop, a hit
-   * of a program that calls out) ends the segment and goes through the
-   * per-frame path after it. Returns the index of the next frame to process.
+   * The batch fast path over frames [from, n): the frames from `from` on
+   * whose program (an EMC hit, or a batchable miss: resolvedMiss) is
+   * call-out-free are grouped by program, each group's hoisted counters
+   * added once, then the frames run in burst order (so every port sends them
+   * in the per-frame order). The first frame that is anything else (an
+   * unbatchable miss, an unclean or short frame, a fragment to drop, a
+   * program that calls out) ends the segment and goes through the per-frame
+   * path after it. Returns the index of the next frame to process.
    */
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
-    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, programs = this.programs;
+    const keys = parsed.keys, flags = parsed.flags, emc = this.emc;
+    let programs = this.programs;
     const len = this.dp.pool.len;
     const bg = this.batch;
     if (bg.pid.length < n) bg.pid = new Int32Array(n);
-    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list;
+    bg.fit(programs.length + n - from); // a miss resolved below may add a program: no regrowth mid-segment
+    const segPid = bg.pid, gStamp = bg.stamp, gFrames = bg.frames, gBytes = bg.bytes, gList = bg.list, route = bg.route;
     const stamp = bg.nextStamp();
     let ng = 0;
     let end = from;
@@ -202,7 +244,12 @@ export class RulePipeline implements Pipeline, ExecHost {
       if (flags[end] !== 0 || (this.fragDrop && this.isFragment(keys, end * KEY_WORDS))) break;
       h = emc.hash(keys, end * KEY_WORDS);
       pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
-      if (pid < 0 || !programs[pid].plan.calloutFree) break;
+      if (pid < 0) {
+        pid = this.resolvedMiss(keys, flags, end, n, h);
+        if (pid < 0) break;
+        programs = this.programs;
+      }
+      if (route[pid] === ROUTE_CALLS_OUT) break;
       segPid[end] = pid;
       if (gStamp[pid] !== stamp) {
         gStamp[pid] = stamp;
@@ -214,9 +261,20 @@ export class RulePipeline implements Pipeline, ExecHost {
       gBytes[pid] += len[slots[end]];
     }
     for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
-    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c;
+    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c, portTable = this.portTable, dp = this.dp;
     for (let i = from; i < end; i++) {
-      const prog = programs[segPid[i]], plan = prog.plan;
+      const pid = segPid[i], to = route[pid];
+      if (to >= 0) { // outputs to one port, nothing else (what Op.Output does)
+        const p = portTable[to];
+        if (p !== null && p !== inPort) {
+          dp.output(slots[i], p);
+          continue;
+        }
+        this.stats[p === null ? PipelineStat.NoSuchPort : PipelineStat.InPortDrops] += 1;
+        fwd[PortStat.FwdDropped] += 1;
+        continue;
+      }
+      const prog = programs[pid], plan = prog.plan;
       let outs = 0;
       if (plan.outputsOnly) {
         outs = this.outputAll(plan, slots[i], inPort);
@@ -287,12 +345,18 @@ export class RulePipeline implements Pipeline, ExecHost {
     if (ex.outputs === 0 && inPort !== null) inPort.counters.c[PortStat.FwdDropped] += 1;
   }
 
+  /** The frame with key row keys[base..] is a fragment to drop (MissHost). */
+  dropsFragment(keys: Uint32Array, base: number): boolean {
+    return this.fragDrop && this.isFragment(keys, base);
+  }
+
   private isFragment(keys: Uint32Array, base: number): boolean {
     const t = keys[base + K.EthTypeVlan] >>> 16;
     return (t === ETH_TYPE_IPV4 || t === ETH_TYPE_IPV6) && (keys[base + K.IpProtoTosTtlFrag] & FRAG_ANY) !== 0;
   }
 
-  private fragmentOf(e: FlowEntry): EntryProgram {
+  /** The entry's program bound to its counters (compiled on first use; MissHost). */
+  fragmentOf(e: FlowEntry): EntryProgram {
     const p = e.program;
     if (p instanceof EntryProgram) return p;
     const compiled = new EntryProgram(e.tableId, e.counters, e.actions);
@@ -399,10 +463,12 @@ export class RulePipeline implements Pipeline, ExecHost {
   /** Resolves the walk just done (path[0..n), pathFrags) into one program and stores it under the path. Returns its index. Slow path. */
   private buildProgram(n: number, missTable: number): number {
     const pid = this.programs.length;
-    this.programs.push(resolvePath(this.pathFrags, n, missTable));
+    const prog = resolvePath(this.pathFrags, n, missTable);
+    this.programs.push(prog);
     this.paths.insert(this.path, n, pid);
     this.stats[PipelineStat.ProgramsBuilt] += 1;
     this.batch.fit(pid + 1);
+    this.batch.route[pid] = routeOf(prog.plan, PORT_TABLE_SIZE);
     return pid;
   }
 
@@ -429,33 +495,7 @@ export class RulePipeline implements Pipeline, ExecHost {
   }
 
   punt(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void {
-    const sink = this.onPunt;
-    if (sink === null || (ex.inPort !== null && this.puntDisabled.has(ex.inPortNo))) {
-      this.stats[PipelineStat.PacketInBlocked] += 1;
-      return;
-    }
-    const pool = this.dp.pool;
-    const len = pool.len[ex.cur];
-    const meters = this.meters;
-    const all = this.puntMeters.all === 0 ? -1 : meters.slotOf(this.puntMeters.all);
-    const slow = reason === PuntReason.InvalidTtl && this.puntMeters.slowPath !== 0 ? meters.slotOf(this.puntMeters.slowPath) : -1;
-    if ((all >= 0 && meters.run(all, len, ex.now) === METER_DROP) || (slow >= 0 && meters.run(slow, len, ex.now) === METER_DROP)) {
-      this.stats[PipelineStat.PacketInMetered] += 1;
-      return;
-    }
-    const n = maxLen >= len ? len : maxLen;
-    const off = pool.dataOff[ex.cur];
-    this.stats[PipelineStat.PacketIns] += 1;
-    sink({
-      reason,
-      tableId: tableId & 0xff,
-      cookie: cookieFromWords(cookieHi, cookieLo),
-      inPort: ex.inPortNo,
-      metadata: cookieFromWords(ex.metaHi, ex.metaLo),
-      tunnelId: cookieFromWords(ex.tunHi, ex.tunLo),
-      totalLen: len,
-      data: pool.bytes.slice(off, off + n),
-    });
+    puntFrame(this, ex, reason, maxLen, tableId, cookieHi, cookieLo);
   }
 
   /** output:TABLE in a packet-out: the frame (as the packet-out's actions left it) goes through the tables. */
