@@ -78,7 +78,7 @@ void InitDrops(Napi::Env env, Napi::Object exports);
 /* Register reclaimMemory (memory.cc) on `exports`. */
 void InitMemory(Napi::Env env, Napi::Object exports);
 
-/* Register createRingIo (ring.cc: TPACKET_V3 rings of an AF_PACKET socket) on `exports`. */
+/* Register createRingIo (ring.cc: TPACKET_V2 rings of an AF_PACKET socket) on `exports`. */
 void InitRing(Napi::Env env, Napi::Object exports);
 
 }  // namespace linc
