@@ -32,6 +32,7 @@ import { formatIsolation, runIsolation } from './isolation.js';
 import { formatMemoryBench, runMemoryBench } from './memory.js';
 import { formatSoak, runSoak } from './soak.js';
 import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
+import { formatRingLatency, RING_LATENCY_HEADER, runRingLatency } from './ring-latency.js';
 import { formatRingBench, RING_BENCH_HEADER, runRingBench } from './rings.js';
 import { formatTapIo, runTapIo } from './tap-io.js';
 
@@ -218,7 +219,12 @@ const BENCHES: Bench[] = [
     run: async ({ quick, runs }) => {
       const r = await runRingBench(quick ? { rounds: 1, seconds: 2 } : { rounds: runs < 5 ? 5 : runs });
       console.log('\nforwarder | delivered kpps, median (min..max) | vs C | vs mmsg | vs OVS | ping p50 us | RSS MB');
-      return [{ header: RING_BENCH_HEADER, rows: printed(formatRingBench(r)) }];
+      const lat = await runRingLatency(quick ? { batches: 3 } : {});
+      console.log('\nidle ping | RTT p50 us | RTT p99 us | batch p50 vs mmsg | replies / sent');
+      return [
+        { header: RING_BENCH_HEADER, rows: printed(formatRingBench(r)) },
+        { header: RING_LATENCY_HEADER, rows: printed(formatRingLatency(lat)) },
+      ];
     },
   },
   {
