@@ -121,7 +121,7 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-function rssMB(pid: number): number {
+export function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
 }

@@ -58,7 +58,10 @@ export class PrivateOvs {
 
   /** Replaces the bridge's flows: port 1 <-> port 2 by in_port, or one NORMAL flow (MAC learning). */
   setFlows(flows: OvsFlows): void {
-    const mgmt = `unix:${join(this.dir, `${this.bridge}.mgmt`)}`;
+    const sock = join(this.dir, `${this.bridge}.mgmt`);
+    // ovs-vswitchd creates the bridge's management socket a moment after add-br returns (later on a loaded machine).
+    for (let i = 0; i < 100 && !existsSync(sock); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    const mgmt = `unix:${sock}`;
     this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', mgmt]);
     const add = flows === 'NORMAL' ? ['priority=0,actions=NORMAL'] : ['in_port=1,actions=output:2', 'in_port=2,actions=output:1'];
     for (const f of add) this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', mgmt, f]);

@@ -32,7 +32,8 @@ import { formatIsolation, runIsolation } from './isolation.js';
 import { formatMemoryBench, runMemoryBench } from './memory.js';
 import { formatSoak, runSoak } from './soak.js';
 import { formatLatency, LATENCY_TABLE_HEADER, runLatency } from './latency.js';
-import { formatRingBench, runRingBench } from './rings.js';
+import { formatRingLatency, RING_LATENCY_HEADER, runRingLatency } from './ring-latency.js';
+import { formatRingBench, RING_BENCH_HEADER, runRingBench } from './rings.js';
 import { formatTapIo, runTapIo } from './tap-io.js';
 
 /** A table for BENCHMARKS.md: an optional sentence, the header row (cells between pipes) and the rows. */
@@ -217,11 +218,13 @@ const BENCHES: Bench[] = [
     needs: { root: true, commands: ['trafgen', 'ip', 'ping', 'taskset', 'cc'], cores: 2 },
     run: async ({ quick, runs }) => {
       const r = await runRingBench(quick ? { rounds: 1, seconds: 2 } : { rounds: runs < 5 ? 5 : runs });
-      console.log('\nforwarder | delivered kpps, median (min..max) | vs C | vs mmsg | ping p50 us');
-      return [{
-        header: '| veth -> veth, 64 B UDP, if: port I/O modes (forwarder on core 1, trafgen on core 0; rounds interleaved) | delivered kpps, median (min..max) | vs C (per-round ratios) | vs linc-ts mmsg | ping p50 us |',
-        rows: printed(formatRingBench(r)),
-      }];
+      console.log('\nforwarder | delivered kpps, median (min..max) | vs C | vs mmsg | vs OVS | ping p50 us | RSS MB');
+      const lat = await runRingLatency(quick ? { batches: 3 } : {});
+      console.log('\nidle ping | RTT p50 us | RTT p99 us | batch p50 vs mmsg | replies / sent');
+      return [
+        { header: RING_BENCH_HEADER, rows: printed(formatRingBench(r)) },
+        { header: RING_LATENCY_HEADER, rows: printed(formatRingLatency(lat)) },
+      ];
     },
   },
   {

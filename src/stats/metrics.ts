@@ -318,7 +318,7 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
 
   new Gauge<PortLabels | 'io'>({
     name: 'linc_port_io_info',
-    help: 'Always 1 per port that has a choice of kernel I/O; the io label says which it uses: uring (one io_uring_enter per burst) or rw (one read/write per frame), for TAPs.',
+    help: 'Always 1 per port that has a choice of kernel I/O; the io label says which it uses: uring (one io_uring_enter per burst) or rw (one read/write per frame), for TAPs; ring (kernel rings) or mmsg (recvmmsg/sendmmsg), for if: ports.',
     labelNames: ['port', 'name', 'io'],
     registers: [registry],
     collect() {

@@ -1,14 +1,18 @@
 /*
  * if: ports in both I/O modes (src/ports/packet-port.ts): the kernel's
- * TPACKET_V3 rings (mode=ring) and recvmmsg/sendmmsg (mode=mmsg), each
- * through the switch on veths between two namespace hosts: ping, a bounded
- * UDP flood, and a TCP transfer with the hosts' offloads on (GSO frames with
- * vnet headers cross the ring). Then: the ring setup forced to fail
+ * TPACKET_V2 rings (mode=ring, the default) and recvmmsg/sendmmsg
+ * (mode=mmsg), each through the switch on veths between two namespace hosts:
+ * ping, a bounded UDP flood, and a TCP transfer with the hosts' offloads on
+ * (GSO frames with vnet headers, larger than a ring slot, cross the ring
+ * whole). Without mode= the ports use the rings, and a lone ping with no
+ * other traffic is answered. Then: the ring setup forced to fail
  * (LINC_TEST_RING_SETUP_FAIL=1) logs one line and the port still forwards
  * with mmsg; kernel drops are counted in ring mode under a trafgen flood;
  * and a PacketPort in ring mode re-binds to a re-created veth and sends
  * through its new ring, receives a VLAN-tagged frame with its tag in place,
- * and neither counts nor later sends a burst refused while its link is down.
+ * hands a lone frame over by itself (its poll callback fires), receives a
+ * jumbo frame larger than a ring slot whole (TP_STATUS_COPY), and neither
+ * counts nor later sends a burst refused while its link is down.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +25,7 @@ import { PacketPort } from '../../src/ports/packet-port.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
-import { tcpTransfer, udpFlood } from '../helpers/traffic.js';
+import { pythonIn, tcpTransfer, udpFlood } from '../helpers/traffic.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,9 +62,14 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with k
       expect(h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg))).toEqual([]);
       expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
       expect(await udpFlood(h.nsA, h.nsB, h.dst, 20_000, 200)).toBe(20_000);
+      const inB = topo.ifname('ib');
+      const b0 = linkStats(h.nsB, inB);
       const r = await tcpTransfer(h.nsA, h.nsB, h.dst, 16 << 20);
       expect(r.receivedBytes).toBe(16 << 20);
       expect(r.receivedSha).toBe(r.sentSha);
+      // GSO super-frames (far larger than a 2 KiB ring slot) reached B whole: more bytes per frame than a slot holds.
+      const b1 = linkStats(h.nsB, inB);
+      expect((b1.rxBytes - b0.rxBytes) / (b1.rxPackets - b0.rxPackets)).toBeGreaterThan(2048);
       expect(await h.sw.stop()).toBe(0);
       // The flood and the transfer came in on port 1 (host A's side) and left through port 2.
       const stats = (port: number) => h.sw.logs.find((l) => l.msg === 'port removed' && l.port === port)!.stats as Record<string, number>;
@@ -68,6 +77,22 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with k
       expect(stats(2).tx_frames).toBeGreaterThan(20_000);
     }, 60_000);
   }
+
+  it('without mode= uses the rings, and answers a lone ping while no other traffic flows', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 236, '', ['--metrics', '127.0.0.1:0']);
+    switches.push(h.sw);
+    const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+    const m = await (await fetch(url)).text();
+    expect(metricValue(m, 'linc_port_io_info', { port: '1', io: 'ring' })).toBe(1);
+    expect(metricValue(m, 'linc_port_io_info', { port: '2', io: 'ring' })).toBe(1);
+    // One echo (and the ARP before it): every frame a lone one, handed over by itself.
+    expect(topo.exec(h.nsA, `ping -c 1 -W 5 ${h.dst}`)).toMatch(/1 received/);
+    // And again later, with the ARP entries in place: the echo and its reply alone.
+    await sleep(500);
+    expect(topo.exec(h.nsA, `ping -c 1 -W 5 ${h.dst}`)).toMatch(/1 received/);
+  }, 60_000);
 
   it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the rings, and forwards', async () => {
     const topo = new Topology();
@@ -215,6 +240,40 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
     expect(tagged!.length).toBe(64);
   });
 
+  it('hands a lone frame over by itself: the poll callback fires and rxBurst returns it', async () => {
+    const ns = topo.namespaces[0];
+    const inner = topo.ifname('ir');
+    const slots = new Int32Array(8);
+    const drain = () => {
+      expect(pool.allocBurst(slots, 8)).toBe(8);
+      const got = port!.rxBurst(pool, slots, 8);
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
+      pool.releaseBurst(slots, 0, 8);
+      return frames;
+    };
+    drain();
+    let wakeups = 0;
+    port!.start(() => wakeups++);
+    try {
+      const frame = new Uint8Array(60);
+      frame.fill(0xff, 0, 6);
+      frame.set([0x02, 0, 0, 0, 0, 0x43, 0x88, 0xb5, 0xab], 6);
+      const dir = mkdtempSync(join(tmpdir(), 'linc-rings-lone-'));
+      try {
+        expect(await startFlood(ns, inner, frame, { dir, count: 1 }).done).toBe(1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      for (let i = 0; i < 100 && wakeups === 0; i++) await sleep(50);
+      expect(wakeups).toBeGreaterThan(0);
+      const got = drain().filter((f) => f[11] === 0x43 && f[14] === 0xab);
+      expect(got.length).toBe(1);
+    } finally {
+      port!.stop();
+    }
+  });
+
   it('does not count or later send a burst its kick could not send (link down)', async () => {
     const ns = topo.namespaces[0];
     const out = topo.ifname('or');
@@ -231,5 +290,69 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
     await sleep(300);
     // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
     expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+  });
+});
+
+describe.skipIf(missing(netns, tool('ip'), tool('python3')))('PacketPort in ring mode: a frame larger than a ring slot', () => {
+  const topo = new Topology();
+  const pool = new PacketPool({ slots: 64, frameCapacity: 9216 });
+  let port: PacketPort | undefined;
+
+  afterAll(() => {
+    port?.close();
+    topo.cleanup();
+  });
+
+  it('receives a 6000-byte VLAN-tagged frame whole, with its tag, through the socket queue (TP_STATUS_COPY)', async () => {
+    const ns = topo.addNamespace('j');
+    const out = topo.ifname('oj');
+    const inner = topo.ifname('ij');
+    topo.veth(inner, out, ns, '10.237.0.1/24');
+    sh(`ip link set ${out} mtu 9000 && ip -n ${ns} link set ${inner} mtu 9000`);
+    port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, mode: 'ring' });
+    expect(port.ioMode).toBe('ring');
+    const slots = new Int32Array(8);
+    const drain = () => {
+      expect(pool.allocBurst(slots, 8)).toBe(8);
+      const got = port!.rxBurst(pool, slots, 8);
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
+      pool.releaseBurst(slots, 0, 8);
+      return frames;
+    };
+    drain();
+    // Broadcast, VLAN 10, EtherType 0x88b5, then a counting payload; sent from the namespace end.
+    const send = `
+import socket, sys
+f = bytearray(6000)
+f[0:6] = b'\\xff' * 6
+f[6:12] = bytes([2, 0, 0, 0, 0, 0x44])
+f[12:18] = bytes([0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5])
+for i in range(18, 6000): f[i] = i & 0xff
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+s.send(bytes(f))
+`;
+    await pythonIn(ns, send, [inner]).done;
+    let big: Uint8Array | undefined;
+    for (let i = 0; i < 60 && big === undefined; i++) {
+      await sleep(50);
+      big = drain().find((f) => f[11] === 0x44);
+    }
+    expect(big).toBeDefined();
+    expect(big!.length).toBe(6000);
+    expect([...big!.subarray(12, 18)]).toEqual([0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5]);
+    let intact = true;
+    for (let i = 18; i < 6000; i++) if (big![i] !== (i & 0xff)) intact = false;
+    expect(intact).toBe(true);
+    expect(port.rxTruncated).toBe(0);
+    // The ring keeps its order after the copy: a small frame after it arrives too.
+    await pythonIn(ns, send.replace('bytearray(6000)', 'bytearray(100)').replace('range(18, 6000)', 'range(18, 100)').replace('0x44', '0x45'), [inner]).done;
+    let small: Uint8Array | undefined;
+    for (let i = 0; i < 60 && small === undefined; i++) {
+      await sleep(50);
+      small = drain().find((f) => f[11] === 0x45);
+    }
+    expect(small?.length).toBe(100);
   });
 });

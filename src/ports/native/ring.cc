@@ -8,17 +8,37 @@
  *              {ifindex, vnetHdr, blockSize}) -> RingIo
  * takes a socket openPacket made (bound, PACKET_VNET_HDR already set, as
  * the kernel wants it set before any ring) and sets it up:
- *   PACKET_VERSION = TPACKET_V3, PACKET_LOSS = 1 (a malformed tx frame is
- *   dropped instead of stopping the ring), PACKET_RX_RING (blocks of
- *   `blockSize` bytes, retired after 1 ms), PACKET_TX_RING (fixed frames of
- *   kTxFrameSize), one mmap of both. Any failing step throws
- *   NativeSysError{syscall: the step} after undoing the steps before it, so
- *   the caller keeps a plain socket for recvmmsg/sendmmsg (the fallback).
+ *   PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx frame is
+ *   dropped instead of stopping the ring), PACKET_COPY_THRESH = 1 (a frame
+ *   larger than an rx slot is also queued whole on the socket, see rx),
+ *   PACKET_RX_RING (kRxBlocks blocks of `blockSize` bytes in kFrameSize
+ *   slots), PACKET_TX_RING (kTxBlocks blocks of kTxBlockSize, same slots),
+ *   one mmap of both. Any failing step throws NativeSysError{syscall: the
+ *   step} after undoing the steps before it, so the caller keeps a plain
+ *   socket for recvmmsg/sendmmsg (the fallback). Frames queued on the socket
+ *   before its rx ring existed are discarded once, at setup.
  *
- *   rx: walks the retired blocks (block_status TP_STATUS_USER) and copies
- *       each frame, with the vnet header the kernel wrote before it, once
- *       into the pool at rxOff[i]; a block is handed back (TP_STATUS_KERNEL)
- *       as soon as its last frame is copied. No syscall at all.
+ * Why TPACKET_V2 and not V3 for rx: the kernel hands a V2 slot over as soon
+ * as its frame is written (per-slot status word) and wakes the poller per
+ * frame, so a lone frame waits for nothing; a V3 block is handed over only
+ * when full or when its retire timer (at least a jiffy) fires, which put an
+ * idle ping through the switch at ~1.9 ms. The kernel publishes a V3 block
+ * only as a whole, so reading frames of a block still being filled is not
+ * safe; V2 is.
+ *
+ *   rx: walks the slots in ring order while their tp_status has
+ *       TP_STATUS_USER and copies each frame, with the vnet header the kernel
+ *       wrote before it, once into the pool at rxOff[i]; each slot is handed
+ *       back (TP_STATUS_KERNEL) at once. The VLAN tag the kernel stripped is
+ *       in the slot header (tp_vlan_tci/tp_vlan_tpid, as PACKET_AUXDATA
+ *       reports it in mmsg mode). A frame larger than a slot (a 64 KiB GSO
+ *       frame from a veth peer, a jumbo frame) is cut in its slot and marked
+ *       TP_STATUS_COPY; the kernel then queued the whole frame on the socket
+ *       (only such frames are queued once the ring exists, in ring order),
+ *       and rx reads it with one recv() (the vnet header first, as in mmsg
+ *       mode). Without room in the socket's buffer the kernel queues no
+ *       copy: that frame counts as truncated. No syscall for a frame that
+ *       fits its slot.
  *   tx: copies each frame into the next free tx slot (TP_STATUS_AVAILABLE),
  *       marks it TP_STATUS_SEND_REQUEST, and ends the burst with one
  *       send(fd, NULL, 0) "kick". A frame larger than a slot (a GSO
@@ -37,13 +57,21 @@
  * This file keeps to that: status words, the frame header fields the kernel
  * documents (tp_mac, tp_snaplen, tp_len, VLAN), and one memcpy per frame.
  *
+ * Memory per port: the rings are kernel pages mapped into the process
+ * (counted in its RSS once touched; MAP_POPULATE touches them at setup):
+ * kRxBlocks x blockSize + kTxBlocks x kTxBlockSize = 2 MiB (packet-port.ts's
+ * block size) + 1 MiB.
+ *
  * Invariants
  * - rx/tx never block, never allocate and never throw; pool offsets are
  *   bounds-checked as in io.cc; frames 0..k-1 of an rx are valid (no holes).
+ * - rx consumes slots strictly in ring order, so the n-th TP_STATUS_COPY
+ *   slot it meets goes with the n-th frame queued on the socket.
  * - The mapping and both fds live until close()/releaseFd(); releaseFd()
  *   unmaps and closes the side socket, and hands the ring socket over.
  * - Kernel drops still count through PACKET_STATISTICS on the same socket
- *   (with TPACKET_V3, tp_drops counts frames no block had room for).
+ *   (with TPACKET_V2, struct tpacket_stats; tp_drops counts frames that
+ *   found no free slot).
  */
 
 #include <errno.h>
@@ -68,13 +96,13 @@ namespace linc {
 
 namespace {
 
-/* Tx slots: a 1514-byte frame with a VLAN tag and a vnet header fits; bigger ones take the side socket. */
-constexpr uint32_t kTxFrameSize = 2048;
+/* Slots of both rings: a 1514-byte frame with a VLAN tag, a vnet header and the slot headers fits; bigger ones take the copy (rx) or the side socket (tx). */
+constexpr uint32_t kFrameSize = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
 constexpr uint32_t kTxBlocks = 16;
 constexpr uint32_t kRxBlocks = 16;
-/* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket3_hdr. */
-constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+/* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket2_hdr. */
+constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
 
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
@@ -99,6 +127,8 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
 
   const char* Setup(int ifindex, bool vnet, uint32_t block_size);
   int RxRing(uint32_t n);
+  int RecvCopy(uint32_t off);
+  void DiscardQueued();
   int TxRing(uint32_t n);
   int Kick();
   int SendSide(const uint8_t* data, uint32_t len);
@@ -115,10 +145,8 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   uint8_t* map_ = nullptr;
   size_t map_len_ = 0;
   uint8_t* rx_ring_ = nullptr;
-  uint32_t rx_block_size_ = 0;
-  uint32_t rx_block_ = 0;         // block being read
-  uint32_t rx_left_ = 0;          // frames of it not read yet (0: none open)
-  uint8_t* rx_next_ = nullptr;    // next frame header in it
+  uint32_t rx_frames_ = 0;
+  uint32_t rx_head_ = 0;  // the next slot to read
   uint8_t* tx_ring_ = nullptr;
   uint32_t tx_frames_ = 0;
   uint32_t tx_head_ = 0;
@@ -148,13 +176,14 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) 
     if (side_fd_ >= 0) close(side_fd_);
     side_fd_ = -1;
     // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
-    struct tpacket_req3 none;
+    struct tpacket_req none;
     memset(&none, 0, sizeof none);
     setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &none, sizeof none);
     setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
     const int v1 = TPACKET_V1, zero = 0;
     setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v1, sizeof v1);
     setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &zero, sizeof zero);
+    setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &zero, sizeof zero);
     fd_ = -1;  // the caller still owns it
     ThrowSys(env, err, failed, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()));
   }
@@ -162,23 +191,25 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) 
 
 /* The ring setup; nullptr, or the name of the step that failed (errno set). */
 const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
-  const int v3 = TPACKET_V3, one = 1;
-  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v3, sizeof v3) < 0) return "PACKET_VERSION";
+  const int v2 = TPACKET_V2, one = 1;
+  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION";
   if (setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
-  struct tpacket_req3 rx;
+  if (setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) return "PACKET_COPY_THRESH";
+  // Slots are laid out back to back only when a block holds whole slots: frame i at i * kFrameSize.
+  struct tpacket_req rx;
   memset(&rx, 0, sizeof rx);
   rx.tp_block_size = block_size;
   rx.tp_block_nr = kRxBlocks;
-  rx.tp_frame_size = kTxFrameSize;
-  rx.tp_frame_nr = block_size / kTxFrameSize * kRxBlocks;
-  rx.tp_retire_blk_tov = 1;
+  rx.tp_frame_size = kFrameSize;
+  rx.tp_frame_nr = block_size / kFrameSize * kRxBlocks;
+  if (block_size % kFrameSize != 0) rx.tp_frame_nr = 0;  // the kernel refuses it (EINVAL), as it should
   if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) return "PACKET_RX_RING";
-  struct tpacket_req3 tx;
+  struct tpacket_req tx;
   memset(&tx, 0, sizeof tx);
   tx.tp_block_size = kTxBlockSize;
   tx.tp_block_nr = kTxBlocks;
-  tx.tp_frame_size = kTxFrameSize;
-  tx.tp_frame_nr = kTxBlockSize / kTxFrameSize * kTxBlocks;
+  tx.tp_frame_size = kFrameSize;
+  tx.tp_frame_nr = kTxBlockSize / kFrameSize * kTxBlocks;
   if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) return "PACKET_TX_RING";
   const size_t rx_len = static_cast<size_t>(block_size) * kRxBlocks;
   map_len_ = rx_len + static_cast<size_t>(kTxBlockSize) * kTxBlocks;
@@ -189,9 +220,12 @@ const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   }
   map_ = static_cast<uint8_t*>(m);
   rx_ring_ = map_;
-  rx_block_size_ = block_size;
+  rx_frames_ = rx.tp_frame_nr;
+  rx_head_ = 0;
   tx_ring_ = map_ + rx_len;
   tx_frames_ = tx.tp_frame_nr;
+  tx_head_ = 0;
+  DiscardQueued();
   // The side socket for frames larger than a tx slot: same interface, protocol 0 (never receives).
   side_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (side_fd_ < 0) return "socket AF_PACKET";
@@ -209,7 +243,21 @@ void RingIo::Unmap() {
   if (map_ != nullptr) munmap(map_, map_len_);
   map_ = rx_ring_ = tx_ring_ = nullptr;
   map_len_ = 0;
-  rx_left_ = 0;
+  rx_frames_ = 0;
+}
+
+/*
+ * Frames the socket queued before its rx ring existed (it was bound by
+ * openPacket): read and dropped once, so that from now on the socket's queue
+ * holds only the whole copies of TP_STATUS_COPY slots. The kernel switched
+ * to the ring before PACKET_RX_RING returned (it waits for receivers in flight).
+ */
+void RingIo::DiscardQueued() {
+  uint8_t scratch[64];
+  for (int i = 0; i < 100000; i++) {
+    const ssize_t r = recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC);
+    if (r < 0 && errno != EINTR) break;
+  }
 }
 
 void RingIo::Teardown() {
@@ -238,43 +286,51 @@ int RingIo::RxRing(uint32_t n) {
   const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
   uint32_t got = 0;
   while (got < n) {
-    auto* block = reinterpret_cast<struct tpacket_block_desc*>(rx_ring_ + static_cast<size_t>(rx_block_) * rx_block_size_);
-    if (rx_left_ == 0) {
-      if ((LoadAcquire(&block->hdr.bh1.block_status) & TP_STATUS_USER) == 0) break;
-      rx_left_ = block->hdr.bh1.num_pkts;
-      rx_next_ = reinterpret_cast<uint8_t*>(block) + block->hdr.bh1.offset_to_first_pkt;
+    auto* h = reinterpret_cast<struct tpacket2_hdr*>(rx_ring_ + static_cast<size_t>(rx_head_) * kFrameSize);
+    const uint32_t st = LoadAcquire(&h->tp_status);
+    if ((st & TP_STATUS_USER) == 0) break;
+    const uint32_t off = a_.rx_off[got];
+    if (!a_.InPool(off, a_.rx_cap)) {
+      a_.status[kLastErrno] = EFAULT;
+      return got > 0 ? static_cast<int>(got) : -EFAULT;
     }
-    if (rx_left_ > 0) {
-      const auto* h = reinterpret_cast<const struct tpacket3_hdr*>(rx_next_);
-      const uint32_t total = hdr + h->tp_snaplen;
-      const uint32_t off = a_.rx_off[got];
-      if (!a_.InPool(off, a_.rx_cap)) {
-        a_.status[kLastErrno] = EFAULT;
-        return got > 0 ? static_cast<int>(got) : -EFAULT;
+    const uint32_t total = hdr + h->tp_snaplen;
+    int len = -1;
+    if (st & TP_STATUS_COPY) {
+      len = RecvCopy(off);
+    } else if (h->tp_snaplen >= h->tp_len && total <= a_.rx_cap && h->tp_mac >= hdr &&
+               h->tp_mac + h->tp_snaplen <= kFrameSize) {
+      memcpy(a_.pool + off, reinterpret_cast<uint8_t*>(h) + h->tp_mac - hdr, total);
+      len = static_cast<int>(total);
+    }
+    if (len < 0) {
+      a_.status[kRxTruncated]++;
+    } else {
+      uint32_t tci = 0;
+      if (st & TP_STATUS_VLAN_VALID) {
+        tci = h->tp_vlan_tci | kRxTciPresent;
+        if ((st & TP_STATUS_VLAN_TPID_VALID) && h->tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
       }
-      if (h->tp_snaplen < h->tp_len || total > a_.rx_cap || h->tp_mac < hdr) {
-        a_.status[kRxTruncated]++;
-      } else {
-        memcpy(a_.pool + off, rx_next_ + h->tp_mac - hdr, total);
-        uint32_t tci = 0;
-        if (h->tp_status & TP_STATUS_VLAN_VALID) {
-          tci = h->hv1.tp_vlan_tci | kRxTciPresent;
-          if ((h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
-        }
-        a_.rx_len[got] = total;
-        a_.rx_tci[got] = tci;
-        got++;
-      }
-      rx_next_ += h->tp_next_offset;
-      rx_left_--;
+      a_.rx_len[got] = static_cast<uint32_t>(len);
+      a_.rx_tci[got] = tci;
+      got++;
     }
-    if (rx_left_ == 0) {
-      StoreRelease(&block->hdr.bh1.block_status, TP_STATUS_KERNEL);
-      rx_block_ = (rx_block_ + 1) % kRxBlocks;
-    }
+    StoreRelease(&h->tp_status, TP_STATUS_KERNEL);
+    rx_head_ = rx_head_ + 1 == rx_frames_ ? 0 : rx_head_ + 1;
   }
   a_.status[kLastErrno] = 0;
   return static_cast<int>(got);
+}
+
+/* The whole frame of a TP_STATUS_COPY slot, from the socket's queue into the pool at `off`: its length (vnet header included), or -1 (none queued, or too big). */
+int RingIo::RecvCopy(uint32_t off) {
+  ssize_t r;
+  do {
+    r = recv(fd_, a_.pool + off, a_.rx_cap, MSG_DONTWAIT | MSG_TRUNC);
+  } while (r < 0 && errno == EINTR);
+  // MSG_TRUNC: r is the frame's real length, so a frame larger than the slot shows as r > rx_cap.
+  if (r < 0 || static_cast<size_t>(r) > a_.rx_cap) return -1;
+  return static_cast<int>(r);
 }
 
 /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
@@ -305,7 +361,7 @@ int RingIo::TxRing(uint32_t n) {
       a_.status[kTxRejected]++;
       continue;
     }
-    if (len > kTxFrameSize - kTxDataOff) {
+    if (len > kFrameSize - kTxDataOff) {
       if (queued > 0) {
         const int k = Kick();
         if (k != 0 && k != EAGAIN && k != ENOBUFS) err = k;
@@ -324,7 +380,7 @@ int RingIo::TxRing(uint32_t n) {
       }
       continue;
     }
-    auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kTxFrameSize);
+    auto* h = reinterpret_cast<struct tpacket2_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kFrameSize);
     if (LoadAcquire(&h->tp_status) != TP_STATUS_AVAILABLE) {
       err = ENOBUFS;  // every slot still waits for the kernel: the queue is full
       a_.status[kTxStopped] = 1;
@@ -333,7 +389,6 @@ int RingIo::TxRing(uint32_t n) {
     memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, a_.pool + off, len);
     h->tp_len = len;
     h->tp_snaplen = len;
-    h->tp_next_offset = 0;
     StoreRelease(&h->tp_status, TP_STATUS_SEND_REQUEST);
     tx_head_ = tx_head_ + 1 == tx_frames_ ? 0 : tx_head_ + 1;
     queued++;
@@ -347,7 +402,7 @@ int RingIo::TxRing(uint32_t n) {
       // first, so they are not sent late and the kernel's ring position stays ours.
       while (queued > 0) {
         const uint32_t prev = tx_head_ == 0 ? tx_frames_ - 1 : tx_head_ - 1;
-        auto* h = reinterpret_cast<struct tpacket3_hdr*>(tx_ring_ + static_cast<size_t>(prev) * kTxFrameSize);
+        auto* h = reinterpret_cast<struct tpacket2_hdr*>(tx_ring_ + static_cast<size_t>(prev) * kFrameSize);
         if (LoadAcquire(&h->tp_status) != TP_STATUS_SEND_REQUEST) break;
         StoreRelease(&h->tp_status, TP_STATUS_AVAILABLE);
         tx_head_ = prev;

@@ -79,7 +79,7 @@ void InitDrops(Napi::Env env, Napi::Object exports);
 /* Register reclaimMemory (memory.cc) on `exports`. */
 void InitMemory(Napi::Env env, Napi::Object exports);
 
-/* Register createRingIo (ring.cc: TPACKET_V3 rings of an AF_PACKET socket) on `exports`. */
+/* Register createRingIo (ring.cc: TPACKET_V2 rings of an AF_PACKET socket) on `exports`. */
 void InitRing(Napi::Env env, Napi::Object exports);
 
 /* Register createXdpIo (xdp.cc: an AF_XDP socket and its XDP program) on `exports`. */
