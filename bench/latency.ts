@@ -10,7 +10,8 @@
  *
  * Pinned: the forwarder on core 1, both hosts (udp-rtt client and server) on
  * core 0. Forwarders are interleaved round by round (every forwarder once
- * per round); figures are medians over rounds. Two patterns: back to back
+ * per round); figures are medians over rounds, ratios the median of the
+ * per-round ratios. Two patterns: back to back
  * (the next request as soon as the reply is in, netperf UDP_RR style) and
  * paced (1 ms between a reply and the next request: a sleeping forwarder
  * wakes for every frame). Idle CPU: utime + stime from /proc/PID/stat over
@@ -64,8 +65,11 @@ function cpuTicks(pid: number): number {
 
 function startForwarder(fwd: LatencyForwarder, devA: string, devB: string): ChildProcess {
   if (fwd === 'c-fwd') return spawn('taskset', ['-c', FORWARDER_CPU, fwdBin, 'tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const flags = fwd === 'linc-ts' ? [] : fwd.slice('linc-ts '.length).split(' ');
-  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cliPath, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`], {
+  // Words after the name: flags, and port options (io=rw) added to both TAP specs.
+  const words = fwd.split(' ').slice(1);
+  const flags = words.filter((w) => !/^\w+=/.test(w));
+  const portOpts = words.filter((w) => /^\w+=/.test(w)).map((w) => `,${w}`).join('');
+  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cliPath, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1${portOpts}`, '--port', `tap:${devB}=2${portOpts}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -157,14 +161,15 @@ export async function runLatency(
   });
 }
 
-/** Table rows: medians, the spread over rounds, each p50 against the C forwarder's and the direct veth's, each p99 against OVS's. */
+/** Table rows: medians, the spread over rounds, each p50 against the C forwarder's and the direct veth's, each p99 against OVS's (per-round ratios, median). */
 export function formatLatency(results: LatencyResult[]): string[] {
   const by = (f: LatencyForwarder) => results.find((r) => r.forwarder === f);
   const [c, ovs, veth] = [by('c-fwd'), by('ovs in_port'), by('veth direct')];
   const spread = (r: LatencyResult, k: keyof LatencySample) => `${Math.min(...r.rounds.map((x) => x[k])).toFixed(0)}-${Math.max(...r.rounds.map((x) => x[k])).toFixed(0)}`;
-  const ratio = (x: number, y: number | undefined) => (y ? (x / y).toFixed(2) : '-');
+  // Paired: the median over rounds of this round's figure over the reference's in the same round (drift on a shared machine cancels).
+  const ratio = (r: LatencyResult, ref: LatencyResult | undefined, k: keyof LatencySample) => (ref ? median(r.rounds.map((x, i) => x[k] / ref.rounds[i][k])).toFixed(2) : '-');
   const pattern = (r: LatencyResult, p50: 'b2bP50' | 'pacedP50', p99: 'b2bP99' | 'pacedP99') =>
-    `${r[p50].toFixed(0)} (${spread(r, p50)}) | ${r[p99].toFixed(0)} (${spread(r, p99)}) | ${ratio(r[p50], c?.[p50])} / ${ratio(r[p50], veth?.[p50])} | ${ratio(r[p99], ovs?.[p99])}`;
+    `${r[p50].toFixed(0)} (${spread(r, p50)}) | ${r[p99].toFixed(0)} (${spread(r, p99)}) | ${ratio(r, c, p50)} / ${ratio(r, veth, p50)} | ${ratio(r, ovs, p99)}`;
   return results.map(
     (r) => `| ${r.forwarder} | ${pattern(r, 'b2bP50', 'b2bP99')} | ${pattern(r, 'pacedP50', 'pacedP99')} | ${r.lost} | ${Number.isNaN(r.idleCpuPct) ? '-' : r.idleCpuPct.toFixed(2)} |`,
   );
