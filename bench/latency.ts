@@ -92,8 +92,10 @@ async function setUp(fwd: LatencyForwarder, topo: Topology, devA: string, devB: 
     const ovs = (made.ovs = PrivateOvs.start(topo.ifname('yo'), { cpu: Number(FORWARDER_CPU), dbCpu: Number(HOST_CPU) }));
     ovs.addPort(devA, 'tap', 1);
     ovs.addPort(devB, 'tap', 2);
+    // The bridge's OpenFlow socket and both TAPs come up a little after add-br/add-port return.
+    const ready = () => existsSync(join(ovs.dir, `${ovs.bridge}.mgmt`)) && existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`);
+    for (let i = 0; i < 100 && !ready(); i++) await sleep(100);
     ovs.setFlows('in_port');
-    for (let i = 0; i < 100 && !(existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`)); i++) await sleep(100);
     return ovs.vswitchdPid;
   }
   const proc = (made.proc = startForwarder(fwd, devA, devB));
