@@ -152,7 +152,7 @@ export async function runLatency(
       const s = await measure(fwd, m);
       samples.get(fwd)!.push(s);
       log(
-        `  latency round ${r + 1} ${fwd}: back to back p50 ${s.b2bP50.toFixed(0)} / p99 ${s.b2bP99.toFixed(0)} us, paced p50 ${s.pacedP50.toFixed(0)} / p99 ${s.pacedP99.toFixed(0)} us, lost ${s.lost}, idle CPU ${s.idleCpuPct.toFixed(2)} %`,
+        `  latency round ${r + 1} ${fwd}: back to back p50 ${s.b2bP50.toFixed(0)} / p99 ${s.b2bP99.toFixed(0)} us, paced p50 ${s.pacedP50.toFixed(0)} / p99 ${s.pacedP99.toFixed(0)} us, lost ${s.lost}, idle CPU ${Number.isNaN(s.idleCpuPct) ? '-' : `${s.idleCpuPct.toFixed(2)} %`}`,
       );
     }
   }
