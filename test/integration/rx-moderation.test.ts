@@ -82,7 +82,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderati
       const reports = (await adminClient.llstatShow(socket)).reports;
       const [p1, p2] = reports;
       console.log(
-        `${flags.join(' ')}: port 1 ${p1.rx.frames} frames in ${p1.rx.wakeups} wakeups (${p1.rx.framesPerWakeup.avg.toFixed(2)} per wakeup), ${p1.rx.emptyPolls} empty polls; ` +
+        `${flags.join(' ') || 'default'}: port 1 ${p1.rx.frames} frames in ${p1.rx.wakeups} wakeups (${p1.rx.framesPerWakeup.avg.toFixed(2)} per wakeup), ${p1.rx.emptyPolls} empty polls; ` +
           `port 2 ${p2.rx.frames} frames in ${p2.rx.wakeups} wakeups, ${p2.rx.emptyPolls} empty polls`,
       );
       expect(p1.rx.frames).toBeGreaterThanOrEqual(sent + 20);
@@ -110,7 +110,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderati
       const sec = (performance.now() - w0) / 1000;
       await adminClient.llstatStop(socket);
       const cpuPct = (ticks / 100 / sec) * 100;
-      console.log(`${flags.join(' ')}: idle CPU ${cpuPct.toFixed(2)} % over ${sec.toFixed(1)} s`);
+      console.log(`${flags.join(' ') || 'default'}: idle CPU ${cpuPct.toFixed(2)} % over ${sec.toFixed(1)} s`);
       expect(cpuPct).toBeLessThan(5);
       const reports = (await adminClient.llstatShow(socket)).reports;
       // Windows open only after a wakeup that found frames (the hosts may send a stray frame now and then): none, no polls.
