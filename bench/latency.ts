@@ -2,12 +2,16 @@
  * Latency benchmark (`npm run bench -- --only latency`): UDP request/response
  * round-trip times between two namespace hosts joined through two TAPs by a
  * forwarder, and the forwarder's CPU time while idle, for linc-ts in each
- * receive mode (default: sleep until a port is readable; --rx-usecs 50;
- * --adaptive-rx; --busy-poll) and the C poll forwarder (bench/baseline/fwd.c).
+ * receive mode (default: adaptive receive moderation; --no-adaptive-rx: sleep
+ * until a port is readable; --busy-poll), and the anchors: the C poll
+ * forwarder (bench/baseline/fwd.c), Open vSwitch's userspace datapath
+ * (bench/ovs.ts: ovs-vswitchd, datapath_type=netdev, its own TAPs, in_port
+ * flows) and a direct veth pair between the hosts (no forwarder: the floor).
  *
  * Pinned: the forwarder on core 1, both hosts (udp-rtt client and server) on
  * core 0. Forwarders are interleaved round by round (every forwarder once
- * per round); figures are medians over rounds. Two patterns: back to back
+ * per round); figures are medians over rounds, ratios the median of the
+ * per-round ratios. Two patterns: back to back
  * (the next request as soon as the reply is in, netperf UDP_RR style) and
  * paced (1 ms between a reply and the next request: a sleeping forwarder
  * wakes for every frame). Idle CPU: utime + stime from /proc/PID/stat over
@@ -17,12 +21,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath, repoRoot, Topology } from '../test/helpers/netns.js';
+import { cliPath, repoRoot, sh, Topology } from '../test/helpers/netns.js';
 import { median } from './inprocess.js';
 import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
+import { PrivateOvs } from './ovs.js';
 
-export const LATENCY_FORWARDERS = ['linc-ts', 'linc-ts --rx-usecs 50', 'linc-ts --adaptive-rx', 'linc-ts --busy-poll', 'c-fwd'] as const;
-type LatencyForwarder = (typeof LATENCY_FORWARDERS)[number];
+/** A forwarder: linc-ts with the flags after its name, the C poll forwarder, OVS netdev, or none (a veth pair). */
+type LatencyForwarder = `linc-ts${string}` | 'c-fwd' | 'ovs in_port' | 'veth direct';
+export const LATENCY_FORWARDERS: readonly LatencyForwarder[] = ['linc-ts', 'linc-ts --no-adaptive-rx', 'linc-ts --busy-poll', 'c-fwd', 'ovs in_port', 'veth direct'];
 
 const FORWARDER_CPU = '1';
 const HOST_CPU = '0';
@@ -59,8 +65,11 @@ function cpuTicks(pid: number): number {
 
 function startForwarder(fwd: LatencyForwarder, devA: string, devB: string): ChildProcess {
   if (fwd === 'c-fwd') return spawn('taskset', ['-c', FORWARDER_CPU, fwdBin, 'tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const flags = fwd === 'linc-ts' ? [] : fwd.slice('linc-ts '.length).split(' ');
-  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cliPath, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`], {
+  // Words after the name: flags, and port options (io=rw) added to both TAP specs.
+  const words = fwd.split(' ').slice(1);
+  const flags = words.filter((w) => !/^\w+=/.test(w));
+  const portOpts = words.filter((w) => /^\w+=/.test(w)).map((w) => `,${w}`).join('');
+  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cliPath, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1${portOpts}`, '--port', `tap:${devB}=2${portOpts}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -72,15 +81,36 @@ function rtt(topo: Topology, ns: string, count: number, gapUs: number): { p50: n
   return { p50: Number(m[3]), p99: Number(m[4]), lost: Number(m[1]) - Number(m[2]) };
 }
 
+/** The forwarder between devA and devB (TAPs it makes; a veth pair for 'veth direct'), and its pid for the idle CPU (none for a veth). */
+async function setUp(fwd: LatencyForwarder, topo: Topology, devA: string, devB: string, made: { proc?: ChildProcess; ovs?: PrivateOvs }): Promise<number | undefined> {
+  if (fwd === 'veth direct') {
+    sh(`ip link add ${devA} type veth peer name ${devB}`);
+    topo.rootLinks.push(devA); // gone with its namespace once moved; deleted here if the move failed
+    return undefined;
+  }
+  if (fwd === 'ovs in_port') {
+    const ovs = (made.ovs = PrivateOvs.start(topo.ifname('yo'), { cpu: Number(FORWARDER_CPU), dbCpu: Number(HOST_CPU) }));
+    ovs.addPort(devA, 'tap', 1);
+    ovs.addPort(devB, 'tap', 2);
+    // The bridge's OpenFlow socket and both TAPs come up a little after add-br/add-port return.
+    const ready = () => existsSync(join(ovs.dir, `${ovs.bridge}.mgmt`)) && existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`);
+    for (let i = 0; i < 100 && !ready(); i++) await sleep(100);
+    ovs.setFlows('in_port');
+    return ovs.vswitchdPid;
+  }
+  const proc = (made.proc = startForwarder(fwd, devA, devB));
+  await waitFor(proc, fwd === 'c-fwd' ? 'ready' : 'switch running');
+  return proc.pid;
+}
+
 async function measure(fwd: LatencyForwarder, opts: { b2b: number; paced: number; idleSeconds: number }): Promise<LatencySample> {
   const topo = new Topology();
   const devA = topo.ifname('ya');
   const devB = topo.ifname('yb');
-  const proc = startForwarder(fwd, devA, devB);
+  const made: { proc?: ChildProcess; ovs?: PrivateOvs } = {};
   let server: ChildProcess | null = null;
   try {
-    if (fwd === 'c-fwd') await waitFor(proc, 'ready');
-    else await waitFor(proc, 'switch running');
+    const pid = await setUp(fwd, topo, devA, devB, made);
     const nsA = topo.addNamespace('ya');
     const nsB = topo.addNamespace('yb');
     topo.attach(devA, nsA, '10.78.0.1/24');
@@ -91,53 +121,61 @@ async function measure(fwd: LatencyForwarder, opts: { b2b: number; paced: number
     rtt(topo, nsA, 200, 0); // warm up
     const b2b = rtt(topo, nsA, opts.b2b, 0);
     const paced = rtt(topo, nsA, opts.paced, 1000);
-    await sleep(1000);
-    const t0 = cpuTicks(proc.pid!);
-    const w0 = performance.now();
-    await sleep(opts.idleSeconds * 1000);
-    const ticks = cpuTicks(proc.pid!) - t0;
-    const idleCpuPct = (ticks / 100 / ((performance.now() - w0) / 1000)) * 100;
+    let idleCpuPct = NaN;
+    if (pid !== undefined) {
+      await sleep(1000);
+      const t0 = cpuTicks(pid);
+      const w0 = performance.now();
+      await sleep(opts.idleSeconds * 1000);
+      idleCpuPct = ((cpuTicks(pid) - t0) / 100 / ((performance.now() - w0) / 1000)) * 100;
+    }
     return { b2bP50: b2b.p50, b2bP99: b2b.p99, pacedP50: paced.p50, pacedP99: paced.p99, lost: b2b.lost + paced.lost, idleCpuPct };
   } finally {
     await stopProc(server);
-    await stopProc(proc);
+    await stopProc(made.proc ?? null);
+    await made.ovs?.stop();
     topo.cleanup();
   }
 }
 
-export async function runLatency(opts: { rounds?: number; b2b?: number; paced?: number; idleSeconds?: number; log?: (s: string) => void } = {}): Promise<LatencyResult[]> {
+export async function runLatency(
+  opts: { rounds?: number; b2b?: number; paced?: number; idleSeconds?: number; forwarders?: readonly LatencyForwarder[]; log?: (s: string) => void } = {},
+): Promise<LatencyResult[]> {
+  const forwarders = opts.forwarders ?? LATENCY_FORWARDERS;
   const rounds = opts.rounds ?? 3;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const m = { b2b: opts.b2b ?? 5000, paced: opts.paced ?? 1000, idleSeconds: opts.idleSeconds ?? IDLE_SECONDS };
   build();
-  const samples = new Map<LatencyForwarder, LatencySample[]>(LATENCY_FORWARDERS.map((f) => [f, []]));
+  const samples = new Map<LatencyForwarder, LatencySample[]>(forwarders.map((f) => [f, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const fwd of LATENCY_FORWARDERS) {
+    for (const fwd of forwarders) {
       const s = await measure(fwd, m);
       samples.get(fwd)!.push(s);
       log(
-        `  latency round ${r + 1} ${fwd}: back to back p50 ${s.b2bP50.toFixed(0)} / p99 ${s.b2bP99.toFixed(0)} us, paced p50 ${s.pacedP50.toFixed(0)} / p99 ${s.pacedP99.toFixed(0)} us, lost ${s.lost}, idle CPU ${s.idleCpuPct.toFixed(2)} %`,
+        `  latency round ${r + 1} ${fwd}: back to back p50 ${s.b2bP50.toFixed(0)} / p99 ${s.b2bP99.toFixed(0)} us, paced p50 ${s.pacedP50.toFixed(0)} / p99 ${s.pacedP99.toFixed(0)} us, lost ${s.lost}, idle CPU ${Number.isNaN(s.idleCpuPct) ? '-' : `${s.idleCpuPct.toFixed(2)} %`}`,
       );
     }
   }
-  return LATENCY_FORWARDERS.map((forwarder) => {
+  return forwarders.map((forwarder) => {
     const xs = samples.get(forwarder)!;
     const med = (k: keyof LatencySample) => median(xs.map((x) => x[k]));
     return { forwarder, rounds: xs, b2bP50: med('b2bP50'), b2bP99: med('b2bP99'), pacedP50: med('pacedP50'), pacedP99: med('pacedP99'), lost: med('lost'), idleCpuPct: med('idleCpuPct') };
   });
 }
 
-/** Table rows: medians, the spread over rounds, and the ratio of each p50 to the C forwarder's. */
+/** Table rows: medians, the spread over rounds, each p50 against the C forwarder's and the direct veth's, each p99 against OVS's (per-round ratios, median). */
 export function formatLatency(results: LatencyResult[]): string[] {
-  const c = results.find((r) => r.forwarder === 'c-fwd');
+  const by = (f: LatencyForwarder) => results.find((r) => r.forwarder === f);
+  const [c, ovs, veth] = [by('c-fwd'), by('ovs in_port'), by('veth direct')];
   const spread = (r: LatencyResult, k: keyof LatencySample) => `${Math.min(...r.rounds.map((x) => x[k])).toFixed(0)}-${Math.max(...r.rounds.map((x) => x[k])).toFixed(0)}`;
-  const ratio = (x: number, y: number | undefined) => (y ? (x / y).toFixed(2) : '-');
+  // Paired: the median over rounds of this round's figure over the reference's in the same round (drift on a shared machine cancels).
+  const ratio = (r: LatencyResult, ref: LatencyResult | undefined, k: keyof LatencySample) => (ref ? median(r.rounds.map((x, i) => x[k] / ref.rounds[i][k])).toFixed(2) : '-');
+  const pattern = (r: LatencyResult, p50: 'b2bP50' | 'pacedP50', p99: 'b2bP99' | 'pacedP99') =>
+    `${r[p50].toFixed(0)} (${spread(r, p50)}) | ${r[p99].toFixed(0)} (${spread(r, p99)}) | ${ratio(r, c, p50)} / ${ratio(r, veth, p50)} | ${ratio(r, ovs, p99)}`;
   return results.map(
-    (r) =>
-      `| ${r.forwarder} | ${r.b2bP50.toFixed(0)} (${spread(r, 'b2bP50')}) | ${r.b2bP99.toFixed(0)} (${spread(r, 'b2bP99')}) | ${ratio(r.b2bP50, c?.b2bP50)} | ` +
-      `${r.pacedP50.toFixed(0)} (${spread(r, 'pacedP50')}) | ${r.pacedP99.toFixed(0)} (${spread(r, 'pacedP99')}) | ${ratio(r.pacedP50, c?.pacedP50)} | ${r.lost} | ${r.idleCpuPct.toFixed(2)} |`,
+    (r) => `| ${r.forwarder} | ${pattern(r, 'b2bP50', 'b2bP99')} | ${pattern(r, 'pacedP50', 'pacedP99')} | ${r.lost} | ${Number.isNaN(r.idleCpuPct) ? '-' : r.idleCpuPct.toFixed(2)} |`,
   );
 }
 
 export const LATENCY_TABLE_HEADER =
-  '| UDP RTT through TAPs (64 B; forwarder on core 1, hosts on core 0; interleaved rounds, medians, (min-max)) | back to back p50 us | p99 us | p50 vs C | paced 1 ms p50 us | p99 us | p50 vs C | lost | idle CPU % (10 s) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+  '| UDP RTT through TAPs (64 B; forwarder on core 1, hosts on core 0; interleaved rounds, medians, (min-max)) | back to back p50 us | p99 us | p50 vs C / vs veth | p99 vs OVS | paced 1 ms p50 us | p99 us | p50 vs C / vs veth | p99 vs OVS | lost | idle CPU % (10 s) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';

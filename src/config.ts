@@ -77,9 +77,9 @@ export interface SwitchConfig {
   adminSocket: string | null;
   /** Poll ports in a loop instead of sleeping until one is readable (lower latency, one core busy). */
   busyPoll: boolean;
-  /** After a wakeup that found frames, keep polling the ports this long (us) before sleeping; 0 = sleep at once (rx-moderation.ts). */
+  /** After a wakeup that found frames, keep polling the ports this long (us) before sleeping; 0 = sleep at once (rx-moderation.ts); with adaptiveRx, the longest window (0: 100 us). */
   rxUsecs: number;
-  /** Adapt that window to the traffic (0..rx-usecs, or 0..100 us), like a NIC's adaptive interrupt coalescing. */
+  /** Adapt that window to the traffic (0..rxUsecs), like a NIC's adaptive interrupt coalescing: the default (resolveRxModeration). */
   adaptiveRx: boolean;
   /** OpenFlow controllers the switch connects to (`--controller tcp:HOST:PORT`). */
   controllers: ControllerTarget[];
@@ -554,6 +554,20 @@ function intFlag(v: string | undefined, flag: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * Receive moderation from busy-poll, rx-usecs and adaptive-rx as given (undefined: not given).
+ * Adaptive is the default; rx-usecs N alone is a fixed window (0: none, sleep at once: the old
+ * default), and with adaptive-rx the ceiling (0: the default ceiling, rx-moderation.ts); adaptive-rx
+ * false alone is no window. Busy-poll never sleeps, so it has no window: asking for one with it is
+ * refused.
+ */
+function resolveRxModeration(busyPoll: boolean, rxUsecs: number | undefined, adaptive: boolean | undefined): { rxUsecs: number; adaptiveRx: boolean } {
+  if (busyPoll && (adaptive === true || (rxUsecs ?? 0) > 0)) {
+    throw new ConfigError('busy-poll polls all the time: rx-usecs and adaptive-rx (a polling window after each wakeup) do not go with it');
+  }
+  return { rxUsecs: rxUsecs ?? 0, adaptiveRx: !busyPoll && (adaptive ?? rxUsecs === undefined) };
+}
+
 /** Merge a config file (optional) and the command line into one validated SwitchConfig. */
 export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConfig {
   const fromCli = validate(
@@ -593,9 +607,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
   const rateLimit = merged['controller-rate-limit'] ?? 0;
   const burstLimit = merged['controller-burst-limit'];
   if (burstLimit !== undefined && rateLimit === 0) throw new ConfigError('controller-burst-limit needs controller-rate-limit (packet-ins per second): without a rate there is nothing to burst over');
-  if (merged['busy-poll'] === true && (merged['rx-usecs'] !== undefined || merged['adaptive-rx'] === true)) {
-    throw new ConfigError('busy-poll polls all the time: rx-usecs and adaptive-rx (a polling window after each wakeup) do not go with it');
-  }
+  const rx = resolveRxModeration(merged['busy-poll'] ?? false, merged['rx-usecs'], merged['adaptive-rx']);
   const local = merged['local-port'];
   const localPort: PortConfig | null = local === undefined ? null : { ...local, ofPort: PORT_LOCAL };
   return {
@@ -609,8 +621,8 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     macAgingSec: merged['mac-aging'] ?? 300,
     macTableSize: merged['mac-table-size'] ?? 8192,
     busyPoll: merged['busy-poll'] ?? false,
-    rxUsecs: merged['rx-usecs'] ?? 0,
-    adaptiveRx: merged['adaptive-rx'] ?? false,
+    rxUsecs: rx.rxUsecs,
+    adaptiveRx: rx.adaptiveRx,
     controllers: merged.controllers ?? [],
     listen: merged.listen ?? [],
     failMode: merged['fail-mode'] ?? 'standalone',

@@ -25,6 +25,25 @@
  * So an idle port, or one that sees a frame now and then, costs nothing;
  * traffic that keeps coming keeps the datapath polling while it does.
  *
+ * The switch runs adaptive by default (config.ts; a Datapath built without
+ * options has no window). What that does per pattern:
+ * - idle: no window ever opens (one needs a wakeup that found frames), so
+ *   the process sleeps in epoll as without moderation;
+ * - request/response (a frame, its answer tens of us later, then a pause):
+ *   the answer's wakeup comes within the ceiling of the request's, the
+ *   window grows to cover it, and from then on the request wakes the
+ *   process and the window takes the answer: one wakeup per exchange
+ *   instead of two (a sleeping core's wakeup is the dearest part of a
+ *   round trip, most of all in a VM). Each exchange then costs up to one
+ *   window of empty polls after its last frame: CPU while traffic flows,
+ *   none while idle;
+ * - back to back or a flood: windows follow each other, the datapath polls
+ *   without sleeping while frames come and gets no wakeups at all.
+ * Off: --no-adaptive-rx (adaptive-rx: false) or --rx-usecs 0 alone (the old
+ * default: sleep as soon as the ports are drained); --rx-usecs N alone is a
+ * fixed window. --busy-poll never sleeps, so it has no window (asking for
+ * one with it is refused).
+ *
  * Invariants
  * - 0 <= usecs <= maxUsecs; with adaptive off, usecs never changes.
  * - At most one window is open at a time (wakeupFound returns true only

@@ -1,5 +1,6 @@
 /*
- * Receive moderation on real TAPs (--adaptive-rx, --rx-usecs): traffic
+ * Receive moderation on real TAPs (the default: adaptive; --adaptive-rx,
+ * --rx-usecs): traffic
  * between two namespace hosts is forwarded (ping, a paced UDP burst all
  * delivered), llstat shows frames per wakeup and the windows' empty polls,
  * and an idle switch sleeps (its CPU time over 5 s stays far below a core:
@@ -26,6 +27,7 @@ function cpuTicks(pid: number): number {
 }
 
 const MODES: Array<{ name: string; flags: string[]; subnet: number }> = [
+  { name: 'default (adaptive)', flags: [], subnet: 213 },
   { name: '--adaptive-rx', flags: ['--adaptive-rx'], subnet: 211 },
   { name: '--rx-usecs 50', flags: ['--rx-usecs', '50'], subnet: 212 },
 ];
@@ -36,6 +38,8 @@ describe('receive moderation flags', () => {
       [['--rx-usecs', 'soon'], 'linc-ts: option --rx-usecs: "soon" is not a whole number'],
       [['--rx-usecs', '20000'], 'linc-ts: option rx-usecs: must be at most 10000 (for more, use busy-poll)'],
       [['--busy-poll', '--adaptive-rx'], 'linc-ts: busy-poll polls all the time: rx-usecs and adaptive-rx (a polling window after each wakeup) do not go with it'],
+      [['--busy-poll', '--rx-usecs', '20'], 'linc-ts: busy-poll polls all the time: rx-usecs and adaptive-rx (a polling window after each wakeup) do not go with it'],
+      [['--no-adaptive-rx', '--rx-usecs', 'soon'], 'linc-ts: option --rx-usecs: "soon" is not a whole number'],
     ];
     for (const [args, line] of bad) {
       const r = spawnSync(process.execPath, [cliPath, 'run', ...args, '--port', 'tap:never0', '--metrics', 'off', '--admin-socket', 'off'], { encoding: 'utf8', timeout: 30_000 });
@@ -78,7 +82,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderati
       const reports = (await adminClient.llstatShow(socket)).reports;
       const [p1, p2] = reports;
       console.log(
-        `${flags.join(' ')}: port 1 ${p1.rx.frames} frames in ${p1.rx.wakeups} wakeups (${p1.rx.framesPerWakeup.avg.toFixed(2)} per wakeup), ${p1.rx.emptyPolls} empty polls; ` +
+        `${flags.join(' ') || 'default'}: port 1 ${p1.rx.frames} frames in ${p1.rx.wakeups} wakeups (${p1.rx.framesPerWakeup.avg.toFixed(2)} per wakeup), ${p1.rx.emptyPolls} empty polls; ` +
           `port 2 ${p2.rx.frames} frames in ${p2.rx.wakeups} wakeups, ${p2.rx.emptyPolls} empty polls`,
       );
       expect(p1.rx.frames).toBeGreaterThanOrEqual(sent + 20);
@@ -106,7 +110,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3')))('receive moderati
       const sec = (performance.now() - w0) / 1000;
       await adminClient.llstatStop(socket);
       const cpuPct = (ticks / 100 / sec) * 100;
-      console.log(`${flags.join(' ')}: idle CPU ${cpuPct.toFixed(2)} % over ${sec.toFixed(1)} s`);
+      console.log(`${flags.join(' ') || 'default'}: idle CPU ${cpuPct.toFixed(2)} % over ${sec.toFixed(1)} s`);
       expect(cpuPct).toBeLessThan(5);
       const reports = (await adminClient.llstatShow(socket)).reports;
       // Windows open only after a wakeup that found frames (the hosts may send a stray frame now and then): none, no polls.

@@ -260,8 +260,8 @@ describe('rx-usecs and adaptive-rx settings', () => {
   const tmp = tempConfigDir('rxmod');
   const file = (text: string): string => tmp.file('c.yaml', text);
 
-  it('default to no window; take flags and config-file keys, flags winning', () => {
-    expect(resolveConfig({})).toMatchObject({ rxUsecs: 0, adaptiveRx: false });
+  it('default to adaptive (up to the default ceiling); take flags and config-file keys, flags winning', () => {
+    expect(resolveConfig({})).toMatchObject({ rxUsecs: 0, adaptiveRx: true });
     expect(resolveConfig({ rxUsecs: '50' })).toMatchObject({ rxUsecs: 50, adaptiveRx: false });
     expect(resolveConfig({ adaptiveRx: true })).toMatchObject({ rxUsecs: 0, adaptiveRx: true });
     const yaml = loadConfigFile(file('ports: [tap:a]\nrx-usecs: 20\nadaptive-rx: true\n'));
