@@ -145,10 +145,10 @@ const BENCHES: Bench[] = [
         return b && Number.isFinite(v(r)) && v(b) > 0 ? (v(r) / v(b)).toFixed(2) : '-';
       };
       const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs linc-ts | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core)`;
+      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs linc-ts | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) | CPU/frame vs C poll`;
       console.log(`\n${header}`);
       const rows = results.map((r) => {
-        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'linc-ts'), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-'];
+        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'linc-ts'), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-', ratio(r, 'c-fwd', (x) => x.cpuUsPerFrame)];
         console.log(cells.join(' | '));
         return `| ${cells.join(' | ')} |`;
       });
