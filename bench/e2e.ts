@@ -12,7 +12,8 @@
  * On 2+ cores the forwarder under test runs alone on FWD_CPU (taskset) and
  * the generator, iperf3 and ping on HOST_CPU (trafgen's worker pins itself to
  * CPU 0, hence HOST_CPU 0). Rounds are interleaved: each round runs every
- * forwarder once, so drift on a shared machine spreads over all of them.
+ * forwarder once (every other round in reverse order), so drift on a shared
+ * machine spreads over all of them.
  * Per forwarder: 64-byte UDP frames from trafgen in A, delivered pps counted
  * by B's interface, offered pps and loss; iperf3 TCP Gbit/s with the hosts'
  * default offloads; ping p50/p99 RTT; the forwarder's RSS under load. Each
@@ -224,7 +225,7 @@ async function buildSetup(link: Link, row: ForwarderRow, dir: string, made: Part
   const nsA = topo.addNamespace('A');
   const nsB = topo.addNamespace('B');
   const how = row.start;
-  const ofSocket = join(dir, `of-${topo.ifname('s')}.sock`);
+  const ofSocket = join(dir, `of-${topo.id}.sock`);
   let proc: ChildProcess | null = null;
   let ovs: PrivateOvs | null = null;
   let devA: string;
@@ -272,7 +273,7 @@ async function buildSetup(link: Link, row: ForwarderRow, dir: string, made: Part
       await waitFor(proc, 'ready');
     }
   }
-  if ('ovs' in how) ovs!.setFlows(how.ovs);
+  if ('ovs' in how) await ovs!.setFlows(how.ovs);
   if ('linc' in how && how.linc.flows !== undefined) await installFlows(ofSocket, how.linc.flows, dir);
   // Warm up: ARP and MAC learning in both directions.
   topo.exec(nsA, 'ping -c 2 -i 0.2 -W 2 10.77.0.2');
@@ -366,9 +367,17 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
   log(`  end-to-end: ${runs} interleaved rounds of ${plan.length} forwarders; ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}`);
   try {
     for (let r = 0; r < runs; r++) {
-      for (const [link, row] of plan) {
+      // Every other round runs the plan backwards: no forwarder always follows the same one.
+      for (const [link, row] of r % 2 === 0 ? plan : [...plan].reverse()) {
         const fwd = row.name;
-        const s = await setUp(link, row, dir);
+        let s: Setup;
+        try {
+          s = await setUp(link, row, dir);
+        } catch (e) {
+          // One forwarder that fails to start (everything it made is gone again) costs its sample, not the run.
+          log(`  round ${r + 1} ${link}/${fwd}: not measured, setup failed: ${(e as Error).message.split('\n')[0]}`);
+          continue;
+        }
         try {
           const u = await udpPps(s, seconds, dir);
           const received = await udpFlood(s.nsA, s.nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
@@ -393,7 +402,7 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
 
 function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
   const offered = median(xs.map((x) => x.offered));
-  const delivered = xs.map((x) => x.delivered);
+  const delivered = xs.length > 0 ? xs.map((x) => x.delivered) : [NaN];
   return {
     link,
     forwarder,

@@ -56,9 +56,15 @@ export class PrivateOvs {
     this.vsctl('add-port', this.bridge, name, '--', 'set', 'interface', name, `type=${kind === 'tap' ? 'tap' : 'system'}`, `ofport_request=${ofport}`);
   }
 
-  /** Replaces the bridge's flows: port 1 <-> port 2 by in_port, or one NORMAL flow (MAC learning). */
-  setFlows(flows: OvsFlows): void {
-    const mgmt = `unix:${join(this.dir, `${this.bridge}.mgmt`)}`;
+  /**
+   * Replaces the bridge's flows: port 1 <-> port 2 by in_port, or one NORMAL
+   * flow (MAC learning). Waits (up to 10 s) for the bridge's management
+   * socket first: ovs-vswitchd makes it after add-br returns, later on a busy machine.
+   */
+  async setFlows(flows: OvsFlows): Promise<void> {
+    const sock = join(this.dir, `${this.bridge}.mgmt`);
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
+    const mgmt = `unix:${sock}`;
     this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', mgmt]);
     const add = flows === 'NORMAL' ? ['priority=0,actions=NORMAL'] : ['in_port=1,actions=output:2', 'in_port=2,actions=output:1'];
     for (const f of add) this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', mgmt, f]);
