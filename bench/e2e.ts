@@ -370,14 +370,17 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
       // Every other round runs the plan backwards: no forwarder always follows the same one.
       for (const [link, row] of r % 2 === 0 ? plan : [...plan].reverse()) {
         const fwd = row.name;
-        let s: Setup;
-        try {
-          s = await setUp(link, row, dir);
-        } catch (e) {
-          // One forwarder that fails to start (everything it made is gone again) costs its sample, not the run.
-          log(`  round ${r + 1} ${link}/${fwd}: not measured, setup failed: ${(e as Error).message.split('\n')[0]}`);
-          continue;
+        // A forwarder that fails to start (everything it made is gone again) is tried once more; then it costs its sample, not the run.
+        let s: Setup | null = null;
+        for (let attempt = 1; attempt <= 2 && s === null; attempt++) {
+          try {
+            s = await setUp(link, row, dir);
+          } catch (e) {
+            const err = e as Error & { stderr?: Buffer | string };
+            log(`  round ${r + 1} ${link}/${fwd}: setup failed (attempt ${attempt} of 2): ${err.message.split('\n')[0]}${err.stderr ? ` (${String(err.stderr).trim().split('\n').pop()})` : ''}`);
+          }
         }
+        if (s === null) continue;
         try {
           const u = await udpPps(s, seconds, dir);
           const received = await udpFlood(s.nsA, s.nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
