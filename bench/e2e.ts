@@ -2,15 +2,18 @@
  * End-to-end benchmark: two namespace hosts, A and B, joined by a forwarder,
  * measured in one run for each forwarder on the same topology:
  *
- *   tap:    A[tap] <-fd-> forwarder <-fd-> [tap]B     linc-ts | C poll+read/write | C io_uring
- *                                                      | Open vSwitch netdev (in_port flows, NORMAL)
- *   veth:   A[veth]--[veth] forwarder [veth]--[veth]B  linc-ts | C recvmmsg/sendmmsg | C TPACKET_V3 rings
- *                                                      | Open vSwitch netdev (AF_PACKET) | Linux bridge
+ *   tap:    A[tap] <-fd-> forwarder <-fd-> [tap]B
+ *   veth:   A[veth]--[veth] forwarder [veth]--[veth]B
+ *
+ * The forwarders (linc-ts standalone, busy-poll and OpenFlow with 2 and 1,000
+ * flows, the C forwarders, Open vSwitch netdev, the Linux bridge) are the rows
+ * of FORWARDERS in bench/e2e-forwarders.ts: name, how to start, which links.
  *
  * On 2+ cores the forwarder under test runs alone on FWD_CPU (taskset) and
  * the generator, iperf3 and ping on HOST_CPU (trafgen's worker pins itself to
  * CPU 0, hence HOST_CPU 0). Rounds are interleaved: each round runs every
- * forwarder once, so drift on a shared machine spreads over all of them.
+ * forwarder once (every other round in reverse order), so drift on a shared
+ * machine spreads over all of them.
  * Per forwarder: 64-byte UDP frames from trafgen in A, delivered pps counted
  * by B's interface, offered pps and loss; iperf3 TCP Gbit/s with the hosts'
  * default offloads; ping p50/p99 RTT; the forwarder's RSS under load. Each
@@ -28,15 +31,15 @@ import { type Iperf3Json, udpFlood } from '../test/helpers/traffic.js';
 import { cpus } from 'node:os';
 import { median } from './inprocess.js';
 import { trafgenConfig, udpTemplate } from './frames.js';
-import { type OvsFlows, PrivateOvs } from './ovs.js';
+import { PrivateOvs } from './ovs.js';
+import { type ForwarderRow, type LincStart, type Link, openflowFlows, selectForwarders } from './e2e-forwarders.js';
 
-/** c-fwd: poll + read/write (TAP) or recvmmsg/sendmmsg (veth); c-uring: io_uring (TAP); c-ring: TPACKET_V3 (veth). */
-export type Forwarder = 'linc-ts' | 'linc-ts busy-poll' | 'c-fwd' | 'c-uring' | 'c-ring' | 'ovs in_port' | 'ovs NORMAL' | 'bridge';
-export type Link = 'tap' | 'veth';
+export type { Link } from './e2e-forwarders.js';
 
 export interface E2eResult {
   link: Link;
-  forwarder: Forwarder;
+  /** The row's name in FORWARDERS. */
+  forwarder: string;
   offeredKpps: number;
   deliveredKpps: number;
   /** Lowest and highest delivered rate over the rounds. */
@@ -169,13 +172,28 @@ async function stopGroup(p: ChildProcess): Promise<void> {
   }
 }
 
-function isLinc(fwd: Forwarder): boolean {
-  return fwd === 'linc-ts' || fwd === 'linc-ts busy-poll';
+/** linc-ts's argv for a row: no servers but an OpenFlow listener when the row has flows, its flags, ports 1 and 2 with the row's options. */
+function lincArgv(linc: LincStart, kind: 'tap' | 'if', devA: string, devB: string, ofSocket: string): string[] {
+  const port = (dev: string, n: number) => `${kind}:${dev}=${n}${linc.options ? `,${linc.options}` : ''}`;
+  const openflow = linc.flows === undefined ? [] : ['--listen', `punix:${ofSocket}`, '--fail-mode', 'secure'];
+  return [linc.cli ?? cliPath, 'run', '--metrics', 'off', '--admin-socket', 'off', ...openflow, ...(linc.flags ?? []), '--port', port(devA, 1), '--port', port(devB, 2)];
 }
 
-/** Flags for a linc-ts run in the benchmark: no servers (nothing else listens), busy-poll when asked. */
-function lincArgs(fwd: Forwarder): string[] {
-  return ['--metrics', 'off', '--admin-socket', 'off', ...(fwd === 'linc-ts busy-poll' ? ['--busy-poll'] : [])];
+/**
+ * Fills a linc-ts OpenFlow row's flow table the way a user would: the flows
+ * in a file, `ovs-ofctl -O OpenFlow13 add-flows unix:SOCKET FILE` (on the
+ * hosts' core), then checks with dump-aggregate that all of them are there.
+ */
+async function installFlows(ofSocket: string, count: number, dir: string): Promise<void> {
+  for (let i = 0; i < 100 && !existsSync(ofSocket); i++) await sleep(100);
+  const lines = openflowFlows(count);
+  const file = join(dir, `flows-${count}.txt`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const [cmd, ...pre] = [...pin(HOST_CPU), 'ovs-ofctl'];
+  const ofctl = (...args: string[]) => execFileSync(cmd, [...pre, '-O', 'OpenFlow13', ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  ofctl('add-flows', `unix:${ofSocket}`, file);
+  const got = /flow_count=(\d+)/.exec(ofctl('dump-aggregate', `unix:${ofSocket}`));
+  if (!got || Number(got[1]) !== lines.length) throw new Error(`linc-ts holds ${got?.[1] ?? 'no'} flows after add-flows of ${lines.length}`);
 }
 
 export interface Setup {
@@ -188,15 +206,11 @@ export interface Setup {
   ovs?: PrivateOvs | null;
 }
 
-function ovsFlows(fwd: Forwarder): OvsFlows | null {
-  return fwd === 'ovs in_port' ? 'in_port' : fwd === 'ovs NORMAL' ? 'NORMAL' : null;
-}
-
 /** setUp, and on failure everything it made is removed before the error goes on. */
-async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
+async function setUp(link: Link, row: ForwarderRow, dir: string): Promise<Setup> {
   const made: Partial<Setup> = {};
   try {
-    return await buildSetup(link, fwd, made);
+    return await buildSetup(link, row, dir, made);
   } catch (e) {
     await stopProc(made.proc ?? null);
     await made.ovs?.stop();
@@ -205,35 +219,34 @@ async function setUp(link: Link, fwd: Forwarder): Promise<Setup> {
   }
 }
 
-async function buildSetup(link: Link, fwd: Forwarder, made: Partial<Setup>): Promise<Setup> {
+async function buildSetup(link: Link, row: ForwarderRow, dir: string, made: Partial<Setup>): Promise<Setup> {
   const topo = new Topology();
   made.topo = topo;
   const nsA = topo.addNamespace('A');
   const nsB = topo.addNamespace('B');
+  const how = row.start;
+  const ofSocket = join(dir, `of-${topo.id}.sock`);
   let proc: ChildProcess | null = null;
   let ovs: PrivateOvs | null = null;
   let devA: string;
   let devB: string;
-  const flows = ovsFlows(fwd);
-  if (flows) made.ovs = ovs = PrivateOvs.start(topo.ifname('ovs'), { cpu: FWD_CPU, dbCpu: HOST_CPU });
+  if ('ovs' in how) made.ovs = ovs = PrivateOvs.start(topo.ifname('ovs'), { cpu: FWD_CPU, dbCpu: HOST_CPU });
   if (link === 'tap') {
     devA = topo.ifname('ta');
     devB = topo.ifname('tb');
     if (ovs) {
       ovs.addPort(devA, 'tap', 1);
       ovs.addPort(devB, 'tap', 2);
+    } else if ('linc' in how) {
+      made.proc = proc = spawnForwarder(process.execPath, [...lincArgv(how.linc, 'tap', devA, devB, ofSocket), '--log-level', 'warn']);
+    } else if ('c' in how) {
+      made.proc = proc = spawnForwarder(fwdBin, [how.c.tap!, devA, devB, '--vnet']);
+      await waitFor(proc, 'ready');
     } else {
-      proc = isLinc(fwd)
-        ? spawnForwarder(process.execPath, [cliPath, 'run', ...lincArgs(fwd), '--port', `tap:${devA}=1`, '--port', `tap:${devB}=2`, '--log-level', 'warn'])
-        : spawnForwarder(fwdBin, [fwd === 'c-uring' ? 'tap-uring' : 'tap', devA, devB, '--vnet']);
-      made.proc = proc;
+      throw new Error(`${row.name} does not run on TAPs`);
     }
-    if (isLinc(fwd) || ovs) {
-      // --log-level warn prints nothing when all is well: wait for both TAPs to exist instead.
-      for (let i = 0; i < 100 && !(existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`)); i++) await sleep(100);
-    } else {
-      await waitFor(proc!, 'ready');
-    }
+    // linc-ts with --log-level warn prints nothing when all is well: wait for both TAPs to exist instead.
+    for (let i = 0; i < 100 && !(existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`)); i++) await sleep(100);
     topo.attach(devA, nsA, '10.77.0.1/24');
     topo.attach(devB, nsB, '10.77.0.2/24');
   } else {
@@ -243,7 +256,7 @@ async function buildSetup(link: Link, fwd: Forwarder, made: Partial<Setup>): Pro
     const outB = topo.ifname('ob');
     topo.veth(devA, outA, nsA, '10.77.0.1/24');
     topo.veth(devB, outB, nsB, '10.77.0.2/24');
-    if (fwd === 'bridge') {
+    if ('bridge' in how) {
       const br = topo.ifname('br');
       sh(`ip link add ${br} type bridge`);
       topo.rootLinks.push(br);
@@ -252,15 +265,16 @@ async function buildSetup(link: Link, fwd: Forwarder, made: Partial<Setup>): Pro
     } else if (ovs) {
       ovs.addPort(outA, 'system', 1);
       ovs.addPort(outB, 'system', 2);
-    } else if (isLinc(fwd)) {
-      made.proc = proc = spawnForwarder(process.execPath, [cliPath, 'run', ...lincArgs(fwd), '--port', `if:${outA}=1`, '--port', `if:${outB}=2`]);
+    } else if ('linc' in how) {
+      made.proc = proc = spawnForwarder(process.execPath, lincArgv(how.linc, 'if', outA, outB, ofSocket));
       await waitFor(proc, 'switch running');
-    } else {
-      made.proc = proc = spawnForwarder(fwdBin, [fwd === 'c-ring' ? 'packet-ring' : 'packet', outA, outB, '--vnet']);
+    } else if ('c' in how) {
+      made.proc = proc = spawnForwarder(fwdBin, [how.c.veth!, outA, outB, '--vnet']);
       await waitFor(proc, 'ready');
     }
   }
-  if (ovs && flows) ovs.setFlows(flows);
+  if ('ovs' in how) await ovs!.setFlows(how.ovs);
+  if ('linc' in how && how.linc.flows !== undefined) await installFlows(ofSocket, how.linc.flows, dir);
   // Warm up: ARP and MAC learning in both directions.
   topo.exec(nsA, 'ping -c 2 -i 0.2 -W 2 10.77.0.2');
   return { topo, nsA, nsB, devA, devB, proc, ovs };
@@ -319,22 +333,10 @@ function pingUs(s: Setup): { p50: number; p99: number } {
   return { p50: median(times), p99: times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)] };
 }
 
-/** The forwarders each topology runs, in the order of every round. */
-export const PLAN: ReadonlyArray<readonly [Link, Forwarder]> = [
-  ['tap', 'linc-ts'],
-  ['tap', 'linc-ts busy-poll'],
-  ['tap', 'c-fwd'],
-  ['tap', 'c-uring'],
-  ['tap', 'ovs in_port'],
-  ['tap', 'ovs NORMAL'],
-  ['veth', 'linc-ts'],
-  ['veth', 'linc-ts busy-poll'],
-  ['veth', 'c-fwd'],
-  ['veth', 'c-ring'],
-  ['veth', 'ovs in_port'],
-  ['veth', 'ovs NORMAL'],
-  ['veth', 'bridge'],
-];
+/** What every round runs, in order: each link's rows, TAP first. */
+function planOf(rows: readonly ForwarderRow[], links: readonly Link[] | undefined): Array<readonly [Link, ForwarderRow]> {
+  return (['tap', 'veth'] as const).filter((l) => !links || links.includes(l)).flatMap((link) => rows.filter((f) => f.links.includes(link)).map((f) => [link, f] as const));
+}
 
 interface Sample {
   offered: number;
@@ -348,26 +350,42 @@ interface Sample {
   coreShare: number;
 }
 
-export async function runE2e(opts: { runs?: number; seconds?: number; only?: Link[]; log?: (s: string) => void } = {}): Promise<E2eResult[]> {
+/**
+ * `runs` rounds of every forwarder on the `only` links; `forwarders` names
+ * rows of FORWARDERS (all by default); `baseTree`, another checkout with its
+ * dist/ built, adds its linc-ts twin after each linc-ts row (A/B).
+ */
+export async function runE2e(opts: { runs?: number; seconds?: number; only?: Link[]; forwarders?: string[]; baseTree?: string; log?: (s: string) => void } = {}): Promise<E2eResult[]> {
   const runs = opts.runs ?? 3;
   const seconds = opts.seconds ?? 3;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   buildBaseline();
   const dir = mkdtempSync(join(tmpdir(), 'linc-bench-'));
-  const plan = PLAN.filter(([l]) => !opts.only || opts.only.includes(l));
-  const samples = new Map<string, Sample[]>(plan.map(([l, f]) => [`${l}/${f}`, []]));
+  const plan = planOf(selectForwarders(opts.forwarders, opts.baseTree === undefined ? undefined : join(opts.baseTree, 'dist', 'src', 'cli.js')), opts.only);
+  const samples = new Map<string, Sample[]>(plan.map(([l, f]) => [`${l}/${f.name}`, []]));
+  const began = Date.now();
   log(`  end-to-end: ${runs} interleaved rounds of ${plan.length} forwarders; ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}`);
   try {
     for (let r = 0; r < runs; r++) {
-      for (const [link, fwd] of plan) {
-        const s = await setUp(link, fwd);
+      // Every other round runs the plan backwards: no forwarder always follows the same one.
+      for (const [link, row] of r % 2 === 0 ? plan : [...plan].reverse()) {
+        const fwd = row.name;
+        // A forwarder that fails to start (everything it made is gone again) is tried once more; then it costs its sample, not the run.
+        let s: Setup | null = null;
+        for (let attempt = 1; attempt <= 2 && s === null; attempt++) {
+          try {
+            s = await setUp(link, row, dir);
+          } catch (e) {
+            const err = e as Error & { stderr?: Buffer | string };
+            log(`  round ${r + 1} ${link}/${fwd}: setup failed (attempt ${attempt} of 2): ${err.message.split('\n')[0]}${err.stderr ? ` (${String(err.stderr).trim().split('\n').pop()})` : ''}`);
+          }
+        }
+        if (s === null) continue;
         try {
           const u = await udpPps(s, seconds, dir);
           const received = await udpFlood(s.nsA, s.nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
           const lossBelow = (1 - received / BELOW_KNEE_DATAGRAMS) * 100;
-          // 64 KiB GSO frames fit neither the C ring forwarder's tx frames nor (without
-          // userspace TSO) Open vSwitch's AF_PACKET ports: TCP stalls there, so no TCP figure.
-          const tcp = fwd === 'c-ring' || (link === 'veth' && ovsFlows(fwd)) ? NaN : await tcpGbps(s, seconds);
+          const tcp = row.noTcp?.includes(link) ? NaN : await tcpGbps(s, seconds);
           const ping = pingUs(s);
           samples.get(`${link}/${fwd}`)!.push({ ...u, tcp, p50: ping.p50, p99: ping.p99, lossBelow });
           log(`  round ${r + 1} ${link}/${fwd}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps (${u.cpuUsPerFrame.toFixed(2)} us CPU/frame, ${(u.coreShare * 100).toFixed(0)} % of a core), paced loss ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50/p99 ${ping.p50.toFixed(0)}/${ping.p99.toFixed(0)} us`);
@@ -381,12 +399,13 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return plan.map(([link, fwd]) => summarise(link, fwd, samples.get(`${link}/${fwd}`)!));
+  log(`  end-to-end: ${runs} rounds of ${plan.length} forwarders took ${((Date.now() - began) / 60_000).toFixed(1)} min`);
+  return plan.map(([link, row]) => summarise(link, row.name, samples.get(`${link}/${row.name}`)!));
 }
 
-function summarise(link: Link, forwarder: Forwarder, xs: Sample[]): E2eResult {
+function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
   const offered = median(xs.map((x) => x.offered));
-  const delivered = xs.map((x) => x.delivered);
+  const delivered = xs.length > 0 ? xs.map((x) => x.delivered) : [NaN];
   return {
     link,
     forwarder,

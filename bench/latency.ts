@@ -95,7 +95,7 @@ async function setUp(fwd: LatencyForwarder, topo: Topology, devA: string, devB: 
     // The bridge's OpenFlow socket and both TAPs come up a little after add-br/add-port return.
     const ready = () => existsSync(join(ovs.dir, `${ovs.bridge}.mgmt`)) && existsSync(`/sys/class/net/${devA}`) && existsSync(`/sys/class/net/${devB}`);
     for (let i = 0; i < 100 && !ready(); i++) await sleep(100);
-    ovs.setFlows('in_port');
+    await ovs.setFlows('in_port');
     return ovs.vswitchdPid;
   }
   const proc = (made.proc = startForwarder(fwd, devA, devB));

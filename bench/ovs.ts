@@ -56,11 +56,14 @@ export class PrivateOvs {
     this.vsctl('add-port', this.bridge, name, '--', 'set', 'interface', name, `type=${kind === 'tap' ? 'tap' : 'system'}`, `ofport_request=${ofport}`);
   }
 
-  /** Replaces the bridge's flows: port 1 <-> port 2 by in_port, or one NORMAL flow (MAC learning). */
-  setFlows(flows: OvsFlows): void {
+  /**
+   * Replaces the bridge's flows: port 1 <-> port 2 by in_port, or one NORMAL
+   * flow (MAC learning). Waits (up to 10 s) for the bridge's management
+   * socket first: ovs-vswitchd makes it after add-br returns, later on a busy machine.
+   */
+  async setFlows(flows: OvsFlows): Promise<void> {
     const sock = join(this.dir, `${this.bridge}.mgmt`);
-    // ovs-vswitchd creates the bridge's management socket a moment after add-br returns (later on a loaded machine).
-    for (let i = 0; i < 100 && !existsSync(sock); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
     const mgmt = `unix:${sock}`;
     this.run('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', mgmt]);
     const add = flows === 'NORMAL' ? ['priority=0,actions=NORMAL'] : ['in_port=1,actions=output:2', 'in_port=2,actions=output:1'];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Profiles linc-ts forwarding TAP -> TAP (standalone, poll mode) under a 64 B
+# Profiles linc-ts forwarding TAP -> TAP (standalone, default port options) under a 64 B
 # UDP flood: Linux perf with Node's --perf-basic-prof, so JIT-compiled
 # JavaScript shows up by function and file. The switch runs alone on CPU 1,
 # trafgen in namespace A on CPU 0 (its worker pins itself to CPU 0). Prints
@@ -8,6 +8,7 @@
 # directory (src/packet, src/flow, src/datapath, src/ports, ...). Root,
 # perf (linux-perf), trafgen and a built dist/ (npm run build) needed.
 #   bench/profile-tap.sh [SECONDS]     (default 8)
+#   PORT_OPTS=,io=rw bench/profile-tap.sh     options appended to both tap: port specs
 # Only the namespaces and TAPs made here carry traffic; all are removed at the end.
 set -euo pipefail
 secs=${1:-8}
@@ -30,7 +31,7 @@ trap cleanup EXIT
 ip netns add "$nsA"
 ip netns add "$nsB"
 taskset -c 1 node --perf-basic-prof "$root/dist/src/cli.js" run --metrics off --admin-socket off --log-level warn \
-  --port "tap:$tapA=1" --port "tap:$tapB=2" >"$work/switch.log" 2>&1 &
+  --port "tap:$tapA=1${PORT_OPTS:-}" --port "tap:$tapB=2${PORT_OPTS:-}" >"$work/switch.log" 2>&1 &
 sw=$!
 for _ in $(seq 100); do [ -e "/sys/class/net/$tapA" ] && [ -e "/sys/class/net/$tapB" ] && break; sleep 0.1; done
 ip link set "$tapA" netns "$nsA"
@@ -78,6 +79,8 @@ def classify(frames):
         return 'kernel: read() from the TAP (copy to user)'
     if re.search(r'\b(tun_chr_write_iter|ksys_write|__x64_sys_write|__x64_sys_writev)\b', joined):
         return 'kernel: write() to the TAP, incl. delivery into host B\'s stack'
+    if re.search(r'\bio_uring_enter\b|__do_sys_io_uring_enter', joined):
+        return 'kernel: io_uring_enter itself (submission, completion, syscall entry)'
     if re.search(r'epoll|__x64_sys_poll|do_sys_poll', joined):
         return 'kernel: epoll (waiting/arming)'
     leaf_sym, leaf_dso = frames[0]

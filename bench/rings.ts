@@ -125,7 +125,7 @@ async function oneRound(fwd: RingForwarder, seconds: number, dir: string): Promi
       ovs = PrivateOvs.start(topo.ifname('ovs'), { cpu: FORWARDER_CPU, dbCpu: GENERATOR_CPU });
       ovs.addPort(outA, 'system', 1);
       ovs.addPort(outB, 'system', 2);
-      ovs.setFlows('in_port');
+      await ovs.setFlows('in_port');
     } else {
       proc = await startForwarder(fwd, outA, outB);
     }

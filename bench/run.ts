@@ -14,6 +14,9 @@
  *   npm run bench -- --only NAME       one benchmark (repeatable); the names are listed by --only help
  *   npm run bench -- --only soak [--soak-seconds N]   the soak (600 s by default)
  *   npm run bench -- --no-record       print the figures, append nothing to BENCHMARKS.md
+ *   npm run bench -- --only tap --forwarder linc-ts --forwarder c-fwd [--base-tree /work/main]
+ *                                      end-to-end: only the named forwarders (bench/e2e-forwarders.ts), and with
+ *                                      --base-tree (a checkout with dist/ built) its linc-ts beside ours, A/B
  */
 
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -49,6 +52,9 @@ interface RunContext {
   /** The names of this row that were asked for (the end-to-end row has two: tap and veth). */
   selected: string[];
   soakSeconds: number | undefined;
+  /** End-to-end: only these forwarders (--forwarder), and another tree's linc-ts beside ours (--base-tree). */
+  forwarders?: string[];
+  baseTree?: string;
 }
 
 interface Bench {
@@ -132,23 +138,23 @@ const BENCHES: Bench[] = [
     names: ['tap', 'veth'],
     inDefault: true,
     needs: { root: true, commands: ['trafgen', 'iperf3', 'ip', 'cc', 'taskset', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl'] },
-    run: async ({ quick, runs, selected }) => {
-      const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: selected as Link[] });
+    run: async ({ quick, runs, selected, forwarders, baseTree }) => {
+      const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: selected as Link[], forwarders, baseTree });
       const on = (r: E2eResult, f: E2eResult['forwarder']) => results.find((x) => x.link === r.link && x.forwarder === f);
       const ratio = (r: E2eResult, f: E2eResult['forwarder'], v: (x: E2eResult) => number = (x) => x.deliveredKpps) => {
         const b = on(r, f);
         return b && Number.isFinite(v(r)) && v(b) > 0 ? (v(r) / v(b)).toFixed(2) : '-';
       };
       const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core)`;
+      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs linc-ts | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) | CPU/frame vs C poll`;
       console.log(`\n${header}`);
       const rows = results.map((r) => {
-        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-'];
+        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'linc-ts'), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-', ratio(r, 'c-fwd', (x) => x.cpuUsPerFrame)];
         console.log(cells.join(' | '));
         return `| ${cells.join(' | ')} |`;
       });
       return [{
-        preface: `End-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev.`,
+        preface: `End-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; linc-ts OpenFlow rows: fail-mode secure, flows added by ovs-ofctl -O OpenFlow13 add-flows (in_port 1 <-> 2; the 1000-flow table adds 998 higher-priority nw_dst /32 and eth_dst flows the traffic never matches, and a table-miss drop); c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev.`,
         header: `| ${header} |`,
         rows,
       }];
@@ -258,6 +264,8 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     'no-record': { type: 'boolean', default: false },
     'soak-seconds': { type: 'string' },
+    forwarder: { type: 'string', multiple: true },
+    'base-tree': { type: 'string' },
   },
 });
 
@@ -280,7 +288,7 @@ for (const b of BENCHES) {
     console.log(`${selected.join(' + ')}: skipped (${why})`);
     continue;
   }
-  tables.push(...(await b.run({ quick, runs, selected, soakSeconds })));
+  tables.push(...(await b.run({ quick, runs, selected, soakSeconds, forwarders: values.forwarder, baseTree: values['base-tree'] })));
 }
 
 if (!values['no-record'] && !quick && tables.some((t) => t.rows.length > 0)) {

@@ -1,7 +1,8 @@
 /*
  * UringBurst (uring.h) with liburing: reads and writes of one burst are
- * prepared as SQEs (fixed buffer when the pool is registered),
- * submitted with one io_uring_submit_and_wait, and their CQEs reaped before
+ * prepared as SQEs (fixed buffer when the pool is registered, fixed file
+ * when the fd is), submitted with one io_uring_enter (through the
+ * registered ring fd when the kernel has it), and their CQEs reaped before
  * returning. Each SQE's user_data is its burst position.
  */
 
@@ -27,7 +28,11 @@ class LiburingBurst : public UringBurst {
  public:
   LiburingBurst(const BurstArrays& a) : a_(a) {}
   ~LiburingBurst() override {
-    if (ring_ok_) io_uring_queue_exit(&ring_);
+    if (!ring_ok_) return;
+    // Drop the ring's reference to the fd now: the ring's own teardown is
+    // asynchronous, and the fd's close must be the last reference to a TAP.
+    if (fixed_file_) io_uring_unregister_files(&ring_);
+    io_uring_queue_exit(&ring_);
   }
 
   int Init(int fd, uint32_t burst) {
@@ -39,6 +44,10 @@ class LiburingBurst : public UringBurst {
     fd_ = fd;
     struct iovec iov = {a_.pool, a_.pool_len};
     fixed_ = a_.pool_len > 0 && io_uring_register_buffers(&ring_, &iov, 1) == 0;
+    // Per request, a registered file spares the kernel an fget/fput pair; per
+    // io_uring_enter, the registered ring fd another. Either may be refused: plain fd then.
+    fixed_file_ = io_uring_register_files(&ring_, &fd, 1) == 0;
+    io_uring_register_ring_fd(&ring_);
     return 0;
   }
 
@@ -56,10 +65,11 @@ class LiburingBurst : public UringBurst {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
-        io_uring_prep_read_fixed(sqe, fd_, a_.pool + off, a_.rx_cap, 0, 0);
+        io_uring_prep_read_fixed(sqe, file(), a_.pool + off, a_.rx_cap, 0, 0);
       } else {
-        io_uring_prep_read(sqe, fd_, a_.pool + off, a_.rx_cap, 0);
+        io_uring_prep_read(sqe, file(), a_.pool + off, a_.rx_cap, 0);
       }
+      sqe->flags = sqe_flags();
       sqe->rw_flags = RWF_NOWAIT;  // no frame waiting: complete with -EAGAIN, never park the read
       sqe->user_data = m;
     }
@@ -107,10 +117,11 @@ class LiburingBurst : public UringBurst {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
-        io_uring_prep_write_fixed(sqe, fd_, a_.pool + off, len, 0, 0);
+        io_uring_prep_write_fixed(sqe, file(), a_.pool + off, len, 0, 0);
       } else {
-        io_uring_prep_write(sqe, fd_, a_.pool + off, len, 0);
+        io_uring_prep_write(sqe, file(), a_.pool + off, len, 0);
       }
+      sqe->flags = sqe_flags();
       sqe->rw_flags = RWF_NOWAIT;
       sqe->user_data = m;
       m++;
@@ -158,7 +169,7 @@ class LiburingBurst : public UringBurst {
     if (seen < m) {
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe != nullptr) {
-        io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+        io_uring_prep_cancel_fd(sqe, file(), IORING_ASYNC_CANCEL_ALL | (fixed_file_ ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
         sqe->user_data = kCancelTag;
         io_uring_submit(&ring_);
       }
@@ -188,12 +199,17 @@ class LiburingBurst : public UringBurst {
     return burst;
   }
 
+  /* The file an SQE names: index 0 of the registered files, or the fd. */
+  int file() const { return fixed_file_ ? 0 : fd_; }
+  uint8_t sqe_flags() const { return fixed_file_ ? IOSQE_FIXED_FILE : 0; }
+
   static constexpr uint64_t kCancelTag = ~0ull;
   BurstArrays a_;
   int fd_ = -1;
   struct io_uring ring_;
   bool ring_ok_ = false;
   bool fixed_ = false;
+  bool fixed_file_ = false;
   int32_t res_[kMaxBurst];
 };
 

@@ -14,10 +14,12 @@
  * - Rx/Tx have the meaning of Io's read/write loop (io.cc): the same
  *   counts, the same status fields, received frames compacted in order.
  * - The pool is registered as one fixed buffer when the kernel lets us pin
- *   it (fixed_buffers()). The fd is NOT a registered file: a ring's teardown
- *   is asynchronous in the kernel, and a registered file would keep a TAP
- *   the switch created alive for a moment after its fd is closed. The Io
- *   still destroys the ring before giving the fd up.
+ *   it (fixed_buffers()), and the fd as fixed file 0 when it lets us. A
+ *   ring's teardown is asynchronous in the kernel, and a registered file
+ *   would keep a TAP the switch created alive for a moment after its fd is
+ *   closed: the destructor unregisters the file first (synchronous, no
+ *   request is in flight), and the Io destroys the ring before giving the
+ *   fd up.
  */
 
 #ifndef LINC_NATIVE_URING_H_
