@@ -6,7 +6,7 @@
  * measures every row the same way, interleaved round by round.
  *
  *   linc   linc-ts (`linc-ts run`), its ports `tap:` or `if:` plus `options`
- *          (",mode=ring"), extra CLI `flags`, and, with `flows`, OpenFlow:
+ *          (",mode=xdp"), extra CLI `flags`, and, with `flows`, OpenFlow:
  *          the switch in fail-mode secure with a passive listener on a Unix
  *          socket, its flow table filled with `ovs-ofctl -O OpenFlow13
  *          add-flows` as a user would (openflowFlows below)
@@ -52,7 +52,9 @@ export const FORWARDERS: readonly ForwarderRow[] = [
   { name: 'linc-ts busy-poll', links: both, start: { linc: { flags: ['--busy-poll'] } } },
   { name: 'linc-ts OpenFlow 2 flows', links: both, start: { linc: { flows: 2 } } },
   { name: 'linc-ts OpenFlow 1000 flows', links: both, start: { linc: { flows: 1000 } } },
-  { name: 'linc-ts mode=ring', links: ['veth'], start: { linc: { options: 'mode=ring' } } },
+  // `if:` ports default to mode=ring (TPACKET_V2 rings); the other two modes:
+  { name: 'linc-ts mode=mmsg', links: ['veth'], start: { linc: { options: 'mode=mmsg' } } },
+  { name: 'linc-ts mode=xdp', links: ['veth'], start: { linc: { options: 'mode=xdp' } } },
   { name: 'c-fwd', links: both, start: { c: { tap: 'tap', veth: 'packet' } } },
   { name: 'c-uring', links: ['tap'], start: { c: { tap: 'tap-uring' } } },
   { name: 'c-ring', links: ['veth'], start: { c: { veth: 'packet-ring' } }, noTcp: ['veth'] },
