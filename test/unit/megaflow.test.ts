@@ -10,7 +10,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { dumpCache } from '../../src/datapath/rules/cache-dump.js';
 import { MfStat } from '../../src/datapath/rules/megaflow.js';
+import { K } from '../../src/flow/key.js';
+import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
@@ -145,5 +148,23 @@ describe('the megaflow cache in the rule pipeline', () => {
     const taken = h.taken();
     expect(taken[1]).toHaveLength(6); // the flow-mod moved 10.0.0.2 to port 3
     expect(taken[2]).toHaveLength(2);
+  });
+});
+
+describe('dump-cache with the megaflow cache', () => {
+  it('reports its totals and masks, and nothing of it while it is off', () => {
+    const h = setup(3);
+    h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
+    h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
+    h.send(0, frame(0, 0));
+    expect(cacheReport(dumpCache(h.sw.pipeline)).megaflow).toBeUndefined();
+    h.sw.pipeline.setMegaflow(true);
+    h.send(0, ...Array.from({ length: 8 }, (_, i) => frame(i & 3, i)));
+    const r = cacheReport(dumpCache(h.sw.pipeline));
+    expect(r.megaflow).toMatchObject({ live: 1, hits: 7, misses: 1, inserts: 1, dropped: 0 });
+    expect(r.megaflow!.masks).toHaveLength(1);
+    // in_port, eth_type (the upper half of its word) and ipv4_dst: the words the two tables' masks cover
+    expect(r.megaflow!.masks[0]).toBe(`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`);
+    expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 dropped\n {4}mask /);
   });
 });
