@@ -106,13 +106,14 @@ class MfSubtable {
   hash(keys: Uint32Array, base: number, seed: number): number {
     let a = seed;
     if (this.narrow) {
+      let b = 0x1b873593; // two lanes on alternate words: half the multiply chain
       a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w0] & this.m0), 0x9e3779b1);
-      a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w1] & this.m1), 0x9e3779b1);
+      b = Math.imul(((b << 5) | (b >>> 27)) ^ (keys[base + this.w1] & this.m1), 0x85ebca77);
       a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w2] & this.m2), 0x9e3779b1);
-      a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w3] & this.m3), 0x9e3779b1);
+      b = Math.imul(((b << 5) | (b >>> 27)) ^ (keys[base + this.w3] & this.m3), 0x85ebca77);
       a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w4] & this.m4), 0x9e3779b1);
-      a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + this.w5] & this.m5), 0x9e3779b1);
-      return hashFinish(a, NARROW) >>> 2;
+      b = Math.imul(((b << 5) | (b >>> 27)) ^ (keys[base + this.w5] & this.m5), 0x85ebca77);
+      return hashFinish(a ^ Math.imul(b, 0x27d4eb2f), NARROW) >>> 2;
     }
     const words = this.words, masks = this.masks;
     for (let i = 0; i < words.length; i++) a = Math.imul(((a << 5) | (a >>> 27)) ^ (keys[base + words[i]] & masks[i]), 0x9e3779b1);
