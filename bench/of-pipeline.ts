@@ -6,7 +6,8 @@
  * 256 distinct microflows (UDP source ports) cycle, so with the exact-match
  * cache on every frame after warm-up is a cache hit; with it off every
  * frame walks both tables (two classifier lookups) and runs the resolved
- * path. Reports frames/s (median of runs) for both.
+ * path. Reports frames/s (median of runs) for both, and with the megaflow
+ * cache instead of the EMC (`--megaflow` with `--flows`: per flow count too).
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
@@ -27,6 +28,9 @@ export interface OfPipelineBenchResult {
   /** Frames/s with the cache off (every frame walks the tables). */
   emcOffFps: number;
   emcOffRuns: number[];
+  /** Frames/s with the megaflow cache instead of the EMC (megaflow.ts; every frame a hit after warm-up). */
+  megaflowFps: number;
+  megaflowRuns: number[];
   flows: number;
 }
 
@@ -104,18 +108,19 @@ function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: numbe
   return { wall, cpu };
 }
 
-function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0): number[] {
-  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows).wall;
+function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow = false): number[] {
+  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows, megaflow).wall;
 }
 
-/** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off. */
+/** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off, and with the megaflow cache. */
 export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number; burst?: number } = {}): OfPipelineBenchResult {
   const runs = opts.runs ?? 5;
   const framesPerRun = opts.framesPerRun ?? 2_000_000;
   const burst = opts.burst ?? 32;
   const emcOnRuns = measure(1, runs, framesPerRun, burst);
   const emcOffRuns = measure(0, runs, framesPerRun, burst);
-  return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, flows: 4 };
+  const megaflowRuns = measure(1, runs, framesPerRun, burst, 0, true);
+  return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, megaflowFps: median(megaflowRuns), megaflowRuns, flows: 4 };
 }
 
 /** Frames/s (wall and CPU time) on cache hits (EMC on, or the megaflow cache) with `flows` extra flows in table 1 (see build()). */
@@ -153,6 +158,6 @@ if (isMain) {
     }
   } else {
     const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
-    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps`);
+    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps, megaflow ${(r.megaflowFps / 1e6).toFixed(2)} Mpps`);
   }
 }
