@@ -14,6 +14,7 @@ import { dumpCache } from '../../src/datapath/rules/cache-dump.js';
 import { MfStat } from '../../src/datapath/rules/megaflow.js';
 import { K } from '../../src/flow/key.js';
 import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
+import { resolveConfig } from '../../src/config.js';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
@@ -166,5 +167,12 @@ describe('dump-cache with the megaflow cache', () => {
     // in_port, eth_type (the upper half of its word) and ipv4_dst: the words the two tables' masks cover
     expect(r.megaflow!.masks[0]).toBe(`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`);
     expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 dropped\n {4}mask /);
+  });
+});
+
+describe('the megaflow setting', () => {
+  it('is off unless --megaflow (or megaflow: true) asks for it', () => {
+    expect(resolveConfig({}).megaflow).toBe(false);
+    expect(resolveConfig({ megaflow: true }).megaflow).toBe(true);
   });
 });
