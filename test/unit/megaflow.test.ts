@@ -15,6 +15,8 @@ import { MfStat } from '../../src/datapath/rules/megaflow.js';
 import { K } from '../../src/flow/key.js';
 import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
 import { resolveConfig } from '../../src/config.js';
+import { startSwitch } from '../../src/switch.js';
+import { pino } from 'pino';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
@@ -174,5 +176,16 @@ describe('the megaflow setting', () => {
   it('is off unless --megaflow (or megaflow: true) asks for it', () => {
     expect(resolveConfig({}).megaflow).toBe(false);
     expect(resolveConfig({ megaflow: true }).megaflow).toBe(true);
+  });
+
+  it('puts a started switch\'s OpenFlow pipeline on the megaflow cache', () => {
+    for (const megaflow of [false, true]) {
+      const sw = startSwitch(resolveConfig({ megaflow, metrics: 'off', adminSocket: 'off' }), pino({ level: 'silent' }));
+      try {
+        expect(sw.ofSwitch.pipeline.megaflowOn).toBe(megaflow);
+      } finally {
+        sw.close();
+      }
+    }
   });
 });
