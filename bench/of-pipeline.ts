@@ -6,7 +6,8 @@
  * 256 distinct microflows (UDP source ports) cycle, so with the exact-match
  * cache on every frame after warm-up is a cache hit; with it off every
  * frame walks both tables (two classifier lookups) and runs the resolved
- * path. Reports frames/s (median of runs) for both.
+ * path. Reports frames/s (median of runs) for both, and with the megaflow
+ * cache instead of the EMC (`--megaflow` with `--flows`: per flow count too).
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
@@ -27,6 +28,9 @@ export interface OfPipelineBenchResult {
   /** Frames/s with the cache off (every frame walks the tables). */
   emcOffFps: number;
   emcOffRuns: number[];
+  /** Frames/s with the megaflow cache instead of the EMC (megaflow.ts; every frame a hit after warm-up). */
+  megaflowFps: number;
+  megaflowRuns: number[];
   flows: number;
 }
 
@@ -42,7 +46,7 @@ const flowSrc = (k: number) => (0x0b000000 + k) >>> 0;
  * above the eth_dst flow) and the 256 microflows spread over min(N, 256) of
  * them (every burst of 32 then meets up to 32 different programs).
  */
-function build(emcInsertInvProb: number, burst: number, flows = 0) {
+function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow = false) {
   const dp = new Datapath({ pool: new PacketPool({ slots: 1024 }), burst });
   const src = new MemoryPort({ name: 'gen', ofPort: 1, capture: false });
   const sink = new MemoryPort({ name: 'sink', ofPort: 2, capture: false });
@@ -70,6 +74,7 @@ function build(emcInsertInvProb: number, burst: number, flows = 0) {
     })));
   }
   if (ok.some((e) => e !== null)) throw new Error('benchmark flows refused');
+  sw.pipeline.setMegaflow(megaflow);
   const srcIp = (i: number) => (flows === 0 ? 0x0a4d0001 : flowSrc(flows >= 256 ? Math.floor((i * flows) / 256) : i % flows));
   src.setGenerator(Array.from({ length: 256 }, (_, i) => udpTemplate(sinkMac, 0x020000001000, 64, srcIp(i), 0x0a4d0002, 1024 + i, 9)));
   const srcPort = dp.port(1)!;
@@ -83,8 +88,8 @@ function build(emcInsertInvProb: number, burst: number, flows = 0) {
 }
 
 /** Per run: frames/s over wall time, and over this process's CPU time (user + system; steadier on a shared core). */
-function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number): { wall: number[]; cpu: number[] } {
-  const { pump, sink } = build(emcInsertInvProb, burst, flows);
+function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow = false): { wall: number[]; cpu: number[] } {
+  const { pump, sink } = build(emcInsertInvProb, burst, flows, megaflow);
   pump(Math.min(framesPerRun, 500_000)); // warm-up: JIT, caches
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -103,23 +108,24 @@ function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: numbe
   return { wall, cpu };
 }
 
-function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0): number[] {
-  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows).wall;
+function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow = false): number[] {
+  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows, megaflow).wall;
 }
 
-/** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off. */
+/** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off, and with the megaflow cache. */
 export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number; burst?: number } = {}): OfPipelineBenchResult {
   const runs = opts.runs ?? 5;
   const framesPerRun = opts.framesPerRun ?? 2_000_000;
   const burst = opts.burst ?? 32;
   const emcOnRuns = measure(1, runs, framesPerRun, burst);
   const emcOffRuns = measure(0, runs, framesPerRun, burst);
-  return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, flows: 4 };
+  const megaflowRuns = measure(1, runs, framesPerRun, burst, 0, true);
+  return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, megaflowFps: median(megaflowRuns), megaflowRuns, flows: 4 };
 }
 
-/** Frames/s (wall and CPU time) on cache hits (EMC on) with `flows` extra flows in table 1 (see build()). */
-export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number } = {}): { wall: number[]; cpu: number[] } {
-  return measureRuns(1, opts.runs ?? 3, opts.framesPerRun ?? 1_000_000, opts.burst ?? 32, flows);
+/** Frames/s (wall and CPU time) on cache hits (EMC on, or the megaflow cache) with `flows` extra flows in table 1 (see build()). */
+export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number; megaflow?: boolean } = {}): { wall: number[]; cpu: number[] } {
+  return measureRuns(1, opts.runs ?? 3, opts.framesPerRun ?? 1_000_000, opts.burst ?? 32, flows, opts.megaflow ?? false);
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
@@ -145,9 +151,13 @@ if (isMain) {
       const r = runOfPipelineFlowsBench(Number(a));
       const fmt = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(2)).join(', ');
       console.log(`flows ${a}: EMC on ${(median(r.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(r.wall)}), ${(median(r.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpu)})`);
+      if (process.argv.includes('--megaflow')) { // the same with the megaflow cache instead of the EMC
+        const m = runOfPipelineFlowsBench(Number(a), { megaflow: true });
+        console.log(`flows ${a}: megaflow ${(median(m.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(m.wall)}), ${(median(m.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(m.cpu)})`);
+      }
     }
   } else {
     const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
-    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps`);
+    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps, megaflow ${(r.megaflowFps / 1e6).toFixed(2)} Mpps`);
   }
 }

@@ -142,6 +142,7 @@ export function buildProgram(): Command {
     .option('--rx-usecs <n>', 'after a wakeup that found frames, keep polling the ports for N microseconds before sleeping (0-10000); alone a fixed window (0: none, sleep at once); with --adaptive-rx, the longest window')
     .option('--adaptive-rx', 'adapt that polling window to the traffic (grows while polls find frames, back to 0 when idle; up to --rx-usecs or 100 us): the default unless --rx-usecs or --busy-poll is given')
     .option('--no-adaptive-rx', 'no adaptive window: sleep as soon as the ports are drained (or the fixed --rx-usecs window)')
+    .option('--megaflow', 'OpenFlow: cache resolved paths as wildcarded megaflows (hashing only the fields the tables match) instead of exact-match entries')
     .option('--controller <target>', 'an OpenFlow controller to connect to: tcp:HOST[:PORT] or ssl:HOST[:PORT] (TLS) (port 6653 by default; IPv6 as tcp:[::1]:6653); repeatable', collect)
     .option('--listen <target>', 'accept OpenFlow connections (ovs-ofctl, controllers): ptcp:[PORT][:ADDR] or pssl:[PORT][:ADDR] (TLS, client certificates required) (address 127.0.0.1 unless given), or punix:PATH (a Unix socket, mode 0600); repeatable', collect)
     .option('--private-key <file>', 'PEM private key of the switch, for ssl: and pssl: targets')

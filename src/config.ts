@@ -5,7 +5,7 @@
  *
  * YAML keys are the long flag names: ports, local-port, burst, datapath-id,
  * log-level, pool-slots, offload, mac-aging, mac-table-size, metrics,
- * admin-socket, busy-poll, rx-usecs, adaptive-rx; and for OpenFlow controllers (one `--controller`
+ * admin-socket, busy-poll, rx-usecs, adaptive-rx, megaflow; and for OpenFlow controllers (one `--controller`
  * flag per entry), listen (one `--listen` per entry), fail-mode,
  * inactivity-probe, max-backoff; the peer limits handshake-timeout,
  * listen-max-connections, controller-rate-limit, controller-burst-limit;
@@ -81,6 +81,8 @@ export interface SwitchConfig {
   rxUsecs: number;
   /** Adapt that window to the traffic (0..rxUsecs), like a NIC's adaptive interrupt coalescing: the default (resolveRxModeration). */
   adaptiveRx: boolean;
+  /** OpenFlow mode: look frames up in the megaflow (wildcarded) cache instead of the exact-match cache (datapath/rules/megaflow.ts). */
+  megaflow: boolean;
   /** OpenFlow controllers the switch connects to (`--controller tcp:HOST:PORT`). */
   controllers: ControllerTarget[];
   /** Where the switch accepts OpenFlow connections (`--listen ptcp:PORT[:ADDR]`). */
@@ -455,6 +457,7 @@ const fileSchema = z
     'busy-poll': z.boolean(),
     'rx-usecs': z.number({ message: 'must be a whole number of microseconds' }).int('must be a whole number of microseconds').min(0, 'must not be negative (0: no polling window)').max(MAX_RX_USECS, `must be at most ${MAX_RX_USECS} (for more, use busy-poll)`),
     'adaptive-rx': z.boolean(),
+    megaflow: z.boolean(),
     controllers: targetList('controller targets (tcp:HOST[:PORT] or ssl:HOST[:PORT])', parseControllerTarget),
     listen: targetList('listen targets (ptcp:[PORT][:ADDR], pssl:[PORT][:ADDR] or punix:PATH)', parseListenTarget),
     'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
@@ -493,6 +496,7 @@ export interface CliValues {
   busyPoll?: boolean;
   rxUsecs?: string;
   adaptiveRx?: boolean;
+  megaflow?: boolean;
   controller?: string[];
   listen?: string[];
   failMode?: string;
@@ -584,6 +588,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
       'busy-poll': cli.busyPoll,
       'rx-usecs': intFlag(cli.rxUsecs, 'rx-usecs'),
       'adaptive-rx': cli.adaptiveRx,
+      megaflow: cli.megaflow,
       controllers: cli.controller,
       listen: cli.listen,
       'fail-mode': cli.failMode,
@@ -623,6 +628,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     busyPoll: merged['busy-poll'] ?? false,
     rxUsecs: rx.rxUsecs,
     adaptiveRx: rx.adaptiveRx,
+    megaflow: merged.megaflow ?? false,
     controllers: merged.controllers ?? [],
     listen: merged.listen ?? [],
     failMode: merged['fail-mode'] ?? 'standalone',

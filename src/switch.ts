@@ -87,7 +87,7 @@ export { PortOpenError };
 /** The settings reload() cannot apply, by their config-file keys. */
 const RESTART_SETTINGS: Array<[keyof SwitchConfig, string]> = [
   ['burst', 'burst'], ['datapathId', 'datapath-id'], ['poolSlots', 'pool-slots'], ['offload', 'offload'], ['macAgingSec', 'mac-aging'],
-  ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['rxUsecs', 'rx-usecs'], ['adaptiveRx', 'adaptive-rx'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
+  ['macTableSize', 'mac-table-size'], ['busyPoll', 'busy-poll'], ['rxUsecs', 'rx-usecs'], ['adaptiveRx', 'adaptive-rx'], ['megaflow', 'megaflow'], ['controllers', 'controllers'], ['listen', 'listen'], ['failMode', 'fail-mode'],
   ['inactivityProbeMs', 'inactivity-probe'], ['maxBackoffMs', 'max-backoff'], ['metrics', 'metrics'], ['adminSocket', 'admin-socket'],
   ['handshakeTimeoutMs', 'handshake-timeout'], ['listenMaxConnections', 'listen-max-connections'],
   ['controllerRateLimit', 'controller-rate-limit'], ['controllerBurstLimit', 'controller-burst-limit'],
@@ -141,6 +141,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   }
   // Standalone with no controller: it keeps the learning switch as the pipeline; secure: the flow tables.
   const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode });
+  ofSwitch.pipeline.setMegaflow(cfg.megaflow);
 
   datapath.onLinkChange((dp, link) =>
     log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu, ifindex: link.ifindex, ...(link.presence ? { presence: link.presence } : {}) }, 'port link changed'),

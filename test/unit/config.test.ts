@@ -187,6 +187,7 @@ describe('bad input messages', () => {
       'busy-poll: true',
       'rx-usecs: 5',
       'adaptive-rx: true',
+      'megaflow: true',
       'inactivity-probe: 5',
       'inactivity-probe: 2.5',
       'max-backoff: 5',

@@ -10,6 +10,9 @@
  * (hits, misses, inserts, evictions) and the pipeline's walk counters are
  * reported instead; each rule's packet counter says how much used a path.
  *
+ * While the megaflow cache stands in for the EMC, its totals and masks are
+ * reported too (the EMC is then empty).
+ *
  * Invariants
  * - Read-only: no counter, entry or program changes. Slow path.
  * - An entry whose program is gone (a generation moved since) is reported
@@ -18,6 +21,7 @@
 
 import { PipelineStat } from './actions-exec.js';
 import { EMC_ENTRIES, EmcStat } from './emc.js';
+import { MfStat } from './megaflow.js';
 import type { FlowEntry } from './flow-table.js';
 import { Op, OP_LEN } from './ops.js';
 import type { RulePipeline } from './rule-pipeline.js';
@@ -63,6 +67,19 @@ export interface CacheTotals {
   walks: number;
   programsBuilt: number;
   uncacheable: number;
+  /** Present while the megaflow cache stands in for the EMC (megaflow.ts): its totals and masks. */
+  megaflow?: MegaflowTotals;
+}
+
+export interface MegaflowTotals {
+  live: number;
+  hits: number;
+  misses: number;
+  inserts: number;
+  /** Inserts dropped for want of a subtable. */
+  dropped: number;
+  /** One mask row (KEY_WORDS words) per subtable of the current generation. */
+  masks: Uint32Array[];
 }
 
 export interface CacheDump extends CacheTotals {
@@ -122,6 +139,12 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
     walks: ps[PipelineStat.Walks],
     programsBuilt: ps[PipelineStat.ProgramsBuilt],
     uncacheable: ps[PipelineStat.Uncacheable],
+    ...(rules.megaflowOn ? { megaflow: megaflowTotals(rules) } : {}),
     entries,
   };
+}
+
+function megaflowTotals(rules: RulePipeline): MegaflowTotals {
+  const mf = rules.megaflow, st = mf.stats;
+  return { live: mf.liveEntries(), hits: st[MfStat.Hits], misses: st[MfStat.Misses], inserts: st[MfStat.Inserts], dropped: st[MfStat.Dropped], masks: mf.masks() };
 }

@@ -56,6 +56,8 @@ export interface MissHost {
   /** The frame with key row keys[base..] is a fragment the pipeline drops (never looked up). */
   dropsFragment(keys: Uint32Array, base: number): boolean;
   fragmentOf(e: FlowEntry): EntryProgram;
+  /** The program the cache in use (EMC or megaflow) holds for a clean key row (EMC hash h), or -1; counts nothing. */
+  cacheProbe(keys: Uint32Array, base: number, h: number): number;
 }
 
 export const enum MissStatus {
@@ -138,7 +140,7 @@ export class MissBatch {
       const base = j * KEY_WORDS;
       if (flags[j] !== 0 || host.dropsFragment(keys, base)) continue;
       const h = emc.hash(keys, base);
-      if (emc.probe(keys, base, h) < 0) this.missOf[j] = this.add(keys, base, h);
+      if (host.cacheProbe(keys, base, h) < 0) this.missOf[j] = this.add(keys, base, h);
     }
     this.resolve(host.tables.tables, this.fragmentOf);
     this.scanned = i;

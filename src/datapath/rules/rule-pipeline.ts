@@ -80,6 +80,7 @@ import { PathCache } from './path-cache.js';
 import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
+import { MegaflowCache } from './megaflow.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
@@ -103,6 +104,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   readonly groups: GroupTable;
   readonly meters: MeterTable;
   readonly emc: ExactMatchCache;
+  /** The megaflow cache (megaflow.ts), used instead of the EMC while `megaflowOn`. */
+  readonly megaflow: MegaflowCache;
   /** PipelineStat counters. */
   readonly stats = new Float64Array(PipelineStat.COUNT);
   /** Where punts go (the control plane), null: none (punts are counted as blocked). */
@@ -122,6 +125,11 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly poExec: ActionExecutor;
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
+  private mfOn = false;
+  /** Per table: the union of its classifier's subtable masks, for generation tableMasksGen (megaflowMask). */
+  private tableMasks: Uint32Array[] = [];
+  private tableMasksGen = -1;
+  private readonly mfMask = new Uint32Array(KEY_WORDS);
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -151,7 +159,11 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.clock = opts.clock ?? null;
     this.emc = new ExactMatchCache({ generation: this.tables.generationCell, insertInvProb: opts.emcInsertInvProb });
     this.emcOn = this.emc.insertProbabilityInverse !== 0;
-    this.tables.onGenerationWrap(() => this.emc.clear());
+    this.megaflow = new MegaflowCache(this.tables.generationCell);
+    this.tables.onGenerationWrap(() => {
+      this.emc.clear();
+      this.megaflow.clear();
+    });
     this.exec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.poExec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
@@ -163,6 +175,63 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   setEmcInsertInvProb(n: number): void {
     this.emc.setInsertInvProb(n);
     this.emcOn = n !== 0;
+  }
+
+  /** Looks frames up in the megaflow cache (megaflow.ts) instead of the EMC. */
+  setMegaflow(on: boolean): void {
+    this.mfOn = on;
+    this.misses.newBurst();
+  }
+
+  get megaflowOn(): boolean {
+    return this.mfOn;
+  }
+
+  /** The program cached for a clean key row, or -1 (MissHost: the cache in use, counting nothing; h: its EMC hash). */
+  cacheProbe(keys: Uint32Array, base: number, h: number): number {
+    return this.mfOn ? this.megaflow.probe(keys, base) : this.emc.probe(keys, base, h);
+  }
+
+  /**
+   * Caches program `pid` for key row keys[base..] after the walk in
+   * path[0..n) / pathFrags: in the megaflow cache under megaflowMask, else in the EMC.
+   */
+  private cacheResolved(keys: Uint32Array, base: number, h: number, n: number, pid: number): void {
+    if (!this.mfOn) {
+      this.emc.insertHashed(keys, base, h, pid);
+      return;
+    }
+    this.megaflow.insert(this.megaflowMask(n), keys, base, pid);
+  }
+
+  /**
+   * The key bits the walk in path[0..n) / pathFrags depended on
+   * (conservatively): in_port, and every subtable mask of every table it
+   * looked up. A path that patched the key before a later lookup (set-field
+   * then goto) gets the whole key: the later lookups saw edited words.
+   */
+  private megaflowMask(n: number): Uint32Array {
+    const m = this.mfMask, tables = this.tables.tables, gen = this.tables.generation;
+    if (this.tableMasksGen !== gen) {
+      this.tableMasks = tables.map((t) => {
+        const u = new Uint32Array(KEY_WORDS);
+        for (const st of t.classifier.subtables()) for (let w = 0; w < KEY_WORDS; w++) u[w] |= st.mask[w];
+        return u;
+      });
+      this.tableMasksGen = gen;
+    }
+    m.fill(0);
+    m[K.InPort] = 0xffffffff;
+    for (let i = 0; i < n; i++) {
+      const f = this.pathFrags[i];
+      if (f !== null && f.applyEdits && f.gotoTable >= 0) {
+        m.fill(0xffffffff);
+        return m;
+      }
+      const u = this.tableMasks[f !== null ? f.tableId : -(this.path[i] + 1)];
+      for (let w = 0; w < KEY_WORDS; w++) m[w] |= u[w];
+    }
+    return m;
   }
 
   /** Resolved programs of the current generation (diagnostics). */
@@ -205,8 +274,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     const len = mb.copyPath(d, this.path, this.pathFrags);
     let pid = this.paths.lookup(this.path, len);
     if (pid < 0) pid = this.buildProgram(len, mb.missTable[d]);
+    this.cacheResolved(keys, i * KEY_WORDS, h, len, pid);
     for (let k = 0; k < len; k++) this.pathFrags[k] = null;
-    this.emc.insertHashed(keys, i * KEY_WORDS, h, pid);
     return pid;
   }
 
@@ -228,7 +297,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
    * path after it. Returns the index of the next frame to process.
    */
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
-    const keys = parsed.keys, flags = parsed.flags, emc = this.emc;
+    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, mf = this.megaflow, mfOn = this.mfOn;
     let programs = this.programs;
     const len = this.dp.pool.len;
     const bg = this.batch;
@@ -242,8 +311,13 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     for (; end < n; end++) {
       h = -1;
       if (flags[end] !== 0 || (this.fragDrop && this.isFragment(keys, end * KEY_WORDS))) break;
-      h = emc.hash(keys, end * KEY_WORDS);
-      pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
+      if (mfOn) {
+        h = 0;
+        pid = mf.lookup(keys, end * KEY_WORDS);
+      } else {
+        h = emc.hash(keys, end * KEY_WORDS);
+        pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
+      }
       if (pid < 0) {
         pid = this.resolvedMiss(keys, flags, end, n, h);
         if (pid < 0) break;
@@ -330,8 +404,14 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     const ex = this.exec;
     let h = -1;
     if (flags === 0 && this.emcOn) {
-      h = this.emc.hash(keys, base);
-      const pid = this.emc.lookupHashed(keys, base, h);
+      let pid: number;
+      if (this.mfOn) {
+        h = 0;
+        pid = this.megaflow.lookup(keys, base);
+      } else {
+        h = this.emc.hash(keys, base);
+        pid = this.emc.lookupHashed(keys, base, h);
+      }
       if (pid >= 0) {
         const prog = this.programs[pid];
         ex.begin(inPort, inPortNo, slot, keys, base, l3, l4, now);
@@ -433,7 +513,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       if (this.programsGen !== gen) this.resetPrograms(gen);
       let pid = this.paths.lookup(path, n);
       if (pid < 0) pid = this.buildProgram(n, missTable);
-      this.emc.insertHashed(keys, base, h, pid);
+      this.cacheResolved(keys, base, h, n, pid);
     } else if (complete) {
       stats[PipelineStat.Uncacheable] += 1;
     }

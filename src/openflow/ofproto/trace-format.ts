@@ -186,7 +186,9 @@ export function formatTrace(r: TraceReport): string {
 
 /* ------------------------------------------------------------ the cache */
 
-export interface CacheReport extends CacheTotals {
+export interface CacheReport extends Omit<CacheTotals, 'megaflow'> {
+  /** The megaflow cache, when on: its masks as text (maskText). */
+  megaflow?: Omit<NonNullable<CacheTotals['megaflow']>, 'masks'> & { masks: string[] };
   /** Per-entry hits are not counted (see cache-dump.ts); say so to the reader. */
   hitCounts: string;
   entries: Array<{ slot: number; program: number; flow: string; path: Array<{ table: number; rule: RuleReport | null }> | null; actions: string }>;
@@ -195,10 +197,18 @@ export interface CacheReport extends CacheTotals {
 const HIT_COUNTS_NOTE =
   'per-entry hit counts are not kept: a count on every cache hit would slow the hottest path; the totals and each rule\'s n_packets tell how much a path is used';
 
+/** A megaflow mask as its non-zero flow-key words, `word:mask` in hex (word numbers: flow/key.ts K). */
+function maskText(mask: Uint32Array): string {
+  const parts: string[] = [];
+  for (let w = 0; w < mask.length; w++) if (mask[w] !== 0) parts.push(`${w}:${mask[w].toString(16).padStart(8, '0')}`);
+  return parts.join(' ');
+}
+
 export function cacheReport(dump: CacheDump): CacheReport {
-  const { entries, ...totals } = dump;
+  const { entries, megaflow, ...totals } = dump;
   return {
     ...totals,
+    ...(megaflow === undefined ? {} : { megaflow: { ...megaflow, masks: megaflow.masks.map(maskText) } }),
     hitCounts: HIT_COUNTS_NOTE,
     entries: entries.map((e) => ({
       slot: e.slot,
@@ -216,6 +226,11 @@ export function formatCache(r: CacheReport, mode: string): string {
     `totals: ${r.hits} hits, ${r.misses} misses, ${r.inserts} inserts, ${r.evictions} evictions; ${r.walks} table walks, ${r.programsBuilt} programs built, ${r.uncacheable} uncacheable walks`,
     `(${r.hitCounts})`,
   ];
+  if (r.megaflow !== undefined) {
+    const m = r.megaflow;
+    lines.push(`megaflow cache (in use instead): ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.dropped} dropped`);
+    for (const mask of m.masks) lines.push(`    mask ${mask}`);
+  }
   if (r.entries.length < r.live) lines.push(`showing ${r.entries.length} of ${r.live} entries`);
   for (const e of r.entries) {
     lines.push('', `${e.flow} actions:${e.actions}`);
