@@ -47,6 +47,7 @@
 #include <memory>
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -57,12 +58,12 @@ namespace linc {
 
 namespace {
 
-class Io : public Napi::ObjectWrap<Io> {
+class Io : public PolledIo<Io> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeIo",
                        {InstanceMethod<&Io::Rx>("rx"), InstanceMethod<&Io::Tx>("tx"),
-                        InstanceMethod<&Io::StartPoll>("startPoll"), InstanceMethod<&Io::StopPoll>("stopPoll"),
+                        InstanceMethod("startPoll", &Io::StartPoll), InstanceMethod("stopPoll", &Io::StopPoll),
                         InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd"),
                         InstanceMethod<&Io::UseUring>("useUring")});
   }
@@ -73,8 +74,7 @@ class Io : public Napi::ObjectWrap<Io> {
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  friend class PolledIo<Io>;
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
   Napi::Value UseUring(const Napi::CallbackInfo& info);
@@ -83,18 +83,15 @@ class Io : public Napi::ObjectWrap<Io> {
   int RxPacket(uint32_t n);
   int TxTap(uint32_t n);
   int TxPacket(uint32_t n);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
   void ReleasePollHandle();
+  int PollFd() const { return fd_; }
+  std::string PollSubject() const { return "fd " + std::to_string(fd_); }
+  /* A packet socket reports ENETDOWN as POLLERR when its link goes down (cleared: polling goes on); a TAP, when the device is gone. */
+  int PollErrorFd() const { return kind_ == kIoKindPacket ? fd_ : -1; }
 
   int fd_ = -1;
   int kind_ = kIoKindTap;
-  Readable poll_;
   std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
-
-  BurstArrays a_;
-  // Keep the JS-owned memory alive as long as we hold pointers into it.
-  std::vector<Napi::ObjectReference> keep_;
 
   // AF_PACKET scratch, sized once to the burst.
   size_t ctl_space_ = 0;
@@ -105,7 +102,7 @@ class Io : public Napi::ObjectWrap<Io> {
   std::vector<struct iovec> tx_iov_;
 };
 
-Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
+Io::Io(const Napi::CallbackInfo& info) : PolledIo<Io>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createIo(fd, kind, pool: ArrayBuffer, rxOff: Uint32Array, rxCap: number, rxLen: Uint32Array, "
@@ -341,15 +338,6 @@ int Io::TxPacket(uint32_t n) {
   return static_cast<int>(sent);
 }
 
-Napi::Value Io::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
-}
-
-Napi::Value Io::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
 Napi::Value Io::Close(const Napi::CallbackInfo& info) {
   ReleasePollHandle();  // before close(fd): uv_close drops the fd from epoll
   if (fd_ >= 0) close(fd_);
@@ -368,35 +356,6 @@ Napi::Value Io::ReleaseFd(const Napi::CallbackInfo& info) {
   const int fd = fd_;
   fd_ = -1;
   return Napi::Number::New(info.Env(), fd);
-}
-
-void Io::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  Io* io = static_cast<Io*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void Io::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();  // keeps us alive through the callback even if it closes us
-  bool release = false;
-  if (status < 0) {
-    // libuv stopped the handle on POLLERR. A packet socket reports ENETDOWN
-    // that way when its link goes down: clear the error and keep polling (the
-    // kernel re-arms the socket when the link comes back). A TAP reports it
-    // when the device is gone: stay stopped.
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (kind_ == kIoKindPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
-        poll_.Restart(OnPoll)) {
-      a_.status[kLastErrno] = soerr;
-    } else {
-      a_.status[kLastErrno] = -status;
-      release = poll_.Stopped();
-    }
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
 }
 
 }  // namespace

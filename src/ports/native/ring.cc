@@ -87,6 +87,7 @@
 #include <memory>
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -106,12 +107,12 @@ constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
 
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-class RingIo : public Napi::ObjectWrap<RingIo> {
+class RingIo : public PolledIo<RingIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeRingIo",
                        {InstanceMethod<&RingIo::Rx>("rx"), InstanceMethod<&RingIo::Tx>("tx"),
-                        InstanceMethod<&RingIo::StartPoll>("startPoll"), InstanceMethod<&RingIo::StopPoll>("stopPoll"),
+                        InstanceMethod("startPoll", &RingIo::StartPoll), InstanceMethod("stopPoll", &RingIo::StopPoll),
                         InstanceMethod<&RingIo::Close>("close"), InstanceMethod<&RingIo::ReleaseFd>("releaseFd")});
   }
   explicit RingIo(const Napi::CallbackInfo& info);
@@ -120,8 +121,7 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  friend class PolledIo<RingIo>;
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
 
@@ -134,13 +134,14 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   int SendSide(const uint8_t* data, uint32_t len);
   void Unmap();
   void Teardown();
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
+  int PollFd() const { return fd_; }
+  std::string PollSubject() const { return "fd " + std::to_string(fd_); }
+  /* As io.cc's: a link that went down reports ENETDOWN as POLLERR; cleared, polling goes on. */
+  int PollErrorFd() const { return fd_; }
 
   int fd_ = -1;
   int side_fd_ = -1;
   bool vnet_ = false;
-  Readable poll_;
 
   uint8_t* map_ = nullptr;
   size_t map_len_ = 0;
@@ -151,11 +152,9 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   uint32_t tx_frames_ = 0;
   uint32_t tx_head_ = 0;
 
-  BurstArrays a_;
-  std::vector<Napi::ObjectReference> keep_;  // the JS-owned memory a_ points into
 };
 
-RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) {
+RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createRingIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
@@ -418,15 +417,6 @@ int RingIo::TxRing(uint32_t n) {
   return static_cast<int>(sent);
 }
 
-Napi::Value RingIo::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
-}
-
-Napi::Value RingIo::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
 Napi::Value RingIo::Close(const Napi::CallbackInfo& info) {
   poll_.Release(this);  // before the fd is closed
   Teardown();
@@ -442,31 +432,6 @@ Napi::Value RingIo::ReleaseFd(const Napi::CallbackInfo& info) {
   const int fd = fd_;
   fd_ = -1;
   return Napi::Number::New(info.Env(), fd);
-}
-
-void RingIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  RingIo* io = static_cast<RingIo*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void RingIo::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  bool release = false;
-  if (status < 0) {
-    // As io.cc: a link that went down reports ENETDOWN as POLLERR; clear it and keep polling.
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 && poll_.Restart(OnPoll)) {
-      a_.status[kLastErrno] = soerr;
-    } else {
-      a_.status[kLastErrno] = -status;
-      release = poll_.Stopped();
-    }
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
 }
 
 }  // namespace

@@ -74,6 +74,7 @@
 
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -98,12 +99,12 @@ constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
 inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
-class XdpIo : public Napi::ObjectWrap<XdpIo> {
+class XdpIo : public PolledIo<XdpIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeXdpIo",
                        {InstanceMethod<&XdpIo::Rx>("rx"), InstanceMethod<&XdpIo::Tx>("tx"),
-                        InstanceMethod<&XdpIo::StartPoll>("startPoll"), InstanceMethod<&XdpIo::StopPoll>("stopPoll"),
+                        InstanceMethod("startPoll", &XdpIo::StartPoll), InstanceMethod("stopPoll", &XdpIo::StopPoll),
                         InstanceMethod<&XdpIo::Close>("close"), InstanceMethod<&XdpIo::ReleaseFd>("releaseFd"),
                         InstanceMethod<&XdpIo::KernelDrops>("kernelDrops")});
   }
@@ -117,8 +118,7 @@ class XdpIo : public Napi::ObjectWrap<XdpIo> {
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  friend class PolledIo<XdpIo>;
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
   Napi::Value KernelDrops(const Napi::CallbackInfo& info);
@@ -131,13 +131,13 @@ class XdpIo : public Napi::ObjectWrap<XdpIo> {
   int Kick();
   int SendPacket(const uint8_t* data, uint32_t len);
   void TearDownXdp();
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
+  int PollFd() const { return ep_; }  // the AF_XDP socket and the packet socket
+  std::string PollSubject() const { return "xsk fd " + std::to_string(xsk_); }
+  int PollErrorFd() const { return -1; }  // an error stops polling
 
   int fd_ = -1;  // the port's packet socket
   int xsk_ = -1, map_fd_ = -1, prog_fd_ = -1, link_fd_ = -1, ep_ = -1;
   bool vnet_ = false;
-  Readable poll_;
   uint8_t* umem_ = nullptr;
   Ring fill_, comp_, rx_, tx_;
   uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
@@ -146,11 +146,9 @@ class XdpIo : public Napi::ObjectWrap<XdpIo> {
   std::vector<struct iovec> iov_;
   std::vector<uint8_t> ctl_;
 
-  BurstArrays a_;
-  std::vector<Napi::ObjectReference> keep_;
 };
 
-XdpIo::XdpIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XdpIo>(info) {
+XdpIo::XdpIo(const Napi::CallbackInfo& info) : PolledIo<XdpIo>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createXdpIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
@@ -480,15 +478,6 @@ Napi::Value XdpIo::KernelDrops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(st.rx_dropped + st.rx_ring_full));
 }
 
-Napi::Value XdpIo::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, ep_, this, OnPoll, "linc:port-poll", "closed port", "xsk fd " + std::to_string(xsk_));
-}
-
-Napi::Value XdpIo::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
 Napi::Value XdpIo::Close(const Napi::CallbackInfo& info) {
   poll_.Release(this);  // before the fds are closed
   TearDownXdp();
@@ -504,24 +493,6 @@ Napi::Value XdpIo::ReleaseFd(const Napi::CallbackInfo& info) {
   const int fd = fd_;
   fd_ = -1;
   return Napi::Number::New(info.Env(), fd);
-}
-
-void XdpIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  XdpIo* io = static_cast<XdpIo*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void XdpIo::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  bool release = false;
-  if (status < 0) {
-    a_.status[kLastErrno] = -status;
-    release = poll_.Stopped();
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
 }
 
 }  // namespace

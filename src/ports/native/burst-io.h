@@ -1,0 +1,86 @@
+/*
+ * PolledIo<T>: what the three burst I/O objects (io.cc's Io, ring.cc's
+ * RingIo, xdp.cc's XdpIo) share around their fd: the burst arrays, the
+ * readiness handle, and startPoll/stopPoll with the libuv callback behind
+ * them. T (CRTP) says which fd to watch (PollFd), how to name it in an
+ * error (PollSubject), and which socket, if any, holds a pending error to
+ * clear when libuv reports one (PollErrorFd, -1: none).
+ *
+ * Invariants
+ * - The uv handle's data is the T object (set by startPoll), so OnPoll
+ *   reaches it without a lookup; after Release it is nullptr (fd-poll.h).
+ * - A socket error that libuv reported as POLLERR (a packet socket's
+ *   ENETDOWN when its link goes down) is cleared and polling goes on (the
+ *   kernel re-arms the socket when the link comes back); any other error,
+ *   or none pending, leaves the handle stopped and drops the self reference.
+ */
+
+#ifndef LINC_NATIVE_BURST_IO_H_
+#define LINC_NATIVE_BURST_IO_H_
+
+#include <napi.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <string>
+#include <vector>
+
+#include "burst.h"
+#include "fd-poll.h"
+#include "layout.h"
+
+namespace linc {
+
+template <typename T>
+class PolledIo : public Napi::ObjectWrap<T> {
+ public:
+  explicit PolledIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
+
+  /* startPoll(callback): call callback (this = the object) whenever T's PollFd() is readable. */
+  Napi::Value StartPoll(const Napi::CallbackInfo& info) {
+    T* self = static_cast<T*>(this);
+    return poll_.Start(info, this, self->PollFd(), self, OnPoll, "linc:port-poll", "closed port", self->PollSubject());
+  }
+
+  /* stopPoll(): stop watching; a later startPoll watches again. */
+  Napi::Value StopPoll(const Napi::CallbackInfo& info) {
+    poll_.Stop(this);
+    return info.Env().Undefined();
+  }
+
+ protected:
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    T* io = static_cast<T*>(handle->data);
+    if (io != nullptr) io->HandlePoll(status);
+  }
+
+  void HandlePoll(int status) {
+    Napi::Env env = this->Env();
+    Napi::HandleScope scope(env);
+    Napi::Object self = this->Value();  // keeps us alive through the callback even if it closes us
+    bool release = false;
+    if (status < 0) {
+      // libuv stopped the handle on POLLERR: clear a pending socket error and keep polling, or stay stopped.
+      const int err_fd = static_cast<T*>(this)->PollErrorFd();
+      int soerr = 0;
+      socklen_t sl = sizeof soerr;
+      if (err_fd >= 0 && getsockopt(err_fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
+          poll_.Restart(OnPoll)) {
+        a_.status[kLastErrno] = soerr;
+      } else {
+        a_.status[kLastErrno] = -status;
+        release = poll_.Stopped();
+      }
+    }
+    poll_.Call(env, self);
+    if (release) this->Unref();
+  }
+
+  Readable poll_;
+  BurstArrays a_;
+  std::vector<Napi::ObjectReference> keep_;  // the JS-owned memory a_ points into
+};
+
+}  // namespace linc
+
+#endif  // LINC_NATIVE_BURST_IO_H_
