@@ -94,10 +94,7 @@ class Io : public PolledIo<Io> {
   std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
 
   // AF_PACKET scratch, sized once to the burst.
-  size_t ctl_space_ = 0;
-  std::vector<struct mmsghdr> rx_msgs_;
-  std::vector<struct iovec> rx_iov_;
-  std::vector<uint8_t> rx_ctl_;
+  PacketRxScratch rx_;
   std::vector<struct mmsghdr> tx_msgs_;
   std::vector<struct iovec> tx_iov_;
 };
@@ -115,10 +112,7 @@ Io::Io(const Napi::CallbackInfo& info) : PolledIo<Io>(info) {
   }
   kind_ = kind;
   if (kind_ == kIoKindPacket) {
-    ctl_space_ = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-    rx_msgs_.resize(a_.rx_burst);
-    rx_iov_.resize(a_.rx_burst);
-    rx_ctl_.resize(ctl_space_ * a_.rx_burst + 1);
+    rx_.Size(a_.rx_burst);
     tx_msgs_.resize(a_.tx_burst);
     tx_iov_.resize(a_.tx_burst);
   }
@@ -203,59 +197,8 @@ int Io::RxTap(uint32_t n) {
 }
 
 int Io::RxPacket(uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.rx_off[i];
-    if (!a_.InPool(off, a_.rx_cap)) {
-      a_.status[kLastErrno] = EFAULT;
-      if (i == 0) return -EFAULT;
-      n = i;
-      break;
-    }
-    rx_iov_[i].iov_base = a_.pool + off;
-    rx_iov_[i].iov_len = a_.rx_cap;
-    struct msghdr& h = rx_msgs_[i].msg_hdr;
-    h.msg_name = nullptr;
-    h.msg_namelen = 0;
-    h.msg_iov = &rx_iov_[i];
-    h.msg_iovlen = 1;
-    h.msg_control = rx_ctl_.data() + i * ctl_space_;
-    h.msg_controllen = ctl_space_;
-    h.msg_flags = 0;
-  }
-  int r = recvmmsg(fd_, rx_msgs_.data(), n, MSG_DONTWAIT, nullptr);
-  if (r < 0) {
-    const int err = errno;
-    a_.status[kLastErrno] = err;
-    return (err == EAGAIN || err == EINTR) ? 0 : -err;
-  }
-  uint32_t kept = 0;
-  for (int j = 0; j < r; j++) {
-    struct msghdr& h = rx_msgs_[j].msg_hdr;
-    if (h.msg_flags & MSG_TRUNC) {
-      a_.status[kRxTruncated]++;
-      continue;
-    }
-    uint32_t tci = 0;
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
-          c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) {
-        continue;
-      }
-      struct tpacket_auxdata aux;
-      memcpy(&aux, CMSG_DATA(c), sizeof aux);
-      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-        tci = aux.tp_vlan_tci | kRxTciPresent;
-        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
-      }
-    }
-    const uint32_t len = rx_msgs_[j].msg_len;
-    if (kept != static_cast<uint32_t>(j)) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], len);
-    a_.rx_len[kept] = len;
-    a_.rx_tci[kept] = tci;
-    kept++;
-  }
-  a_.status[kLastErrno] = 0;
-  return static_cast<int>(kept);
+  const int r = RecvPacketBurst(fd_, a_, rx_, 0, n);
+  return r == -EAGAIN || r == -EINTR ? 0 : r;
 }
 
 int Io::TxTap(uint32_t n) {

@@ -105,8 +105,6 @@ constexpr uint32_t kRxBlocks = 16;
 /* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket2_hdr. */
 constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
 
-inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 class RingIo : public PolledIo<RingIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -130,8 +128,8 @@ class RingIo : public PolledIo<RingIo> {
   int RecvCopy(uint32_t off);
   void DiscardQueued();
   int TxRing(uint32_t n);
-  int Kick();
-  int SendSide(const uint8_t* data, uint32_t len);
+  /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
+  int Kick() { return SendRetry(fd_, nullptr, 0); }
   void Unmap();
   void Teardown();
   int PollFd() const { return fd_; }
@@ -332,24 +330,6 @@ int RingIo::RecvCopy(uint32_t off) {
   return static_cast<int>(r);
 }
 
-/* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
-int RingIo::Kick() {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(fd_, nullptr, 0, MSG_DONTWAIT) >= 0) return 0;
-    // EINTR, or a pending ENETDOWN left by a link that went down and up: once more.
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
-int RingIo::SendSide(const uint8_t* data, uint32_t len) {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(side_fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
 int RingIo::TxRing(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
@@ -366,7 +346,7 @@ int RingIo::TxRing(uint32_t n) {
         if (k != 0 && k != EAGAIN && k != ENOBUFS) err = k;
         queued = 0;
       }
-      const int r = SendSide(a_.pool + off, len);
+      const int r = SendRetry(side_fd_, a_.pool + off, len);
       if (r == 0) {
         sent++;
       } else if (FrameError(r)) {

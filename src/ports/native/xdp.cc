@@ -96,8 +96,6 @@ constexpr uint32_t kMaxXdpFrame = kChunk - 256;
 constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
 constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
 
-inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 class XdpIo : public PolledIo<XdpIo> {
  public:
@@ -129,7 +127,6 @@ class XdpIo : public PolledIo<XdpIo> {
   int TxXsk(uint32_t n);
   void Reap();
   int Kick();
-  int SendPacket(const uint8_t* data, uint32_t len);
   void TearDownXdp();
   int PollFd() const { return ep_; }  // the AF_XDP socket and the packet socket
   std::string PollSubject() const { return "xsk fd " + std::to_string(xsk_); }
@@ -142,9 +139,7 @@ class XdpIo : public PolledIo<XdpIo> {
   Ring fill_, comp_, rx_, tx_;
   uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
   std::vector<uint64_t> tx_free_;  // free tx chunk addresses (a stack, sized once)
-  std::vector<struct mmsghdr> msgs_;   // recvmmsg scratch for the packet socket, sized once
-  std::vector<struct iovec> iov_;
-  std::vector<uint8_t> ctl_;
+  PacketRxScratch pkt_rx_;  // recvmmsg scratch for the packet socket
 
 };
 
@@ -163,9 +158,7 @@ XdpIo::XdpIo(const Napi::CallbackInfo& info) : PolledIo<XdpIo>(info) {
   const uint32_t link_flags = opts.Get("linkFlags").ToNumber().Uint32Value();
   const int fd = info[0].As<Napi::Number>().Int32Value();
   fd_ = fd;
-  msgs_.resize(a_.rx_burst);
-  iov_.resize(a_.rx_burst);
-  ctl_.resize(CMSG_SPACE(sizeof(struct tpacket_auxdata)) * a_.rx_burst + 1);
+  pkt_rx_.Size(a_.rx_burst);
   const char* failed = Setup(ifindex, link_flags);
   if (failed != nullptr) {
     const int err = errno;
@@ -316,47 +309,12 @@ int XdpIo::RxXsk(uint32_t n) {
   return static_cast<int>(got);
 }
 
-/*
- * Frames rx slots from..n-1 get from the packet socket (PACKET_VNET_HDR as the port set it; a VLAN tag the
- * kernel stripped in PACKET_AUXDATA): the total count of frames in the burst.
- */
+/* Frames rx slots from..n-1 get from the packet socket (GSO super-frames the program passed): the burst's total. */
 int XdpIo::RxPacket(uint32_t from, uint32_t n) {
-  const size_t space = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-  for (uint32_t i = from; i < n; i++) {
-    if (!a_.InPool(a_.rx_off[i], a_.rx_cap)) return static_cast<int>(from);
-    iov_[i] = {a_.pool + a_.rx_off[i], a_.rx_cap};
-    struct msghdr& h = msgs_[i].msg_hdr;
-    memset(&h, 0, sizeof h);
-    h.msg_iov = &iov_[i];
-    h.msg_iovlen = 1;
-    h.msg_control = ctl_.data() + i * space;
-    h.msg_controllen = space;
-  }
-  const int r = recvmmsg(fd_, msgs_.data() + from, n - from, MSG_DONTWAIT, nullptr);
-  if (r <= 0) return static_cast<int>(from);
-  uint32_t kept = from;
-  for (uint32_t j = from; j < from + static_cast<uint32_t>(r); j++) {
-    struct msghdr& h = msgs_[j].msg_hdr;
-    if (h.msg_flags & MSG_TRUNC) {
-      a_.status[kRxTruncated]++;
-      continue;
-    }
-    uint32_t tci = 0;
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA || c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) continue;
-      struct tpacket_auxdata aux;
-      memcpy(&aux, CMSG_DATA(c), sizeof aux);
-      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-        tci = aux.tp_vlan_tci | kRxTciPresent;
-        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
-      }
-    }
-    if (kept != j) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], msgs_[j].msg_len);
-    a_.rx_len[kept] = msgs_[j].msg_len;
-    a_.rx_tci[kept] = tci;
-    kept++;
-  }
-  return static_cast<int>(kept);
+  const int r = RecvPacketBurst(fd_, a_, pkt_rx_, from, n);
+  if (r >= 0) return r;
+  a_.status[kLastErrno] = 0;  // nothing passed (EAGAIN): no error of this burst
+  return static_cast<int>(from);
 }
 
 /* Completed tx chunks back to the free stack. */
@@ -383,14 +341,6 @@ int XdpIo::Kick() {
   return LoadAcquire(tx_.consumer) == tx_prod_ ? 0 : EAGAIN;
 }
 
-int XdpIo::SendPacket(const uint8_t* data, uint32_t len) {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
 int XdpIo::TxXsk(uint32_t n) {
   const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
   Reap();
@@ -413,7 +363,7 @@ int XdpIo::TxXsk(uint32_t n) {
         if (k != 0 && k != EAGAIN) err = k;
         queued = 0;
       }
-      const int r = hdr != 0 ? SendPacket(frame, len) : EMSGSIZE;
+      const int r = hdr != 0 ? SendRetry(fd_, frame, len) : EMSGSIZE;
       if (r == 0) {
         sent++;
       } else if (FrameError(r)) {
