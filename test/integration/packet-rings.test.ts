@@ -31,12 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Two hosts behind veths, their outer ends the switch's if: ports with `opts` (e.g. ',mode=ring'). */
 async function twoHosts(topo: Topology, subnet: number, opts: string, extraArgs: string[] = []) {
-  const nsA = topo.addNamespace('a');
-  const nsB = topo.addNamespace('b');
-  const outA = topo.ifname('oa');
-  const outB = topo.ifname('ob');
-  topo.veth(topo.ifname('ia'), outA, nsA, `10.${subnet}.0.1/24`);
-  topo.veth(topo.ifname('ib'), outB, nsB, `10.${subnet}.0.2/24`);
+  const { nsA, nsB, outA, outB } = topo.vethHosts(`10.${subnet}.0`);
   const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1${opts}`, '--port', `if:${outB}=2${opts}`, '--admin-socket', 'off', ...extraArgs]);
   return { nsA, nsB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }

@@ -36,14 +36,7 @@ const hasXdp = (dev: string): boolean => /\bxdp(generic|drv|offload)?\b|prog\/xd
 
 /** Two hosts behind veths, their outer ends the switch's if: ports with mode=xdp. */
 async function twoHosts(topo: Topology, subnet: number, extraArgs: string[] = []) {
-  const nsA = topo.addNamespace('a');
-  const nsB = topo.addNamespace('b');
-  const outA = topo.ifname('oa');
-  const outB = topo.ifname('ob');
-  const inA = topo.ifname('ia');
-  const inB = topo.ifname('ib');
-  topo.veth(inA, outA, nsA, `10.${subnet}.0.1/24`);
-  topo.veth(inB, outB, nsB, `10.${subnet}.0.2/24`);
+  const { nsA, nsB, inA, inB, outA, outB } = topo.vethHosts(`10.${subnet}.0`);
   const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1,mode=xdp`, '--port', `if:${outB}=2,mode=xdp`, '--admin-socket', 'off', ...extraArgs]);
   return { nsA, nsB, inA, inB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }
