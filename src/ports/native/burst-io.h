@@ -4,7 +4,8 @@
  * readiness handle, and startPoll/stopPoll with the libuv callback behind
  * them. T (CRTP) says which fd to watch (PollFd), how to name it in an
  * error (PollSubject), and which socket, if any, holds a pending error to
- * clear when libuv reports one (PollErrorFd, -1: none).
+ * clear when libuv reports one (PollErrorFd, -1: none). Also the argument
+ * check of the factories over a packet socket (createRingIo, createXdpIo).
  *
  * Invariants
  * - The uv handle's data is the T object (set by startPoll), so OnPoll
@@ -28,6 +29,7 @@
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
+#include "sys.h"
 
 namespace linc {
 
@@ -49,6 +51,27 @@ class PolledIo : public Napi::ObjectWrap<T> {
   }
 
  protected:
+  /*
+   * The arguments of a factory over a packet socket (createRingIo, createXdpIo): (fd, pool, rxOff, rxCap, rxLen,
+   * rxTci, txOff, txLen, status, {ifindex, vnetHdr, <extra>}). Fills a_/keep_ and the out-parameters; false after
+   * throwing a TypeError that names `factory` and its arguments.
+   */
+  bool ParseSocketIoArgs(const Napi::CallbackInfo& info, const char* factory, const char* extra, int* fd, int* ifindex,
+                         bool* vnet, Napi::Object* opts) {
+    if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
+      const std::string usage = std::string(factory) +
+                                "(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), "
+                                "status: Int32Array, {ifindex, vnetHdr, " + extra + "})";
+      ThrowType(info.Env(), usage.c_str());
+      return false;
+    }
+    *opts = info[9].As<Napi::Object>();
+    *ifindex = opts->Get("ifindex").ToNumber().Int32Value();
+    *vnet = opts->Get("vnetHdr").ToBoolean().Value();
+    *fd = info[0].As<Napi::Number>().Int32Value();
+    return true;
+  }
+
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     T* io = static_cast<T*>(handle->data);
     if (io != nullptr) io->HandlePoll(status);

@@ -149,23 +149,14 @@ class RingIo : public PolledIo<RingIo> {
   uint8_t* tx_ring_ = nullptr;
   uint32_t tx_frames_ = 0;
   uint32_t tx_head_ = 0;
-
 };
 
 RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   Napi::Env env = info.Env();
-  const char* usage =
-      "createRingIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
-      "{ifindex, vnetHdr, blockSize})";
-  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
-    ThrowType(env, usage);
-    return;
-  }
-  Napi::Object opts = info[9].As<Napi::Object>();
-  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
-  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  int ifindex = 0;
+  Napi::Object opts;
+  if (!ParseSocketIoArgs(info, "createRingIo", "blockSize", &fd_, &ifindex, &vnet_, &opts)) return;
   const uint32_t block_size = opts.Get("blockSize").ToNumber().Uint32Value();
-  fd_ = info[0].As<Napi::Number>().Int32Value();
   const char* failed = Setup(ifindex, vnet_, block_size);
   if (failed != nullptr) {
     const int err = errno;

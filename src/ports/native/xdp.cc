@@ -140,24 +140,14 @@ class XdpIo : public PolledIo<XdpIo> {
   uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
   std::vector<uint64_t> tx_free_;  // free tx chunk addresses (a stack, sized once)
   PacketRxScratch pkt_rx_;  // recvmmsg scratch for the packet socket
-
 };
 
 XdpIo::XdpIo(const Napi::CallbackInfo& info) : PolledIo<XdpIo>(info) {
   Napi::Env env = info.Env();
-  const char* usage =
-      "createXdpIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
-      "{ifindex, vnetHdr, linkFlags})";
-  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
-    ThrowType(env, usage);
-    return;
-  }
-  Napi::Object opts = info[9].As<Napi::Object>();
-  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
-  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  int ifindex = 0;
+  Napi::Object opts;
+  if (!ParseSocketIoArgs(info, "createXdpIo", "linkFlags", &fd_, &ifindex, &vnet_, &opts)) return;
   const uint32_t link_flags = opts.Get("linkFlags").ToNumber().Uint32Value();
-  const int fd = info[0].As<Napi::Number>().Int32Value();
-  fd_ = fd;
   pkt_rx_.Size(a_.rx_burst);
   const char* failed = Setup(ifindex, link_flags);
   if (failed != nullptr) {
