@@ -2,7 +2,8 @@
  * PolledIo<T>: what the three burst I/O objects (io.cc's Io, ring.cc's
  * RingIo, xdp.cc's XdpIo) share around their fd: the burst arrays, the
  * readiness handle, and startPoll/stopPoll with the libuv callback behind
- * them. T (CRTP) says which fd to watch (PollFd), how to name it in an
+ * them, and close()/releaseFd(). T (CRTP) frees what it holds besides the
+ * fd in FreeSide(), says which fd to watch (PollFd), how to name it in an
  * error (PollSubject), and which socket, if any, holds a pending error to
  * clear when libuv reports one (PollErrorFd, -1: none). Also the argument
  * check of the factories over a packet socket (createRingIo, createXdpIo).
@@ -21,6 +22,7 @@
 
 #include <napi.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <string>
@@ -50,7 +52,39 @@ class PolledIo : public Napi::ObjectWrap<T> {
     return info.Env().Undefined();
   }
 
+  /* close(): stop polling, free T's side, close the fd; idempotent. */
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    const int fd = Detach();
+    if (fd >= 0) close(fd);
+    return info.Env().Undefined();
+  }
+
+  /*
+   * releaseFd() -> fd | -1: like close(), but the fd is handed to the caller
+   * instead of closed (the caller closes it on a worker thread, so the main
+   * loop never waits for the kernel to tear a device down). The poll handle
+   * is closed first, which takes the fd out of the event loop's epoll set.
+   */
+  Napi::Value ReleaseFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Detach()); }
+
  protected:
+  /* For T's destructor: a polling object is referenced by itself, so here the handle is idle (or the env is tearing down). */
+  void CloseAll() {
+    poll_.ReleaseHandle();
+    static_cast<T*>(this)->FreeSide();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  /* Release the poll handle (before the fd is closed or handed over), free T's side: the fd, now the caller's. */
+  int Detach() {
+    poll_.Release(this);
+    static_cast<T*>(this)->FreeSide();
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
   /*
    * The arguments of a factory over a packet socket (createRingIo, createXdpIo): (fd, pool, rxOff, rxCap, rxLen,
    * rxTci, txOff, txLen, status, {ifindex, vnetHdr, <extra>}). Fills a_/keep_ and the out-parameters; false after
@@ -99,6 +133,7 @@ class PolledIo : public Napi::ObjectWrap<T> {
     if (release) this->Unref();
   }
 
+  int fd_ = -1;  // the port's fd (TAP or packet socket)
   Readable poll_;
   BurstArrays a_;
   std::vector<Napi::ObjectReference> keep_;  // the JS-owned memory a_ points into

@@ -64,32 +64,29 @@ class Io : public PolledIo<Io> {
     return DefineClass(env, "NativeIo",
                        {InstanceMethod<&Io::Rx>("rx"), InstanceMethod<&Io::Tx>("tx"),
                         InstanceMethod("startPoll", &Io::StartPoll), InstanceMethod("stopPoll", &Io::StopPoll),
-                        InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd"),
+                        InstanceMethod("close", &Io::Close), InstanceMethod("releaseFd", &Io::ReleaseFd),
                         InstanceMethod<&Io::UseUring>("useUring")});
   }
 
   explicit Io(const Napi::CallbackInfo& info);
-  ~Io() override;
+  ~Io() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
   friend class PolledIo<Io>;
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
   Napi::Value UseUring(const Napi::CallbackInfo& info);
 
   int RxTap(uint32_t n);
   int RxPacket(uint32_t n);
   int TxTap(uint32_t n);
   int TxPacket(uint32_t n);
-  void ReleasePollHandle();
+  void FreeSide() { uring_.reset(); }  // the ring holds the fd (fixed file): dropped before the fd is closed or given up
   int PollFd() const { return fd_; }
   std::string PollSubject() const { return "fd " + std::to_string(fd_); }
   /* A packet socket reports ENETDOWN as POLLERR when its link goes down (cleared: polling goes on); a TAP, when the device is gone. */
   int PollErrorFd() const { return kind_ == kIoKindPacket ? fd_ : -1; }
 
-  int fd_ = -1;
   int kind_ = kIoKindTap;
   std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
 
@@ -117,19 +114,6 @@ Io::Io(const Napi::CallbackInfo& info) : PolledIo<Io>(info) {
     tx_iov_.resize(a_.tx_burst);
   }
   fd_ = info[0].As<Napi::Number>().Int32Value();
-}
-
-Io::~Io() {
-  // A polling Io is referenced by itself, so here the handle is idle (or the env is tearing down).
-  poll_.ReleaseHandle();
-  uring_.reset();
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
-
-void Io::ReleasePollHandle() {
-  poll_.Release(this);
-  uring_.reset();  // the ring holds the fd (fixed file): drop it before the fd is closed or given up
 }
 
 /*
@@ -279,26 +263,6 @@ int Io::TxPacket(uint32_t n) {
   a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
-}
-
-Napi::Value Io::Close(const Napi::CallbackInfo& info) {
-  ReleasePollHandle();  // before close(fd): uv_close drops the fd from epoll
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-  return info.Env().Undefined();
-}
-
-/*
- * releaseFd() -> fd | -1: like close(), but the fd is handed to the caller
- * instead of closed (the caller closes it on a worker thread, so the main
- * loop never waits for the kernel to tear a device down). The poll handle
- * is closed first, which takes the fd out of the event loop's epoll set.
- */
-Napi::Value Io::ReleaseFd(const Napi::CallbackInfo& info) {
-  ReleasePollHandle();
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
 }
 
 }  // namespace

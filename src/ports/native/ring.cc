@@ -111,17 +111,15 @@ class RingIo : public PolledIo<RingIo> {
     return DefineClass(env, "NativeRingIo",
                        {InstanceMethod<&RingIo::Rx>("rx"), InstanceMethod<&RingIo::Tx>("tx"),
                         InstanceMethod("startPoll", &RingIo::StartPoll), InstanceMethod("stopPoll", &RingIo::StopPoll),
-                        InstanceMethod<&RingIo::Close>("close"), InstanceMethod<&RingIo::ReleaseFd>("releaseFd")});
+                        InstanceMethod("close", &RingIo::Close), InstanceMethod("releaseFd", &RingIo::ReleaseFd)});
   }
   explicit RingIo(const Napi::CallbackInfo& info);
-  ~RingIo() override { Teardown(); }
+  ~RingIo() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
   friend class PolledIo<RingIo>;
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
 
   const char* Setup(int ifindex, bool vnet, uint32_t block_size);
   int RxRing(uint32_t n);
@@ -131,13 +129,17 @@ class RingIo : public PolledIo<RingIo> {
   /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
   int Kick() { return SendRetry(fd_, nullptr, 0); }
   void Unmap();
-  void Teardown();
+  /* Unmap the rings and close the side socket; the ring socket is PolledIo's (close/releaseFd). */
+  void FreeSide() {
+    Unmap();
+    if (side_fd_ >= 0) close(side_fd_);
+    side_fd_ = -1;
+  }
   int PollFd() const { return fd_; }
   std::string PollSubject() const { return "fd " + std::to_string(fd_); }
   /* As io.cc's: a link that went down reports ENETDOWN as POLLERR; cleared, polling goes on. */
   int PollErrorFd() const { return fd_; }
 
-  int fd_ = -1;
   int side_fd_ = -1;
   bool vnet_ = false;
 
@@ -160,9 +162,7 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   const char* failed = Setup(ifindex, vnet_, block_size);
   if (failed != nullptr) {
     const int err = errno;
-    Unmap();
-    if (side_fd_ >= 0) close(side_fd_);
-    side_fd_ = -1;
+    FreeSide();
     // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
     struct tpacket_req none;
     memset(&none, 0, sizeof none);
@@ -246,15 +246,6 @@ void RingIo::DiscardQueued() {
     const ssize_t r = recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC);
     if (r < 0 && errno != EINTR) break;
   }
-}
-
-void RingIo::Teardown() {
-  poll_.ReleaseHandle();
-  Unmap();
-  if (side_fd_ >= 0) close(side_fd_);
-  side_fd_ = -1;
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
 }
 
 Napi::Value RingIo::Rx(const Napi::CallbackInfo& info) {
@@ -386,23 +377,6 @@ int RingIo::TxRing(uint32_t n) {
   a_.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
-}
-
-Napi::Value RingIo::Close(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fd is closed
-  Teardown();
-  return info.Env().Undefined();
-}
-
-/* releaseFd() -> fd | -1: unmaps the rings and closes the side socket; the ring socket is the caller's to close. */
-Napi::Value RingIo::ReleaseFd(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fd is handed over
-  Unmap();
-  if (side_fd_ >= 0) close(side_fd_);
-  side_fd_ = -1;
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
 }
 
 }  // namespace

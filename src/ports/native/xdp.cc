@@ -103,22 +103,16 @@ class XdpIo : public PolledIo<XdpIo> {
     return DefineClass(env, "NativeXdpIo",
                        {InstanceMethod<&XdpIo::Rx>("rx"), InstanceMethod<&XdpIo::Tx>("tx"),
                         InstanceMethod("startPoll", &XdpIo::StartPoll), InstanceMethod("stopPoll", &XdpIo::StopPoll),
-                        InstanceMethod<&XdpIo::Close>("close"), InstanceMethod<&XdpIo::ReleaseFd>("releaseFd"),
+                        InstanceMethod("close", &XdpIo::Close), InstanceMethod("releaseFd", &XdpIo::ReleaseFd),
                         InstanceMethod<&XdpIo::KernelDrops>("kernelDrops")});
   }
   explicit XdpIo(const Napi::CallbackInfo& info);
-  ~XdpIo() override {
-    poll_.ReleaseHandle();
-    TearDownXdp();
-    if (fd_ >= 0) close(fd_);
-  }
+  ~XdpIo() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
   friend class PolledIo<XdpIo>;
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
   Napi::Value KernelDrops(const Napi::CallbackInfo& info);
 
   const char* Setup(int ifindex, uint32_t link_flags);
@@ -128,11 +122,11 @@ class XdpIo : public PolledIo<XdpIo> {
   void Reap();
   int Kick();
   void TearDownXdp();
+  void FreeSide() { TearDownXdp(); }  // detaches the program; the packet socket is PolledIo's (close/releaseFd)
   int PollFd() const { return ep_; }  // the AF_XDP socket and the packet socket
   std::string PollSubject() const { return "xsk fd " + std::to_string(xsk_); }
   int PollErrorFd() const { return -1; }  // an error stops polling
 
-  int fd_ = -1;  // the port's packet socket
   int xsk_ = -1, map_fd_ = -1, prog_fd_ = -1, link_fd_ = -1, ep_ = -1;
   bool vnet_ = false;
   uint8_t* umem_ = nullptr;
@@ -416,23 +410,6 @@ Napi::Value XdpIo::KernelDrops(const Napi::CallbackInfo& info) {
   socklen_t len = sizeof st;
   if (xsk_ < 0 || getsockopt(xsk_, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) return Napi::Number::New(info.Env(), -1);
   return Napi::Number::New(info.Env(), static_cast<double>(st.rx_dropped + st.rx_ring_full));
-}
-
-Napi::Value XdpIo::Close(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fds are closed
-  TearDownXdp();
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-  return info.Env().Undefined();
-}
-
-/* releaseFd() -> fd | -1: detaches the program and frees the XDP side; the packet socket is the caller's to close. */
-Napi::Value XdpIo::ReleaseFd(const Napi::CallbackInfo& info) {
-  poll_.Release(this);
-  TearDownXdp();
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
 }
 
 }  // namespace
