@@ -97,6 +97,31 @@ inline bool ParseBurstArgs(const Napi::CallbackInfo& info, size_t at, BurstArray
   return true;
 }
 
+/*
+ * One frame sent on its own, r its outcome (0 or an errno): counted in *sent; or, *err = r, counted as rejected
+ * (a frame error: the burst goes on); or the burst stops (status[kTxStopped] = 1): false.
+ */
+inline bool TallyFrame(BurstArrays& a, int r, uint32_t* sent, int* err) {
+  if (r == 0) {
+    (*sent)++;
+    return true;
+  }
+  *err = r;
+  if (FrameError(r)) {
+    a.status[kTxRejected]++;
+    return true;
+  }
+  a.status[kTxStopped] = 1;
+  return false;
+}
+
+/* The end of a tx burst: status[kLastErrno] = err; the count sent, or -err when none was and err is more than a full queue. */
+inline int TxResult(BurstArrays& a, uint32_t sent, int err) {
+  a.status[kLastErrno] = err;
+  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
+  return static_cast<int>(sent);
+}
+
 /* rx(n) / tx(n)'s n, at most `burst` entries; 0 for n <= 0. */
 inline uint32_t BurstCount(const Napi::CallbackInfo& info, uint32_t burst) {
   const int32_t n = info[0].As<Napi::Number>().Int32Value();

@@ -199,21 +199,9 @@ int Io::TxTap(uint32_t n) {
     do {
       r = write(fd_, a_.pool + off, len);
     } while (r < 0 && errno == EINTR);
-    if (r >= 0) {
-      sent++;
-      continue;
-    }
-    err = errno;
-    if (FrameError(err)) {
-      a_.status[kTxRejected]++;
-      continue;
-    }
-    a_.status[kTxStopped] = 1;
-    break;
+    if (!TallyFrame(a_, r >= 0 ? 0 : errno, &sent, &err)) break;
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 int Io::TxPacket(uint32_t n) {
@@ -260,9 +248,7 @@ int Io::TxPacket(uint32_t n) {
     a_.status[kTxStopped] = 1;
     break;
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 }  // namespace

@@ -329,16 +329,7 @@ int RingIo::TxRing(uint32_t n) {
         queued = 0;
       }
       const int r = SendRetry(side_fd_, a_.pool + off, len);
-      if (r == 0) {
-        sent++;
-      } else if (FrameError(r)) {
-        err = r;
-        a_.status[kTxRejected]++;
-      } else {
-        err = r;
-        a_.status[kTxStopped] = 1;
-        break;
-      }
+      if (!TallyFrame(a_, r, &sent, &err)) break;
       continue;
     }
     auto* h = reinterpret_cast<struct tpacket2_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kFrameSize);
@@ -374,9 +365,7 @@ int RingIo::TxRing(uint32_t n) {
     }
     // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 }  // namespace

@@ -348,16 +348,7 @@ int XdpIo::TxXsk(uint32_t n) {
         queued = 0;
       }
       const int r = hdr != 0 ? SendRetry(fd_, frame, len) : EMSGSIZE;
-      if (r == 0) {
-        sent++;
-      } else if (FrameError(r)) {
-        err = r;
-        a_.status[kTxRejected]++;
-      } else {
-        err = r;
-        a_.status[kTxStopped] = 1;
-        break;
-      }
+      if (!TallyFrame(a_, r, &sent, &err)) break;
       continue;
     }
     if (tx_free_.empty()) {
@@ -398,9 +389,7 @@ int XdpIo::TxXsk(uint32_t n) {
     }
     // Otherwise descriptors the kernel has not taken yet (a busy device) stay posted and leave with the next kick.
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 /* kernelDrops() -> frames the kernel could not deliver to the socket since it was made (XDP_STATISTICS), or -1. */
