@@ -113,14 +113,7 @@ async function oneRound(fwd: RingForwarder, seconds: number, dir: string): Promi
   let proc: ChildProcess | null = null;
   let ovs: PrivateOvs | null = null;
   try {
-    const nsA = topo.addNamespace('A');
-    const nsB = topo.addNamespace('B');
-    const devA = topo.ifname('ia');
-    const devB = topo.ifname('ib');
-    const outA = topo.ifname('oa');
-    const outB = topo.ifname('ob');
-    topo.veth(devA, outA, nsA, '10.78.0.1/24');
-    topo.veth(devB, outB, nsB, '10.78.0.2/24');
+    const { nsA, nsB, inA: devA, inB: devB, outA, outB } = topo.vethHosts('10.78.0');
     if (fwd === OVS) {
       ovs = PrivateOvs.start(topo.ifname('ovs'), { cpu: FORWARDER_CPU, dbCpu: GENERATOR_CPU });
       ovs.addPort(outA, 'system', 1);

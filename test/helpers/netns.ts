@@ -139,6 +139,19 @@ export class Topology {
     this.attach(inside, ns, cidr);
   }
 
+  /**
+   * Hosts `a` and `b` (new namespaces) behind veths, at `${net}.1/24` and `${net}.2/24`: their inner ends inA/inB,
+   * the outer ends outA/outB in the root namespace (a switch's or forwarder's ports).
+   */
+  vethHosts(net: string): { nsA: string; nsB: string; inA: string; inB: string; outA: string; outB: string } {
+    const nsA = this.addNamespace('a');
+    const nsB = this.addNamespace('b');
+    const [inA, inB, outA, outB] = [this.ifname('ia'), this.ifname('ib'), this.ifname('oa'), this.ifname('ob')];
+    this.veth(inA, outA, nsA, `${net}.1/24`);
+    this.veth(inB, outB, nsB, `${net}.2/24`);
+    return { nsA, nsB, inA, inB, outA, outB };
+  }
+
   exec(ns: string, cmd: string, opts: { timeoutMs?: number } = {}): string {
     return sh(`ip netns exec ${ns} ${cmd}`, opts);
   }

@@ -20,10 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PacketPool } from '../../src/packet/pool.js';
-import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { drainFrames, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { pythonIn, tcpTransfer, udpFlood } from '../helpers/traffic.js';
 
@@ -31,12 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Two hosts behind veths, their outer ends the switch's if: ports with `opts` (e.g. ',mode=ring'). */
 async function twoHosts(topo: Topology, subnet: number, opts: string, extraArgs: string[] = []) {
-  const nsA = topo.addNamespace('a');
-  const nsB = topo.addNamespace('b');
-  const outA = topo.ifname('oa');
-  const outB = topo.ifname('ob');
-  topo.veth(topo.ifname('ia'), outA, nsA, `10.${subnet}.0.1/24`);
-  topo.veth(topo.ifname('ib'), outB, nsB, `10.${subnet}.0.2/24`);
+  const { nsA, nsB, outA, outB } = topo.vethHosts(`10.${subnet}.0`);
   const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1${opts}`, '--port', `if:${outB}=2${opts}`, '--admin-socket', 'off', ...extraArgs]);
   return { nsA, nsB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }
@@ -165,18 +160,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
   });
 
   /** Send one broadcast frame through the port; what txBurst returned. */
-  const sendOne = (p: PacketPort): number => {
-    const slots = new Int32Array(1);
-    expect(pool.allocBurst(slots, 1)).toBe(1);
-    const off = pool.dataOff[slots[0]];
-    pool.bytes.fill(0, off - VNET_HDR_LEN, off + 60);
-    pool.bytes.fill(0xff, off, off + 6);
-    pool.bytes.set([0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5], off + 6);
-    pool.len[slots[0]] = 60;
-    const r = p.txBurst(pool, slots, 1);
-    pool.releaseBurst(slots, 0, 1);
-    return r;
-  };
+  const sendOne = (p: PacketPort): number => sendBroadcast(p, pool);
 
   it('re-binds with a new ring after the veth is deleted and re-created, and sends through it', async () => {
     const ns = topo.addNamespace('r');
@@ -209,49 +193,14 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
   it('puts back the VLAN tag the kernel stripped, as in mmsg mode', async () => {
     const ns = topo.namespaces[0];
     const inner = topo.ifname('ir');
-    const slots = new Int32Array(8);
-    const drain = () => {
-      expect(pool.allocBurst(slots, 8)).toBe(8);
-      const got = port!.rxBurst(pool, slots, 8);
-      const frames: Uint8Array[] = [];
-      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
-      pool.releaseBurst(slots, 0, 8);
-      return frames;
-    };
-    drain();
-    // A broadcast frame tagged VLAN 10 (TPID 0x8100), EtherType 0x88b5 inside, from the namespace end.
-    const frame = new Uint8Array(64);
-    frame.fill(0xff, 0, 6);
-    frame.set([0x02, 0, 0, 0, 0, 0x42, 0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5], 6);
-    const dir = mkdtempSync(join(tmpdir(), 'linc-rings-vlan-'));
-    try {
-      expect(await startFlood(ns, inner, frame, { dir, count: 1 }).done).toBe(1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    let tagged: Uint8Array | undefined;
-    for (let i = 0; i < 40 && tagged === undefined; i++) {
-      await sleep(50);
-      tagged = drain().find((f) => f[12] === 0x81 && f[13] === 0x00);
-    }
-    expect(tagged).toBeDefined();
-    expect(((tagged![14] << 8) | tagged![15]) & 0xfff).toBe(10);
-    expect((tagged![16] << 8) | tagged![17]).toBe(0x88b5);
-    expect(tagged!.length).toBe(64);
+    const drain = () => drainFrames(port!, pool);
+    await expectTaggedFrameReceived(ns, inner, drain);
   });
 
   it('hands a lone frame over by itself: the poll callback fires and rxBurst returns it', async () => {
     const ns = topo.namespaces[0];
     const inner = topo.ifname('ir');
-    const slots = new Int32Array(8);
-    const drain = () => {
-      expect(pool.allocBurst(slots, 8)).toBe(8);
-      const got = port!.rxBurst(pool, slots, 8);
-      const frames: Uint8Array[] = [];
-      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
-      pool.releaseBurst(slots, 0, 8);
-      return frames;
-    };
+    const drain = () => drainFrames(port!, pool);
     drain();
     let wakeups = 0;
     port!.start(() => wakeups++);
@@ -278,18 +227,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
     const ns = topo.namespaces[0];
     const out = topo.ifname('or');
     const inner = topo.ifname('ir');
-    sh(`ip link set ${out} down`);
-    const r = sendOne(port!);
-    // As sendmmsg would: nothing sent, the error returned.
-    expect(r).toBeLessThan(0);
-    sh(`ip link set ${out} up`);
-    const carrier = () => sh(`cat /sys/class/net/${out}/carrier`).trim() === '1';
-    for (let i = 0; i < 40 && !carrier(); i++) await sleep(50);
-    const rx1 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port!)).toBe(1);
-    await sleep(300);
-    // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
-    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    await expectRefusedWhileDownNotSent(ns, out, inner, () => sendOne(port!));
   });
 });
 
@@ -311,15 +249,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('python3')))('PacketPort in ring
     sh(`ip link set ${out} mtu 9000 && ip -n ${ns} link set ${inner} mtu 9000`);
     port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, mode: 'ring' });
     expect(port.ioMode).toBe('ring');
-    const slots = new Int32Array(8);
-    const drain = () => {
-      expect(pool.allocBurst(slots, 8)).toBe(8);
-      const got = port!.rxBurst(pool, slots, 8);
-      const frames: Uint8Array[] = [];
-      for (let i = 0; i < got; i++) frames.push(pool.bytes.slice(pool.dataOff[slots[i]], pool.dataOff[slots[i]] + pool.len[slots[i]]));
-      pool.releaseBurst(slots, 0, 8);
-      return frames;
-    };
+    const drain = () => drainFrames(port!, pool);
     drain();
     // Broadcast, VLAN 10, EtherType 0x88b5, then a counting payload; sent from the namespace end.
     const send = `

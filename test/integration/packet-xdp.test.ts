@@ -25,6 +25,7 @@ import { PacketPort } from '../../src/ports/packet-port.js';
 import { adminRequest } from '../../src/stats/admin.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
+import { drainFrames, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { tcpTransfer } from '../helpers/traffic.js';
 
@@ -35,14 +36,7 @@ const hasXdp = (dev: string): boolean => /\bxdp(generic|drv|offload)?\b|prog\/xd
 
 /** Two hosts behind veths, their outer ends the switch's if: ports with mode=xdp. */
 async function twoHosts(topo: Topology, subnet: number, extraArgs: string[] = []) {
-  const nsA = topo.addNamespace('a');
-  const nsB = topo.addNamespace('b');
-  const outA = topo.ifname('oa');
-  const outB = topo.ifname('ob');
-  const inA = topo.ifname('ia');
-  const inB = topo.ifname('ib');
-  topo.veth(inA, outA, nsA, `10.${subnet}.0.1/24`);
-  topo.veth(inB, outB, nsB, `10.${subnet}.0.2/24`);
+  const { nsA, nsB, inA, inB, outA, outB } = topo.vethHosts(`10.${subnet}.0`);
   const sw = await SwitchProcess.start(['run', '--port', `if:${outA}=1,mode=xdp`, '--port', `if:${outB}=2,mode=xdp`, '--admin-socket', 'off', ...extraArgs]);
   return { nsA, nsB, inA, inB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }
@@ -200,34 +194,14 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
   });
 
   /** Send one broadcast frame through the port; what txBurst returned. */
-  const sendOne = (p: PacketPort): number => {
-    const slots = new Int32Array(1);
-    expect(pool.allocBurst(slots, 1)).toBe(1);
-    const off = pool.dataOff[slots[0]];
-    pool.bytes.fill(0, off - VNET_HDR_LEN, off + 60);
-    pool.bytes.fill(0xff, off, off + 6);
-    pool.bytes.set([0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5], off + 6);
-    pool.len[slots[0]] = 60;
-    const r = p.txBurst(pool, slots, 1);
-    pool.releaseBurst(slots, 0, 1);
-    return r;
-  };
+  const sendOne = (p: PacketPort): number => sendBroadcast(p, pool);
 
   /** Frames received so far (up to 8). */
-  const drain = (): Uint8Array[] => {
-    const slots = new Int32Array(8);
-    expect(pool.allocBurst(slots, 8)).toBe(8);
-    const got = port!.rxBurst(pool, slots, 8);
-    const frames: Uint8Array[] = [];
-    for (let i = 0; i < got; i++) {
-      const off = pool.dataOff[slots[i]];
+  const drain = (): Uint8Array[] =>
+    drainFrames(port!, pool, (off) => {
       // No vnet header in XDP: zeros before the frame, as the other modes without one.
       expect([...pool.bytes.subarray(off - VNET_HDR_LEN, off)]).toEqual(new Array(VNET_HDR_LEN).fill(0));
-      frames.push(pool.bytes.slice(off, off + pool.len[slots[i]]));
-    }
-    pool.releaseBurst(slots, 0, 8);
-    return frames;
-  };
+    });
 
   it('receives a VLAN-tagged frame with its tag in the frame', async () => {
     const ns = topo.addNamespace('x');
@@ -239,25 +213,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     expect(notices).toEqual([]);
     expect(port.ioMode).toBe('xdp');
     expect(hasXdp(out)).toBe(true);
-    drain();
-    const frame = new Uint8Array(64);
-    frame.fill(0xff, 0, 6);
-    frame.set([0x02, 0, 0, 0, 0, 0x42, 0x81, 0x00, 0x00, 0x0a, 0x88, 0xb5], 6);
-    const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-vlan-'));
-    try {
-      expect(await startFlood(ns, inner, frame, { dir, count: 1 }).done).toBe(1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    let tagged: Uint8Array | undefined;
-    for (let i = 0; i < 40 && tagged === undefined; i++) {
-      await sleep(50);
-      tagged = drain().find((f) => f[12] === 0x81 && f[13] === 0x00);
-    }
-    expect(tagged).toBeDefined();
-    expect(((tagged![14] << 8) | tagged![15]) & 0xfff).toBe(10);
-    expect((tagged![16] << 8) | tagged![17]).toBe(0x88b5);
-    expect(tagged!.length).toBe(64);
+    await expectTaggedFrameReceived(ns, inner, drain);
   });
 
   it('re-binds with a new program after the veth is deleted and re-created', async () => {
@@ -289,17 +245,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     const ns = topo.namespaces[0];
     const out = topo.ifname('ox');
     const inner = topo.ifname('ix');
-    sh(`ip link set ${out} down`);
-    // As sendmmsg would: nothing sent, the error returned.
-    expect(sendOne(port!)).toBeLessThan(0);
-    sh(`ip link set ${out} up`);
-    const carrier = () => sh(`cat /sys/class/net/${out}/carrier`).trim() === '1';
-    for (let i = 0; i < 40 && !carrier(); i++) await sleep(50);
-    const rx1 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port!)).toBe(1);
-    await sleep(300);
-    // Exactly the new frame arrived: the one refused while down was taken back, not sent late.
-    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    await expectRefusedWhileDownNotSent(ns, out, inner, () => sendOne(port!));
     port!.close();
     expect(hasXdp(out)).toBe(false);
   });

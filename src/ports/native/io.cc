@@ -47,6 +47,7 @@
 #include <memory>
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -57,55 +58,45 @@ namespace linc {
 
 namespace {
 
-class Io : public Napi::ObjectWrap<Io> {
+class Io : public PolledIo<Io> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeIo",
                        {InstanceMethod<&Io::Rx>("rx"), InstanceMethod<&Io::Tx>("tx"),
-                        InstanceMethod<&Io::StartPoll>("startPoll"), InstanceMethod<&Io::StopPoll>("stopPoll"),
-                        InstanceMethod<&Io::Close>("close"), InstanceMethod<&Io::ReleaseFd>("releaseFd"),
+                        InstanceMethod("startPoll", &Io::StartPoll), InstanceMethod("stopPoll", &Io::StopPoll),
+                        InstanceMethod("close", &Io::Close), InstanceMethod("releaseFd", &Io::ReleaseFd),
                         InstanceMethod<&Io::UseUring>("useUring")});
   }
 
   explicit Io(const Napi::CallbackInfo& info);
-  ~Io() override;
+  ~Io() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+  friend class PolledIo<Io>;
   Napi::Value UseUring(const Napi::CallbackInfo& info);
 
   int RxTap(uint32_t n);
   int RxPacket(uint32_t n);
   int TxTap(uint32_t n);
   int TxPacket(uint32_t n);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
-  void ReleasePollHandle();
+  void FreeSide() { uring_.reset(); }  // the ring holds the fd (fixed file): dropped before the fd is closed or given up
+  int PollFd() const { return fd_; }
+  std::string PollSubject() const { return "fd " + std::to_string(fd_); }
+  /* A packet socket reports ENETDOWN as POLLERR when its link goes down (cleared: polling goes on); a TAP, when the device is gone. */
+  int PollErrorFd() const { return kind_ == kIoKindPacket ? fd_ : -1; }
 
-  int fd_ = -1;
   int kind_ = kIoKindTap;
-  Readable poll_;
   std::unique_ptr<UringBurst> uring_;  // TAP bursts through io_uring when set (useUring)
 
-  BurstArrays a_;
-  // Keep the JS-owned memory alive as long as we hold pointers into it.
-  std::vector<Napi::ObjectReference> keep_;
-
   // AF_PACKET scratch, sized once to the burst.
-  size_t ctl_space_ = 0;
-  std::vector<struct mmsghdr> rx_msgs_;
-  std::vector<struct iovec> rx_iov_;
-  std::vector<uint8_t> rx_ctl_;
+  PacketRxScratch rx_;
   std::vector<struct mmsghdr> tx_msgs_;
   std::vector<struct iovec> tx_iov_;
 };
 
-Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
+Io::Io(const Napi::CallbackInfo& info) : PolledIo<Io>(info) {
   Napi::Env env = info.Env();
   const char* usage =
       "createIo(fd, kind, pool: ArrayBuffer, rxOff: Uint32Array, rxCap: number, rxLen: Uint32Array, "
@@ -118,27 +109,11 @@ Io::Io(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Io>(info) {
   }
   kind_ = kind;
   if (kind_ == kIoKindPacket) {
-    ctl_space_ = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-    rx_msgs_.resize(a_.rx_burst);
-    rx_iov_.resize(a_.rx_burst);
-    rx_ctl_.resize(ctl_space_ * a_.rx_burst + 1);
+    rx_.Size(a_.rx_burst);
     tx_msgs_.resize(a_.tx_burst);
     tx_iov_.resize(a_.tx_burst);
   }
   fd_ = info[0].As<Napi::Number>().Int32Value();
-}
-
-Io::~Io() {
-  // A polling Io is referenced by itself, so here the handle is idle (or the env is tearing down).
-  poll_.ReleaseHandle();
-  uring_.reset();
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
-
-void Io::ReleasePollHandle() {
-  poll_.Release(this);
-  uring_.reset();  // the ring holds the fd (fixed file): drop it before the fd is closed or given up
 }
 
 /*
@@ -206,59 +181,8 @@ int Io::RxTap(uint32_t n) {
 }
 
 int Io::RxPacket(uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.rx_off[i];
-    if (!a_.InPool(off, a_.rx_cap)) {
-      a_.status[kLastErrno] = EFAULT;
-      if (i == 0) return -EFAULT;
-      n = i;
-      break;
-    }
-    rx_iov_[i].iov_base = a_.pool + off;
-    rx_iov_[i].iov_len = a_.rx_cap;
-    struct msghdr& h = rx_msgs_[i].msg_hdr;
-    h.msg_name = nullptr;
-    h.msg_namelen = 0;
-    h.msg_iov = &rx_iov_[i];
-    h.msg_iovlen = 1;
-    h.msg_control = rx_ctl_.data() + i * ctl_space_;
-    h.msg_controllen = ctl_space_;
-    h.msg_flags = 0;
-  }
-  int r = recvmmsg(fd_, rx_msgs_.data(), n, MSG_DONTWAIT, nullptr);
-  if (r < 0) {
-    const int err = errno;
-    a_.status[kLastErrno] = err;
-    return (err == EAGAIN || err == EINTR) ? 0 : -err;
-  }
-  uint32_t kept = 0;
-  for (int j = 0; j < r; j++) {
-    struct msghdr& h = rx_msgs_[j].msg_hdr;
-    if (h.msg_flags & MSG_TRUNC) {
-      a_.status[kRxTruncated]++;
-      continue;
-    }
-    uint32_t tci = 0;
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
-          c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) {
-        continue;
-      }
-      struct tpacket_auxdata aux;
-      memcpy(&aux, CMSG_DATA(c), sizeof aux);
-      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-        tci = aux.tp_vlan_tci | kRxTciPresent;
-        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
-      }
-    }
-    const uint32_t len = rx_msgs_[j].msg_len;
-    if (kept != static_cast<uint32_t>(j)) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], len);
-    a_.rx_len[kept] = len;
-    a_.rx_tci[kept] = tci;
-    kept++;
-  }
-  a_.status[kLastErrno] = 0;
-  return static_cast<int>(kept);
+  const int r = RecvPacketBurst(fd_, a_, rx_, 0, n);
+  return r == -EAGAIN || r == -EINTR ? 0 : r;
 }
 
 int Io::TxTap(uint32_t n) {
@@ -275,21 +199,9 @@ int Io::TxTap(uint32_t n) {
     do {
       r = write(fd_, a_.pool + off, len);
     } while (r < 0 && errno == EINTR);
-    if (r >= 0) {
-      sent++;
-      continue;
-    }
-    err = errno;
-    if (FrameError(err)) {
-      a_.status[kTxRejected]++;
-      continue;
-    }
-    a_.status[kTxStopped] = 1;
-    break;
+    if (!TallyFrame(a_, r >= 0 ? 0 : errno, &sent, &err)) break;
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 int Io::TxPacket(uint32_t n) {
@@ -336,67 +248,7 @@ int Io::TxPacket(uint32_t n) {
     a_.status[kTxStopped] = 1;
     break;
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
-}
-
-Napi::Value Io::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
-}
-
-Napi::Value Io::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
-Napi::Value Io::Close(const Napi::CallbackInfo& info) {
-  ReleasePollHandle();  // before close(fd): uv_close drops the fd from epoll
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-  return info.Env().Undefined();
-}
-
-/*
- * releaseFd() -> fd | -1: like close(), but the fd is handed to the caller
- * instead of closed (the caller closes it on a worker thread, so the main
- * loop never waits for the kernel to tear a device down). The poll handle
- * is closed first, which takes the fd out of the event loop's epoll set.
- */
-Napi::Value Io::ReleaseFd(const Napi::CallbackInfo& info) {
-  ReleasePollHandle();
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
-}
-
-void Io::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  Io* io = static_cast<Io*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void Io::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();  // keeps us alive through the callback even if it closes us
-  bool release = false;
-  if (status < 0) {
-    // libuv stopped the handle on POLLERR. A packet socket reports ENETDOWN
-    // that way when its link goes down: clear the error and keep polling (the
-    // kernel re-arms the socket when the link comes back). A TAP reports it
-    // when the device is gone: stay stopped.
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (kind_ == kIoKindPacket && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 &&
-        poll_.Restart(OnPoll)) {
-      a_.status[kLastErrno] = soerr;
-    } else {
-      a_.status[kLastErrno] = -status;
-      release = poll_.Stopped();
-    }
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
+  return TxResult(a_, sent, err);
 }
 
 }  // namespace

@@ -87,6 +87,7 @@
 #include <memory>
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -104,43 +105,43 @@ constexpr uint32_t kRxBlocks = 16;
 /* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket2_hdr. */
 constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
 
-inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-class RingIo : public Napi::ObjectWrap<RingIo> {
+class RingIo : public PolledIo<RingIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeRingIo",
                        {InstanceMethod<&RingIo::Rx>("rx"), InstanceMethod<&RingIo::Tx>("tx"),
-                        InstanceMethod<&RingIo::StartPoll>("startPoll"), InstanceMethod<&RingIo::StopPoll>("stopPoll"),
-                        InstanceMethod<&RingIo::Close>("close"), InstanceMethod<&RingIo::ReleaseFd>("releaseFd")});
+                        InstanceMethod("startPoll", &RingIo::StartPoll), InstanceMethod("stopPoll", &RingIo::StopPoll),
+                        InstanceMethod("close", &RingIo::Close), InstanceMethod("releaseFd", &RingIo::ReleaseFd)});
   }
   explicit RingIo(const Napi::CallbackInfo& info);
-  ~RingIo() override { Teardown(); }
+  ~RingIo() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+  friend class PolledIo<RingIo>;
 
   const char* Setup(int ifindex, bool vnet, uint32_t block_size);
   int RxRing(uint32_t n);
   int RecvCopy(uint32_t off);
   void DiscardQueued();
   int TxRing(uint32_t n);
-  int Kick();
-  int SendSide(const uint8_t* data, uint32_t len);
+  /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
+  int Kick() { return SendRetry(fd_, nullptr, 0); }
   void Unmap();
-  void Teardown();
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
+  /* Unmap the rings and close the side socket; the ring socket is PolledIo's (close/releaseFd). */
+  void FreeSide() {
+    Unmap();
+    if (side_fd_ >= 0) close(side_fd_);
+    side_fd_ = -1;
+  }
+  int PollFd() const { return fd_; }
+  std::string PollSubject() const { return "fd " + std::to_string(fd_); }
+  /* As io.cc's: a link that went down reports ENETDOWN as POLLERR; cleared, polling goes on. */
+  int PollErrorFd() const { return fd_; }
 
-  int fd_ = -1;
   int side_fd_ = -1;
   bool vnet_ = false;
-  Readable poll_;
 
   uint8_t* map_ = nullptr;
   size_t map_len_ = 0;
@@ -150,31 +151,18 @@ class RingIo : public Napi::ObjectWrap<RingIo> {
   uint8_t* tx_ring_ = nullptr;
   uint32_t tx_frames_ = 0;
   uint32_t tx_head_ = 0;
-
-  BurstArrays a_;
-  std::vector<Napi::ObjectReference> keep_;  // the JS-owned memory a_ points into
 };
 
-RingIo::RingIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingIo>(info) {
+RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   Napi::Env env = info.Env();
-  const char* usage =
-      "createRingIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
-      "{ifindex, vnetHdr, blockSize})";
-  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
-    ThrowType(env, usage);
-    return;
-  }
-  Napi::Object opts = info[9].As<Napi::Object>();
-  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
-  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  int ifindex = 0;
+  Napi::Object opts;
+  if (!ParseSocketIoArgs(info, "createRingIo", "blockSize", &fd_, &ifindex, &vnet_, &opts)) return;
   const uint32_t block_size = opts.Get("blockSize").ToNumber().Uint32Value();
-  fd_ = info[0].As<Napi::Number>().Int32Value();
   const char* failed = Setup(ifindex, vnet_, block_size);
   if (failed != nullptr) {
     const int err = errno;
-    Unmap();
-    if (side_fd_ >= 0) close(side_fd_);
-    side_fd_ = -1;
+    FreeSide();
     // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
     struct tpacket_req none;
     memset(&none, 0, sizeof none);
@@ -260,15 +248,6 @@ void RingIo::DiscardQueued() {
   }
 }
 
-void RingIo::Teardown() {
-  poll_.ReleaseHandle();
-  Unmap();
-  if (side_fd_ >= 0) close(side_fd_);
-  side_fd_ = -1;
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
-
 Napi::Value RingIo::Rx(const Napi::CallbackInfo& info) {
   const uint32_t want = BurstCount(info, a_.rx_burst);
   if (want == 0) return Napi::Number::New(info.Env(), 0);
@@ -333,24 +312,6 @@ int RingIo::RecvCopy(uint32_t off) {
   return static_cast<int>(r);
 }
 
-/* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
-int RingIo::Kick() {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(fd_, nullptr, 0, MSG_DONTWAIT) >= 0) return 0;
-    // EINTR, or a pending ENETDOWN left by a link that went down and up: once more.
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
-int RingIo::SendSide(const uint8_t* data, uint32_t len) {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(side_fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
 int RingIo::TxRing(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
@@ -367,17 +328,8 @@ int RingIo::TxRing(uint32_t n) {
         if (k != 0 && k != EAGAIN && k != ENOBUFS) err = k;
         queued = 0;
       }
-      const int r = SendSide(a_.pool + off, len);
-      if (r == 0) {
-        sent++;
-      } else if (FrameError(r)) {
-        err = r;
-        a_.status[kTxRejected]++;
-      } else {
-        err = r;
-        a_.status[kTxStopped] = 1;
-        break;
-      }
+      const int r = SendRetry(side_fd_, a_.pool + off, len);
+      if (!TallyFrame(a_, r, &sent, &err)) break;
       continue;
     }
     auto* h = reinterpret_cast<struct tpacket2_hdr*>(tx_ring_ + static_cast<size_t>(tx_head_) * kFrameSize);
@@ -413,60 +365,7 @@ int RingIo::TxRing(uint32_t n) {
     }
     // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
-}
-
-Napi::Value RingIo::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, fd_, this, OnPoll, "linc:port-poll", "closed port", "fd " + std::to_string(fd_));
-}
-
-Napi::Value RingIo::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
-Napi::Value RingIo::Close(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fd is closed
-  Teardown();
-  return info.Env().Undefined();
-}
-
-/* releaseFd() -> fd | -1: unmaps the rings and closes the side socket; the ring socket is the caller's to close. */
-Napi::Value RingIo::ReleaseFd(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fd is handed over
-  Unmap();
-  if (side_fd_ >= 0) close(side_fd_);
-  side_fd_ = -1;
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
-}
-
-void RingIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  RingIo* io = static_cast<RingIo*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void RingIo::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  bool release = false;
-  if (status < 0) {
-    // As io.cc: a link that went down reports ENETDOWN as POLLERR; clear it and keep polling.
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0 && poll_.Restart(OnPoll)) {
-      a_.status[kLastErrno] = soerr;
-    } else {
-      a_.status[kLastErrno] = -status;
-      release = poll_.Stopped();
-    }
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
+  return TxResult(a_, sent, err);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
  * tapInfo, closeFd) live in open.cc; the per-burst I/O object lives in io.cc
  * (ring.cc: the same with TPACKET rings; xdp.cc: with an AF_XDP socket and
  * its XDP program, xdp-prog.cc), what they share (burst
- * arrays, their argument check) in burst.h;
+ * arrays, their argument check) in burst.h, their poll glue in burst-io.h;
  * the kernel's link notifications (a NETLINK_ROUTE socket) in netlink.cc;
  * the readiness handle and startPoll/stopPoll of all three in fd-poll.cc;
  * the interface locks (flock) in lock.cc;

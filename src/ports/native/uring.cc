@@ -147,9 +147,7 @@ class LiburingBurst : public UringBurst {
         }
       }
     }
-    a_.status[kLastErrno] = err;
-    if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-    return static_cast<int>(sent);
+    return TxResult(a_, sent, err);
   }
 
  private:

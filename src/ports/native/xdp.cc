@@ -74,6 +74,7 @@
 
 #include <vector>
 
+#include "burst-io.h"
 #include "burst.h"
 #include "fd-poll.h"
 #include "layout.h"
@@ -95,32 +96,23 @@ constexpr uint32_t kMaxXdpFrame = kChunk - 256;
 constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
 constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
 
-inline uint32_t LoadAcquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-inline void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
-class XdpIo : public Napi::ObjectWrap<XdpIo> {
+class XdpIo : public PolledIo<XdpIo> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeXdpIo",
                        {InstanceMethod<&XdpIo::Rx>("rx"), InstanceMethod<&XdpIo::Tx>("tx"),
-                        InstanceMethod<&XdpIo::StartPoll>("startPoll"), InstanceMethod<&XdpIo::StopPoll>("stopPoll"),
-                        InstanceMethod<&XdpIo::Close>("close"), InstanceMethod<&XdpIo::ReleaseFd>("releaseFd"),
+                        InstanceMethod("startPoll", &XdpIo::StartPoll), InstanceMethod("stopPoll", &XdpIo::StopPoll),
+                        InstanceMethod("close", &XdpIo::Close), InstanceMethod("releaseFd", &XdpIo::ReleaseFd),
                         InstanceMethod<&XdpIo::KernelDrops>("kernelDrops")});
   }
   explicit XdpIo(const Napi::CallbackInfo& info);
-  ~XdpIo() override {
-    poll_.ReleaseHandle();
-    TearDownXdp();
-    if (fd_ >= 0) close(fd_);
-  }
+  ~XdpIo() override { CloseAll(); }
 
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
-  Napi::Value StartPoll(const Napi::CallbackInfo& info);
-  Napi::Value StopPoll(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value ReleaseFd(const Napi::CallbackInfo& info);
+  friend class PolledIo<XdpIo>;
   Napi::Value KernelDrops(const Napi::CallbackInfo& info);
 
   const char* Setup(int ifindex, uint32_t link_flags);
@@ -129,45 +121,28 @@ class XdpIo : public Napi::ObjectWrap<XdpIo> {
   int TxXsk(uint32_t n);
   void Reap();
   int Kick();
-  int SendPacket(const uint8_t* data, uint32_t len);
   void TearDownXdp();
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void HandlePoll(int status);
+  void FreeSide() { TearDownXdp(); }  // detaches the program; the packet socket is PolledIo's (close/releaseFd)
+  int PollFd() const { return ep_; }  // the AF_XDP socket and the packet socket
+  std::string PollSubject() const { return "xsk fd " + std::to_string(xsk_); }
+  int PollErrorFd() const { return -1; }  // an error stops polling
 
-  int fd_ = -1;  // the port's packet socket
   int xsk_ = -1, map_fd_ = -1, prog_fd_ = -1, link_fd_ = -1, ep_ = -1;
   bool vnet_ = false;
-  Readable poll_;
   uint8_t* umem_ = nullptr;
   Ring fill_, comp_, rx_, tx_;
   uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
   std::vector<uint64_t> tx_free_;  // free tx chunk addresses (a stack, sized once)
-  std::vector<struct mmsghdr> msgs_;   // recvmmsg scratch for the packet socket, sized once
-  std::vector<struct iovec> iov_;
-  std::vector<uint8_t> ctl_;
-
-  BurstArrays a_;
-  std::vector<Napi::ObjectReference> keep_;
+  PacketRxScratch pkt_rx_;  // recvmmsg scratch for the packet socket
 };
 
-XdpIo::XdpIo(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XdpIo>(info) {
+XdpIo::XdpIo(const Napi::CallbackInfo& info) : PolledIo<XdpIo>(info) {
   Napi::Env env = info.Env();
-  const char* usage =
-      "createXdpIo(fd, pool: ArrayBuffer, rxOff, rxCap, rxLen, rxTci, txOff, txLen (Uint32Array), status: Int32Array, "
-      "{ifindex, vnetHdr, linkFlags})";
-  if (!info[0].IsNumber() || !info[9].IsObject() || !ParseBurstArgs(info, 1, &a_, &keep_)) {
-    ThrowType(env, usage);
-    return;
-  }
-  Napi::Object opts = info[9].As<Napi::Object>();
-  const int ifindex = opts.Get("ifindex").ToNumber().Int32Value();
-  vnet_ = opts.Get("vnetHdr").ToBoolean().Value();
+  int ifindex = 0;
+  Napi::Object opts;
+  if (!ParseSocketIoArgs(info, "createXdpIo", "linkFlags", &fd_, &ifindex, &vnet_, &opts)) return;
   const uint32_t link_flags = opts.Get("linkFlags").ToNumber().Uint32Value();
-  const int fd = info[0].As<Napi::Number>().Int32Value();
-  fd_ = fd;
-  msgs_.resize(a_.rx_burst);
-  iov_.resize(a_.rx_burst);
-  ctl_.resize(CMSG_SPACE(sizeof(struct tpacket_auxdata)) * a_.rx_burst + 1);
+  pkt_rx_.Size(a_.rx_burst);
   const char* failed = Setup(ifindex, link_flags);
   if (failed != nullptr) {
     const int err = errno;
@@ -318,47 +293,12 @@ int XdpIo::RxXsk(uint32_t n) {
   return static_cast<int>(got);
 }
 
-/*
- * Frames rx slots from..n-1 get from the packet socket (PACKET_VNET_HDR as the port set it; a VLAN tag the
- * kernel stripped in PACKET_AUXDATA): the total count of frames in the burst.
- */
+/* Frames rx slots from..n-1 get from the packet socket (GSO super-frames the program passed): the burst's total. */
 int XdpIo::RxPacket(uint32_t from, uint32_t n) {
-  const size_t space = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-  for (uint32_t i = from; i < n; i++) {
-    if (!a_.InPool(a_.rx_off[i], a_.rx_cap)) return static_cast<int>(from);
-    iov_[i] = {a_.pool + a_.rx_off[i], a_.rx_cap};
-    struct msghdr& h = msgs_[i].msg_hdr;
-    memset(&h, 0, sizeof h);
-    h.msg_iov = &iov_[i];
-    h.msg_iovlen = 1;
-    h.msg_control = ctl_.data() + i * space;
-    h.msg_controllen = space;
-  }
-  const int r = recvmmsg(fd_, msgs_.data() + from, n - from, MSG_DONTWAIT, nullptr);
-  if (r <= 0) return static_cast<int>(from);
-  uint32_t kept = from;
-  for (uint32_t j = from; j < from + static_cast<uint32_t>(r); j++) {
-    struct msghdr& h = msgs_[j].msg_hdr;
-    if (h.msg_flags & MSG_TRUNC) {
-      a_.status[kRxTruncated]++;
-      continue;
-    }
-    uint32_t tci = 0;
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA || c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata))) continue;
-      struct tpacket_auxdata aux;
-      memcpy(&aux, CMSG_DATA(c), sizeof aux);
-      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-        tci = aux.tp_vlan_tci | kRxTciPresent;
-        if ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid == ETH_P_8021AD) tci |= kRxTciTpid8021ad;
-      }
-    }
-    if (kept != j) memmove(a_.pool + a_.rx_off[kept], a_.pool + a_.rx_off[j], msgs_[j].msg_len);
-    a_.rx_len[kept] = msgs_[j].msg_len;
-    a_.rx_tci[kept] = tci;
-    kept++;
-  }
-  return static_cast<int>(kept);
+  const int r = RecvPacketBurst(fd_, a_, pkt_rx_, from, n);
+  if (r >= 0) return r;
+  a_.status[kLastErrno] = 0;  // nothing passed (EAGAIN): no error of this burst
+  return static_cast<int>(from);
 }
 
 /* Completed tx chunks back to the free stack. */
@@ -385,14 +325,6 @@ int XdpIo::Kick() {
   return LoadAcquire(tx_.consumer) == tx_prod_ ? 0 : EAGAIN;
 }
 
-int XdpIo::SendPacket(const uint8_t* data, uint32_t len) {
-  for (int tries = 0; tries < 3; tries++) {
-    if (send(fd_, data, len, MSG_DONTWAIT) >= 0) return 0;
-    if (errno != EINTR && errno != ENETDOWN) return errno;
-  }
-  return errno;
-}
-
 int XdpIo::TxXsk(uint32_t n) {
   const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
   Reap();
@@ -415,17 +347,8 @@ int XdpIo::TxXsk(uint32_t n) {
         if (k != 0 && k != EAGAIN) err = k;
         queued = 0;
       }
-      const int r = hdr != 0 ? SendPacket(frame, len) : EMSGSIZE;
-      if (r == 0) {
-        sent++;
-      } else if (FrameError(r)) {
-        err = r;
-        a_.status[kTxRejected]++;
-      } else {
-        err = r;
-        a_.status[kTxStopped] = 1;
-        break;
-      }
+      const int r = hdr != 0 ? SendRetry(fd_, frame, len) : EMSGSIZE;
+      if (!TallyFrame(a_, r, &sent, &err)) break;
       continue;
     }
     if (tx_free_.empty()) {
@@ -466,9 +389,7 @@ int XdpIo::TxXsk(uint32_t n) {
     }
     // Otherwise descriptors the kernel has not taken yet (a busy device) stay posted and leave with the next kick.
   }
-  a_.status[kLastErrno] = err;
-  if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
-  return static_cast<int>(sent);
+  return TxResult(a_, sent, err);
 }
 
 /* kernelDrops() -> frames the kernel could not deliver to the socket since it was made (XDP_STATISTICS), or -1. */
@@ -478,50 +399,6 @@ Napi::Value XdpIo::KernelDrops(const Napi::CallbackInfo& info) {
   socklen_t len = sizeof st;
   if (xsk_ < 0 || getsockopt(xsk_, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) return Napi::Number::New(info.Env(), -1);
   return Napi::Number::New(info.Env(), static_cast<double>(st.rx_dropped + st.rx_ring_full));
-}
-
-Napi::Value XdpIo::StartPoll(const Napi::CallbackInfo& info) {
-  return poll_.Start(info, this, ep_, this, OnPoll, "linc:port-poll", "closed port", "xsk fd " + std::to_string(xsk_));
-}
-
-Napi::Value XdpIo::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.Stop(this);
-  return info.Env().Undefined();
-}
-
-Napi::Value XdpIo::Close(const Napi::CallbackInfo& info) {
-  poll_.Release(this);  // before the fds are closed
-  TearDownXdp();
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-  return info.Env().Undefined();
-}
-
-/* releaseFd() -> fd | -1: detaches the program and frees the XDP side; the packet socket is the caller's to close. */
-Napi::Value XdpIo::ReleaseFd(const Napi::CallbackInfo& info) {
-  poll_.Release(this);
-  TearDownXdp();
-  const int fd = fd_;
-  fd_ = -1;
-  return Napi::Number::New(info.Env(), fd);
-}
-
-void XdpIo::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  XdpIo* io = static_cast<XdpIo*>(handle->data);
-  if (io != nullptr) io->HandlePoll(status);
-}
-
-void XdpIo::HandlePoll(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Object self = Value();
-  bool release = false;
-  if (status < 0) {
-    a_.status[kLastErrno] = -status;
-    release = poll_.Stopped();
-  }
-  poll_.Call(env, self);
-  if (release) Unref();
 }
 
 }  // namespace
