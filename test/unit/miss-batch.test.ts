@@ -14,8 +14,7 @@ import { Classifier, ClsStat, NO_RULE } from '../../src/datapath/rules/classifie
 import { MissBatchStat } from '../../src/datapath/rules/miss-batch.js';
 import { K, KEY_WORDS } from '../../src/flow/key.js';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
-import { obtainGc } from '../helpers/gc.js';
-import { apply, gotoTable, inPort, out, setup, type Harness } from '../helpers/of-harness.js';
+import { apply, gotoTable, heapGrowthForwarding, inPort, out, setup, type Harness } from '../helpers/of-harness.js';
 import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb, udp } from '../helpers/random-flow-table.js';
 
 /** Words the random rules match on, with the masks they may use. */
@@ -137,31 +136,17 @@ describe('batched misses in the rule pipeline', () => {
 
 describe('batched misses: allocation', () => {
   it('resolve 1e6 frames that all miss the cache (more microflows than cache entries, paths already built) with a flat heap', () => {
-    const gc = obtainGc();
     const h = setup(3, { emc: 1 });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 7n, metadataMask: 0xffn }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });
     const src = h.ports[0];
-    for (const p of h.ports) (p as unknown as { capture: boolean }).capture = false;
     // 16,384 microflows (two per EMC slot) in a random order: almost every frame misses and is resolved in a batch.
     const order = Array.from({ length: 16_384 }, (_, i) => (i * 7919) % 16_384);
     const data = new Uint8Array(22);
     src.setGenerator(order.map((f) => ethFrame('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800, ipv4Udp('10.0.0.1', '10.0.1.1', 1024 + f, 5000 + (f & 1), data))));
-    const srcPort = h.dp.port(1)!;
-    const run = (frames: number) => {
-      for (let i = 0; i < frames; i += 32) {
-        src.offer(32);
-        h.dp.pollPort(srcPort);
-      }
-    };
-    run(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const keysBefore = h.sw.pipeline.missBatchStats[MissBatchStat.Batchable];
-    run(1_000_000);
-    gc();
-    const grown = process.memoryUsage().heapUsed - before;
+    let keysBefore = 0;
+    const grown = heapGrowthForwarding(h, 100_000, 1_000_000, () => (keysBefore = h.sw.pipeline.missBatchStats[MissBatchStat.Batchable]));
     expect(h.ports[1].txFrames + h.ports[2].txFrames).toBe(1_100_000);
     expect(h.sw.pipeline.missBatchStats[MissBatchStat.Batchable] - keysBefore).toBeGreaterThan(500_000);
     expect(grown).toBeLessThan(1024 * 1024);
