@@ -3,7 +3,7 @@
  * Datapath with MemoryPorts, an event sink that records everything, flow-mod
  * and action builders, captured frame fixtures, and independent checksum
  * verifiers (plain reference sums, a bitwise CRC32c) for frames the pipeline
- * edited.
+ * edited, and the heap-growth measure of the allocation tests.
  */
 
 import { readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { OfSwitch, type OfSwitchOptions } from '../../src/openflow/ofproto/of-sw
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import type { FailMode } from '../../src/openflow/ofproto/switch-api.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
+import { obtainGc } from './gc.js';
 
 const FRAMES_DIR = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
 
@@ -196,4 +197,30 @@ export function macNum(s: string): number {
 
 export function ip4Num(s: string): number {
   return s.split('.').reduce((a, h) => a * 256 + Number(h), 0);
+}
+
+/**
+ * The heap growth (bytes, between two forced collections) over `measured`
+ * frames of port 1's generator (MemoryPort.setGenerator), offered and polled
+ * in bursts of 32 with every port only counting what it sends, after `warm`
+ * such frames built every path and cache. `afterWarm` runs between the two
+ * runs (to read counters at the start of the measured one).
+ */
+export function heapGrowthForwarding(h: Harness, warm: number, measured: number, afterWarm?: () => void): number {
+  const gc = obtainGc();
+  for (const p of h.ports) (p as unknown as { capture: boolean }).capture = false;
+  const src = h.ports[0], srcPort = h.dp.port(1)!;
+  const run = (frames: number) => {
+    for (let i = 0; i < frames; i += 32) {
+      src.offer(32);
+      h.dp.pollPort(srcPort);
+    }
+  };
+  run(warm);
+  gc();
+  afterWarm?.();
+  const before = process.memoryUsage().heapUsed;
+  run(measured);
+  gc();
+  return process.memoryUsage().heapUsed - before;
 }

@@ -17,8 +17,7 @@ import { Op } from '../../src/datapath/rules/ops.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
-import { obtainGc } from '../helpers/gc.js';
-import { apply, gotoTable, inPort, layout, loadFrame, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
+import { apply, gotoTable, heapGrowthForwarding, inPort, layout, loadFrame, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -178,25 +177,11 @@ describe('batch-per-flow fast path', () => {
 
 describe('batch path allocation', () => {
   it('forwards 1e6 frames of 4 interleaved flows (outputs-only and set-field programs) with a flat heap', () => {
-    const gc = obtainGc();
     const h = setup(4);
     tables(h);
     const src = h.ports[0];
-    for (const p of h.ports) (p as unknown as { capture: boolean }).capture = false;
     src.setGenerator([5001, 5002, 5003, 5004].flatMap((d) => [frame(d, 1), frame(d, 2, 4001)]));
-    const srcPort = h.dp.port(1)!;
-    const run = (frames: number) => {
-      for (let i = 0; i < frames; i += 32) {
-        src.offer(32);
-        h.dp.pollPort(srcPort);
-      }
-    };
-    run(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    run(1_000_000);
-    gc();
-    const grown = process.memoryUsage().heapUsed - before;
+    const grown = heapGrowthForwarding(h, 100_000, 1_000_000);
     expect(h.ports[1].txFrames + h.ports[2].txFrames + h.ports[3].txFrames).toBe(1_100_000 * 6 / 4);
     expect(grown).toBeLessThan(1024 * 1024);
     expect(pipelineOf(h).stats[PipelineStat.Walks]).toBe(8);

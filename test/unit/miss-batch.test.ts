@@ -13,13 +13,9 @@ import { BatchLookupScratch, countLookup, lookupBatch } from '../../src/datapath
 import { Classifier, ClsStat, NO_RULE } from '../../src/datapath/rules/classifier.js';
 import { MissBatchStat } from '../../src/datapath/rules/miss-batch.js';
 import { K, KEY_WORDS } from '../../src/flow/key.js';
-import { OFPP } from '../../src/openflow/codec/v13/enums.js';
-import type { Action } from '../../src/openflow/codec/v13/actions.js';
-import type { Instruction } from '../../src/openflow/codec/v13/instructions.js';
-import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
-import { obtainGc } from '../helpers/gc.js';
-import { apply, gotoTable, inPort, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
+import { apply, gotoTable, heapGrowthForwarding, inPort, out, setup, type Harness } from '../helpers/of-harness.js';
+import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb, udp } from '../helpers/random-flow-table.js';
 
 /** Words the random rules match on, with the masks they may use. */
 const FIELDS: [number, number[]][] = [
@@ -72,73 +68,14 @@ describe('lookupBatch', () => {
   });
 });
 
-const ip4 = { field: 'eth_type', value: 0x0800 } as const;
-const udp = { field: 'ip_proto', value: 17 } as const;
-
-/** A UDP frame of microflow `flow` (source and destination vary) carrying `seq` in its payload. */
-function frame(flow: number, seq: number): Uint8Array {
-  const data = new Uint8Array(22);
-  data[0] = seq >> 8;
-  data[1] = seq & 0xff;
-  return ethFrame('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800, ipv4Udp(`10.0.0.${1 + (flow & 3)}`, `10.0.1.${flow >> 2}`, 4000 + (flow & 1), 5000 + (flow % 3), data));
-}
-
-/** One random rule: table, priority, a match, instructions (forward gotos only). */
-const ruleArb = fc.record({
-  table: fc.nat(3),
-  priority: fc.nat(3),
-  match: fc.subarray(['in_port', 'ipv4_src', 'ipv4_dst', 'udp_dst', 'metadata'] as const),
-  values: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(2), fc.nat(2)),
-  actions: fc.array(fc.constantFrom('out2', 'out3', 'out4', 'controller', 'set_dst', 'write_out3', 'meta', 'meta'), { maxLength: 3 }),
-  goto: fc.nat(3),
-});
-
-type Rule = typeof ruleArb extends fc.Arbitrary<infer R> ? R : never;
-
-function install(h: Harness, rules: Rule[]): void {
-  // Table 0 always sends what no rule of it takes on to table 1, metadata 1 written: later tables see traffic.
-  h.flow({ tableId: 0, priority: 1, match: [], instructions: [{ type: 'write_metadata', metadata: 1n, metadataMask: 0xffn }, gotoTable(1)] });
-  for (const r of rules) {
-    const match: Oxm[] = [];
-    const [a, b, c, d, e] = r.values;
-    if (r.match.includes('in_port')) match.push(inPort(1 + (a % 2)));
-    if (r.match.some((m) => m !== 'in_port' && m !== 'metadata')) match.push(ip4);
-    if (r.match.includes('ipv4_src')) match.push({ field: 'ipv4_src', value: (0x0a000001 + b) >>> 0 });
-    if (r.match.includes('ipv4_dst')) match.push({ field: 'ipv4_dst', value: (0x0a000100 + c) >>> 0 });
-    if (r.match.includes('udp_dst')) match.push(udp, { field: 'udp_dst', value: 5000 + d });
-    if (r.match.includes('metadata')) match.push({ field: 'metadata', value: BigInt(e) });
-    const applied: Action[] = [];
-    const instructions: Instruction[] = [];
-    for (const act of r.actions) {
-      if (act === 'out2') applied.push(out(2));
-      else if (act === 'out3') applied.push(out(3));
-      else if (act === 'out4') applied.push(out(4));
-      else if (act === 'controller') applied.push(out(OFPP.CONTROLLER, 64));
-      else if (act === 'set_dst' && r.match.some((m) => m !== 'in_port' && m !== 'metadata')) applied.push(setField({ field: 'ipv4_dst', value: 0x0a000163 }));
-      else if (act === 'write_out3') instructions.push(write(out(3)));
-      else if (act === 'meta') instructions.push({ type: 'write_metadata', metadata: BigInt(e), metadataMask: 0xffn });
-    }
-    if (applied.length > 0) instructions.unshift(apply(...applied));
-    if (r.table + 1 + r.goto <= 3 && r.goto < 2) instructions.push(gotoTable(r.table + 1 + r.goto));
-    try {
-      h.flow({ tableId: r.table, priority: 10 + r.priority, match, instructions });
-    } catch {
-      // duplicate write_actions or the like: skip the rule on both sides alike
-    }
-  }
-}
-
+/** Everything, the table, classifier, pipeline (walk) and EMC counters included: batching must not change any of them. */
 function state(h: Harness) {
   const p = h.sw.pipeline;
   return {
-    taken: h.taken(),
-    packetIns: h.events.packetIns.splice(0),
-    flows: h.sw.tables.tables.slice(0, 4).map((t) => t.list().map((e) => [e.cookie, e.packetCount, e.byteCount])),
+    ...forwardingState(h),
     tables: h.sw.tables.tables.slice(0, 4).map((t) => [...t.counters, ...t.classifier.stats]),
     pipeline: [...p.stats],
     emc: [...p.emc.stats],
-    ports: h.dp.portList.map((d) => [...d.counters.c]),
-    inUse: h.dp.pool.inUse,
   };
 }
 
@@ -148,20 +85,20 @@ describe('batched misses in the rule pipeline', () => {
     fc.assert(
       fc.property(
         fc.array(ruleArb, { minLength: 1, maxLength: 20 }),
-        fc.array(fc.tuple(fc.nat(1), fc.array(fc.nat(23), { minLength: 1, maxLength: 48 })), { minLength: 1, maxLength: 4 }),
+        burstsArb,
         fc.boolean(),
         (rules, bursts, changeMidway) => {
           const batched = setup(4);
           const perFrame = setup(4);
           perFrame.sw.pipeline.batching = false;
-          install(batched, rules);
-          install(perFrame, rules);
+          installRules(batched, rules);
+          installRules(perFrame, rules);
           let seq = 0;
           for (const [round, [port, flows]] of [...bursts, ...bursts].entries()) {
             if (changeMidway && round === bursts.length) {
               for (const h of [batched, perFrame]) h.flow({ tableId: 0, priority: 12, match: [inPort(2)], instructions: [apply(out(4))] });
             }
-            const frames = flows.map((f) => frame(f, seq++));
+            const frames = flows.map((f) => microflowFrame(f, seq++));
             batched.send(port, ...frames);
             perFrame.send(port, ...frames);
           }
@@ -182,7 +119,7 @@ describe('batched misses in the rule pipeline', () => {
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });
     const p = h.sw.pipeline;
-    const burst = Array.from({ length: 32 }, (_, i) => frame(i % 8, i)); // 8 new microflows, each 4 times
+    const burst = Array.from({ length: 32 }, (_, i) => microflowFrame(i % 8, i)); // 8 new microflows, each 4 times
     h.send(0, ...burst);
     const taken = h.taken();
     const onPort = (dst: number) => burst.map((_, i) => i).filter((i) => (i % 8) % 3 === dst);
@@ -199,31 +136,17 @@ describe('batched misses in the rule pipeline', () => {
 
 describe('batched misses: allocation', () => {
   it('resolve 1e6 frames that all miss the cache (more microflows than cache entries, paths already built) with a flat heap', () => {
-    const gc = obtainGc();
     const h = setup(3, { emc: 1 });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 7n, metadataMask: 0xffn }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });
     const src = h.ports[0];
-    for (const p of h.ports) (p as unknown as { capture: boolean }).capture = false;
     // 16,384 microflows (two per EMC slot) in a random order: almost every frame misses and is resolved in a batch.
     const order = Array.from({ length: 16_384 }, (_, i) => (i * 7919) % 16_384);
     const data = new Uint8Array(22);
     src.setGenerator(order.map((f) => ethFrame('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800, ipv4Udp('10.0.0.1', '10.0.1.1', 1024 + f, 5000 + (f & 1), data))));
-    const srcPort = h.dp.port(1)!;
-    const run = (frames: number) => {
-      for (let i = 0; i < frames; i += 32) {
-        src.offer(32);
-        h.dp.pollPort(srcPort);
-      }
-    };
-    run(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const keysBefore = h.sw.pipeline.missBatchStats[MissBatchStat.Batchable];
-    run(1_000_000);
-    gc();
-    const grown = process.memoryUsage().heapUsed - before;
+    let keysBefore = 0;
+    const grown = heapGrowthForwarding(h, 100_000, 1_000_000, () => (keysBefore = h.sw.pipeline.missBatchStats[MissBatchStat.Batchable]));
     expect(h.ports[1].txFrames + h.ports[2].txFrames).toBe(1_100_000);
     expect(h.sw.pipeline.missBatchStats[MissBatchStat.Batchable] - keysBefore).toBeGreaterThan(500_000);
     expect(grown).toBeLessThan(1024 * 1024);

@@ -14,8 +14,7 @@ import { FlowCounter, TableCounter } from '../../src/datapath/rules/flow-table.j
 import { OFPFC, OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
 import { BCAST, udpFrame } from '../helpers/frames.js';
-import { apply, fm, gotoTable, inPort, layout, loadFrame, macNum, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
-import { obtainGc } from '../helpers/gc.js';
+import { apply, fm, gotoTable, heapGrowthForwarding, inPort, layout, loadFrame, macNum, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -372,27 +371,12 @@ describe('exact-match cache equivalence', () => {
 
 describe('allocation', () => {
   it('forwards 1e6 frames through a 2-table pipeline with a flat heap', () => {
-    const gc = obtainGc();
     const h = setup(2, { sw: {} });
     const src = h.ports[0], dst = h.ports[1];
-    (src as unknown as { capture: boolean }).capture = false;
-    (dst as unknown as { capture: boolean }).capture = false;
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 1n, metadataMask: 1n }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'eth_dst', value: macNum(B) }, { field: 'eth_type', value: 0x0800 }], instructions: [apply(setField({ field: 'ip_dscp', value: 10 }), out(2))] });
     src.setGenerator(Array.from({ length: 64 }, (_, i) => udpFrame(B, A, { sport: 2000 + i })));
-    const srcPort = h.dp.port(1)!;
-    const run = (frames: number) => {
-      for (let i = 0; i < frames; i += 32) {
-        src.offer(32);
-        h.dp.pollPort(srcPort);
-      }
-    };
-    run(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    run(1_000_000);
-    gc();
-    const grown = process.memoryUsage().heapUsed - before;
+    const grown = heapGrowthForwarding(h, 100_000, 1_000_000);
     expect(dst.txFrames).toBe(1_100_000);
     expect(grown).toBeLessThan(1024 * 1024);
     expect(h.sw.pipeline.stats[PipelineStat.Walks]).toBe(64);
