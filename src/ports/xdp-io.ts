@@ -23,7 +23,7 @@
  * the same rx call: TCP therefore runs at the packet socket's rate, not
  * AF_XDP's. A TCP flow split between the two sockets (super-frames one way,
  * short segments the other) was reordered between them and its
- * retransmissions lost (iperf3 1-2 Gbit/s against ~8 whole). Frames the
+ * retransmissions lost (iperf3 0.8-2 Gbit/s against ~10 whole). Frames the
  * switch sends with an offload asked for in their vnet header (GSO, partial
  * checksum) leave through the packet socket, which still has PACKET_VNET_HDR.
  *
