@@ -16,10 +16,14 @@
  * in it) without a vnet header; the port's rx gets VNET_HDR_LEN zero bytes
  * before each frame, as the other modes without a header, and
  * markPartialChecksums restores the one offload state that matters there
- * (a partial TCP/UDP checksum from a veth peer). A frame larger than an
- * XSK chunk (a GSO super-frame of a peer with TSO/GSO on) is passed by the
- * program to the stack and read from the packet socket with its vnet
- * header, in the same rx call. Frames the
+ * (a partial checksum from a veth peer, now mostly UDP). A frame larger than an
+ * XSK chunk (a GSO super-frame of a peer with TSO/GSO on) and every TCP
+ * segment (IPv4/IPv6, untagged or one 802.1Q tag) are passed by the program
+ * to the stack and read from the packet socket with their vnet header, in
+ * the same rx call: TCP therefore runs at the packet socket's rate, not
+ * AF_XDP's. A TCP flow split between the two sockets (super-frames one way,
+ * short segments the other) was reordered between them and its
+ * retransmissions lost (iperf3 0.8-2 Gbit/s against ~10 whole). Frames the
  * switch sends with an offload asked for in their vnet header (GSO, partial
  * checksum) leave through the packet socket, which still has PACKET_VNET_HDR.
  *

@@ -14,6 +14,7 @@
  * leaves no program on the interface.
  */
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ async function twoHosts(topo: Topology, subnet: number, extraArgs: string[] = []
   return { nsA, nsB, inA, inB, outA, outB, sw, dst: `10.${subnet}.0.2` };
 }
 
-describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen')))('if: ports with mode=xdp through the switch', () => {
+describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen'), tool('iperf3')))('if: ports with mode=xdp through the switch', () => {
   const topos: Topology[] = [];
   const switches: SwitchProcess[] = [];
 
@@ -121,6 +122,34 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen')))(
       expect(hasXdp(out)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('carries a 256 MiB iperf3 TCP transfer from hosts with offloads on without losing retransmissions (one socket per TCP flow)', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 247);
+    switches.push(h.sw);
+    expect(topo.exec(h.nsA, `ping -c 2 -i 0.2 -W 2 ${h.dst}`)).toMatch(/2 received/);
+    const server = spawn('ip', ['netns', 'exec', h.nsB, 'iperf3', '-s', '-1', '-B', h.dst], { stdio: 'ignore' });
+    try {
+      await sleep(400);
+      const out = JSON.parse(topo.exec(h.nsA, `iperf3 -J -c ${h.dst} -n 256M`, { timeoutMs: 45_000 })) as {
+        end: { sum_sent: { bytes: number; retransmits: number }; sum_received: { bytes: number; bits_per_second: number } };
+      };
+      // The sender's counters (a fresh namespace: they start at 0). A flow split between the packet socket (its
+      // super-frames) and the XSK ring (its short segments) was reordered: ~200 retransmitted segments were lost again
+      // per run (1-2 Gbit/s), against none with the whole flow through one socket.
+      const nstat = topo.exec(h.nsA, 'nstat -az TcpExtTCPLostRetransmit TcpRetransSegs');
+      const counter = (name: string) => Number(new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(nstat)?.[1] ?? NaN);
+      if (process.env.LINC_XDP_TCP_LOG === '1') console.log('iperf3 through mode=xdp', out.end.sum_sent, nstat);
+      expect(out.end.sum_sent.bytes).toBeGreaterThanOrEqual(256 << 20);
+      expect(out.end.sum_received.bytes).toBeGreaterThan(0);
+      expect(counter('TcpExtTCPLostRetransmit')).toBeLessThan(40);
+      // Drops at a busy packet socket retransmit a few hundred of the ~185k segments in every mode: bound them generously.
+      expect(counter('TcpRetransSegs')).toBeLessThan(5000);
+    } finally {
+      server.kill('SIGKILL');
     }
   }, 60_000);
 

@@ -31,7 +31,7 @@
  *       carry no vnet header), and gives the chunks straight back to the
  *       fill ring. No syscall unless the fill ring asks for a wakeup. When
  *       the ring had fewer than n, one recvmmsg on the packet socket takes
- *       what the program passed (GSO super-frames, with their vnet header
+ *       what the program passed (GSO super-frames and TCP, with their vnet header
  *       and PACKET_AUXDATA VLAN tag) into the rest of the burst.
  *   tx: reaps the completion ring, copies each frame (its vnet header
  *       skipped) into a free tx chunk and posts it, then kicks with
@@ -249,7 +249,7 @@ Napi::Value XdpIo::Rx(const Napi::CallbackInfo& info) {
   if (want == 0) return Napi::Number::New(info.Env(), 0);
   if (xsk_ < 0) return Napi::Number::New(info.Env(), -EBADF);
   const int got = RxXsk(want);
-  // The XSK ring ran dry: what the program passed to the stack (GSO super-frames) waits on the packet socket.
+  // The XSK ring ran dry: what the program passed to the stack (GSO super-frames, TCP) waits on the packet socket.
   return Napi::Number::New(info.Env(), static_cast<uint32_t>(got) < want ? RxPacket(static_cast<uint32_t>(got), want) : got);
 }
 
