@@ -13,7 +13,7 @@ set -uo pipefail
 
 # PROGRAM:PACKAGE (the Debian package install-test-deps.sh installs it with)
 programs=(
-  ip:iproute2 ss:iproute2 sysctl:procps ping:iputils-ping
+  ip:iproute2 ss:iproute2 tc:iproute2 sysctl:procps ping:iputils-ping
   iperf3:iperf3 trafgen:netsniff-ng tshark:tshark ovs-ofctl:openvswitch-common
   prometheus:prometheus promtool:prometheus ethtool:ethtool
   python3:python3 cc:gcc g++:g++ make:make

@@ -57,6 +57,12 @@ export interface NativeIo {
   useUring(): number;
 }
 
+/** An Io on a packet socket's kernel rings (createRingIo): a NativeIo that can also kick frames left in its tx ring. */
+export interface NativeRingIo extends NativeIo {
+  /** Kick the tx ring again: 1 while frames still wait in it (a full send buffer), 0 when none does, or -errno. */
+  kick(): number;
+}
+
 /** An Io on an AF_XDP socket (createXdpIo): a NativeIo that can also say the kernel's drops so far. */
 export interface NativeXdpIo extends NativeIo {
   /** Frames the kernel could not put into the socket's rx ring since it was made (XDP_STATISTICS), or -1. */
@@ -118,7 +124,7 @@ export interface NativeBinding {
    * The TPACKET_V3 rx ring and tx ring of a bound packet socket (ring.cc), with the burst arrays of createIo.
    * Throws NativeSysError naming the step that failed, after undoing the steps before it (the fd stays a plain socket).
    */
-  createRingIo(fd: number, ...args: [...NativeBurstArgs, opts: { ifindex: number; vnetHdr: boolean; blockSize: number }]): NativeIo;
+  createRingIo(fd: number, ...args: [...NativeBurstArgs, opts: { ifindex: number; vnetHdr: boolean; blockSize: number; sndBuf?: number }]): NativeRingIo;
   createIo(fd: number, kind: number, ...burst: NativeBurstArgs): NativeIo;
   /**
    * An AF_XDP socket in copy mode with its XDP program attached (linkFlags) on the packet socket's interface (xdp.cc), with

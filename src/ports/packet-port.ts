@@ -14,7 +14,12 @@
  *   limit on locked memory), the port logs one line and uses mmsg on the
  *   same socket. The environment variable LINC_TEST_RING_SETUP_FAIL=1 makes
  *   the ring setup ask the kernel for an invalid block size, so tests can
- *   see that fallback for real.
+ *   see that fallback for real. Frames a kick leaves in the tx ring (the
+ *   socket's send buffer is full) are kicked again on a timer, 1 ms then
+ *   doubling up to 64 ms, at most TX_KICK_MAX_TRIES times, until none waits,
+ *   so they leave on a port that then goes idle; txKickRetries counts those
+ *   kicks. LINC_TEST_RING_SNDBUF=BYTES gives the ring socket that send
+ *   buffer (SO_SNDBUF), so tests can fill it for real.
  * - xdp: an AF_XDP socket in copy mode fed by an XDP program in generic mode
  *   (src/ports/xdp-io.ts, xdp.cc); no vnet header and no VLAN stripping on
  *   rx; the same one-line fallback to mmsg when the kernel refuses it.
@@ -51,8 +56,8 @@
 
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../packet/vnet.js';
-import { isNativeSysError, loadNative, type NativeBinding, type NativeIo } from './native.js';
-import { IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
+import { isNativeSysError, loadNative, type NativeBinding, type NativeIo, type NativeRingIo } from './native.js';
+import { ERRNO_EAGAIN, ERRNO_ENOBUFS, IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { markPartialChecksums, openXdpIo, XdpDrops } from './xdp-io.js';
 import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
@@ -74,6 +79,11 @@ export type PacketIoMode = (typeof PACKET_IO_MODES)[number];
 const RING_BLOCK_SIZE = 1 << 17;
 /** What LINC_TEST_RING_SETUP_FAIL=1 asks for instead: not a page multiple, so PACKET_RX_RING fails with EINVAL. */
 const RING_BLOCK_SIZE_INVALID = 1000;
+
+/** Re-kicks of frames left in the tx ring (see the module comment): first delay, largest delay (ms), most tries per wait. */
+const TX_KICK_FIRST_MS = 1;
+const TX_KICK_MAX_MS = 64;
+const TX_KICK_MAX_TRIES = 64;
 
 const VLAN_TAG_LEN = 4;
 const MAC_BYTES = 12;
@@ -152,6 +162,13 @@ export class PacketPort extends NativePort implements Port {
   private readonly notice: (message: string) => void;
   /** The kernel drops of the AF_XDP socket while mode xdp is in use, else null. */
   private xdpDrops: XdpDrops | null = null;
+  /** The ring Io while mode ring is in use, else null. */
+  private ringIo: NativeRingIo | null = null;
+  /** The pending re-kick of the tx ring, or null. */
+  private kickTimer: NodeJS.Timeout | null = null;
+  private kickTries = 0;
+  /** Kicks of the tx ring made by the timer, not by a txBurst (cumulative). */
+  txKickRetries = 0;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -197,6 +214,7 @@ export class PacketPort extends NativePort implements Port {
   protected override createIo(fd: number): NativeIo {
     this.activeMode = this.mode;
     this.xdpDrops = null;
+    this.ringIo = null;
     if (this.mode === 'xdp') {
       const xdp = openXdpIo(this.native, { fd, ifindex: this.boundIfindex, vnetHdr: this.vnetHdr, pool: this.pool.buffer, rxCap: this.rxCap, arrays: this.ioArrays }, this.name, this.notice);
       if (xdp !== null) this.xdpDrops = new XdpDrops(xdp);
@@ -207,11 +225,13 @@ export class PacketPort extends NativePort implements Port {
     const a = this.ioArrays;
     const blockSize = process.env.LINC_TEST_RING_SETUP_FAIL === '1' ? RING_BLOCK_SIZE_INVALID : RING_BLOCK_SIZE;
     try {
-      return this.native.createRingIo(fd, this.pool.buffer, a.rxOff, this.rxCap, a.rxLen, a.rxTci, a.txOff, a.txLen, a.status, {
+      this.ringIo = this.native.createRingIo(fd, this.pool.buffer, a.rxOff, this.rxCap, a.rxLen, a.rxTci, a.txOff, a.txLen, a.status, {
         ifindex: this.boundIfindex,
         vnetHdr: this.vnetHdr,
         blockSize,
+        ...(process.env.LINC_TEST_RING_SNDBUF !== undefined ? { sndBuf: Number(process.env.LINC_TEST_RING_SNDBUF) } : {}),
       });
+      return this.ringIo;
     } catch (e) {
       const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
       this.notice(`port ${this.name}: kernel rings unavailable (${why}): using recvmmsg/sendmmsg`);
@@ -292,6 +312,49 @@ export class PacketPort extends NativePort implements Port {
     }
     if (this.xdpDrops !== null && got > 0) markPartialChecksums(pool, slots, got);
     return got;
+  }
+
+  override txBurst(pool: PacketPool, slots: Int32Array, n: number): number {
+    const sent = super.txBurst(pool, slots, n);
+    if (this.ringIo !== null) {
+      const errno = this.lastErrno;
+      if (errno === ERRNO_EAGAIN || errno === ERRNO_ENOBUFS) this.scheduleKick();
+    }
+    return sent;
+  }
+
+  /** Kick the tx ring again soon (a timer, not a loop) unless a kick is already due; the delay starts small each wait. */
+  private scheduleKick(): void {
+    if (this.kickTimer !== null) return;
+    this.kickTries = 0;
+    this.armKick(TX_KICK_FIRST_MS);
+  }
+
+  private armKick(ms: number): void {
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = null;
+      const ring = this.ringIo;
+      if (ring === null || this.closed || !this.attached) return;
+      this.txKickRetries++;
+      this.kickTries++;
+      if (ring.kick() === 1 && this.kickTries < TX_KICK_MAX_TRIES) this.armKick(Math.min(ms * 2, TX_KICK_MAX_MS));
+    }, ms);
+    this.kickTimer.unref();
+  }
+
+  private cancelKick(): void {
+    if (this.kickTimer !== null) clearTimeout(this.kickTimer);
+    this.kickTimer = null;
+  }
+
+  override close(): void {
+    this.cancelKick();
+    super.close();
+  }
+
+  override closeOffThread(): Promise<void> {
+    this.cancelKick();
+    return super.closeOffThread();
   }
 
   link(): LinkInfo {

@@ -12,7 +12,8 @@
  * through its new ring, receives a VLAN-tagged frame with its tag in place,
  * hands a lone frame over by itself (its poll callback fires), receives a
  * jumbo frame larger than a ring slot whole (TP_STATUS_COPY), and neither
- * counts nor later sends a burst refused while its link is down.
+ * counts nor later sends a burst refused while its link is down; and frames
+ * a full send buffer left in its tx ring (a slow qdisc) leave by themselves.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PacketPool } from '../../src/packet/pool.js';
+import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
+import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../../src/ports/native-layout.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
@@ -285,4 +288,50 @@ s.send(bytes(f))
     }
     expect(small?.length).toBe(100);
   });
+});
+
+describe.skipIf(missing(netns, tool('ip'), tool('tc')))('PacketPort in ring mode: frames a full send buffer left in the tx ring', () => {
+  const topo = new Topology();
+  const pool = new PacketPool({ slots: 512 });
+  let port: PacketPort | undefined;
+
+  afterAll(() => {
+    port?.close();
+    topo.cleanup();
+  });
+
+  it('re-kicks them on its own: all leave with no further traffic', async () => {
+    const ns = topo.addNamespace('k');
+    const out = topo.ifname('ok');
+    const inner = topo.ifname('ik');
+    topo.veth(inner, out, ns, '10.237.0.1/24');
+    // A slow qdisc holds the frames and a small send buffer (64 KiB, ~20 frames) fills, so the kick stops short.
+    sh(`tc qdisc replace dev ${out} root tbf rate 40mbit burst 16kb limit 4mb`);
+    process.env.LINC_TEST_RING_SNDBUF = String(32 << 10); // the kernel doubles it
+    try {
+      port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 256, mode: 'ring' });
+    } finally {
+      delete process.env.LINC_TEST_RING_SNDBUF;
+    }
+    expect(port.ioMode).toBe('ring');
+    const n = 400;
+    const slots = new Int32Array(n);
+    expect(pool.allocBurst(slots, n)).toBe(n);
+    for (let i = 0; i < n; i++) {
+      const off = pool.dataOff[slots[i]];
+      pool.bytes.fill(0, off - VNET_HDR_LEN, off + 1514);
+      pool.bytes.fill(0xff, off, off + 6);
+      pool.bytes.set([0x02, 0, 0, 0, 0, 0x78, 0x88, 0xb5], off + 6);
+      pool.len[slots[i]] = 1514;
+    }
+    const rx0 = linkStats(ns, inner).rxPackets;
+    expect(port.txBurst(pool, slots, n)).toBe(n);
+    pool.releaseBurst(slots, 0, n);
+    // The send buffer was full when the burst ended: some frames were still in the ring then.
+    expect(port.lastErrno === ERRNO_EAGAIN || port.lastErrno === ERRNO_ENOBUFS).toBe(true);
+    // No more txBurst: the port's own re-kicks send the rest.
+    for (let i = 0; i < 200 && linkStats(ns, inner).rxPackets < rx0 + n; i++) await sleep(50);
+    expect(linkStats(ns, inner).rxPackets).toBe(rx0 + n);
+    expect(port.txKickRetries).toBeGreaterThan(0);
+  }, 30_000);
 });

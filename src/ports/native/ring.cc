@@ -1,11 +1,11 @@
 /*
  * RingIo: the burst I/O object of an AF_PACKET socket with kernel rings
  * (`if:NAME,mode=ring`). Same face as io.cc's Io (rx(n), tx(n), startPoll,
- * stopPoll, close, releaseFd) and the same burst arrays and status indices,
- * so src/ports/native-port.ts drives both alike.
+ * stopPoll, close, releaseFd; plus kick(), see tx) and the same burst arrays
+ * and status indices, so src/ports/native-port.ts drives both alike.
  *
  * createRingIo(fd, pool, rxOff, rxCap, rxLen, rxTci, txOff, txLen, status,
- *              {ifindex, vnetHdr, blockSize}) -> RingIo
+ *              {ifindex, vnetHdr, blockSize, sndBuf?}) -> RingIo
  * takes a socket openPacket made (bound, PACKET_VNET_HDR already set, as
  * the kernel wants it set before any ring) and sets it up:
  *   PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx frame is
@@ -46,7 +46,10 @@
  *       of the same interface (protocol 0: it receives nothing) after the
  *       frames queued before it were kicked, so the order holds. Frames a
  *       kick leaves queued because the device queue is full leave with the
- *       next kick (counted as sent, like a queue); after a hard error (link
+ *       next kick (counted as sent, like a queue; tx then reports EAGAIN in
+ *       status[kLastErrno], also when the kick sent some frames before the
+ *       send buffer filled, and packet-port.ts re-kicks them through kick()
+ *       on a short timer, so they leave without more traffic); after a hard error (link
  *       down) the slots the kernel did not take are taken back and not
  *       counted, as sendmmsg would not have sent them. A malformed frame is
  *       dropped by the kernel (PACKET_LOSS) without a count.
@@ -110,7 +113,7 @@ class RingIo : public PolledIo<RingIo> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeRingIo",
                        {InstanceMethod<&RingIo::Rx>("rx"), InstanceMethod<&RingIo::Tx>("tx"),
-                        InstanceMethod("startPoll", &RingIo::StartPoll), InstanceMethod("stopPoll", &RingIo::StopPoll),
+                        InstanceMethod<&RingIo::TxKick>("kick"), InstanceMethod("startPoll", &RingIo::StartPoll), InstanceMethod("stopPoll", &RingIo::StopPoll),
                         InstanceMethod("close", &RingIo::Close), InstanceMethod("releaseFd", &RingIo::ReleaseFd)});
   }
   explicit RingIo(const Napi::CallbackInfo& info);
@@ -119,6 +122,7 @@ class RingIo : public PolledIo<RingIo> {
  private:
   Napi::Value Rx(const Napi::CallbackInfo& info);
   Napi::Value Tx(const Napi::CallbackInfo& info);
+  Napi::Value TxKick(const Napi::CallbackInfo& info);
   friend class PolledIo<RingIo>;
 
   const char* Setup(int ifindex, bool vnet, uint32_t block_size);
@@ -128,6 +132,13 @@ class RingIo : public PolledIo<RingIo> {
   int TxRing(uint32_t n);
   /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
   int Kick() { return SendRetry(fd_, nullptr, 0); }
+  /* Frames still wait in the tx ring for a kick: the newest slot queued is still SEND_REQUEST (the kernel sends in ring order). */
+  bool TxPending() const {
+    if (tx_ring_ == nullptr) return false;
+    const uint32_t prev = tx_head_ == 0 ? tx_frames_ - 1 : tx_head_ - 1;
+    auto* h = reinterpret_cast<struct tpacket2_hdr*>(tx_ring_ + static_cast<size_t>(prev) * kFrameSize);
+    return LoadAcquire(&h->tp_status) == TP_STATUS_SEND_REQUEST;
+  }
   void Unmap();
   /* Unmap the rings and close the side socket; the ring socket is PolledIo's (close/releaseFd). */
   void FreeSide() {
@@ -174,6 +185,13 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
     setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &zero, sizeof zero);
     fd_ = -1;  // the caller still owns it
     ThrowSys(env, err, failed, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()));
+    return;
+  }
+  // Tests only (packet-port.ts's LINC_TEST_RING_SNDBUF): a small send buffer, so a kick really stops short.
+  const Napi::Value sndbuf = opts.Get("sndBuf");
+  if (sndbuf.IsNumber()) {
+    const int sz = sndbuf.As<Napi::Number>().Int32Value();
+    setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
   }
 }
 
@@ -259,6 +277,14 @@ Napi::Value RingIo::Tx(const Napi::CallbackInfo& info) {
   const uint32_t want = BurstCount(info, a_.tx_burst);
   if (want == 0) return Napi::Number::New(info.Env(), 0);
   return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : TxRing(want));
+}
+
+/* kick(): one more kick of frames a full send buffer left in the tx ring: 1 while some still wait, 0 when none does, or -errno (a hard error: the next tx deals with it). */
+Napi::Value RingIo::TxKick(const Napi::CallbackInfo& info) {
+  if (map_ == nullptr || !TxPending()) return Napi::Number::New(info.Env(), 0);
+  const int k = Kick();
+  if (k != 0 && k != EAGAIN && k != ENOBUFS) return Napi::Number::New(info.Env(), -k);
+  return Napi::Number::New(info.Env(), TxPending() ? 1 : 0);
 }
 
 int RingIo::RxRing(uint32_t n) {
@@ -365,6 +391,8 @@ int RingIo::TxRing(uint32_t n) {
     }
     // Otherwise frames the kick could not send yet (queue full) stay in their slots and leave with the next kick.
   }
+  // A kick that sent some frames and then met a full socket send buffer returns a count, not EAGAIN: say it.
+  if (err == 0 && TxPending()) err = EAGAIN;
   return TxResult(a_, sent, err);
 }
 
