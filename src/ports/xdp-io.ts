@@ -21,7 +21,9 @@
  * segment (IPv4/IPv6, untagged or one 802.1Q tag) are passed by the program
  * to the stack and read from the packet socket with their vnet header, in
  * the same rx call: TCP therefore runs at the packet socket's rate, not
- * AF_XDP's. A TCP flow split between the two sockets (super-frames one way,
+ * AF_XDP's. The rx call reads the packet socket first, for a quarter of the
+ * burst, while it has frames (and probes it every 8th burst the ring alone
+ * would fill), so a flood that keeps the AF_XDP ring full cannot starve it. A TCP flow split between the two sockets (super-frames one way,
  * short segments the other) was reordered between them and its
  * retransmissions lost (iperf3 0.8-2 Gbit/s against ~10 whole). Frames the
  * switch sends with an offload asked for in their vnet header (GSO, partial

@@ -6,7 +6,8 @@
  * through the packet socket), and VLAN-tagged frames; the program is attached while the switch runs
  * and gone after SIGTERM; a port added at run time through the admin socket
  * attaches one, and removing it (or killing the switch) detaches it; the
- * socket's kernel drops (XDP_STATISTICS) are counted under a flood. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
+ * socket's kernel drops (XDP_STATISTICS) are counted under a flood; a TCP
+ * transfer (packet socket) completes while a flood overruns the AF_XDP ring. The setup forced to fail (LINC_TEST_XDP_SETUP_FAIL=1)
  * logs one line per port and the ports forward with mmsg. A PacketPort in
  * xdp mode: receives a tagged frame with its tag in place, re-binds (a new
  * program on the new interface) when the veth is re-created, neither counts
@@ -189,6 +190,41 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen'), t
     expect(drops).toBeGreaterThan(0);
     // Every frame the veth received reached the switch or was counted as a kernel drop.
     expect(rx + drops).toBe(vethRx);
+  }, 60_000);
+
+  it('a TCP transfer through the packet socket completes while a flood fills the AF_XDP ring of the same port', async () => {
+    const topo = new Topology();
+    topos.push(topo);
+    const h = await twoHosts(topo, 248, ['--metrics', '127.0.0.1:0']);
+    switches.push(h.sw);
+    const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+    const port1 = async () => {
+      const m = await (await fetch(url)).text();
+      return { rx: metricValue(m, 'linc_port_rx_packets_total', { port: '1' }), drops: metricValue(m, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' }) };
+    };
+    expect(topo.exec(h.nsA, `ping -c 2 -i 0.2 -W 2 ${h.dst}`)).toMatch(/2 received/);
+    // Non-TCP 60 B frames (the program redirects them to the AF_XDP socket) from the same host, without end, from
+    // two trafgens: more than the switch reads, so the AF_XDP ring stays full and overflows (kernel drops).
+    const frame = rawFrame(linkMac(h.nsB, h.inB), linkMac(h.nsA, h.inA));
+    const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-fair-'));
+    const floods = [startFlood(h.nsA, h.inA, frame, { dir }), startFlood(h.nsA, h.inA, frame, { dir })];
+    try {
+      const p0 = await port1();
+      await sleep(500);
+      // TCP goes to the packet socket; a deadline far beyond its time on an idle port (well under a second).
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('TCP transfer starved by the flood')), 40_000)));
+      const r = await Promise.race([tcpTransfer(h.nsA, h.nsB, h.dst, 2 << 20, 5011), deadline]).finally(() => clearTimeout(timer));
+      const p1 = await port1();
+      expect(r.receivedBytes).toBe(2 << 20);
+      expect(r.receivedSha).toBe(r.sentSha);
+      // The flood was still arriving through the port, and overflowing its ring, during the transfer.
+      expect(p1.rx - p0.rx).toBeGreaterThan(10_000);
+      expect(p1.drops - p0.drops).toBeGreaterThan(0);
+    } finally {
+      for (const f of floods) await f.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('falls back to recvmmsg/sendmmsg with one log line when the kernel refuses the attach, and forwards', async () => {

@@ -29,10 +29,14 @@
  *   rx: takes the rx ring's descriptors, writes each frame into the pool at
  *       rxOff[i] after VNET_HDR_LEN zero bytes when vnetHdr (XDP frames
  *       carry no vnet header), and gives the chunks straight back to the
- *       fill ring. No syscall unless the fill ring asks for a wakeup. When
- *       the ring had fewer than n, one recvmmsg on the packet socket takes
- *       what the program passed (GSO super-frames and TCP, with their vnet header
- *       and PACKET_AUXDATA VLAN tag) into the rest of the burst.
+ *       fill ring. No syscall unless the fill ring asks for a wakeup. The
+ *       packet socket holds what the program passed (GSO super-frames and
+ *       TCP, with their vnet header and PACKET_AUXDATA VLAN tag); a recvmmsg
+ *       reads it into the burst: first, for a quarter of it, when the ring
+ *       alone would fill the burst and the socket gave frames last time (or
+ *       on every 8th such burst, so an empty socket costs one EAGAIN per 8
+ *       full bursts); and after the ring, into the rest, when the ring ran
+ *       dry. A flood into the ring therefore cannot starve the stack's share.
  *   tx: reaps the completion ring, copies each frame (its vnet header
  *       skipped) into a free tx chunk and posts it, then kicks with
  *       sendto() (copy mode transmits inside that call, a batch of 32 at a
@@ -95,6 +99,8 @@ constexpr uint32_t kTxBatch = 32;
 constexpr uint32_t kMaxXdpFrame = kChunk - 256;
 constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
 constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
+/* While the XSK ring fills whole bursts and the packet socket was empty, it is still read every this many bursts. */
+constexpr uint32_t kPacketProbe = 8;
 
 
 class XdpIo : public PolledIo<XdpIo> {
@@ -116,7 +122,7 @@ class XdpIo : public PolledIo<XdpIo> {
   Napi::Value KernelDrops(const Napi::CallbackInfo& info);
 
   const char* Setup(int ifindex, uint32_t link_flags);
-  int RxXsk(uint32_t n);
+  int RxXsk(uint32_t from, uint32_t n);
   int RxPacket(uint32_t from, uint32_t n);
   int TxXsk(uint32_t n);
   void Reap();
@@ -134,6 +140,8 @@ class XdpIo : public PolledIo<XdpIo> {
   uint32_t rx_cons_ = 0, fill_prod_ = 0, tx_prod_ = 0, comp_cons_ = 0;
   std::vector<uint64_t> tx_free_;  // free tx chunk addresses (a stack, sized once)
   PacketRxScratch pkt_rx_;  // recvmmsg scratch for the packet socket
+  bool pkt_pending_ = false;  // the packet socket's last read gave frames: read its share first next burst
+  uint32_t pkt_skipped_ = 0;  // full-ring bursts since the packet socket was last read
 };
 
 XdpIo::XdpIo(const Napi::CallbackInfo& info) : PolledIo<XdpIo>(info) {
@@ -248,9 +256,27 @@ Napi::Value XdpIo::Rx(const Napi::CallbackInfo& info) {
   const uint32_t want = BurstCount(info, a_.rx_burst);
   if (want == 0) return Napi::Number::New(info.Env(), 0);
   if (xsk_ < 0) return Napi::Number::New(info.Env(), -EBADF);
-  const int got = RxXsk(want);
-  // The XSK ring ran dry: what the program passed to the stack (GSO super-frames, TCP) waits on the packet socket.
-  return Napi::Number::New(info.Env(), static_cast<uint32_t>(got) < want ? RxPacket(static_cast<uint32_t>(got), want) : got);
+  // What the program passed to the stack (GSO super-frames, TCP) waits on the packet socket. Read it first, for a
+  // quarter of the burst, when it had frames last time or on every kPacketProbe-th burst the XSK ring would fill
+  // alone (an empty socket then costs one recvmmsg per kPacketProbe such bursts, not one each); then the XSK ring;
+  // then the packet socket again for what is left when the ring ran dry. A UDP flood filling the ring every burst
+  // thus leaves the packet socket a quarter of each burst instead of nothing.
+  uint32_t got = 0;
+  bool pkt_more = true;  // the packet socket may hold more than it gave (or was not read)
+  const uint32_t in_ring = LoadAcquire(rx_.producer) - rx_cons_;
+  if (in_ring >= want && (pkt_pending_ || ++pkt_skipped_ >= kPacketProbe)) {
+    pkt_skipped_ = 0;
+    const uint32_t share = want / 4 > 0 ? want / 4 : 1;
+    got = static_cast<uint32_t>(RxPacket(0, share));
+    pkt_pending_ = got > 0;
+    pkt_more = got == share;
+  }
+  got = static_cast<uint32_t>(RxXsk(got, want));
+  if (got < want && pkt_more) {
+    got = static_cast<uint32_t>(RxPacket(got, want));
+    pkt_pending_ = got == want;
+  }
+  return Napi::Number::New(info.Env(), got);
 }
 
 Napi::Value XdpIo::Tx(const Napi::CallbackInfo& info) {
@@ -260,11 +286,12 @@ Napi::Value XdpIo::Tx(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), xsk_ < 0 ? -EBADF : TxXsk(want));
 }
 
-int XdpIo::RxXsk(uint32_t n) {
+/* Frames rx slots from..n-1 get from the XSK rx ring: the burst's total. */
+int XdpIo::RxXsk(uint32_t from, uint32_t n) {
   const uint32_t hdr = vnet_ ? static_cast<uint32_t>(kVnetHdrLen) : 0;
   const uint32_t avail = LoadAcquire(rx_.producer) - rx_cons_;
-  const uint32_t take = avail < n ? avail : n;
-  uint32_t got = 0;
+  const uint32_t take = avail < n - from ? avail : n - from;
+  uint32_t got = from;
   for (uint32_t i = 0; i < take; i++) {
     const struct xdp_desc& d = rx_.Descs()[(rx_cons_ + i) & rx_.mask];
     const uint32_t off = a_.rx_off[got];
@@ -293,7 +320,7 @@ int XdpIo::RxXsk(uint32_t n) {
   return static_cast<int>(got);
 }
 
-/* Frames rx slots from..n-1 get from the packet socket (GSO super-frames the program passed): the burst's total. */
+/* Frames rx slots from..n-1 get from the packet socket (what the program passed): the burst's total (from on EAGAIN). */
 int XdpIo::RxPacket(uint32_t from, uint32_t n) {
   const int r = RecvPacketBurst(fd_, a_, pkt_rx_, from, n);
   if (r >= 0) return r;
