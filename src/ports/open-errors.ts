@@ -106,3 +106,13 @@ export function describeOpenError(words: DeviceWords, name: string, e: unknown):
   const text = why ?? `${e.syscall} failed: ${strerror.toLowerCase()} (${e.code})`;
   return new PortOpenError(`${subject(words, name)}: ${text}`, e.code, e.errno, e.syscall, name);
 }
+
+/**
+ * The one line a packet port logs when the kernel refuses a faster I/O mode
+ * (`what`: 'kernel rings', 'AF_XDP') and it falls back to recvmmsg/sendmmsg
+ * on the same socket: "port NAME: WHAT unavailable (SYSCALL: CODE): using recvmmsg/sendmmsg".
+ */
+export function mmsgFallbackNotice(portName: string, what: string, e: unknown): string {
+  const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
+  return `port ${portName}: ${what} unavailable (${why}): using recvmmsg/sendmmsg`;
+}

@@ -60,7 +60,7 @@ import { isNativeSysError, loadNative, type NativeBinding, type NativeIo, type N
 import { ERRNO_EAGAIN, ERRNO_ENOBUFS, IO_KIND_PACKET, RX_TCI_TPID_8021AD } from './native-layout.js';
 import { checkBurst, L2_OVERHEAD, NativePort } from './native-port.js';
 import { markPartialChecksums, openXdpIo, XdpDrops } from './xdp-io.js';
-import { checkIfName, describeOpenError, type DeviceWords } from './open-errors.js';
+import { checkIfName, describeOpenError, mmsgFallbackNotice, type DeviceWords } from './open-errors.js';
 import type { LinkInfo, Port } from './port.js';
 
 /** How open errors speak of an interface opened with a packet socket. */
@@ -233,8 +233,7 @@ export class PacketPort extends NativePort implements Port {
       });
       return this.ringIo;
     } catch (e) {
-      const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
-      this.notice(`port ${this.name}: kernel rings unavailable (${why}): using recvmmsg/sendmmsg`);
+      this.notice(mmsgFallbackNotice(this.name, 'kernel rings', e));
       this.activeMode = 'mmsg';
       return super.createIo(fd);
     }

@@ -39,6 +39,7 @@
 import type { PacketPool } from '../packet/pool.js';
 import { VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 import { isNativeSysError, type NativeBinding, type NativeXdpIo } from './native.js';
+import { mmsgFallbackNotice } from './open-errors.js';
 
 /** XDP_FLAGS_SKB_MODE: generic XDP, which any interface runs. */
 const XDP_FLAGS_SKB_MODE = 1 << 1;
@@ -84,8 +85,7 @@ export function openXdpIo(native: NativeBinding, args: XdpIoArgs, portName: stri
         sleepSync(QUEUE_RELEASE_STEP_MS);
         continue;
       }
-      const why = isNativeSysError(e) ? `${e.syscall}: ${e.code}` : e instanceof Error ? e.message : String(e);
-      notice(`port ${portName}: AF_XDP unavailable (${why}): using recvmmsg/sendmmsg`);
+      notice(mmsgFallbackNotice(portName, 'AF_XDP', e));
       return null;
     }
   }
