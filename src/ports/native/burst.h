@@ -48,6 +48,19 @@ struct BurstArrays {
 
   /* [off, off + len) lies inside the pool. */
   bool InPool(uint32_t off, uint32_t len) const { return off <= pool_len && len <= pool_len - off; }
+
+  /*
+   * Tx frame i's pool offset and length; or false when it is not inside the pool or shorter than min_len:
+   * then it is counted as rejected and *err = EFAULT (the burst goes on without it).
+   */
+  bool TxFrame(uint32_t i, uint32_t min_len, uint32_t* off, uint32_t* len, int* err) {
+    *off = tx_off[i];
+    *len = tx_len[i];
+    if (InPool(*off, *len) && *len >= min_len) return true;
+    *err = EFAULT;
+    status[kTxRejected]++;
+    return false;
+  }
 };
 
 /* Errors that concern one frame only: skip it and go on with the burst. */

@@ -342,12 +342,8 @@ int RingIo::TxRing(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-    if (!a_.InPool(off, len)) {
-      err = EFAULT;
-      a_.status[kTxRejected]++;
-      continue;
-    }
+    uint32_t off, len;
+    if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
     if (len > kFrameSize - kTxDataOff) {
       if (queued > 0) {
         const int k = Kick();

@@ -108,12 +108,8 @@ class LiburingBurst : public UringBurst {
     uint32_t m = 0;
     int err = 0;
     for (uint32_t i = 0; i < n; i++) {
-      const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-      if (!a_.InPool(off, len)) {
-        err = EFAULT;
-        a_.status[kTxRejected]++;
-        continue;
-      }
+      uint32_t off, len;
+      if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
