@@ -130,18 +130,8 @@ class LiburingBurst : public UringBurst {
         a_.status[kTxStopped] = 1;
         return r;
       }
-      for (uint32_t i = 0; i < m; i++) {
-        if (res_[i] >= 0) {
-          sent++;
-          continue;
-        }
-        err = -res_[i];
-        if (FrameError(err)) {
-          a_.status[kTxRejected]++;
-        } else {
-          a_.status[kTxStopped] = 1;
-        }
-      }
+      // Every completion is counted: one that stops the burst does not hide the outcome of those after it.
+      for (uint32_t i = 0; i < m; i++) TallyFrame(a_, res_[i] >= 0 ? 0 : -res_[i], &sent, &err);
     }
     return TxResult(a_, sent, err);
   }
