@@ -135,6 +135,13 @@ inline int TxResult(BurstArrays& a, uint32_t sent, int err) {
   return static_cast<int>(sent);
 }
 
+/* The end of an rx burst read frame by frame: status[kLastErrno] = err; the count read, or -err when none was and err is more than an empty queue. */
+inline int RxResult(BurstArrays& a, uint32_t got, int err) {
+  a.status[kLastErrno] = err;
+  if (got == 0 && err != 0 && err != EAGAIN) return -err;
+  return static_cast<int>(got);
+}
+
 /* rx(n) / tx(n)'s n, at most `burst` entries; 0 for n <= 0. */
 inline uint32_t BurstCount(const Napi::CallbackInfo& info, uint32_t burst) {
   const int32_t n = info[0].As<Napi::Number>().Int32Value();

@@ -175,9 +175,7 @@ int Io::RxTap(uint32_t n) {
     a_.rx_tci[got] = 0;
     got++;
   }
-  a_.status[kLastErrno] = err;
-  if (got == 0 && err != 0 && err != EAGAIN) return -err;
-  return static_cast<int>(got);
+  return RxResult(a_, got, err);
 }
 
 int Io::RxPacket(uint32_t n) {

@@ -99,9 +99,7 @@ class LiburingBurst : public UringBurst {
       a_.rx_tci[got] = 0;
       got++;
     }
-    a_.status[kLastErrno] = err;
-    if (got == 0 && err != 0 && err != EAGAIN) return -err;
-    return static_cast<int>(got);
+    return RxResult(a_, got, err);
   }
 
   int Tx(uint32_t n) override {
