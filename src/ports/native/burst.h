@@ -48,6 +48,19 @@ struct BurstArrays {
 
   /* [off, off + len) lies inside the pool. */
   bool InPool(uint32_t off, uint32_t len) const { return off <= pool_len && len <= pool_len - off; }
+
+  /*
+   * Tx frame i's pool offset and length; or false when it is not inside the pool or shorter than min_len:
+   * then it is counted as rejected and *err = EFAULT (the burst goes on without it).
+   */
+  bool TxFrame(uint32_t i, uint32_t min_len, uint32_t* off, uint32_t* len, int* err) {
+    *off = tx_off[i];
+    *len = tx_len[i];
+    if (InPool(*off, *len) && *len >= min_len) return true;
+    *err = EFAULT;
+    status[kTxRejected]++;
+    return false;
+  }
 };
 
 /* Errors that concern one frame only: skip it and go on with the burst. */
@@ -120,6 +133,13 @@ inline int TxResult(BurstArrays& a, uint32_t sent, int err) {
   a.status[kLastErrno] = err;
   if (sent == 0 && err != 0 && err != EAGAIN && err != ENOBUFS) return -err;
   return static_cast<int>(sent);
+}
+
+/* The end of an rx burst read frame by frame: status[kLastErrno] = err; the count read, or -err when none was and err is more than an empty queue. */
+inline int RxResult(BurstArrays& a, uint32_t got, int err) {
+  a.status[kLastErrno] = err;
+  if (got == 0 && err != 0 && err != EAGAIN) return -err;
+  return static_cast<int>(got);
 }
 
 /* rx(n) / tx(n)'s n, at most `burst` entries; 0 for n <= 0. */

@@ -175,9 +175,7 @@ int Io::RxTap(uint32_t n) {
     a_.rx_tci[got] = 0;
     got++;
   }
-  a_.status[kLastErrno] = err;
-  if (got == 0 && err != 0 && err != EAGAIN) return -err;
-  return static_cast<int>(got);
+  return RxResult(a_, got, err);
 }
 
 int Io::RxPacket(uint32_t n) {
@@ -189,12 +187,8 @@ int Io::TxTap(uint32_t n) {
   uint32_t sent = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-    if (!a_.InPool(off, len)) {
-      err = EFAULT;
-      a_.status[kTxRejected]++;
-      continue;
-    }
+    uint32_t off, len;
+    if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
     ssize_t r;
     do {
       r = write(fd_, a_.pool + off, len);
@@ -208,12 +202,8 @@ int Io::TxPacket(uint32_t n) {
   uint32_t m = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-    if (!a_.InPool(off, len)) {
-      err = EFAULT;
-      a_.status[kTxRejected]++;
-      continue;
-    }
+    uint32_t off, len;
+    if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
     tx_iov_[m].iov_base = a_.pool + off;
     tx_iov_[m].iov_len = len;
     struct msghdr& h = tx_msgs_[m].msg_hdr;

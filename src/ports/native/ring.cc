@@ -164,6 +164,26 @@ class RingIo : public PolledIo<RingIo> {
   uint32_t tx_head_ = 0;
 };
 
+/* The kFrameSize slots of `blocks` blocks of block_size bytes. Slots lie back to back (frame i at i * kFrameSize)
+ * only when a block holds whole slots; otherwise none, which the kernel refuses (EINVAL), as it should. */
+uint32_t RingFrames(uint32_t block_size, uint32_t blocks) {
+  return block_size % kFrameSize == 0 ? block_size / kFrameSize * blocks : 0;
+}
+
+/*
+ * PACKET_RX_RING / PACKET_TX_RING (opt) of `blocks` blocks of block_size bytes, in kFrameSize slots
+ * (all zero: the ring removed); setsockopt's result.
+ */
+int SetRing(int fd, int opt, uint32_t block_size, uint32_t blocks) {
+  struct tpacket_req req;
+  memset(&req, 0, sizeof req);
+  req.tp_block_size = block_size;
+  req.tp_block_nr = blocks;
+  req.tp_frame_size = kFrameSize;
+  req.tp_frame_nr = RingFrames(block_size, blocks);
+  return setsockopt(fd, SOL_PACKET, opt, &req, sizeof req);
+}
+
 RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   Napi::Env env = info.Env();
   int ifindex = 0;
@@ -175,10 +195,8 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
     const int err = errno;
     FreeSide();
     // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
-    struct tpacket_req none;
-    memset(&none, 0, sizeof none);
-    setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &none, sizeof none);
-    setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
+    SetRing(fd_, PACKET_RX_RING, 0, 0);
+    SetRing(fd_, PACKET_TX_RING, 0, 0);
     const int v1 = TPACKET_V1, zero = 0;
     setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v1, sizeof v1);
     setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &zero, sizeof zero);
@@ -201,22 +219,8 @@ const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION";
   if (setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
   if (setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) return "PACKET_COPY_THRESH";
-  // Slots are laid out back to back only when a block holds whole slots: frame i at i * kFrameSize.
-  struct tpacket_req rx;
-  memset(&rx, 0, sizeof rx);
-  rx.tp_block_size = block_size;
-  rx.tp_block_nr = kRxBlocks;
-  rx.tp_frame_size = kFrameSize;
-  rx.tp_frame_nr = block_size / kFrameSize * kRxBlocks;
-  if (block_size % kFrameSize != 0) rx.tp_frame_nr = 0;  // the kernel refuses it (EINVAL), as it should
-  if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) return "PACKET_RX_RING";
-  struct tpacket_req tx;
-  memset(&tx, 0, sizeof tx);
-  tx.tp_block_size = kTxBlockSize;
-  tx.tp_block_nr = kTxBlocks;
-  tx.tp_frame_size = kFrameSize;
-  tx.tp_frame_nr = kTxBlockSize / kFrameSize * kTxBlocks;
-  if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) return "PACKET_TX_RING";
+  if (SetRing(fd_, PACKET_RX_RING, block_size, kRxBlocks) < 0) return "PACKET_RX_RING";
+  if (SetRing(fd_, PACKET_TX_RING, kTxBlockSize, kTxBlocks) < 0) return "PACKET_TX_RING";
   const size_t rx_len = static_cast<size_t>(block_size) * kRxBlocks;
   map_len_ = rx_len + static_cast<size_t>(kTxBlockSize) * kTxBlocks;
   void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
@@ -226,10 +230,10 @@ const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   }
   map_ = static_cast<uint8_t*>(m);
   rx_ring_ = map_;
-  rx_frames_ = rx.tp_frame_nr;
+  rx_frames_ = RingFrames(block_size, kRxBlocks);
   rx_head_ = 0;
   tx_ring_ = map_ + rx_len;
-  tx_frames_ = tx.tp_frame_nr;
+  tx_frames_ = RingFrames(kTxBlockSize, kTxBlocks);
   tx_head_ = 0;
   DiscardQueued();
   // The side socket for frames larger than a tx slot: same interface, protocol 0 (never receives).
@@ -342,12 +346,8 @@ int RingIo::TxRing(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-    if (!a_.InPool(off, len)) {
-      err = EFAULT;
-      a_.status[kTxRejected]++;
-      continue;
-    }
+    uint32_t off, len;
+    if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
     if (len > kFrameSize - kTxDataOff) {
       if (queued > 0) {
         const int k = Kick();

@@ -99,21 +99,15 @@ class LiburingBurst : public UringBurst {
       a_.rx_tci[got] = 0;
       got++;
     }
-    a_.status[kLastErrno] = err;
-    if (got == 0 && err != 0 && err != EAGAIN) return -err;
-    return static_cast<int>(got);
+    return RxResult(a_, got, err);
   }
 
   int Tx(uint32_t n) override {
     uint32_t m = 0;
     int err = 0;
     for (uint32_t i = 0; i < n; i++) {
-      const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-      if (!a_.InPool(off, len)) {
-        err = EFAULT;
-        a_.status[kTxRejected]++;
-        continue;
-      }
+      uint32_t off, len;
+      if (!a_.TxFrame(i, 0, &off, &len, &err)) continue;
       struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       if (fixed_) {
@@ -134,18 +128,8 @@ class LiburingBurst : public UringBurst {
         a_.status[kTxStopped] = 1;
         return r;
       }
-      for (uint32_t i = 0; i < m; i++) {
-        if (res_[i] >= 0) {
-          sent++;
-          continue;
-        }
-        err = -res_[i];
-        if (FrameError(err)) {
-          a_.status[kTxRejected]++;
-        } else {
-          a_.status[kTxStopped] = 1;
-        }
-      }
+      // Every completion is counted: one that stops the burst does not hide the outcome of those after it.
+      for (uint32_t i = 0; i < m; i++) TallyFrame(a_, res_[i] >= 0 ? 0 : -res_[i], &sent, &err);
     }
     return TxResult(a_, sent, err);
   }

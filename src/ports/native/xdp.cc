@@ -358,12 +358,8 @@ int XdpIo::TxXsk(uint32_t n) {
   uint32_t sent = 0, queued = 0;
   int err = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const uint32_t off = a_.tx_off[i], len = a_.tx_len[i];
-    if (!a_.InPool(off, len) || len < hdr) {
-      err = EFAULT;
-      a_.status[kTxRejected]++;
-      continue;
-    }
+    uint32_t off, len;
+    if (!a_.TxFrame(i, hdr, &off, &len, &err)) continue;
     const uint8_t* frame = a_.pool + off;
     const bool offload = hdr != 0 && ((frame[0] & kVnetNeedsCsum) != 0 || frame[1] != kVnetGsoNone);
     if (offload || len - hdr > kMaxXdpFrame) {
