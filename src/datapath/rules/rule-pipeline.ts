@@ -81,6 +81,7 @@ import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CA
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
 import { MegaflowCache } from './megaflow.js';
+import { MegaflowMasks } from './megaflow-mask.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
@@ -126,10 +127,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
   private mfOn = false;
-  /** Per table: the union of its classifier's subtable masks, for generation tableMasksGen (megaflowMask). */
-  private tableMasks: Uint32Array[] = [];
-  private tableMasksGen = -1;
-  private readonly mfMask = new Uint32Array(KEY_WORDS);
+  private readonly mfMasks: MegaflowMasks;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -160,6 +158,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.emc = new ExactMatchCache({ generation: this.tables.generationCell, insertInvProb: opts.emcInsertInvProb });
     this.emcOn = this.emc.insertProbabilityInverse !== 0;
     this.megaflow = new MegaflowCache(this.tables.generationCell);
+    this.mfMasks = new MegaflowMasks(this.tables);
     this.tables.onGenerationWrap(() => {
       this.emc.clear();
       this.megaflow.clear();
@@ -194,44 +193,14 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
 
   /**
    * Caches program `pid` for key row keys[base..] after the walk in
-   * path[0..n) / pathFrags: in the megaflow cache under megaflowMask, else in the EMC.
+   * path[0..n) / pathFrags: in the megaflow cache under its mask (megaflow-mask.ts), else in the EMC.
    */
   private cacheResolved(keys: Uint32Array, base: number, h: number, n: number, pid: number): void {
     if (!this.mfOn) {
       this.emc.insertHashed(keys, base, h, pid);
       return;
     }
-    this.megaflow.insert(this.megaflowMask(n), keys, base, pid);
-  }
-
-  /**
-   * The key bits the walk in path[0..n) / pathFrags depended on
-   * (conservatively): in_port, and every subtable mask of every table it
-   * looked up. A path that patched the key before a later lookup (set-field
-   * then goto) gets the whole key: the later lookups saw edited words.
-   */
-  private megaflowMask(n: number): Uint32Array {
-    const m = this.mfMask, tables = this.tables.tables, gen = this.tables.generation;
-    if (this.tableMasksGen !== gen) {
-      this.tableMasks = tables.map((t) => {
-        const u = new Uint32Array(KEY_WORDS);
-        for (const st of t.classifier.subtables()) for (let w = 0; w < KEY_WORDS; w++) u[w] |= st.mask[w];
-        return u;
-      });
-      this.tableMasksGen = gen;
-    }
-    m.fill(0);
-    m[K.InPort] = 0xffffffff;
-    for (let i = 0; i < n; i++) {
-      const f = this.pathFrags[i];
-      if (f !== null && f.applyEdits && f.gotoTable >= 0) {
-        m.fill(0xffffffff);
-        return m;
-      }
-      const u = this.tableMasks[f !== null ? f.tableId : -(this.path[i] + 1)];
-      for (let w = 0; w < KEY_WORDS; w++) m[w] |= u[w];
-    }
-    return m;
+    this.megaflow.insert(this.mfMasks.build(this.path, this.pathFrags, n), keys, base, pid);
   }
 
   /** Resolved programs of the current generation (diagnostics). */
