@@ -31,7 +31,7 @@
  *   - The walk (EMC miss): per table, classifier lookup on a working copy of
  *     the key (the table counts lookup/matched), the rule's counters, its
  *     meter, its apply ops run on the frame, clear/write ops into the action
- *     set (SetSlot order, stamped so nothing is cleared per frame),
+ *     set (action-set.ts: SetSlot order, stamped, nothing cleared per frame),
  *     write-metadata into the key, goto-table. Before the next lookup the
  *     key is patched from the ops (key-patch.ts), or the frame re-parsed when
  *     the key alone cannot tell. No rule: drop. At the end the action set
@@ -71,7 +71,8 @@ import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
 import type { MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
-import { EntryProgram, OP_LEN, SetSlot } from './ops.js';
+import { EntryProgram } from './ops.js';
+import { WalkActionSet } from './action-set.js';
 import type { Punt, PuntMeters } from './punt.js';
 import { puntFrame } from './punt-frame.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
@@ -138,10 +139,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly work = new Uint32Array(KEY_WORDS);
   private readonly path: Int32Array;
   private readonly pathFrags: (EntryProgram | null)[];
-  private readonly setFrag: (EntryProgram | null)[] = new Array<EntryProgram | null>(SetSlot.COUNT).fill(null);
-  private readonly setPc = new Int32Array(SetSlot.COUNT);
-  private readonly setStamp = new Int32Array(SetSlot.COUNT);
-  private stamp = 1;
+  private readonly actionSet = new WalkActionSet();
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
   private readonly batch = new BatchGroups();
@@ -423,8 +421,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     for (let w = 0; w < KEY_WORDS; w++) work[w] = keys[base + w];
     const gen = this.tables.generation;
     let cacheable = flags === 0 && h >= 0;
-    const stamp = this.nextStamp();
-    let curStamp = stamp;
+    const actionSet = this.actionSet;
+    let curStamp = actionSet.nextStamp();
     const tables = this.tables.tables;
     const path = this.path, frags = this.pathFrags;
     let n = 0;
@@ -455,18 +453,12 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
         if (m !== null && m !== undefined && m.hasRemark) reparse = true; // DSCP may change per frame
       }
       if (frag.applyEnd > 0 && !ex.run(frag.code, 0, frag.applyEnd)) break;
-      if (frag.clearActions) curStamp = this.nextStamp();
-      const ws = frag.writeSlots;
-      for (let i = 0; i < ws.length; i++) {
-        const s = ws[i];
-        this.setFrag[s] = frag;
-        this.setPc[s] = frag.writePcs[i];
-        this.setStamp[s] = curStamp;
-      }
+      if (frag.clearActions) curStamp = actionSet.nextStamp();
+      actionSet.write(frag, curStamp);
       if (frag.writesMetadata) ex.writeMetadata(frag.metaHi, frag.metaLo, frag.metaMaskHi, frag.metaMaskLo);
       if (frag.gotoTable < 0) {
         complete = true;
-        this.runActionSet(curStamp);
+        actionSet.run(ex, curStamp);
         break;
       }
       if (frag.applyEdits && !reparse) reparse = !cacheable || !patchKey(frag.code, 0, frag.applyEnd, work, 0);
@@ -487,26 +479,6 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       stats[PipelineStat.Uncacheable] += 1;
     }
     for (let i = 0; i < n; i++) frags[i] = null;
-  }
-
-  private nextStamp(): number {
-    if (++this.stamp === 0x7fffffff) {
-      this.setStamp.fill(0);
-      this.stamp = 1;
-    }
-    return this.stamp;
-  }
-
-  /** The action set of the walk: its slots in order; a group takes precedence over the output. */
-  private runActionSet(stamp: number): void {
-    const st = this.setStamp, frag = this.setFrag, pcs = this.setPc, ex = this.exec;
-    const hasGroup = st[SetSlot.Group] === stamp;
-    for (let s = 0; s < SetSlot.COUNT; s++) {
-      if (st[s] !== stamp || (s === SetSlot.Output && hasGroup)) continue;
-      const f = frag[s]!;
-      const pc = pcs[s];
-      if (!ex.run(f.code, pc, pc + OP_LEN[f.code[pc]])) return;
-    }
   }
 
   /** Resolves the walk just done (path[0..n), pathFrags) into one program and stores it under the path. Returns its index. Slow path. */
