@@ -11,7 +11,7 @@
  *   lookup(keys, base)              -> program id, or NO_PROGRAM (counted)
  *   probe(keys, base)               the same, counting nothing
  *   insert(mask, keys, base, prog)  after a walk resolved the key (the pipeline
- *                                   chooses the mask: rule-pipeline.ts megaflowMask)
+ *                                   chooses the mask: megaflow-mask.ts)
  *
  * Design
  *   - Correctness rests on the mask the pipeline passes: every key bit the

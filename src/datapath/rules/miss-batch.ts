@@ -238,6 +238,9 @@ export class MissBatch {
           this.stats[MissBatchStat.Batchable] += 1;
           continue;
         }
+        // Unreachable today (every key-editing op stops or calls out, so entryPlain
+        // rejects it), kept as the guard that keeps the dry walk's key equal to
+        // the live walk's should entryPlain ever admit an editing op.
         if (frag.applyEdits && !patchKey(frag.code, 0, frag.applyEnd, work, o)) {
           status[d] = MissStatus.Live;
           continue;

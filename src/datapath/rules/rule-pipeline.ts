@@ -31,7 +31,7 @@
  *   - The walk (EMC miss): per table, classifier lookup on a working copy of
  *     the key (the table counts lookup/matched), the rule's counters, its
  *     meter, its apply ops run on the frame, clear/write ops into the action
- *     set (SetSlot order, stamped so nothing is cleared per frame),
+ *     set (action-set.ts: SetSlot order, stamped, nothing cleared per frame),
  *     write-metadata into the key, goto-table. Before the next lookup the
  *     key is patched from the ops (key-patch.ts), or the frame re-parsed when
  *     the key alone cannot tell. No rule: drop. At the end the action set
@@ -71,7 +71,8 @@ import type { GroupTable } from './groups.js';
 import { patchKey } from './key-patch.js';
 import type { MeterTable } from './meters.js';
 import type { NormalSwitch } from '../learning/normal.js';
-import { EntryProgram, OP_LEN, SetSlot } from './ops.js';
+import { EntryProgram } from './ops.js';
+import { WalkActionSet } from './action-set.js';
 import type { Punt, PuntMeters } from './punt.js';
 import { puntFrame } from './punt-frame.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
@@ -81,6 +82,7 @@ import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CA
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
 import { MegaflowCache } from './megaflow.js';
+import { MegaflowMasks } from './megaflow-mask.js';
 
 /** Ports with numbers below this are found by array index; others through the datapath's map. */
 const PORT_TABLE_SIZE = 1024;
@@ -126,10 +128,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
   private mfOn = false;
-  /** Per table: the union of its classifier's subtable masks, for generation tableMasksGen (megaflowMask). */
-  private tableMasks: Uint32Array[] = [];
-  private tableMasksGen = -1;
-  private readonly mfMask = new Uint32Array(KEY_WORDS);
+  private readonly mfMasks: MegaflowMasks;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -140,10 +139,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly work = new Uint32Array(KEY_WORDS);
   private readonly path: Int32Array;
   private readonly pathFrags: (EntryProgram | null)[];
-  private readonly setFrag: (EntryProgram | null)[] = new Array<EntryProgram | null>(SetSlot.COUNT).fill(null);
-  private readonly setPc = new Int32Array(SetSlot.COUNT);
-  private readonly setStamp = new Int32Array(SetSlot.COUNT);
-  private stamp = 1;
+  private readonly actionSet = new WalkActionSet();
   private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
   private readonly batch = new BatchGroups();
@@ -160,6 +156,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.emc = new ExactMatchCache({ generation: this.tables.generationCell, insertInvProb: opts.emcInsertInvProb });
     this.emcOn = this.emc.insertProbabilityInverse !== 0;
     this.megaflow = new MegaflowCache(this.tables.generationCell);
+    this.mfMasks = new MegaflowMasks(this.tables);
     this.tables.onGenerationWrap(() => {
       this.emc.clear();
       this.megaflow.clear();
@@ -194,44 +191,14 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
 
   /**
    * Caches program `pid` for key row keys[base..] after the walk in
-   * path[0..n) / pathFrags: in the megaflow cache under megaflowMask, else in the EMC.
+   * path[0..n) / pathFrags: in the megaflow cache under its mask (megaflow-mask.ts), else in the EMC.
    */
   private cacheResolved(keys: Uint32Array, base: number, h: number, n: number, pid: number): void {
     if (!this.mfOn) {
       this.emc.insertHashed(keys, base, h, pid);
       return;
     }
-    this.megaflow.insert(this.megaflowMask(n), keys, base, pid);
-  }
-
-  /**
-   * The key bits the walk in path[0..n) / pathFrags depended on
-   * (conservatively): in_port, and every subtable mask of every table it
-   * looked up. A path that patched the key before a later lookup (set-field
-   * then goto) gets the whole key: the later lookups saw edited words.
-   */
-  private megaflowMask(n: number): Uint32Array {
-    const m = this.mfMask, tables = this.tables.tables, gen = this.tables.generation;
-    if (this.tableMasksGen !== gen) {
-      this.tableMasks = tables.map((t) => {
-        const u = new Uint32Array(KEY_WORDS);
-        for (const st of t.classifier.subtables()) for (let w = 0; w < KEY_WORDS; w++) u[w] |= st.mask[w];
-        return u;
-      });
-      this.tableMasksGen = gen;
-    }
-    m.fill(0);
-    m[K.InPort] = 0xffffffff;
-    for (let i = 0; i < n; i++) {
-      const f = this.pathFrags[i];
-      if (f !== null && f.applyEdits && f.gotoTable >= 0) {
-        m.fill(0xffffffff);
-        return m;
-      }
-      const u = this.tableMasks[f !== null ? f.tableId : -(this.path[i] + 1)];
-      for (let w = 0; w < KEY_WORDS; w++) m[w] |= u[w];
-    }
-    return m;
+    this.megaflow.insert(this.mfMasks.build(this.path, this.pathFrags, n), keys, base, pid);
   }
 
   /** Resolved programs of the current generation (diagnostics). */
@@ -454,8 +421,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     for (let w = 0; w < KEY_WORDS; w++) work[w] = keys[base + w];
     const gen = this.tables.generation;
     let cacheable = flags === 0 && h >= 0;
-    const stamp = this.nextStamp();
-    let curStamp = stamp;
+    const actionSet = this.actionSet;
+    let curStamp = actionSet.nextStamp();
     const tables = this.tables.tables;
     const path = this.path, frags = this.pathFrags;
     let n = 0;
@@ -486,18 +453,12 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
         if (m !== null && m !== undefined && m.hasRemark) reparse = true; // DSCP may change per frame
       }
       if (frag.applyEnd > 0 && !ex.run(frag.code, 0, frag.applyEnd)) break;
-      if (frag.clearActions) curStamp = this.nextStamp();
-      const ws = frag.writeSlots;
-      for (let i = 0; i < ws.length; i++) {
-        const s = ws[i];
-        this.setFrag[s] = frag;
-        this.setPc[s] = frag.writePcs[i];
-        this.setStamp[s] = curStamp;
-      }
+      if (frag.clearActions) curStamp = actionSet.nextStamp();
+      actionSet.write(frag, curStamp);
       if (frag.writesMetadata) ex.writeMetadata(frag.metaHi, frag.metaLo, frag.metaMaskHi, frag.metaMaskLo);
       if (frag.gotoTable < 0) {
         complete = true;
-        this.runActionSet(curStamp);
+        actionSet.run(ex, curStamp);
         break;
       }
       if (frag.applyEdits && !reparse) reparse = !cacheable || !patchKey(frag.code, 0, frag.applyEnd, work, 0);
@@ -518,26 +479,6 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       stats[PipelineStat.Uncacheable] += 1;
     }
     for (let i = 0; i < n; i++) frags[i] = null;
-  }
-
-  private nextStamp(): number {
-    if (++this.stamp === 0x7fffffff) {
-      this.setStamp.fill(0);
-      this.stamp = 1;
-    }
-    return this.stamp;
-  }
-
-  /** The action set of the walk: its slots in order; a group takes precedence over the output. */
-  private runActionSet(stamp: number): void {
-    const st = this.setStamp, frag = this.setFrag, pcs = this.setPc, ex = this.exec;
-    const hasGroup = st[SetSlot.Group] === stamp;
-    for (let s = 0; s < SetSlot.COUNT; s++) {
-      if (st[s] !== stamp || (s === SetSlot.Output && hasGroup)) continue;
-      const f = frag[s]!;
-      const pc = pcs[s];
-      if (!ex.run(f.code, pc, pc + OP_LEN[f.code[pc]])) return;
-    }
   }
 
   /** Resolves the walk just done (path[0..n), pathFrags) into one program and stores it under the path. Returns its index. Slow path. */
