@@ -89,9 +89,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen'), t
   it('a port added at run time attaches its program; removing the port, or SIGKILL, detaches it', async () => {
     const topo = new Topology();
     topos.push(topo);
-    const ns = topo.addNamespace('r');
-    const out = topo.ifname('or');
-    topo.veth(topo.ifname('ir'), out, ns, '10.245.0.1/24');
+    const { out } = topo.vethHost('r', '10.245.0.1/24');
     const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-admin-'));
     try {
       const sock = join(dir, 'admin.sock');
@@ -269,10 +267,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     });
 
   it('receives a VLAN-tagged frame with its tag in the frame', async () => {
-    const ns = topo.addNamespace('x');
-    const out = topo.ifname('ox');
-    const inner = topo.ifname('ix');
-    topo.veth(inner, out, ns, '10.244.0.1/24');
+    const { ns, out, inner } = topo.vethHost('x', '10.244.0.1/24');
     const notices: string[] = [];
     port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, waitForInterface: true, mode: 'xdp', notice: (m) => notices.push(m) });
     expect(notices).toEqual([]);
