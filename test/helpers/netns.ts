@@ -140,6 +140,17 @@ export class Topology {
   }
 
   /**
+   * One host (a new namespace named after `tag`) behind a veth at `cidr`: its inner end `ifname('i' + tag)`,
+   * the outer end `ifname('o' + tag)` in the root namespace (a port's link).
+   */
+  vethHost(tag: string, cidr: string): { ns: string; inner: string; out: string } {
+    const ns = this.addNamespace(tag);
+    const [inner, out] = [this.ifname(`i${tag}`), this.ifname(`o${tag}`)];
+    this.veth(inner, out, ns, cidr);
+    return { ns, inner, out };
+  }
+
+  /**
    * Hosts `a` and `b` (new namespaces) behind veths, at `${net}.1/24` and `${net}.2/24`: their inner ends inA/inB,
    * the outer ends outA/outB in the root namespace (a switch's or forwarder's ports).
    */

@@ -73,6 +73,14 @@ export async function expectTaggedFrameReceived(ns: string, inner: string, drain
   expect(tagged!.length).toBe(64);
 }
 
+/** `send()` sends exactly one frame and it arrives at `inner` in `ns` (polled up to 2 s). */
+export async function expectOneFrameArrives(ns: string, inner: string, send: () => number): Promise<void> {
+  const rx0 = linkStats(ns, inner).rxPackets;
+  expect(send()).toBe(1);
+  for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx0; i++) await sleep(50);
+  expect(linkStats(ns, inner).rxPackets).toBe(rx0 + 1);
+}
+
 /**
  * With `out` (the port's end of a veth whose other end is `inner` in `ns`) down, a send is refused (as sendmmsg
  * would: nothing sent, the error returned); once the carrier is back, exactly the next frame arrives: the refused

@@ -26,7 +26,7 @@ import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../../src/ports/native-layout.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
-import { drainFrames, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
+import { drainFrames, expectOneFrameArrives, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { pythonIn, tcpTransfer, udpFlood } from '../helpers/traffic.js';
 
@@ -166,17 +166,11 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
   const sendOne = (p: PacketPort): number => sendBroadcast(p, pool);
 
   it('re-binds with a new ring after the veth is deleted and re-created, and sends through it', async () => {
-    const ns = topo.addNamespace('r');
-    const out = topo.ifname('or');
-    const inner = topo.ifname('ir');
-    topo.veth(inner, out, ns, '10.235.0.1/24');
+    const { ns, out, inner } = topo.vethHost('r', '10.235.0.1/24');
     const notices: string[] = [];
     port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, waitForInterface: true, mode: 'ring', notice: (m) => notices.push(m) });
     expect(port.ioMode).toBe('ring');
-    const rx0 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port)).toBe(1);
-    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx0; i++) await sleep(50);
-    expect(linkStats(ns, inner).rxPackets).toBe(rx0 + 1);
+    await expectOneFrameArrives(ns, inner, () => sendOne(port!));
     const first = port.ifindex;
     sh(`ip link del ${out}`);
     expect(port.rebind()).toBe(true);
@@ -186,10 +180,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in ring
     expect(port.attached).toBe(true);
     expect(port.ifindex).not.toBe(first);
     expect(port.ioMode).toBe('ring');
-    const rx1 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port)).toBe(1);
-    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
-    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    await expectOneFrameArrives(ns, inner, () => sendOne(port!));
     expect(notices).toEqual([]);
   });
 
@@ -245,10 +236,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('python3')))('PacketPort in ring
   });
 
   it('receives a 6000-byte VLAN-tagged frame whole, with its tag, through the socket queue (TP_STATUS_COPY)', async () => {
-    const ns = topo.addNamespace('j');
-    const out = topo.ifname('oj');
-    const inner = topo.ifname('ij');
-    topo.veth(inner, out, ns, '10.237.0.1/24');
+    const { ns, out, inner } = topo.vethHost('j', '10.237.0.1/24');
     sh(`ip link set ${out} mtu 9000 && ip -n ${ns} link set ${inner} mtu 9000`);
     port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, mode: 'ring' });
     expect(port.ioMode).toBe('ring');
@@ -301,10 +289,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('tc')))('PacketPort in ring mode
   });
 
   it('re-kicks them on its own: all leave with no further traffic', async () => {
-    const ns = topo.addNamespace('k');
-    const out = topo.ifname('ok');
-    const inner = topo.ifname('ik');
-    topo.veth(inner, out, ns, '10.237.0.1/24');
+    const { ns, out, inner } = topo.vethHost('k', '10.237.0.1/24');
     // A slow qdisc holds the frames and a small send buffer (64 KiB, ~20 frames) fills, so the kick stops short.
     sh(`tc qdisc replace dev ${out} root tbf rate 40mbit burst 16kb limit 4mb`);
     process.env.LINC_TEST_RING_SNDBUF = String(32 << 10); // the kernel doubles it

@@ -27,7 +27,7 @@ import { PacketPort } from '../../src/ports/packet-port.js';
 import { adminRequest } from '../../src/stats/admin.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
-import { drainFrames, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
+import { drainFrames, expectOneFrameArrives, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 import { tcpTransfer } from '../helpers/traffic.js';
 
@@ -89,9 +89,7 @@ describe.skipIf(missing(netns, tool('ping'), tool('python3'), tool('trafgen'), t
   it('a port added at run time attaches its program; removing the port, or SIGKILL, detaches it', async () => {
     const topo = new Topology();
     topos.push(topo);
-    const ns = topo.addNamespace('r');
-    const out = topo.ifname('or');
-    topo.veth(topo.ifname('ir'), out, ns, '10.245.0.1/24');
+    const { out } = topo.vethHost('r', '10.245.0.1/24');
     const dir = mkdtempSync(join(tmpdir(), 'linc-xdp-admin-'));
     try {
       const sock = join(dir, 'admin.sock');
@@ -269,10 +267,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     });
 
   it('receives a VLAN-tagged frame with its tag in the frame', async () => {
-    const ns = topo.addNamespace('x');
-    const out = topo.ifname('ox');
-    const inner = topo.ifname('ix');
-    topo.veth(inner, out, ns, '10.244.0.1/24');
+    const { ns, out, inner } = topo.vethHost('x', '10.244.0.1/24');
     const notices: string[] = [];
     port = PacketPort.open({ name: out, ofPort: 1, pool, burst: 8, waitForInterface: true, mode: 'xdp', notice: (m) => notices.push(m) });
     expect(notices).toEqual([]);
@@ -285,10 +280,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     const ns = topo.namespaces[0];
     const out = topo.ifname('ox');
     const inner = topo.ifname('ix');
-    const rx0 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port!)).toBe(1);
-    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx0; i++) await sleep(50);
-    expect(linkStats(ns, inner).rxPackets).toBe(rx0 + 1);
+    await expectOneFrameArrives(ns, inner, () => sendOne(port!));
     const first = port!.ifindex;
     sh(`ip link del ${out}`);
     expect(port!.rebind()).toBe(true);
@@ -300,10 +292,7 @@ describe.skipIf(missing(netns, tool('ip'), tool('trafgen')))('PacketPort in xdp 
     expect(port!.ifindex).not.toBe(first);
     expect(port!.ioMode).toBe('xdp');
     expect(hasXdp(out)).toBe(true);
-    const rx1 = linkStats(ns, inner).rxPackets;
-    expect(sendOne(port!)).toBe(1);
-    for (let i = 0; i < 40 && linkStats(ns, inner).rxPackets === rx1; i++) await sleep(50);
-    expect(linkStats(ns, inner).rxPackets).toBe(rx1 + 1);
+    await expectOneFrameArrives(ns, inner, () => sendOne(port!));
   });
 
   it('does not count or later send a burst refused while its link is down; close() detaches the program', async () => {
