@@ -75,7 +75,6 @@ import { EntryProgram } from './ops.js';
 import { WalkActionSet } from './action-set.js';
 import type { Punt, PuntMeters } from './punt.js';
 import { puntFrame } from './punt-frame.js';
-import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
 import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
@@ -83,9 +82,7 @@ import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
 import { MegaflowCache } from './megaflow.js';
 import { MegaflowMasks } from './megaflow-mask.js';
-
-/** Ports with numbers below this are found by array index; others through the datapath's map. */
-const PORT_TABLE_SIZE = 1024;
+import { PipelinePorts, PORT_TABLE_SIZE } from './pipeline-ports.js';
 
 export interface RulePipelineOptions {
   datapath: Datapath;
@@ -124,7 +121,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   batching = true;
 
   private readonly exec: ActionExecutor;
-  private readonly poExec: ActionExecutor;
+  private readonly ports: PipelinePorts;
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
   private mfOn = false;
@@ -132,15 +129,11 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
-  private readonly portTable: (DpPort | null)[] = new Array<DpPort | null>(PORT_TABLE_SIZE).fill(null);
-  private portsSeen = -1;
-  private portsGen = -1;
   // Walk scratch.
   private readonly work = new Uint32Array(KEY_WORDS);
   private readonly path: Int32Array;
   private readonly pathFrags: (EntryProgram | null)[];
   private readonly actionSet = new WalkActionSet();
-  private readonly poParsed = new ParsedBatch(1);
   private readonly tableParsed = new ParsedBatch(1);
   private readonly batch = new BatchGroups();
   /** The EMC misses of the current burst, resolved as a batch (resolvedMiss). */
@@ -162,7 +155,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       this.megaflow.clear();
     });
     this.exec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
-    this.poExec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
+    this.ports = new PipelinePorts(this.dp, this.tables, new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats), this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
     this.pathFrags = new Array<EntryProgram | null>(this.tables.nTables + 1).fill(null);
     this.misses = new MissBatch(this);
@@ -217,7 +210,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   }
 
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
-    this.sync();
+    this.ports.sync();
     const now = this.clock === null ? nowMs : this.clock();
     if (!this.emcOn || !this.batching) {
       for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
@@ -302,7 +295,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       gBytes[pid] += len[slots[end]];
     }
     for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
-    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c, portTable = this.portTable, dp = this.dp;
+    const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c, portTable = this.ports.table, dp = this.dp;
     for (let i = from; i < end; i++) {
       const pid = segPid[i], to = route[pid];
       if (to >= 0) { // outputs to one port, nothing else (what Op.Output does)
@@ -499,20 +492,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.programsGen = gen;
   }
 
-  /** Keeps the port table in step with the datapath (port added or removed, generation moved). */
-  private sync(): void {
-    const gen = this.tables.generation;
-    if (this.portsSeen === this.dp.portList.length && this.portsGen === gen) return;
-    this.portTable.fill(null);
-    for (const p of this.dp.portList) if (p.ofPort < PORT_TABLE_SIZE) this.portTable[p.ofPort] = p;
-    if (this.portsSeen !== this.dp.portList.length && this.portsSeen >= 0) this.tables.bumpGeneration();
-    this.portsSeen = this.dp.portList.length;
-    this.portsGen = this.tables.generation;
-  }
-
   portByNo(no: number): DpPort | null {
-    if (no < PORT_TABLE_SIZE) return this.portTable[no];
-    return this.dp.port(no) ?? null;
+    return this.ports.portByNo(no);
   }
 
   punt(ex: ActionExecutor, reason: number, maxLen: number, tableId: number, cookieHi: number, cookieLo: number): void {
@@ -528,31 +509,9 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.processFrame(ex.inPort, ex.inPortNo, slot, p.keys, 0, flags, p.l3[0], p.l4[0], ex.now);
   }
 
-  /**
-   * Packet-out: the ops `code` (compiled actions) run on `data` as received
-   * on `inPortNo` (a port, the local port, or a reserved number above PORT_MAX). Slow path.
-   * Returns false when no slot was free.
-   */
+  /** Packet-out (pipeline-ports.ts): `code` runs on `data` as received on `inPortNo`. Returns false when no slot was free. */
   packetOut(data: Uint8Array, inPortNo: number, code: Int32Array, nowMs: number): boolean {
-    this.sync();
-    const dp = this.dp, pool = dp.pool;
-    const slot = pool.alloc();
-    if (slot < 0) {
-      this.stats[PipelineStat.NoSlotDrops] += 1;
-      return false;
-    }
-    pool.write(slot, data);
-    pool.inPort[slot] = inPortNo >>> 0;
-    dp.frozen[slot] = 0;
-    const p = this.poParsed;
-    parseFrame(pool.bytes, pool.dataOff[slot], pool.len[slot], inPortNo >>> 0, p, 0);
-    const ex = this.poExec;
-    ex.begin(inPortNo <= PORT_MAX || inPortNo === PORT_LOCAL ? this.portByNo(inPortNo) : null, inPortNo >>> 0, slot, p.keys, 0, p.l3[0], p.l4[0], this.clock === null ? nowMs : this.clock());
-    ex.tableId = 0xff;
-    ex.run(code, 0, code.length);
-    dp.finishRound();
-    pool.release(slot);
-    return true;
+    return this.ports.packetOut(data, inPortNo, code, this.clock === null ? nowMs : this.clock());
   }
 
   tick(nowMs: number): void {
