@@ -107,10 +107,15 @@ export class DpPort {
     this.link = readLink(port);
   }
 
-  /** Add the frames the kernel dropped for this port since the last read to RxDropKernel (slow path: ticks, llstat, scrapes). */
-  syncKernelDrops(): void {
+  /**
+   * Add what the port counts outside the datapath since the last read: the frames the kernel
+   * dropped for it to RxDropKernel, its tx ring's timer kicks to TxKickRetries (slow path: ticks, llstat, scrapes).
+   */
+  syncPortCounts(): void {
     const n = this.port.readKernelDrops?.() ?? 0;
     if (n > 0) this.counters.c[PortStat.RxDropKernel] += n;
+    const k = this.port.readTxKickRetries?.() ?? 0;
+    if (k > 0) this.counters.c[PortStat.TxKickRetries] += k;
   }
 }
 
@@ -234,7 +239,7 @@ export class Datapath {
   removePort(ofPort: number): DpPort | undefined {
     const dp = this.byNo.get(ofPort);
     if (!dp) return undefined;
-    dp.syncKernelDrops();
+    dp.syncPortCounts();
     dp.port.stop();
     this.byNo.delete(ofPort);
     this.portList.splice(dp.index, 1);
@@ -467,10 +472,10 @@ export class Datapath {
     }
   }
 
-  /** Periodic work: aging in the pipeline, the kernel's drop counts. */
+  /** Periodic work: aging in the pipeline, the counts the ports keep (kernel drops, tx ring re-kicks). */
   tick(nowMs = performance.now()): void {
     this.pipeline?.tick(nowMs);
-    for (const dp of this.portList) dp.syncKernelDrops();
+    for (const dp of this.portList) dp.syncPortCounts();
     this.pollLinks();
   }
 

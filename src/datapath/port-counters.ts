@@ -57,10 +57,12 @@ export const enum PortStat {
   FwdFlooded,
   /** Frames the port's VLAN configuration refused on receive (learning switch): a tagged frame on an access port, a VLAN a trunk does not carry. */
   VlanDropped,
-  /** Frames the kernel dropped on their way to the port's fd because its queue was full (read, not incremented per frame: DpPort.syncKernelDrops). */
+  /** Frames the kernel dropped on their way to the port's fd because its queue was full (read, not incremented per frame: DpPort.syncPortCounts). */
   RxDropKernel,
   /** Polls that found nothing: busy-poll passes, and passes of a receive moderation window (--rx-usecs, --adaptive-rx). */
   RxEmptyPolls,
+  /** Kicks of the port's tx ring made by its own re-kick timer, for frames a full send buffer left in the ring (mode=ring; read, not incremented per frame: DpPort.syncPortCounts). */
+  TxKickRetries,
   COUNT,
 }
 
@@ -71,7 +73,7 @@ export const PORT_STAT_NAMES = [
   'tx_frames', 'tx_bytes', 'tx_kicks', 'tx_kick_frames_min', 'tx_kick_frames_max',
   'tx_drop_queue_full', 'tx_errors', 'tx_drop_mtu', 'tx_drop_gso', 'tx_csum_software',
   'slots_freed', 'fwd_dropped', 'fwd_flooded', 'vlan_dropped', 'rx_drop_kernel',
-  'rx_empty_polls',
+  'rx_empty_polls', 'tx_kick_retries',
 ] as const;
 
 /** Frames-per-burst histogram buckets: [1], [2,3], [4,7], ... [256, inf): index = 31 - clz32(n), capped. */

@@ -169,6 +169,8 @@ export class PacketPort extends NativePort implements Port {
   private kickTries = 0;
   /** Kicks of the tx ring made by the timer, not by a txBurst (cumulative). */
   txKickRetries = 0;
+  /** txKickRetries as readTxKickRetries() last reported it. */
+  private kickRetriesRead = 0;
 
   /** Open a packet socket on the interface; throws a PortOpenError with a sentence naming it. */
   static open(opts: PacketPortOptions): PacketPort {
@@ -300,6 +302,12 @@ export class PacketPort extends NativePort implements Port {
   readKernelDrops(): number {
     const n = this.dropsCarried + this.socketDrops();
     this.dropsCarried = 0;
+    return n;
+  }
+
+  readTxKickRetries(): number {
+    const n = this.txKickRetries - this.kickRetriesRead;
+    this.kickRetriesRead = this.txKickRetries;
     return n;
   }
 

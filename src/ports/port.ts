@@ -114,6 +114,12 @@ export interface Port {
    * kernel cannot say). Absent: the port has no kernel queue.
    */
   readKernelDrops?(): number;
+  /**
+   * Kicks of the port's tx ring its own timer made since the last call (a
+   * ring port whose send buffer was full). Slow path; never throws. Absent:
+   * the port has no tx ring.
+   */
+  readTxKickRetries?(): number;
   /** Ports bound by name: why the last bind failed although the interface exists (null when it did not fail). */
   readonly lastBindError?: string | null;
 }

@@ -14,8 +14,9 @@
  * - A port has at most one window; starting it again replaces it.
  * - Rates and periods of an empty count are null (JSON) and "-" (text), never
  *   Infinity or NaN.
- * - Every sample first adds the kernel's drops of the port since the last
- *   read (DpPort.syncKernelDrops), so a window sees them up to its ends.
+ * - Every sample first adds what the port counts itself since the last read
+ *   (kernel drops, tx ring re-kicks: DpPort.syncPortCounts), so a window sees
+ *   them up to its ends.
  */
 
 import type { DpPort } from '../datapath/datapath.js';
@@ -92,6 +93,8 @@ export interface LlstatReport {
     dropGso: number;
     errors: number;
     csumSoftware: number;
+    /** Kicks of the tx ring by the port's re-kick timer (ring ports whose send buffer was full). */
+    kickRetries: number;
   };
   forward: { dropped: number; flooded: number };
   /** Every counter's change over the window, by its snake_case name (min/max fields hold the window's values). */
@@ -196,6 +199,7 @@ export function llstatReport(port: number, name: string, start: CounterSample, e
       dropGso,
       errors: txErrors,
       csumSoftware: d(PortStat.TxCsumSoftware),
+      kickRetries: d(PortStat.TxKickRetries),
     },
     forward: { dropped: d(PortStat.FwdDropped), flooded: d(PortStat.FwdFlooded) },
     counters,
@@ -226,6 +230,8 @@ export function formatLlstat(r: LlstatReport): string {
   // Only polling modes (busy-poll, --rx-usecs, --adaptive-rx) poll without a wakeup.
   if (rx.emptyPolls > 0) lines.splice(4, 0, `RX: empty polls: ${rx.emptyPolls} ${freq(perSec(rx.emptyPolls, r.durationMs), periodUs(rx.emptyPolls, r.durationMs))}`);
   if (tx.drops > 0) lines.push(`TX: drop rates: ${f1(tx.dropKpps)}kpps`);
+  // Only ring ports re-kick their tx ring on a timer.
+  if (tx.kickRetries > 0) lines.push(`TX: ring re-kicks: ${tx.kickRetries}`);
   lines.push(`FWD: dropped ${r.forward.dropped}, flooded ${r.forward.flooded}, checksums completed ${tx.csumSoftware}`);
   return lines.join('\n');
 }
@@ -282,7 +288,7 @@ export class LlstatWindows {
     const t = this.now();
     for (const p of ports) {
       p.counters.resetWindow();
-      p.syncKernelDrops();
+      p.syncPortCounts();
       this.windows.set(p.ofPort, { ofPort: p.ofPort, name: p.port.name, dp: p, counters: p.counters, start: samplePort(p.counters, t), end: null });
     }
     return ports.map((p) => p.ofPort);
@@ -296,7 +302,7 @@ export class LlstatWindows {
     for (const n of nums) {
       const w = this.windows.get(n);
       if (!w || w.end !== null) continue;
-      w.dp.syncKernelDrops();
+      w.dp.syncPortCounts();
       w.end = samplePort(w.counters, t);
       stopped.push(n);
     }
@@ -323,7 +329,7 @@ export class LlstatWindows {
       });
     }
     const t = this.now();
-    for (const w of ws) if (w.end === null) w.dp.syncKernelDrops();
+    for (const w of ws) if (w.end === null) w.dp.syncPortCounts();
     return ws.map((w) => llstatReport(w.ofPort, w.name, w.start, w.end ?? samplePort(w.counters, t), w.end === null));
   }
 

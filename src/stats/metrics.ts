@@ -91,6 +91,8 @@ interface PortCounterSpec {
   name: string;
   help: string;
   stat: PortStat;
+  /** Counted by the port itself: read into the counters at scrape time (DpPort.syncPortCounts). */
+  sync?: boolean;
 }
 
 /** One Prometheus counter per PortStat counter that means something on its own. */
@@ -105,6 +107,7 @@ const PORT_COUNTERS: PortCounterSpec[] = [
   { name: 'linc_port_tx_packets_total', help: 'Frames sent on the port (llstat "outputs").', stat: PortStat.TxFrames },
   { name: 'linc_port_tx_bytes_total', help: 'Bytes of the frames sent on the port (Ethernet header and payload, no FCS).', stat: PortStat.TxBytes },
   { name: 'linc_port_tx_kicks_total', help: 'txBurst calls on the port (llstat "kicks"); frames per kick = tx_burst_frames.', stat: PortStat.TxKicks },
+  { name: 'linc_port_tx_kick_retries_total', help: 'Kicks of the port\'s tx ring by its own re-kick timer, for frames a full send buffer left in the ring (mode=ring).', stat: PortStat.TxKickRetries, sync: true },
   { name: 'linc_port_tx_errors_total', help: 'Frames lost to a send error other than a full queue.', stat: PortStat.TxErrors },
   { name: 'linc_port_tx_checksum_completed_total', help: 'Partial checksums completed in software because the egress port takes no offload metadata.', stat: PortStat.TxCsumSoftware },
   { name: 'linc_port_slots_freed_total', help: 'Packet pool slots given back after the frames received on the port were forwarded.', stat: PortStat.SlotsFreed },
@@ -209,7 +212,10 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const p of dp.portList) this.inc(portLabels(p), p.counters.c[spec.stat]);
+        for (const p of dp.portList) {
+          if (spec.sync === true) p.syncPortCounts();
+          this.inc(portLabels(p), p.counters.c[spec.stat]);
+        }
       },
     });
   }
@@ -223,7 +229,7 @@ export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
       collect() {
         this.reset();
         for (const p of dp.portList) {
-          if (f.syncKernel) p.syncKernelDrops();
+          if (f.syncKernel) p.syncPortCounts();
           for (const [reason, stat] of f.reasons) this.inc({ ...portLabels(p), reason }, p.counters.c[stat]);
         }
       },

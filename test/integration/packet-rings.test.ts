@@ -13,17 +13,22 @@
  * hands a lone frame over by itself (its poll callback fires), receives a
  * jumbo frame larger than a ring slot whole (TP_STATUS_COPY), and neither
  * counts nor later sends a burst refused while its link is down; and frames
- * a full send buffer left in its tx ring (a slow qdisc) leave by themselves.
+ * a full send buffer left in its tx ring (a slow qdisc) leave by themselves,
+ * and its timer's kicks show in llstat and Prometheus.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Datapath } from '../../src/datapath/datapath.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { VNET_HDR_LEN } from '../../src/packet/vnet.js';
 import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../../src/ports/native-layout.js';
 import { PacketPort } from '../../src/ports/packet-port.js';
+import { formatLlstat, LlstatWindows } from '../../src/stats/llstat.js';
+import { createSwitchMetrics } from '../../src/stats/metrics.js';
 import { metricValue, rawFrame, startFlood } from '../helpers/flood.js';
 import { linkMac, linkStats, sh, SwitchProcess, Topology } from '../helpers/netns.js';
 import { drainFrames, expectOneFrameArrives, expectRefusedWhileDownNotSent, expectTaggedFrameReceived, sendBroadcast } from '../helpers/port-bursts.js';
@@ -281,14 +286,17 @@ s.send(bytes(f))
 describe.skipIf(missing(netns, tool('ip'), tool('tc')))('PacketPort in ring mode: frames a full send buffer left in the tx ring', () => {
   const topo = new Topology();
   const pool = new PacketPool({ slots: 512 });
+  const dp = new Datapath({ pool, burst: 32 });
+  dp.pipeline = new NormalSwitch();
   let port: PacketPort | undefined;
 
   afterAll(() => {
+    dp.removePort(1);
     port?.close();
     topo.cleanup();
   });
 
-  it('re-kicks them on its own: all leave with no further traffic', async () => {
+  it('re-kicks them on its own: all leave with no further traffic; llstat and Prometheus count the re-kicks', async () => {
     const { ns, out, inner } = topo.vethHost('k', '10.237.0.1/24');
     // A slow qdisc holds the frames and a small send buffer (64 KiB, ~20 frames) fills, so the kick stops short.
     sh(`tc qdisc replace dev ${out} root tbf rate 40mbit burst 16kb limit 4mb`);
@@ -299,6 +307,10 @@ describe.skipIf(missing(netns, tool('ip'), tool('tc')))('PacketPort in ring mode
       delete process.env.LINC_TEST_RING_SNDBUF;
     }
     expect(port.ioMode).toBe('ring');
+    dp.addPort(port);
+    const llstat = new LlstatWindows(dp);
+    llstat.start('1');
+    const metrics = createSwitchMetrics({ datapath: dp, datapathId: 1n, version: 'test' });
     const n = 400;
     const slots = new Int32Array(n);
     expect(pool.allocBurst(slots, n)).toBe(n);
@@ -318,5 +330,13 @@ describe.skipIf(missing(netns, tool('ip'), tool('tc')))('PacketPort in ring mode
     for (let i = 0; i < 200 && linkStats(ns, inner).rxPackets < rx0 + n; i++) await sleep(50);
     expect(linkStats(ns, inner).rxPackets).toBe(rx0 + n);
     expect(port.txKickRetries).toBeGreaterThan(0);
+    // The port's count reaches the llstat window (JSON counters and text) and the Prometheus series.
+    const [report] = llstat.show('1');
+    expect(report.counters.tx_kick_retries).toBeGreaterThan(0);
+    expect(report.counters.tx_kick_retries).toBe(port.txKickRetries);
+    expect(formatLlstat(report)).toContain(`TX: ring re-kicks: ${port.txKickRetries}`);
+    const kicks = metricValue(await metrics.scrape(), 'linc_port_tx_kick_retries_total', { port: '1' });
+    expect(kicks).toBeGreaterThan(0);
+    expect(kicks).toBe(port.txKickRetries);
   }, 30_000);
 });

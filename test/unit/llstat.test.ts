@@ -205,6 +205,31 @@ describe('llstat windows over a datapath', () => {
     expect(win.show('1')[0].rx.kernel).toBe(42);
   });
 
+  it('reports the tx ring\'s timer kicks of the window (counters.tx_kick_retries, a text line only when there were some)', () => {
+    const { a, win, tick } = setup();
+    let pending = 3; // re-kicks before the window
+    Object.assign(a, {
+      readTxKickRetries: () => {
+        const n = pending;
+        pending = 0;
+        return n;
+      },
+    });
+    win.start('all');
+    pending = 5;
+    tick(1000);
+    const [ra, rb] = win.show();
+    expect(ra.tx.kickRetries).toBe(5);
+    expect(ra.counters.tx_kick_retries).toBe(5);
+    expect(formatLlstat(ra).split('\n')).toContain('TX: ring re-kicks: 5');
+    expect(rb.counters.tx_kick_retries).toBe(0);
+    expect(formatLlstat(rb)).not.toMatch(/re-kicks/);
+    pending = 1;
+    win.stop('1');
+    pending = 9; // after the stop: not in the frozen window
+    expect(win.show('1')[0].tx.kickRetries).toBe(6);
+  });
+
   it('refuses unknown ports and shows nothing before a start', () => {
     const { win } = setup();
     expect(() => win.show()).toThrow(LlstatError);

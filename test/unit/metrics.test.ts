@@ -20,7 +20,7 @@ import { ClsStat } from '../../src/datapath/rules/classifier.js';
 import { OFPFC, OFPM, OFPMC, OFPMF, OFPP } from '../../src/openflow/codec/v13/enums.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { BURST_BUCKET_BOUNDS, createSwitchMetrics, startMetricsServer, type MetricsServer } from '../../src/stats/metrics.js';
-import { histBucket, PortStat } from '../../src/datapath/port-counters.js';
+import { histBucket, PORT_STAT_NAMES, PortStat } from '../../src/datapath/port-counters.js';
 import { udpFrame } from '../helpers/frames.js';
 import { apply, fm, gotoTable, inPort, out, setup as ofSetup } from '../helpers/of-harness.js';
 import { missing, tool } from '../helpers/requirements.js';
@@ -154,6 +154,40 @@ describe('Prometheus metrics', () => {
     expect(value(e, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' })).toBe(8);
     expect(dp.port(1)!.counters.c[PortStat.RxDropKernel]).toBe(8);
     expect(e.type.get('linc_port_rx_dropped_total')).toBe('counter');
+  });
+
+  it('exports every per-port counter but the window min/max fields in a linc_port_* series of its port', async () => {
+    const { dp, metrics } = setup();
+    const windowFields = new Set<number>([PortStat.RxWakeupFramesMin, PortStat.RxWakeupFramesMax, PortStat.TxKickFramesMin, PortStat.TxKickFramesMax]);
+    const c = dp.port(7)!.counters.c;
+    for (let i = 0; i < PortStat.COUNT; i++) if (!windowFields.has(i)) c[i] = 100_000 + 7 * i; // distinct from every other value
+    const e = parseExposition(await metrics.scrape());
+    const series = e.samples.filter((s) => s.name.startsWith('linc_port_') && !/_(bucket|sum|count)$/.test(s.name) && s.labels.port === '7');
+    expect(PORT_STAT_NAMES).toContain('tx_kick_retries');
+    for (let i = 0; i < PortStat.COUNT; i++) {
+      if (!windowFields.has(i)) expect(series.some((s) => s.value === c[i]), `${PORT_STAT_NAMES[i]} (${c[i]}) in a series of port 7`).toBe(true);
+    }
+    expect(value(e, 'linc_port_tx_kick_retries_total', { port: '7' })).toBe(c[PortStat.TxKickRetries]);
+    expect(e.type.get('linc_port_tx_kick_retries_total')).toBe('counter');
+  });
+
+  it('reads the tx ring\'s timer kicks from the port at scrape time into linc_port_tx_kick_retries_total, accumulated over scrapes', async () => {
+    const { dp, a, metrics } = setup();
+    let pending = 4; // what a ring port's re-kick timer did since the last read
+    Object.assign(a, {
+      readTxKickRetries: () => {
+        const n = pending;
+        pending = 0;
+        return n;
+      },
+    });
+    let e = parseExposition(await metrics.scrape());
+    expect(value(e, 'linc_port_tx_kick_retries_total', { port: '1' })).toBe(4);
+    expect(value(e, 'linc_port_tx_kick_retries_total', { port: '7' })).toBe(0);
+    pending = 2;
+    e = parseExposition(await metrics.scrape());
+    expect(value(e, 'linc_port_tx_kick_retries_total', { port: '1' })).toBe(6);
+    expect(dp.port(1)!.counters.c[PortStat.TxKickRetries]).toBe(6);
   });
 
   it('builds burst histograms from the log2 buckets: cumulative, le = 2^(b+1)-1, sum and count from the counters', async () => {
