@@ -7,7 +7,8 @@
  * whole). Without mode= the ports use the rings, and a lone ping with no
  * other traffic is answered. Then: the ring setup forced to fail
  * (LINC_TEST_RING_SETUP_FAIL=1) logs one line and the port still forwards
- * with mmsg; kernel drops are counted in ring mode under a trafgen flood;
+ * with mmsg; kernel drops are counted in ring mode under a trafgen flood
+ * (the ring holding its 4096 frames while the switch is stopped);
  * and a PacketPort in ring mode re-binds to a re-created veth and sends
  * through its new ring, receives a VLAN-tagged frame with its tag in place,
  * hands a lone frame over by itself (its poll callback fires), receives a
@@ -59,12 +60,19 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with k
     it(`mode=${mode}: ping, a UDP flood and a 16 MiB TCP transfer with offloads on`, async () => {
       const topo = new Topology();
       topos.push(topo);
-      const h = await twoHosts(topo, subnet, `,mode=${mode}`);
+      const h = await twoHosts(topo, subnet, `,mode=${mode}`, ['--metrics', '127.0.0.1:0']);
       switches.push(h.sw);
       // No fallback notice: the mode asked for is the one in use.
       expect(h.sw.logs.filter((l) => /kernel rings unavailable/.test(l.msg))).toEqual([]);
       expect(topo.exec(h.nsA, `ping -c 3 -i 0.2 -W 2 ${h.dst}`)).toMatch(/3 received/);
-      expect(await udpFlood(h.nsA, h.nsB, h.dst, 20_000, 200)).toBe(20_000);
+      const url = h.sw.logs.find((l) => l.msg === 'switch running')!.metrics as string;
+      const kernelDrops = async () => metricValue(await (await fetch(url)).text(), 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' });
+      const k0 = await kernelDrops();
+      const got = await udpFlood(h.nsA, h.nsB, h.dst, 20_000, 200);
+      const lost = (await kernelDrops()) - k0;
+      // Every datagram crossed, or was counted where it was lost (port 1's receive ring or socket buffer full while the switch was not scheduled).
+      expect(got + lost, `${got} received, ${lost} counted as kernel drops on port 1`).toBeGreaterThanOrEqual(20_000);
+      expect(got, `${lost} counted as kernel drops on port 1`).toBe(20_000);
       const inB = topo.ifname('ib');
       const b0 = linkStats(h.nsB, inB);
       const r = await tcpTransfer(h.nsA, h.nsB, h.dst, 16 << 20);
@@ -152,6 +160,8 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('if: ports with k
     expect(sent).toBe(200_000);
     // The ring held a few thousand frames; the kernel dropped the rest for us, and the switch counted them.
     expect(drops).toBeGreaterThan(0);
+    // What the ring holds while the switch is not scheduled (4096 slots; mmsg's socket buffer holds ~6500 such frames).
+    expect(rx).toBeGreaterThanOrEqual(4000);
     // Every frame the veth received reached the switch or was counted as a kernel drop.
     expect(rx + drops).toBe(vethRx);
   }, 60_000);

@@ -30,7 +30,7 @@ const capabilities: PortCapabilities = {
  * the idle ping p50 of mmsg (~0.2 ms both), since the kernel hands each
  * frame over at once. (The TPACKET_V3 ring before was as fast, but its
  * blocks waited for a retire timer: ping p50 ~1.9 ms; mmsg stayed the
- * default then.) Cost: 3 MiB of ring per port (2 MiB rx, 1 MiB tx);
+ * default then.) Cost: 9 MiB of ring per port (8 MiB rx, 1 MiB tx);
  * mode=mmsg keeps no fixed memory, for hosts with very many ports.
  */
 export const IF_DEFAULT_MODE: PacketIoMode = 'ring';

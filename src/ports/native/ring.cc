@@ -62,7 +62,7 @@
  *
  * Memory per port: the rings are kernel pages mapped into the process
  * (counted in its RSS once touched; MAP_POPULATE touches them at setup):
- * kRxBlocks x blockSize + kTxBlocks x kTxBlockSize = 2 MiB (packet-port.ts's
+ * kRxBlocks x blockSize + kTxBlocks x kTxBlockSize = 8 MiB (packet-port.ts's
  * block size) + 1 MiB.
  *
  * Invariants
