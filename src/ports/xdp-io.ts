@@ -18,7 +18,8 @@
  * markPartialChecksums restores the one offload state that matters there
  * (a partial checksum from a veth peer, now mostly UDP). A frame larger than an
  * XSK chunk (a GSO super-frame of a peer with TSO/GSO on) and every TCP
- * segment (IPv4/IPv6, untagged or one 802.1Q tag) are passed by the program
+ * segment (IPv4/IPv6, untagged or behind one or two VLAN tags: 802.1Q or
+ * 802.1ad outside, 802.1Q inside) are passed by the program
  * to the stack and read from the packet socket with their vnet header, in
  * the same rx call: TCP therefore runs at the packet socket's rate, not
  * AF_XDP's. The rx call reads the packet socket first, for a quarter of the
