@@ -190,7 +190,7 @@ void NetlinkSocket::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == ENOBUFS) s->lost_ = true;
-    if (handle != nullptr) uv_poll_start(handle, UV_READABLE, OnPoll);
+    uv_poll_start(handle, UV_READABLE, OnPoll);
   }
   s->HandlePoll();
 }
