@@ -35,7 +35,7 @@ import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { PARSE_TOO_SHORT, type ParsedBatch } from '../parse/parse.js';
 import { PortStat } from '../port-counters.js';
 import { popVlan, pushVlan, TAG_OK } from '../rules/frame-tags.js';
-import { FrameCursor } from '../rules/set-field.js';
+import { FrameCursor } from '../rules/frame-cursor.js';
 import type { PacketPool } from '../../packet/pool.js';
 import { rd16, wr16 } from '../../packet/frame-bytes.js';
 import type { PortVlan } from './vlan.js';

@@ -11,10 +11,11 @@
  *
  * Design
  *   - The frame state (a FrameCursor: slot, l3, l4, eth type, ip proto,
- *     metadata, tunnel id) lives in plain fields; edits go through
- *     set-field.ts and frame-tags.ts. Before any edit, writable() makes a
- *     copy if the slot is frozen (already queued for tx, or shared with a
- *     group bucket), so an output sends the bytes as they were when it ran.
+ *     metadata, tunnel id; frame-cursor.ts) lives in plain fields; edits go
+ *     through set-field.ts, ip-ttl-tos.ts and frame-tags.ts. Before any
+ *     edit, writable() makes a copy if the slot is frozen (already queued
+ *     for tx, or shared with a group bucket), so an output sends the bytes
+ *     as they were when it ran.
  *   - Group buckets run on the same executor: the frame state is saved on an
  *     Int32Array stack, the original slot frozen, the bucket run, the state
  *     restored (a bucket edits a copy, never the frame the caller goes on
@@ -45,7 +46,9 @@ import { Op } from './ops.js';
 import { PuntReason } from './punt.js';
 import { PORT_LOCAL } from './rule.js';
 import { ParsedBatch } from '../parse/parse.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
+import { FrameCursor } from './frame-cursor.js';
+import { ipTtl, remarkDscp, setIpTtl } from './ip-ttl-tos.js';
+import { execSetField, setFieldReparses } from './set-field.js';
 
 /** Chained groups deeper than this are not followed. */
 export const MAX_GROUP_DEPTH = 16;

@@ -27,7 +27,8 @@
 
 import { ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, isVlanTpid } from '../../flow/key.js';
 import { rd16, wr16 } from '../../packet/frame-bytes.js';
-import { ipTtl, type FrameCursor } from './set-field.js';
+import type { FrameCursor } from './frame-cursor.js';
+import { ipTtl } from './ip-ttl-tos.js';
 import { csumReplace16 } from '../../packet/checksum.js';
 import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN, VNET_HDR_LEN_OFF } from '../../packet/vnet.js';
 

@@ -10,7 +10,7 @@
  *   the path is not cached).
  *
  * Design
- *   Every op here mirrors an executor op (set-field.ts, frame-tags.ts) and
+ *   Every op here mirrors an executor op (set-field.ts, ip-ttl-tos.ts, frame-tags.ts) and
  *   uses the same applicability rules, read from the key instead of the
  *   frame: eth_type, VLAN presence, ip_proto, "later fragment". For a frame
  *   the parser read without PARSE_MALFORMED the two agree; a property test

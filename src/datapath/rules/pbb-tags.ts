@@ -35,7 +35,7 @@
 import { ETH_TYPE_PBB, isVlanTpid } from '../../flow/key.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
 import { hasRoom, moveFront, TAG_NO_COPY, TAG_NO_ROOM, TAG_OK } from './frame-tags.js';
-import type { FrameCursor } from './set-field.js';
+import type { FrameCursor } from './frame-cursor.js';
 
 /** Bytes push_pbb adds: TPID 2 + TCI 4 + C-DA 6 + C-SA 6. */
 export const PBB_PUSH_LEN = 18;

@@ -1,13 +1,13 @@
 /*
- * In-place header edits for the OpenFlow set-field action (and the IP TTL
- * and DSCP edits that TTL actions and meter remark bands need), on the frame
- * a FrameCursor points at.
+ * In-place header edits for the OpenFlow set-field action, on the frame a
+ * FrameCursor (frame-cursor.ts) points at.
  *
  * What
  *   execSetField(x, fid, w0..w3)  one set-field (value words as ops.ts)
- *   ipTtl / setIpTtl / remarkDscp  IPv4 TTL or IPv6 hop limit, DSCP drop precedence
  *   setFieldReparses(fid)          eth_type and ip_proto change how the bytes read:
  *                                  the executor re-parses after them
+ *   (TTL and TOS edits live in ip-ttl-tos.ts, the L4 checksum patching in
+ *   checksum-patch.ts.)
  *
  * Design
  *   - A field applies only when the frame carries its header, judged from the
@@ -18,12 +18,9 @@
  *   - Checksums are patched incrementally (RFC 1624): the IPv4 header
  *     checksum for every IPv4 header edit; the TCP/UDP/ICMPv6 checksum for
  *     pseudo-header fields (addresses) and for the L4 fields they cover; the
- *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed (packet/checksum.ts)
- *     after a port edit, and left alone by address edits (it has no pseudo-header). A frame
- *     whose vnet header says NEEDS_CSUM carries in its L4 checksum field only
- *     the pseudo-header sum (CHECKSUM_PARTIAL): address edits patch that sum
- *     (uncomplemented), edits of covered data leave it alone (the sum is
- *     completed later over the new bytes). A UDP checksum of 0 ("none") stays 0.
+ *     ICMPv4 checksum for type/code; SCTP's CRC32c is recomputed after a port
+ *     edit. How each sum is patched (UDP's 0, CHECKSUM_PARTIAL frames) is
+ *     checksum-patch.ts's.
  *   - x.writable() is called only once the field is known to apply: it may
  *     move the cursor to a copy of the frame (copy-on-write), so offsets are
  *     read after it.
@@ -38,79 +35,17 @@
  *   free slot for the copy), and the caller stops the frame.
  */
 
-import { csumReplace16, csumReplace32, writeSctpChecksum } from '../../packet/checksum.js';
+import { csumReplace16, csumReplace32 } from '../../packet/checksum.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MC, ETH_TYPE_PBB, ICMPV6_ND_NA, ICMPV6_ND_NS, IPPROTO_ICMP, IPPROTO_ICMPV6,
   IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, isVlanTpid,
 } from '../../flow/key.js';
 import { Fid, FIELDS, requiredValue, SetKind } from '../../flow/fields.js';
-import { ETH_TYPE_NONE, parseFrame } from '../parse/parse.js';
-import type { ParsedBatch } from '../parse/parse.js';
-import { K } from '../../flow/key.js';
+import { ETH_TYPE_NONE } from '../parse/parse.js';
 import { rd16, rd32, wr16, wr32 } from '../../packet/frame-bytes.js';
-import type { PacketPool } from '../../packet/pool.js';
-import { VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from '../../packet/vnet.js';
-
-/** The state of the frame being processed, as set-field reads and moves it. */
-/**
- * The frame state the actions work on: a slot and what the pipeline knows of it. The action
- * executor, the trace executor and NORMAL's tag cursor extend it (the state is declared once).
- */
-export abstract class FrameCursor {
-  /** Slot of the frame (changes when writable() copies it). */
-  cur = 0;
-  /** Offsets from the frame start: L3 header (0 = none), L4 header (0 = none). */
-  l3 = 0;
-  l4 = 0;
-  /** eth_type of the header at l3 and ip_proto (for IP) as the pipeline knows them. */
-  ethType = 0;
-  proto = 0;
-  metaHi = 0;
-  metaLo = 0;
-  tunHi = 0;
-  tunLo = 0;
-  constructor(readonly pool: PacketPool) {}
-  /** Makes the frame's bytes editable (a copy if they are frozen); false when no slot was free. */
-  abstract writable(): boolean;
-
-  /** write-metadata: the masked bits of (hi, lo) replace the metadata's. */
-  writeMetadata(hi: number, lo: number, maskHi: number, maskLo: number): void {
-    this.metaHi = (this.metaHi & ~maskHi) | (hi & maskHi);
-    this.metaLo = (this.metaLo & ~maskLo) | (lo & maskLo);
-  }
-
-  /** Takes metadata and tunnel id from the frame's flow key at key[kb]. */
-  stateFromKey(key: Uint32Array, kb: number): void {
-    this.metaHi = key[kb + K.MetadataHi] | 0;
-    this.metaLo = key[kb + K.MetadataLo] | 0;
-    this.tunHi = key[kb + K.TunnelHi] | 0;
-    this.tunLo = key[kb + K.TunnelLo] | 0;
-  }
-
-  /**
-   * Re-parses the frame into row 0 of `s` (after pop MPLS; for NORMAL after edits): its key keeps
-   * metadata and tunnel id, and l3, l4, eth type and proto follow the new headers. Returns the key.
-   */
-  reparseInto(s: ParsedBatch, inPort: number): Uint32Array {
-    const pool = this.pool;
-    parseFrame(pool.bytes, pool.dataOff[this.cur], pool.len[this.cur], inPort, s, 0);
-    const k = s.keys;
-    this.keyTakesState(k);
-    this.l3 = s.l3[0];
-    this.l4 = s.l4[0];
-    this.ethType = k[K.EthTypeVlan] >>> 16;
-    this.proto = k[K.IpProtoTosTtlFrag] >>> 24;
-    return k;
-  }
-
-  /** Copies metadata and tunnel id into a flow key (the next table's lookup key). */
-  keyTakesState(key: Uint32Array): void {
-    key[K.MetadataHi] = this.metaHi;
-    key[K.MetadataLo] = this.metaLo;
-    key[K.TunnelHi] = this.tunHi;
-    key[K.TunnelLo] = this.tunLo;
-  }
-}
+import { fixData16, fixPseudo32, fixSctp, isPartial, pseudoCsumAt } from './checksum-patch.js';
+import { ipEnd, ipv4At, ipv6At, type FrameCursor } from './frame-cursor.js';
+import { setTos } from './ip-ttl-tos.js';
 
 /** Columns of the field table (src/flow/fields.ts), indexed by field id, for the per-frame switch. */
 const SET_KIND = Int32Array.from(FIELDS, (f) => f.set?.kind ?? SetKind.None);
@@ -130,76 +65,10 @@ function setBits32AtL3(x: FrameCursor, fid: number, w: number): boolean {
   return true;
 }
 
-/** Replaces a 16-bit word of a header covered by the checksum at `at` (a UDP checksum of 0 stays 0). */
-function fixData16(b: Uint8Array, at: number, udp: boolean, oldW: number, newW: number): void {
-  const c = rd16(b, at);
-  if (udp && c === 0) return;
-  let n = csumReplace16(c, oldW, newW);
-  if (udp && n === 0) n = 0xffff;
-  wr16(b, at, n);
-}
-
-/** Replaces a 32-bit pseudo-header word under the L4 checksum at `at`; `partial`: the field holds the uncomplemented pseudo sum. */
-function fixPseudo32(b: Uint8Array, at: number, udp: boolean, partial: boolean, oldV: number, newV: number): void {
-  const c = rd16(b, at);
-  if (partial) {
-    wr16(b, at, ~csumReplace32(~c & 0xffff, oldV, newV) & 0xffff);
-    return;
-  }
-  if (udp && c === 0) return;
-  let n = csumReplace32(c, oldV, newV);
-  if (udp && n === 0) n = 0xffff;
-  wr16(b, at, n);
-}
-
-function isPartial(b: Uint8Array, o: number): boolean {
-  return (b[o - VNET_HDR_LEN] & VNET_F_NEEDS_CSUM) !== 0;
-}
-
-function ipv4At(x: FrameCursor, len: number): boolean {
-  return x.ethType === ETH_TYPE_IPV4 && x.l3 !== 0 && x.l3 + 20 <= len;
-}
-
-function ipv6At(x: FrameCursor, len: number): boolean {
-  return x.ethType === ETH_TYPE_IPV6 && x.l3 !== 0 && x.l3 + 40 <= len;
-}
-
 function isMpls(t: number): boolean {
   return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MC;
 }
 
-/** Absolute offset of the L4 checksum that covers the IP pseudo-header (TCP, UDP, ICMPv6), or -1. */
-function pseudoCsumAt(x: FrameCursor, o: number, len: number, isV6: boolean): number {
-  const l4 = x.l4;
-  if (l4 === 0) return -1;
-  switch (x.proto) {
-    case IPPROTO_TCP: return l4 + 18 <= len ? o + l4 + 16 : -1;
-    case IPPROTO_UDP: return l4 + 8 <= len ? o + l4 + 6 : -1;
-    case IPPROTO_ICMPV6: return isV6 && l4 + 4 <= len ? o + l4 + 2 : -1;
-    default: return -1;
-  }
-}
-
-/** End of the IP payload (bounded by the frame). */
-function ipEnd(b: Uint8Array, o: number, x: FrameCursor, len: number): number {
-  let end = len;
-  if (x.ethType === ETH_TYPE_IPV4) {
-    const tot = rd16(b, o + x.l3 + 2);
-    if (tot !== 0 && x.l3 + tot < end) end = x.l3 + tot;
-  } else {
-    const pl = rd16(b, o + x.l3 + 4);
-    if (pl !== 0 && x.l3 + 40 + pl < end) end = x.l3 + 40 + pl;
-  }
-  return end;
-}
-
-/** Recomputes the SCTP checksum of the frame at `o` (CRC32c over the SCTP packet; no pseudo-header). A CHECKSUM_PARTIAL frame is completed at output. */
-function fixSctp(b: Uint8Array, o: number, x: FrameCursor, len: number): void {
-  if (isPartial(b, o)) return;
-  const s = o + x.l4;
-  const end = o + ipEnd(b, o, x, len);
-  if (end >= s + 12) writeSctpChecksum(b, s, end);
-}
 
 function writeMac(b: Uint8Array, at: number, hi16: number, lo32: number): void {
   b[at] = (hi16 >>> 8) & 0xff;
@@ -380,70 +249,6 @@ const SET_REPARSE = Uint8Array.from(FIELDS, (f) => (f.set?.kind === SetKind.EthT
 /** True when the executor must re-parse the frame after a set-field of `fid` (eth_type, ip_proto). */
 export function setFieldReparses(fid: number): boolean {
   return SET_REPARSE[fid] !== 0;
-}
-
-/** The IPv4 TTL or IPv6 hop limit, or -1 when the frame is not IP. */
-export function ipTtl(x: FrameCursor): number {
-  const pool = x.pool, len = pool.len[x.cur];
-  const b = pool.bytes, o = pool.dataOff[x.cur];
-  if (ipv4At(x, len)) return b[o + x.l3 + 8];
-  if (ipv6At(x, len)) return b[o + x.l3 + 7];
-  return -1;
-}
-
-/** Writes the IPv4 TTL (with checksum) or IPv6 hop limit. False only when writable() failed. */
-export function setIpTtl(x: FrameCursor, ttl: number): boolean {
-  const len = x.pool.len[x.cur];
-  const v4 = ipv4At(x, len);
-  if (!v4 && !ipv6At(x, len)) return true;
-  if (!x.writable()) return false;
-  const b = x.pool.bytes, o = x.pool.dataOff[x.cur];
-  if (v4) {
-    const at = o + x.l3 + 8;
-    const old = rd16(b, at);
-    const nv = ((ttl & 0xff) << 8) | b[at + 1];
-    wr16(b, at, nv);
-    wr16(b, o + x.l3 + 10, csumReplace16(rd16(b, o + x.l3 + 10), old, nv));
-  } else {
-    b[o + x.l3 + 7] = ttl & 0xff;
-  }
-  return true;
-}
-
-/** Writes `bits` at `shift` of the IPv4 TOS (with checksum) or IPv6 traffic class: DSCP is 0x3f at 2, ECN 0x3 at 0. */
-function setTos(x: FrameCursor, shift: number, bits: number, v: number): boolean {
-  const len = x.pool.len[x.cur];
-  const v4 = ipv4At(x, len);
-  if (!v4 && !ipv6At(x, len)) return true;
-  if (!x.writable()) return false;
-  const b = x.pool.bytes, o = x.pool.dataOff[x.cur], p = o + x.l3;
-  const keep = ~(bits << shift) & 0xff;
-  const put = (v & bits) << shift;
-  if (v4) {
-    const old = rd16(b, p);
-    const nw = (old & 0xff00) | (b[p + 1] & keep) | put;
-    wr16(b, p, nw);
-    wr16(b, p + 10, csumReplace16(rd16(b, p + 10), old, nw));
-  } else {
-    const tc = ((b[p] & 0x0f) << 4) | (b[p + 1] >> 4);
-    const nt = (tc & keep) | put;
-    b[p] = (b[p] & 0xf0) | (nt >> 4);
-    b[p + 1] = (b[p + 1] & 0x0f) | ((nt & 0x0f) << 4);
-  }
-  return true;
-}
-
-/** Raises the DSCP drop precedence (bits 1..2 of the AF code point) by `prec`, saturating. */
-export function remarkDscp(x: FrameCursor, prec: number): boolean {
-  const len = x.pool.len[x.cur];
-  const b = x.pool.bytes, o = x.pool.dataOff[x.cur];
-  let dscp: number;
-  if (ipv4At(x, len)) dscp = b[o + x.l3 + 1] >> 2;
-  else if (ipv6At(x, len)) dscp = (((b[o + x.l3] & 0x0f) << 4) | (b[o + x.l3 + 1] >> 4)) >> 2;
-  else return true;
-  let dp = ((dscp >> 1) & 3) + prec;
-  if (dp > 3) dp = 3;
-  return setTos(x, 2, 0x3f, (dscp & ~6) | (dp << 1));
 }
 
 /**

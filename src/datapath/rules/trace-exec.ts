@@ -29,7 +29,9 @@ import { PuntReason } from './punt.js';
 import { PORT_LOCAL, PORT_MAX } from './rule.js';
 import type { RulePipeline } from './rule-pipeline.js';
 import type { TraceDropReason, TraceEvent, TraceStage } from './trace-events.js';
-import { execSetField, ipTtl, remarkDscp, setFieldReparses, setIpTtl, FrameCursor } from './set-field.js';
+import { FrameCursor } from './frame-cursor.js';
+import { ipTtl, remarkDscp, setIpTtl } from './ip-ttl-tos.js';
+import { execSetField, setFieldReparses } from './set-field.js';
 import { VNET_HDR_LEN } from '../../packet/vnet.js';
 
 /** Scratch slots: the frame, copies for group buckets (copy-on-write), one per output. */

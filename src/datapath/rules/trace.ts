@@ -17,7 +17,7 @@
  *   - The frame is copied into a small pool of the trace's own; a
  *     TraceExecutor (trace-exec.ts) interprets ops as ActionExecutor does but records
  *     outputs and punts instead of queueing them, and edits only its own
- *     slots (set-field.ts and frame-tags.ts work on any FrameCursor).
+ *     slots (set-field.ts, ip-ttl-tos.ts and frame-tags.ts work on any FrameCursor).
  *   - Table lookups go through the real classifier, so a trace cannot
  *     disagree with it; the lookup counters that bumps are put back.
  *     Meters and punt meters are judged on a copy of their token state; the
