@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControllerManager } from '../../src/openflow/transport/controller-manager.js';
-import { defaultAsyncConfig, splitMultipartReply, type ChannelKind, type OfChannel } from '../../src/openflow/transport/channel.js';
+import { defaultAsyncConfig } from '../../src/openflow/transport/async-config.js';
+import type { ChannelKind, OfChannel } from '../../src/openflow/transport/channel.js';
+import { splitMultipartReply } from '../../src/openflow/transport/multipart-reply.js';
 import {
   encodeMessage, errorName, makeHello, messageSize, OFP_NO_BUFFER, OFPBAC, OFPBRC, OFPCR_ROLE, OFPET, OFPHFC, OFPMPF_REPLY_MORE,
   OFPMPF_REQ_MORE, OFPPR, OFPR, OFPRR, OFPRRFC, type ErrorMsg, type OfpMessage,

@@ -12,10 +12,11 @@
  *   state 'closed'  nothing is read or written any more
  *
  * Design
- * - Framing: MessageFramer cuts the stream at header lengths; a message that
- *   does not decode gets the OFPT_ERROR its DecodeError names, with the
- *   message's first 64 bytes, and the connection lives on. Only a fatal
- *   framing error (header length < 8) closes, after its error is sent.
+ * - Framing (channel-socket.ts, the base class): MessageFramer cuts the
+ *   stream at header lengths; a message that does not decode gets the
+ *   OFPT_ERROR its DecodeError names, with the message's first 64 bytes, and
+ *   the connection lives on. Only a fatal framing error (header length < 8)
+ *   closes, after its error is sent.
  * - Handling is synchronous (the switch answers before returning), so a
  *   barrier reply is ordered after the effects of every earlier message.
  * - Handshake deadline (peer-limits.ts): a peer that has not sent a valid
@@ -30,14 +31,15 @@
  *   connection. A slave may not change switch state (OFPBRC_IS_SLAVE, before
  *   any other check, even of a message that does not decode); a
  *   slave's SET_CONFIG only sets this connection's miss_send_len (as OVS).
- * - Async filters: per connection, [master/equal, slave] masks for packet-in,
- *   port-status and flow-removed reasons, with the spec's defaults. A service
- *   connection (from a listener) gets no asynchronous message until it sets
- *   a nonzero miss_send_len (OVS's rule for ptcp connections).
+ * - Async filters (async-config.ts): per connection, [master/equal, slave]
+ *   masks for packet-in, port-status and flow-removed reasons, with the
+ *   spec's defaults. A service connection (from a listener) gets no
+ *   asynchronous message until it sets a nonzero miss_send_len (OVS's rule
+ *   for ptcp connections).
  * - Multipart: the switch returns reply bodies; they are split into
- *   messages of at most 65535 bytes, all but the last with REPLY_MORE. A
- *   request with REQ_MORE is assembled per xid (table-features only; other
- *   types cannot be split: OFPBRC_BAD_MULTIPART).
+ *   messages of at most 65535 bytes, all but the last with REPLY_MORE
+ *   (multipart-reply.ts). A request with REQ_MORE is assembled per xid
+ *   (table-features only; other types cannot be split: OFPBRC_BAD_MULTIPART).
  *
  * Invariants
  * - Nothing the peer sends can throw out of this module: decode failures are
@@ -49,59 +51,35 @@
  *   packet-ins past its per-connection queue limit. Replies, port-status
  *   and flow-removed are never dropped (a controller that misses them has
  *   a wrong picture of the switch) and keep their order; a peer that lets
- *   more than TX_HARD_LIMIT bytes pile up is disconnected.
+ *   more than TX_HARD_LIMIT (channel-socket.ts) bytes pile up is disconnected.
  * - channelDown is called exactly once, after channelUp if that was called.
  */
 
 import type { Duplex } from 'node:stream';
-import { OFP_ERROR_DATA_LEN, OFP_MAX_MESSAGE_LEN } from '../codec/v13/consts.js';
 import { DecodeError } from '../codec/decode-error.js';
 import {
-  decodeMessage, encodeMessage, errorFor, errorName, helloVersions, makeHello, messageSize, MessageFramer, OFP_DEFAULT_MISS_SEND_LEN,
-  OFP_VERSION, OFPBRC, OFPCR_ROLE, OFPET, OFPHFC, OFPMPF_REPLY_MORE, OFPMPF_REQ_MORE, OFPPR, OFPR, OFPRR, typeName,
-  type Hello, type MultipartReply, type MultipartReplyBody, type MultipartRequest, type OfpMessage,
+  decodeMessage, errorName, helloVersions, makeHello, OFP_DEFAULT_MISS_SEND_LEN, OFP_VERSION, OFPBRC, OFPCR_ROLE, OFPET, OFPHFC,
+  OFPMPF_REQ_MORE, typeName, type Hello, type MultipartReply, type MultipartRequest, type OfpMessage,
 } from '../codec/wire.js';
-import type { RoleMasks } from '../codec/v13/msg/async.js';
 import type { TableFeatures } from '../codec/v13/msg/mp-table-features.js';
 import type { OfError, OpenFlowSwitch } from '../ofproto/switch-api.js';
 import { isSlaveDenied } from './slave-writes.js';
 import type { Logger } from '../../stats/log.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_REASON, type PacketInDrops, type TokenBucket } from './peer-limits.js';
+import { defaultAsyncConfig, type AsyncConfig, type AsyncKind } from './async-config.js';
+import { ChannelSocket } from './channel-socket.js';
+import { splitMultipartReply } from './multipart-reply.js';
 
 /** 'controller': we connected to it (counts for fail mode); 'service': it connected to our listener. */
 export type ChannelKind = 'controller' | 'service';
-export type ChannelState = 'hello' | 'up' | 'closed';
-export type AsyncKind = 'packetIn' | 'portStatus' | 'flowRemoved';
-
-export interface AsyncConfig {
-  packetIn: RoleMasks;
-  portStatus: RoleMasks;
-  flowRemoved: RoleMasks;
-}
 
 /** Packet-ins are dropped while more than this many bytes wait to be written. */
 export const ASYNC_TX_LIMIT = 1 << 20;
-/** A peer that leaves more than this many bytes unread is disconnected. */
-export const TX_HARD_LIMIT = 64 << 20;
 /** At most this many multipart requests (REQ_MORE) assembled at once, of at most this many bytes in all. */
 export const MP_ASSEMBLY_MAX_REQUESTS = 4;
 export const MP_ASSEMBLY_MAX_BYTES = 1 << 20;
-/** OFPT_ERRORs logged per connection per window; the rest are counted and summarised. */
-const ERROR_LOG_BURST = 10;
-const ERROR_LOG_WINDOW_MS = 10_000;
 /** How long a closing connection may take to flush before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
-
-/** The spec's defaults (A.3.10; as OVS): master/equal get table-miss and action packet-ins, every port-status and flow-removed; slaves only port-status. */
-export function defaultAsyncConfig(): AsyncConfig {
-  const allPortReasons = (1 << OFPPR.ADD) | (1 << OFPPR.DELETE) | (1 << OFPPR.MODIFY);
-  const allRemovedReasons = (1 << OFPRR.IDLE_TIMEOUT) | (1 << OFPRR.HARD_TIMEOUT) | (1 << OFPRR.DELETE) | (1 << OFPRR.GROUP_DELETE);
-  return {
-    packetIn: [(1 << OFPR.NO_MATCH) | (1 << OFPR.ACTION), 0],
-    portStatus: [allPortReasons, allPortReasons],
-    flowRemoved: [allRemovedReasons, 0],
-  };
-}
 
 /** What a channel needs from the connection manager that owns it. */
 export interface ChannelHost {
@@ -135,52 +113,6 @@ export function isOfError(x: unknown): x is OfError {
   return typeof x === 'object' && x !== null && typeof (x as OfError).code === 'number' && typeof (x as OfError).type === 'number';
 }
 
-/** The list a multipart reply body carries (entries, or ports for PORT_DESC); null for single-structure bodies. */
-function bodyList(body: MultipartReplyBody): { key: 'entries' | 'ports'; items: unknown[] } | null {
-  if ('entries' in body && Array.isArray(body.entries)) return { key: 'entries', items: body.entries };
-  if ('ports' in body && Array.isArray(body.ports)) return { key: 'ports', items: body.ports };
-  return null;
-}
-
-/**
- * The messages that carry `bodies` (one multipart request's reply): each
- * body whole if it fits in `maxLen` bytes, else its entries cut into as few
- * messages as fit; every message but the last has OFPMPF_REPLY_MORE. Throws
- * RangeError if a single entry cannot fit (the caller answers with
- * OFPBRC_MULTIPART_BUFFER_OVERFLOW).
- */
-export function splitMultipartReply(xid: number, bodies: readonly MultipartReplyBody[], maxLen = OFP_MAX_MESSAGE_LEN): MultipartReply[] {
-  const out: MultipartReply[] = [];
-  const msg = (body: MultipartReplyBody): MultipartReply => ({ type: 'multipart_reply', xid, flags: 0, body });
-  for (const body of bodies) {
-    const whole = msg(body);
-    if (messageSize(whole) <= maxLen) {
-      out.push(whole);
-      continue;
-    }
-    const list = bodyList(body);
-    if (list === null) throw new RangeError(`multipart ${body.type} reply of ${messageSize(whole)} bytes cannot be split`);
-    const withItems = (items: unknown[]) => ({ ...body, [list.key]: items });
-    const base = messageSize(msg(withItems([])));
-    let chunk: unknown[] = [];
-    let size = base;
-    for (const item of list.items) {
-      const itemSize = messageSize(msg(withItems([item]))) - base;
-      if (base + itemSize > maxLen) throw new RangeError(`a multipart ${body.type} entry of ${itemSize} bytes does not fit in a message`);
-      if (size + itemSize > maxLen) {
-        out.push(msg(withItems(chunk)));
-        chunk = [];
-        size = base;
-      }
-      chunk.push(item);
-      size += itemSize;
-    }
-    out.push(msg(withItems(chunk)));
-  }
-  for (let i = 0; i < out.length - 1; i++) out[i].flags = OFPMPF_REPLY_MORE;
-  return out;
-}
-
 /** Does a hello offer OpenFlow 1.3? With a bitmap, bit 4; without, the smaller of both versions is used (spec 6.3.1). */
 export function helloOffers13(h: Hello): boolean {
   if (h.elements.some((e) => e.type === 'versionbitmap')) return helloVersions(h).includes(OFP_VERSION);
@@ -196,20 +128,14 @@ interface PendingMultipart {
   bytes: number;
 }
 
-export class OfChannel {
+export class OfChannel extends ChannelSocket {
   readonly kind: ChannelKind;
-  readonly target: string;
-  readonly log: Logger;
-  state: ChannelState = 'hello';
   /** OFPCR_ROLE_EQUAL, _MASTER or _SLAVE. */
   role: number = OFPCR_ROLE.EQUAL;
   asyncConfig: AsyncConfig = defaultAsyncConfig();
   /** This connection's miss_send_len (gates async messages on service connections). */
   missSendLen: number;
-  /** Counters for logs and metrics. */
-  readonly stats = { rxMessages: 0, txMessages: 0, errorsSent: 0, asyncDropped: 0, packetInRateDropped: 0 };
 
-  private readonly framer = new MessageFramer();
   private readonly probeMs: number;
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
   private probing = false;
@@ -220,21 +146,16 @@ export class OfChannel {
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly packetInRate: TokenBucket | null;
   private readonly packetInDrops: PacketInDrops;
-  private nextXid = 1;
   private readonly pendingMp = new Map<number, PendingMultipart>();
-  private errorLogWindowStart = 0;
-  private errorLogCount = 0;
-  private errorLogSuppressed = 0;
   private readonly onDown: ((reason: string, wasUp: boolean) => void) | undefined;
 
   constructor(
-    private readonly socket: Duplex,
+    socket: Duplex,
     private readonly host: ChannelHost,
     opts: ChannelOptions,
   ) {
+    super(socket, opts.target, opts.log);
     this.kind = opts.kind;
-    this.target = opts.target;
-    this.log = opts.log;
     this.probeMs = opts.inactivityProbeMs;
     this.onDown = opts.onDown;
     this.handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -284,13 +205,8 @@ export class OfChannel {
     return true;
   }
 
-  /** Bytes written to the socket that the peer has not taken yet. */
-  get queuedBytes(): number {
-    return this.socket.writableLength;
-  }
-
   /** Ends the connection (idempotent): flush what was written, then close. */
-  close(reason: string): void {
+  override close(reason: string): void {
     if (this.state === 'closed') return;
     const wasUp = this.state === 'up';
     this.state = 'closed';
@@ -309,16 +225,7 @@ export class OfChannel {
 
   /* ------------------------------------------------------------ input */
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.state === 'closed') return;
-    const fatal = this.framer.push(chunk, this.onMessage);
-    if (fatal !== null && (this.state as ChannelState) !== 'closed') {
-      this.sendError(fatal.type, fatal.code, this.framer.badHeader ?? Buffer.alloc(0), fatal.message);
-      this.close(`framing error: ${fatal.message}`);
-    }
-  };
-
-  private readonly onMessage = (raw: Buffer): void => {
+  protected override readonly onMessage = (raw: Buffer): void => {
     if (this.state === 'closed') return;
     this.stats.rxMessages++;
     this.lastRxMs = Date.now();
@@ -507,46 +414,6 @@ export class OfChannel {
 
   private replyIfError(e: OfError | null, raw: Buffer): void {
     if (e !== null) this.sendError(e.type, e.code, raw, e.reason ?? '');
-  }
-
-  /* ----------------------------------------------------------- output */
-
-  private xid(): number {
-    const x = this.nextXid;
-    this.nextXid = this.nextXid >= 0xffffffff ? 1 : this.nextXid + 1;
-    return x;
-  }
-
-  private write(buf: Buffer): void {
-    if (this.socket.destroyed) return;
-    this.stats.txMessages++;
-    this.socket.write(buf);
-    if (this.socket.writableLength > TX_HARD_LIMIT) this.close(`peer not reading (${this.socket.writableLength} bytes queued)`);
-  }
-
-  private send(m: OfpMessage): void {
-    if (this.state === 'closed') return;
-    this.write(encodeMessage(m));
-  }
-
-  /** OFPT_ERROR (type, code) answering `raw` (same xid, its first 64 bytes), logged with a rate limit. */
-  sendError(type: number, code: number, raw: Uint8Array, reason: string): void {
-    if (this.state === 'closed') return;
-    const err = errorFor(new DecodeError(type, code, -1, reason), raw.subarray(0, OFP_ERROR_DATA_LEN));
-    this.send(err);
-    this.stats.errorsSent++;
-    const now = Date.now();
-    if (now - this.errorLogWindowStart >= ERROR_LOG_WINDOW_MS) {
-      if (this.errorLogSuppressed > 0) this.log.info({ target: this.target, suppressed: this.errorLogSuppressed }, 'openflow errors sent (not logged)');
-      this.errorLogWindowStart = now;
-      this.errorLogCount = 0;
-      this.errorLogSuppressed = 0;
-    }
-    if (this.errorLogCount++ < ERROR_LOG_BURST) {
-      this.log.debug({ target: this.target, error: errorName(type, code), xid: err.xid, msgType: raw.length > 1 ? typeName(raw[1]) : undefined, reason }, 'openflow error sent');
-    } else {
-      this.errorLogSuppressed++;
-    }
   }
 
   /* ------------------------------------ handshake deadline, inactivity probe */

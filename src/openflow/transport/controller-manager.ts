@@ -38,7 +38,8 @@
 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { OfChannel, type AsyncKind, type ChannelHost, type ChannelKind } from './channel.js';
+import type { AsyncKind } from './async-config.js';
+import { OfChannel, type ChannelHost, type ChannelKind } from './channel.js';
 import {
   ActiveConnection, DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, PassiveListener, type ConnectFn, type ControllerTarget, type ListenTarget,
 } from './connections.js';
