@@ -29,21 +29,12 @@
  *   cleared when a slot enters a round (rx, clone, pipeline injection).
  * - Nothing in onReadable .. flush allocates.
  *
- * Ports come and go while the switch runs (addPort/removePort, between
- * rounds); the port listeners hear of each at once (the OpenFlow side sends
- * port-status from there). Link state has one owner, here: DpPort.link is
- * what the datapath last read, and the link listeners hear of every change.
- * With kernel link notifications attached (watchLinks), a port whose
- * interface is in this namespace is re-read when the kernel announces a
- * change of its name or ifindex (and re-bound first when it was re-created);
- * a notification from another namespace re-reads the ports living elsewhere
- * (TAPs moved there); the tick's poll still reads those (the kernel tells
- * only of namespaces with an id here, and only with CAP_NET_BROADCAST) and
- * in-process ports, or every port without notifications.
+ * The ports themselves (by number, in a dense list), the listeners told when
+ * they come and go, and their link state are the port table's (port-table.ts,
+ * the base class).
  */
 
 import { ERRNO_EAGAIN, ERRNO_ENOBUFS } from '../ports/native-layout.js';
-import type { LinkEvent, LinkEventsListener } from '../ports/link-events.js';
 import { MAX_BURST, type LinkInfo, type Port } from '../ports/port.js';
 import { PortCounters, PortStat, histBucket } from './port-counters.js';
 import { completeChecksum, needsSctpChecksum } from '../packet/checksum.js';
@@ -52,6 +43,7 @@ import { PacketPool } from '../packet/pool.js';
 import type { PortVlan } from './learning/vlan.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TYPE, VNET_HDR_LEN } from '../packet/vnet.js';
 import { RxModeration, type RxModerationOptions } from './rx-moderation.js';
+import { PortTable, readLink } from './port-table.js';
 
 export const DEFAULT_BURST = 32;
 /**
@@ -119,44 +111,6 @@ export class DpPort {
   }
 }
 
-const LINK_UNKNOWN: LinkInfo = { adminUp: false, carrier: false, mtu: 0, mac: 0, ifindex: 0 };
-
-/**
- * A notification may speak of this port: of this namespace, naming its
- * interface or the ifindex it last had; of another namespace (where TAPs
- * were moved), any port no notification of ours names (watchName null).
- */
-function concerns(e: LinkEvent, dp: DpPort): boolean {
-  const here = dp.port.watchName();
-  if (e.nsid !== null) return here === null;
-  return (e.name !== '' && e.name === here) || (e.ifindex !== 0 && e.ifindex === dp.link.ifindex);
-}
-
-/** A port's link state; a port that cannot say (its device gone) reads as down. */
-export function readLink(port: Port): LinkInfo {
-  try {
-    return port.link();
-  } catch {
-    return LINK_UNKNOWN;
-  }
-}
-
-function sameLink(a: LinkInfo, b: LinkInfo): boolean {
-  return a.adminUp === b.adminUp && a.carrier === b.carrier && a.mac === b.mac && a.mtu === b.mtu && a.ifindex === b.ifindex && a.presence === b.presence;
-}
-
-/** Told of a port whose link state changed (up/down, carrier, MAC, MTU, ifindex or where its interface is). */
-export type LinkListener = (dp: DpPort, link: LinkInfo) => void;
-
-/** Told of a port that joined or left the datapath (after the fact). */
-export type PortListener = (dp: DpPort) => void;
-
-/** A source of kernel link notifications (src/ports/link-events.ts LinkMonitor). */
-export interface LinkWatch {
-  start(listener: LinkEventsListener): void;
-  close(): void;
-}
-
 export interface DatapathOptions {
   pool?: PacketPool;
   burst?: number;
@@ -177,11 +131,7 @@ export interface DatapathOptions {
   clock?: () => number;
 }
 
-export class Datapath {
-  private readonly linkListeners: LinkListener[] = [];
-  private readonly addedListeners: PortListener[] = [];
-  private readonly removedListeners: PortListener[] = [];
-  private linkWatch: LinkWatch | null = null;
+export class Datapath extends PortTable<DpPort> {
   readonly pool: PacketPool;
   readonly burst: number;
   readonly roundsPerWakeup: number;
@@ -191,9 +141,6 @@ export class Datapath {
   readonly rxModeration: RxModeration | null;
   private windowPass: ReturnType<typeof setImmediate> | null = null;
   pipeline: Pipeline | null = null;
-  /** Ports in a dense array (hot-path iteration) and by OpenFlow number. */
-  readonly portList: DpPort[] = [];
-  private readonly byNo = new Map<number, DpPort>();
   private readonly rxSlots: Int32Array;
   private readonly parsed: ParsedBatch;
   private readonly dirty: DpPort[] = [];
@@ -205,6 +152,7 @@ export class Datapath {
   private nClones = 0;
 
   constructor(opts: DatapathOptions = {}) {
+    super();
     const burst = opts.burst ?? DEFAULT_BURST;
     if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) throw new RangeError(`burst must be an integer in 1..${MAX_BURST}, got ${burst}`);
     this.burst = burst;
@@ -248,20 +196,6 @@ export class Datapath {
     this.pipeline?.portRemoved(ofPort);
     for (const fn of this.removedListeners) fn(dp);
     return dp;
-  }
-
-  /** `fn` hears of every port added from now on, right after addPort. */
-  onPortAdded(fn: PortListener): void {
-    this.addedListeners.push(fn);
-  }
-
-  /** `fn` hears of every port removed from now on, right after removePort. */
-  onPortRemoved(fn: PortListener): void {
-    this.removedListeners.push(fn);
-  }
-
-  port(ofPort: number): DpPort | undefined {
-    return this.byNo.get(ofPort);
   }
 
   private startSpinning(): void {
@@ -477,58 +411,6 @@ export class Datapath {
     this.pipeline?.tick(nowMs);
     for (const dp of this.portList) dp.syncPortCounts();
     this.pollLinks();
-  }
-
-  /** `fn` hears of every link change the datapath sees (kernel notifications or the tick's poll). */
-  onLinkChange(fn: LinkListener): void {
-    this.linkListeners.push(fn);
-  }
-
-  /**
-   * Take link changes from kernel notifications from now on (the datapath
-   * owns `watch` and closes it in stop()). Ports it cannot speak of stay polled.
-   */
-  watchLinks(watch: LinkWatch): void {
-    this.linkWatch?.close();
-    this.linkWatch = watch;
-    watch.start((events) => this.linkEvents(events));
-  }
-
-  /** Kernel notifications arrive for these ports (watchLinks is on). */
-  get watchingLinks(): boolean {
-    return this.linkWatch !== null;
-  }
-
-  /**
-   * A batch of kernel link notifications: re-read (and first re-bind) every
-   * port whose interface name or last ifindex one of them names; `null`
-   * (notifications were lost): every port. Slow path.
-   */
-  linkEvents(events: readonly LinkEvent[] | null): void {
-    for (const dp of [...this.portList]) {
-      if (events === null || events.some((e) => concerns(e, dp))) this.refreshLink(dp);
-    }
-  }
-
-  /**
-   * Reads link state once and tells the listeners about the ports whose
-   * state changed: with kernel notifications (watchLinks), only the ports
-   * they cannot announce; without, every port. Slow path.
-   */
-  pollLinks(): void {
-    const watching = this.linkWatch !== null;
-    for (const dp of [...this.portList]) {
-      if (!watching || dp.port.watchName() === null) this.refreshLink(dp);
-    }
-  }
-
-  /** Re-bind the port if its interface was re-created, read its link, tell the listeners if it changed. */
-  refreshLink(dp: DpPort): void {
-    dp.port.rebind?.();
-    const link = readLink(dp.port);
-    if (sameLink(link, dp.link)) return;
-    dp.link = link;
-    for (const fn of this.linkListeners) fn(dp, link);
   }
 
   /** Stop polling every port and stop listening to link notifications (the owner closes the ports). */

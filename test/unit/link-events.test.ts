@@ -9,7 +9,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { Datapath, type DpPort, type LinkWatch } from '../../src/datapath/datapath.js';
+import { Datapath, type DpPort } from '../../src/datapath/datapath.js';
+import type { LinkWatch } from '../../src/datapath/port-table.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { parseLinkDatagrams, parseLinkMessages, RTM_DELLINK, RTM_NEWLINK, type LinkEvent, type LinkEventsListener } from '../../src/ports/link-events.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';

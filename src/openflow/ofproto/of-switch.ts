@@ -33,7 +33,8 @@
  *   datapath's time base, so flow idle times and durations agree.
  */
 
-import { readLink, type Datapath, type DpPort } from '../../datapath/datapath.js';
+import type { Datapath, DpPort } from '../../datapath/datapath.js';
+import { readLink } from '../../datapath/port-table.js';
 import { GroupTable } from '../../datapath/rules/groups.js';
 import { MeterTable } from '../../datapath/rules/meters.js';
 import type { NormalSwitch } from '../../datapath/learning/normal.js';
