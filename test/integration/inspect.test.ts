@@ -176,6 +176,7 @@ describe.skipIf(missing(root, tool('ovs-ofctl'), tool('ip'), tool('ping')))('lin
     sw = await SwitchProcess.start([
       'run', ...taps.flatMap((t, i) => ['--port', `tap:${t}=${i + 1}`]), '--listen', `ptcp:${port}`, '--fail-mode', 'secure',
       '--controller', `tcp:127.0.0.1:${deadController}`, '--datapath-id', '0x1a5ec', '--metrics', 'off', '--admin-socket', socket,
+      '--no-megaflow', // the exact-match cache alone: dump-cache lists its entries, full flows (the megaflow cache is the default)
     ]);
     await sw.waitForLog((l) => l.msg === 'openflow listener listening' && l.port === port);
     h = hosts(topo, taps, 214);

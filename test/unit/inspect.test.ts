@@ -53,7 +53,7 @@ describe('GET /v1/fdb', () => {
 
 describe('GET /v1/cache', () => {
   it('lists the cached flows with the rules they stand for, and the totals', () => {
-    const h = setup(3);
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, priority: 5, cookie: 0xan, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 7, cookie: 0xbn, match: [], instructions: [apply(setField({ field: 'eth_dst', value: macNum(C) }), out(3))] });
     const { ctx } = admin(h);

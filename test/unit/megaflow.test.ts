@@ -11,10 +11,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dumpCache } from '../../src/datapath/rules/cache-dump.js';
-import { MfStat } from '../../src/datapath/rules/megaflow.js';
+import { MEGAFLOW_DEFAULT, MfStat } from '../../src/datapath/rules/megaflow.js';
 import { K } from '../../src/flow/key.js';
 import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
-import { resolveConfig } from '../../src/config.js';
+import { loadConfigFile, resolveConfig } from '../../src/config.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
+import { OfSwitch } from '../../src/openflow/ofproto/of-switch.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { startSwitch } from '../../src/switch.js';
 import { pino } from 'pino';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
@@ -22,6 +25,8 @@ import { apply, gotoTable, inPort, out, setup, type Harness } from '../helpers/o
 import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb } from '../helpers/random-flow-table.js';
 
 /** Everything but the walk, cache and classifier counters (which a megaflow changes by design). */
+const { file } = tempConfigDir('mfcfg');
+
 function state(h: Harness) {
   return {
     ...forwardingState(h),
@@ -39,12 +44,10 @@ describe('the megaflow cache in the rule pipeline', () => {
         burstsArb,
         fc.array(ruleArb, { maxLength: 3 }),
         (rules, bursts, later) => {
-          const reference = setup(4);
+          const reference = setup(4, { megaflow: false });
           reference.sw.pipeline.batching = false;
-          const batched = setup(4);
-          batched.sw.pipeline.setMegaflow(true);
+          const batched = setup(4); // the megaflow cache is the default
           const perFrame = setup(4);
-          perFrame.sw.pipeline.setMegaflow(true);
           perFrame.sw.pipeline.batching = false;
           const all = [reference, batched, perFrame];
           for (const h of all) installRules(h, rules);
@@ -72,7 +75,7 @@ describe('the megaflow cache in the rule pipeline', () => {
 
   it('covers microflows that differ only in unmatched fields with one walk', () => {
     const h = setup(3);
-    h.sw.pipeline.setMegaflow(true);
+    expect(h.sw.pipeline.megaflowOn).toBe(true);
     h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
     h.send(0, ...Array.from({ length: 32 }, (_, i) => microflowFrame(i & 3, i))); // four microflows, one ipv4_dst (10.0.1.0)
@@ -89,7 +92,7 @@ describe('the megaflow cache in the rule pipeline', () => {
 
 describe('dump-cache with the megaflow cache', () => {
   it('reports its totals and masks, and nothing of it while it is off', () => {
-    const h = setup(3);
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
     h.send(0, microflowFrame(0, 0));
@@ -106,16 +109,25 @@ describe('dump-cache with the megaflow cache', () => {
 });
 
 describe('the megaflow setting', () => {
-  it('is off unless --megaflow (or megaflow: true) asks for it', () => {
-    expect(resolveConfig({}).megaflow).toBe(false);
+  it('is on unless --no-megaflow (or megaflow: false) turns it off, and so is a pipeline built without the option', () => {
+    expect(resolveConfig({}).megaflow).toBe(true);
     expect(resolveConfig({ megaflow: true }).megaflow).toBe(true);
+    expect(resolveConfig({ megaflow: false }).megaflow).toBe(false); // what commander hands over for --no-megaflow
+    expect(resolveConfig({}, loadConfigFile(file('off.yaml', 'megaflow: false\n'))).megaflow).toBe(false);
+    expect(resolveConfig({}, loadConfigFile(file('on.yaml', 'megaflow: true\n'))).megaflow).toBe(true);
+    expect(resolveConfig({ megaflow: false }, loadConfigFile(file('on2.yaml', 'megaflow: true\n'))).megaflow).toBe(false); // the command line wins
+    expect(configError(() => loadConfigFile(file('bad.yaml', 'megaflow: sometimes\n')))).toMatch(/bad\.yaml: megaflow: /);
+    const d = setup(2).dp;
+    const sw = new OfSwitch({ datapath: d, normal: new NormalSwitch(), datapathId: 1n });
+    expect(sw.pipeline.megaflowOn).toBe(MEGAFLOW_DEFAULT);
+    expect(MEGAFLOW_DEFAULT).toBe(true);
   });
 
   it('puts a started switch\'s OpenFlow pipeline on the megaflow cache', () => {
-    for (const megaflow of [false, true]) {
+    for (const megaflow of [undefined, false, true]) {
       const sw = startSwitch(resolveConfig({ megaflow, metrics: 'off', adminSocket: 'off' }), pino({ level: 'silent' }));
       try {
-        expect(sw.ofSwitch.pipeline.megaflowOn).toBe(megaflow);
+        expect(sw.ofSwitch.pipeline.megaflowOn).toBe(megaflow ?? true);
       } finally {
         sw.close();
       }

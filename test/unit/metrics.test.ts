@@ -93,8 +93,8 @@ const C = '02:00:00:00:00:0c';
  *   table 1: eth_dst=B -> output 2
  * and OFPM_CONTROLLER letting a burst of 2 packet-ins through (the clock stands still).
  */
-function ofSetup3() {
-  const h = ofSetup(3);
+function ofSetup3(megaflow?: boolean) {
+  const h = ofSetup(3, { megaflow });
   h.flow({ tableId: 0, priority: 100, match: [inPort(1)], instructions: [gotoTable(1)] });
   h.flow({ tableId: 0, priority: 0, match: [], instructions: [apply(out(OFPP.CONTROLLER))] });
   h.flow({ tableId: 1, priority: 100, match: [{ field: 'eth_dst', value: 0x02000000000b }], instructions: [apply(out(2))] });
@@ -272,7 +272,7 @@ describe('Prometheus metrics', () => {
     });
 
     it('shows per-table entries, lookups and matches, cache hits and misses, drops and packet-ins from the traffic', async () => {
-      const { h, metrics } = ofSetup3();
+      const { h, metrics } = ofSetup3(false);
       const same = (n: number, f: Uint8Array) => Array.from({ length: n }, () => f);
       h.send(0, ...same(5, udpFrame(B, A))); // table 0 -> table 1 -> port 2: one walk, then 4 cache hits
       h.send(0, ...same(3, udpFrame(C, A))); // table 1 has no entry for C: dropped as a table miss (cached too)
@@ -326,7 +326,7 @@ describe('Prometheus metrics', () => {
     });
 
     it('follows flow-mods and later traffic at the next scrape', async () => {
-      const { h, metrics } = ofSetup3();
+      const { h, metrics } = ofSetup3(false);
       h.send(0, udpFrame(B, A), udpFrame(B, A));
       const before = parseExposition(await metrics.scrape());
       expect(value(before, 'linc_flow_table_active_entries', { table: '1' })).toBe(1);

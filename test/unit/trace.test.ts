@@ -91,7 +91,7 @@ const FLOW = `dl_src=${A},dl_dst=${B},nw_src=10.0.0.1,nw_dst=10.0.0.2`;
 
 describe('trace over the OpenFlow tables', () => {
   it('goto_table, write_metadata, set_field and a group: the trace names the real outputs, bytes included, and changes nothing', () => {
-    const h = setup(3);
+    const h = setup(3, { megaflow: false });
     multiTable(h);
     h.sw.setEventSink({ packetIn: (pi) => h.events.packetIns.push(pi), flowRemoved: () => {}, portStatus: () => {} });
     const { trace, sent } = traceThenSend(h, `in_port=1,${FLOW},udp,tp_dst=53`);

@@ -44,6 +44,9 @@
 import { hashFinish } from './classifier.js';
 import { KEY_WORDS } from '../../flow/key.js';
 
+/** Whether a rule pipeline looks frames up in the megaflow cache when not told (the switch's default too). */
+export const MEGAFLOW_DEFAULT = true;
+
 export const MF_SUBTABLES = 8;
 const MF_SHIFT = 12;
 export const MF_SLOTS = 1 << MF_SHIFT;

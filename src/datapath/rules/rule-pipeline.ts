@@ -80,7 +80,7 @@ import { PathCache } from './path-cache.js';
 import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
-import { MegaflowCache } from './megaflow.js';
+import { MegaflowCache, MEGAFLOW_DEFAULT } from './megaflow.js';
 import { MegaflowMasks } from './megaflow-mask.js';
 import { PipelinePorts, PORT_TABLE_SIZE } from './pipeline-ports.js';
 
@@ -92,6 +92,8 @@ export interface RulePipelineOptions {
   meters: MeterTable;
   /** EMC insertion knob (emc.ts): 1 = always (default), 0 = cache off. */
   emcInsertInvProb?: number;
+  /** Look frames up in the megaflow cache (default MEGAFLOW_DEFAULT), else in the EMC alone. */
+  megaflow?: boolean;
   /** Time source overriding the datapath's (tests: meters with a fake clock). */
   clock?: () => number;
 }
@@ -124,7 +126,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly ports: PipelinePorts;
   private readonly clock: (() => number) | null;
   private emcOn: boolean;
-  private mfOn = false;
+  private mfOn: boolean;
   private readonly mfMasks: MegaflowMasks;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
@@ -149,6 +151,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.emc = new ExactMatchCache({ generation: this.tables.generationCell, insertInvProb: opts.emcInsertInvProb });
     this.emcOn = this.emc.insertProbabilityInverse !== 0;
     this.megaflow = new MegaflowCache(this.tables.generationCell);
+    this.mfOn = opts.megaflow ?? MEGAFLOW_DEFAULT;
     this.mfMasks = new MegaflowMasks(this.tables);
     this.tables.onGenerationWrap(() => {
       this.emc.clear();
