@@ -11,7 +11,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dumpCache } from '../../src/datapath/rules/cache-dump.js';
-import { MEGAFLOW_DEFAULT, MfStat } from '../../src/datapath/rules/megaflow.js';
+import { MEGAFLOW_DEFAULT, MF_SUBTABLES, MfStat } from '../../src/datapath/rules/megaflow.js';
+import { EmcStat } from '../../src/datapath/rules/emc.js';
+import { udpFrame } from '../helpers/frames.js';
 import { K } from '../../src/flow/key.js';
 import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
 import { loadConfigFile, resolveConfig } from '../../src/config.js';
@@ -22,7 +24,7 @@ import { startSwitch } from '../../src/switch.js';
 import { pino } from 'pino';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { apply, gotoTable, inPort, out, setup, type Harness } from '../helpers/of-harness.js';
-import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb } from '../helpers/random-flow-table.js';
+import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb, udp } from '../helpers/random-flow-table.js';
 
 /** Everything but the walk, cache and classifier counters (which a megaflow changes by design). */
 const { file } = tempConfigDir('mfcfg');
@@ -100,11 +102,11 @@ describe('dump-cache with the megaflow cache', () => {
     h.sw.pipeline.setMegaflow(true);
     h.send(0, ...Array.from({ length: 8 }, (_, i) => microflowFrame(i & 3, i)));
     const r = cacheReport(dumpCache(h.sw.pipeline));
-    expect(r.megaflow).toMatchObject({ live: 1, hits: 7, misses: 1, inserts: 1, dropped: 0 });
+    expect(r.megaflow).toMatchObject({ live: 1, hits: 7, misses: 1, inserts: 1, refused: 0 });
     expect(r.megaflow!.masks).toHaveLength(1);
     // in_port, eth_type (the upper half of its word) and ipv4_dst: the words the two tables' masks cover
     expect(r.megaflow!.masks[0]).toBe(`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`);
-    expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 dropped\n {4}mask /);
+    expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 refused\n {4}mask /);
   });
 });
 
@@ -131,6 +133,49 @@ describe('the megaflow setting', () => {
       } finally {
         sw.close();
       }
+    }
+  });
+});
+
+describe('masks the megaflow cache refuses', () => {
+  const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b';
+  const T = MF_SUBTABLES + 2;
+  /** Table 0 sends udp_src 1000+t to table t, which matches ipv4_dst 10.0.0.0/(16+t): T paths, T distinct megaflow masks. */
+  const tables = (h: Harness) => {
+    for (let t = 1; t <= T; t++) {
+      h.flow({ tableId: 0, priority: 10, match: [ip4, udp, { field: 'udp_src', value: 1000 + t }], instructions: [gotoTable(t)] });
+      h.flow({ tableId: t, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000000, mask: (0xffffffff << (16 - t)) >>> 0 }], instructions: [apply(out(2))] });
+    }
+  };
+
+  it('go to the exact-match cache, whose entries answer the second pass; a generation move forgets them', () => {
+    for (const batching of [true, false]) {
+      const h = setup(3);
+      const p = h.sw.pipeline;
+      p.batching = batching;
+      tables(h);
+      const frames = Array.from({ length: T }, (_, i) => udpFrame(B, A, { sport: 1001 + i }));
+      h.send(0, ...frames);
+      expect(h.taken()[1]).toHaveLength(T);
+      expect(p.stats[PipelineStat.Walks]).toBe(T);
+      expect(p.megaflow.masks()).toHaveLength(MF_SUBTABLES);
+      expect(p.megaflow.stats[MfStat.Inserts]).toBe(MF_SUBTABLES);
+      expect(p.megaflow.stats[MfStat.Refused]).toBe(2);
+      expect(p.emc.stats[EmcStat.Inserts]).toBe(2);
+      // The EMC is probed only once it holds a refused key: by the last frame, not by the eight before.
+      expect(p.emc.stats[EmcStat.Misses]).toBe(1);
+      h.send(0, ...frames);
+      expect(h.taken()[1]).toHaveLength(T);
+      expect(p.stats[PipelineStat.Walks]).toBe(T); // no walk: every frame a cache hit
+      expect(p.megaflow.stats[MfStat.Hits]).toBe(MF_SUBTABLES);
+      expect(p.emc.stats[EmcStat.Hits]).toBe(2); // the two refused masks' frames
+      // A flow-mod moves the generation: the EMC's refused keys are dead, and a megaflow miss no longer probes it.
+      h.flow({ tableId: T + 1, priority: 1, match: [], instructions: [] });
+      const probes = p.emc.stats[EmcStat.Hits] + p.emc.stats[EmcStat.Misses];
+      h.send(0, ...frames.slice(0, MF_SUBTABLES));
+      expect(h.taken()[1]).toHaveLength(MF_SUBTABLES);
+      expect(p.emc.stats[EmcStat.Hits] + p.emc.stats[EmcStat.Misses]).toBe(probes);
+      expect(p.stats[PipelineStat.Walks]).toBe(T + MF_SUBTABLES);
     }
   });
 });

@@ -76,8 +76,8 @@ export interface MegaflowTotals {
   hits: number;
   misses: number;
   inserts: number;
-  /** Inserts dropped for want of a subtable. */
-  dropped: number;
+  /** Inserts refused for want of a subtable (those keys went to the EMC). */
+  refused: number;
   /** One mask row (KEY_WORDS words) per subtable of the current generation. */
   masks: Uint32Array[];
 }
@@ -146,5 +146,5 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
 
 function megaflowTotals(rules: RulePipeline): MegaflowTotals {
   const mf = rules.megaflow, st = mf.stats;
-  return { live: mf.liveEntries(), hits: st[MfStat.Hits], misses: st[MfStat.Misses], inserts: st[MfStat.Inserts], dropped: st[MfStat.Dropped], masks: mf.masks() };
+  return { live: mf.liveEntries(), hits: st[MfStat.Hits], misses: st[MfStat.Misses], inserts: st[MfStat.Inserts], refused: st[MfStat.Refused], masks: mf.masks() };
 }

@@ -228,7 +228,7 @@ export function formatCache(r: CacheReport, mode: string): string {
   ];
   if (r.megaflow !== undefined) {
     const m = r.megaflow;
-    lines.push(`megaflow cache (in use instead): ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.dropped} dropped`);
+    lines.push(`megaflow cache (in use instead): ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.refused} refused`);
     for (const mask of m.masks) lines.push(`    mask ${mask}`);
   }
   if (r.entries.length < r.live) lines.push(`showing ${r.entries.length} of ${r.live} entries`);
