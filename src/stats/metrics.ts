@@ -357,7 +357,7 @@ const TABLE_FAMILIES: TableFamilySpec[] = [
   { name: 'linc_flow_table_active_entries', kind: 'gauge', help: 'Flow entries installed in the OpenFlow table (OFPMP_TABLE active_count).', read: (t) => t.size },
   {
     name: 'linc_flow_table_lookups_total', kind: 'counter',
-    help: 'Packets looked up in the OpenFlow table, answered by the exact-match cache or by the classifier (OFPMP_TABLE lookup_count).',
+    help: 'Packets looked up in the OpenFlow table, answered by a cache (megaflow or exact-match) or by the classifier (OFPMP_TABLE lookup_count).',
     read: (t) => t.counters[TableCounter.Lookups],
   },
   {
@@ -367,7 +367,7 @@ const TABLE_FAMILIES: TableFamilySpec[] = [
   },
   {
     name: 'linc_flow_table_classifier_lookups_total', kind: 'counter',
-    help: 'Lookups in the OpenFlow table that searched its classifier (exact-match cache misses walking the tables).',
+    help: 'Lookups in the OpenFlow table that searched its classifier (cache misses walking the tables).',
     read: (t) => t.classifier.stats[ClsStat.Lookups],
   },
   {

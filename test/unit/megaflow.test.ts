@@ -98,7 +98,9 @@ describe('dump-cache with the megaflow cache', () => {
     h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
     h.send(0, microflowFrame(0, 0));
-    expect(cacheReport(dumpCache(h.sw.pipeline)).megaflow).toBeUndefined();
+    const before = cacheReport(dumpCache(h.sw.pipeline));
+    expect(before.inUse).toBe('emc');
+    expect(before.megaflow).toBeUndefined();
     h.sw.pipeline.setMegaflow(true);
     h.send(0, ...Array.from({ length: 8 }, (_, i) => microflowFrame(i & 3, i)));
     const r = cacheReport(dumpCache(h.sw.pipeline));
@@ -106,7 +108,17 @@ describe('dump-cache with the megaflow cache', () => {
     expect(r.megaflow!.masks).toHaveLength(1);
     // in_port, eth_type (the upper half of its word) and ipv4_dst: the words the two tables' masks cover
     expect(r.megaflow!.masks[0]).toBe(`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`);
-    expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 refused\n {4}mask /);
+    expect(r.inUse).toBe('megaflow');
+    expect(formatCache(r, 'OpenFlow tables')).toMatch(new RegExp([
+      '^cache in use: the megaflow cache, the exact-match cache behind it for the keys whose masks it refuses \\(forwarding: OpenFlow tables\\)',
+      'megaflow cache: 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 refused',
+      ` {4}mask ${K.InPort}:ffffffff `,
+    ].join('\n')));
+    expect(formatCache(r, 'OpenFlow tables')).toMatch(/\nexact-match cache: 1 of 8192 entries live/); // the frame sent while it was off
+    h.sw.pipeline.setEmcInsertInvProb(0);
+    const off = cacheReport(dumpCache(h.sw.pipeline));
+    expect(off.inUse).toBe('off');
+    expect(formatCache(off, 'OpenFlow tables')).toMatch(/^cache in use: none, the caches are off \(every frame walks the tables\) \(forwarding: OpenFlow tables\)\n/);
   });
 });
 
