@@ -1,11 +1,13 @@
 /*
- * The megaflow cache (megaflow.ts; RulePipeline.setMegaflow): for random flow
+ * The megaflow cache (megaflow.ts, pipeline-caches.ts): for random flow
  * tables (several tables, priorities, overlapping masks, metadata, set-field
  * before goto, punts) and random bursts with flow-mods mid-run, the pipeline
  * looking frames up in the megaflow cache, batched or frame at a time, sends
  * the same frames in the same order, the same packet-ins and the same flow,
  * table, port and drop counters as the frame-at-a-time exact-match-cache path.
  * Walk counts differ by design (one walk covers every key of a megaflow).
+ * Also: it is the default (config, CLI, YAML, a pipeline built without the
+ * option); masks it refuses go to the EMC; dump-cache reports it.
  */
 
 import fc from 'fast-check';
