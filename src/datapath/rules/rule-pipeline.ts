@@ -159,12 +159,12 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.misses = new MissBatch(this);
   }
 
-  /** EMC insertion knob; 0 turns the cache off (every frame walks the tables). */
+  /** EMC insertion knob; 0 turns the caches off, the megaflow cache too (every frame walks the tables). */
   setEmcInsertInvProb(n: number): void {
     this.caches.setEmcInsertInvProb(n);
   }
 
-  /** Looks frames up in the megaflow cache (megaflow.ts) instead of the EMC. */
+  /** true: the megaflow cache (megaflow.ts) in front of the EMC (the default); false: the EMC alone. */
   setMegaflow(on: boolean): void {
     this.caches.mfOn = on;
     this.misses.newBurst();
