@@ -3,11 +3,16 @@
  * generator MemoryPort through a 2-table OpenFlow pipeline to a sink
  * MemoryPort, burst 32, one core, no syscalls. Table 0 matches in_port,
  * writes metadata and goes to table 1; table 1 matches eth_dst and outputs.
- * 256 distinct microflows (UDP source ports) cycle, so with the exact-match
- * cache on every frame after warm-up is a cache hit; with it off every
- * frame walks both tables (two classifier lookups) and runs the resolved
- * path. Reports frames/s (median of runs) for both, and with the megaflow
- * cache instead of the EMC (`--megaflow` with `--flows`: per flow count too).
+ * 256 distinct microflows (UDP source ports) cycle, so with a cache on every
+ * frame after warm-up is a cache hit; with the caches off every frame walks
+ * both tables (two classifier lookups) and runs the resolved path. Reports
+ * frames/s (median of runs) with the default cache (the megaflow cache, the
+ * EMC behind it), the exact-match cache alone (--no-megaflow) and the caches
+ * off; and with the default cache per flow count (10, 1,000, 100,000 extra
+ * flows in table 1), with the spread max/min (issue 11: within 20 %).
+ * Run alone (`node dist/bench/of-pipeline.js --flows N ...`, the A/B
+ * script's probe): the EMC alone per flow count, `--megaflow` the megaflow
+ * cache too.
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
@@ -22,17 +27,25 @@ import { udpTemplate } from './frames.js';
 import { buildLearningBench, median } from './inprocess.js';
 
 export interface OfPipelineBenchResult {
-  /** Frames/s with the exact-match cache on (every frame a hit after warm-up). */
-  emcOnFps: number;
-  emcOnRuns: number[];
-  /** Frames/s with the cache off (every frame walks the tables). */
-  emcOffFps: number;
-  emcOffRuns: number[];
-  /** Frames/s with the megaflow cache instead of the EMC (megaflow.ts; every frame a hit after warm-up). */
-  megaflowFps: number;
-  megaflowRuns: number[];
+  /** Frames/s with the default cache, the megaflow cache (every frame a hit after warm-up). */
+  defaultFps: number;
+  defaultRuns: number[];
+  /** Frames/s with the exact-match cache alone (--no-megaflow; every frame a hit after warm-up). */
+  emcFps: number;
+  emcRuns: number[];
+  /** Frames/s with the caches off (every frame walks the tables). */
+  offFps: number;
+  offRuns: number[];
   flows: number;
+  /** The default cache on cache hits with extra flows in table 1 (build()): frames/s per flow count, over wall and over CPU time. */
+  byFlows: Array<{ flows: number; fps: number; runs: number[]; cpuFps: number }>;
+  /** The largest of byFlows' rates over the smallest (1 = flat): wall clock, and per CPU-second (steadier on a shared core). */
+  flowsSpread: number;
+  flowsSpreadCpu: number;
 }
+
+/** The flow counts of the flow-count variant. */
+const BENCH_FLOW_COUNTS = [10, 1_000, 100_000];
 
 /** A flow-mod at priority 100, every other field as test/helpers/of-harness.ts fm() defaults it. */
 const flowMod = (spec: Partial<FlowMod>): FlowMod => fm({ priority: 100, ...spec });
@@ -46,13 +59,13 @@ const flowSrc = (k: number) => (0x0b000000 + k) >>> 0;
  * above the eth_dst flow) and the 256 microflows spread over min(N, 256) of
  * them (every burst of 32 then meets up to 32 different programs).
  */
-function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow = false) {
+function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow?: boolean) {
   const dp = new Datapath({ pool: new PacketPool({ slots: 1024 }), burst });
   const src = new MemoryPort({ name: 'gen', ofPort: 1, capture: false });
   const sink = new MemoryPort({ name: 'sink', ofPort: 2, capture: false });
   dp.addPort(src);
   dp.addPort(sink);
-  const sw = new OfSwitch({ datapath: dp, normal: new NormalSwitch(), datapathId: 1n, failMode: 'secure', emcInsertInvProb });
+  const sw = new OfSwitch({ datapath: dp, normal: new NormalSwitch(), datapathId: 1n, failMode: 'secure', emcInsertInvProb, megaflow });
   const sinkMac = 0x020000000002;
   const ok = [
     sw.flowMod(flowMod({
@@ -74,7 +87,6 @@ function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow = fa
     })));
   }
   if (ok.some((e) => e !== null)) throw new Error('benchmark flows refused');
-  sw.pipeline.setMegaflow(megaflow);
   const srcIp = (i: number) => (flows === 0 ? 0x0a4d0001 : flowSrc(flows >= 256 ? Math.floor((i * flows) / 256) : i % flows));
   src.setGenerator(Array.from({ length: 256 }, (_, i) => udpTemplate(sinkMac, 0x020000001000, 64, srcIp(i), 0x0a4d0002, 1024 + i, 9)));
   const srcPort = dp.port(1)!;
@@ -88,7 +100,7 @@ function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow = fa
 }
 
 /** Per run: frames/s over wall time, and over this process's CPU time (user + system; steadier on a shared core). */
-function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow = false): { wall: number[]; cpu: number[] } {
+function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): { wall: number[]; cpu: number[] } {
   const { pump, sink } = build(emcInsertInvProb, burst, flows, megaflow);
   pump(Math.min(framesPerRun, 500_000)); // warm-up: JIT, caches
   const wall: number[] = [];
@@ -108,19 +120,31 @@ function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: numbe
   return { wall, cpu };
 }
 
-function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow = false): number[] {
+function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow?: boolean): number[] {
   return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows, megaflow).wall;
 }
 
-/** Frames/s through a 2-table OpenFlow pipeline, with the exact-match cache on and off, and with the megaflow cache. */
-export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number; burst?: number } = {}): OfPipelineBenchResult {
+/**
+ * Frames/s through a 2-table OpenFlow pipeline: the default cache (megaflow), the EMC alone, the
+ * caches off; then the default cache per flow count (BENCH_FLOW_COUNTS; `flowRuns` runs of
+ * `flowFrames` frames each).
+ */
+export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number; burst?: number; flowRuns?: number; flowFrames?: number } = {}): OfPipelineBenchResult {
   const runs = opts.runs ?? 5;
   const framesPerRun = opts.framesPerRun ?? 2_000_000;
   const burst = opts.burst ?? 32;
-  const emcOnRuns = measure(1, runs, framesPerRun, burst);
-  const emcOffRuns = measure(0, runs, framesPerRun, burst);
-  const megaflowRuns = measure(1, runs, framesPerRun, burst, 0, true);
-  return { emcOnFps: median(emcOnRuns), emcOnRuns, emcOffFps: median(emcOffRuns), emcOffRuns, megaflowFps: median(megaflowRuns), megaflowRuns, flows: 4 };
+  const defaultRuns = measure(1, runs, framesPerRun, burst);
+  const emcRuns = measure(1, runs, framesPerRun, burst, 0, false);
+  const offRuns = measure(0, runs, framesPerRun, burst);
+  const byFlows = BENCH_FLOW_COUNTS.map((flows) => {
+    const r = measureRuns(1, opts.flowRuns ?? 3, opts.flowFrames ?? 1_000_000, burst, flows);
+    return { flows, fps: median(r.wall), runs: r.wall, cpuFps: median(r.cpu) };
+  });
+  const spread = (xs: number[]) => Math.max(...xs) / Math.min(...xs);
+  return {
+    defaultFps: median(defaultRuns), defaultRuns, emcFps: median(emcRuns), emcRuns, offFps: median(offRuns), offRuns, flows: 4,
+    byFlows, flowsSpread: spread(byFlows.map((f) => f.fps)), flowsSpreadCpu: spread(byFlows.map((f) => f.cpuFps)),
+  };
 }
 
 /** Frames/s (wall and CPU time) on cache hits (EMC on, or the megaflow cache) with `flows` extra flows in table 1 (see build()). */
@@ -158,6 +182,6 @@ if (isMain) {
     }
   } else {
     const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
-    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: EMC on ${(r.emcOnFps / 1e6).toFixed(2)} Mpps, EMC off ${(r.emcOffFps / 1e6).toFixed(2)} Mpps, megaflow ${(r.megaflowFps / 1e6).toFixed(2)} Mpps`);
+    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: megaflow (default) ${(r.defaultFps / 1e6).toFixed(2)} Mpps, EMC alone ${(r.emcFps / 1e6).toFixed(2)} Mpps, caches off ${(r.offFps / 1e6).toFixed(2)} Mpps; by flows ${r.byFlows.map((f) => `${f.flows}: ${(f.fps / 1e6).toFixed(2)}`).join(', ')} Mpps, max/min ${r.flowsSpread.toFixed(2)}`);
   }
 }

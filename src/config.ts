@@ -40,6 +40,7 @@ import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
 import { MAX_RX_USECS } from './datapath/rx-moderation.js';
+import { MEGAFLOW_DEFAULT } from './datapath/rules/megaflow.js';
 import { SPEC_PORT_KINDS, type PortKindName, type SpecPortKind } from './ports/kinds.js';
 import { MAX_BURST } from './ports/port.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
@@ -81,7 +82,7 @@ export interface SwitchConfig {
   rxUsecs: number;
   /** Adapt that window to the traffic (0..rxUsecs), like a NIC's adaptive interrupt coalescing: the default (resolveRxModeration). */
   adaptiveRx: boolean;
-  /** OpenFlow mode: look frames up in the megaflow (wildcarded) cache instead of the exact-match cache (datapath/rules/megaflow.ts). */
+  /** OpenFlow mode: look frames up in the megaflow (wildcarded) cache, the default; false: the exact-match cache alone (datapath/rules/megaflow.ts). */
   megaflow: boolean;
   /** OpenFlow controllers the switch connects to (`--controller tcp:HOST:PORT`). */
   controllers: ControllerTarget[];
@@ -628,7 +629,7 @@ export function resolveConfig(cli: CliValues, file: FileConfig = {}): SwitchConf
     busyPoll: merged['busy-poll'] ?? false,
     rxUsecs: rx.rxUsecs,
     adaptiveRx: rx.adaptiveRx,
-    megaflow: merged.megaflow ?? false,
+    megaflow: merged.megaflow ?? MEGAFLOW_DEFAULT,
     controllers: merged.controllers ?? [],
     listen: merged.listen ?? [],
     failMode: merged['fail-mode'] ?? 'standalone',

@@ -140,8 +140,7 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
     datapathId = BigInt(mac);
   }
   // Standalone with no controller: it keeps the learning switch as the pipeline; secure: the flow tables.
-  const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode });
-  ofSwitch.pipeline.setMegaflow(cfg.megaflow);
+  const ofSwitch = new OfSwitch({ datapath, normal, datapathId, failMode: cfg.failMode, megaflow: cfg.megaflow });
 
   datapath.onLinkChange((dp, link) =>
     log.info({ port: dp.ofPort, ifname: dp.port.name, link: linkSummary(link), mtu: link.mtu, ifindex: link.ifindex, ...(link.presence ? { presence: link.presence } : {}) }, 'port link changed'),

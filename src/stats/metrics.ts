@@ -6,6 +6,7 @@
  * Every switch value is read at scrape time, in collect(), from the typed
  * arrays the datapath increments (port-counters.ts, the flow tables'
  * TableCounter, the classifiers' ClsStat, the exact-match cache's EmcStat,
+ * the megaflow cache's MfStat,
  * the OpenFlow pipeline's PipelineStat) and from the MAC table; nothing in
  * prom-client is touched per frame.
  *
@@ -14,7 +15,8 @@
  *     the link state the datapath last read, DpPort.link), the learning
  *     switch (NORMAL), the switch itself: always;
  *   OpenFlow pipeline (MetricsSource.openflow, the OfSwitch): flow tables
- *     (linc_flow_table_*{table}), exact-match cache (linc_datapath_cache_*),
+ *     (linc_flow_table_*{table}), megaflow cache (linc_datapath_megaflow_*),
+ *     exact-match cache (linc_datapath_cache_*),
  *     table walks and pipeline drops (linc_datapath_*), packet-ins
  *     (linc_openflow_packet_ins_*), groups, meters, which pipeline forwards;
  *   OpenFlow connections: addControllerMetrics() (linc_controller_connected
@@ -47,6 +49,7 @@ import { PipelineStat } from '../datapath/rules/actions-exec.js';
 import { ClsStat } from '../datapath/rules/classifier.js';
 import type { Datapath, DpPort } from '../datapath/datapath.js';
 import { EmcStat } from '../datapath/rules/emc.js';
+import { MfStat } from '../datapath/rules/megaflow.js';
 import { TableCounter } from '../datapath/rules/flow-table.js';
 import { PORT_LOCAL } from '../datapath/rules/rule.js';
 import type { NormalSwitch } from '../datapath/learning/normal.js';
@@ -354,7 +357,7 @@ const TABLE_FAMILIES: TableFamilySpec[] = [
   { name: 'linc_flow_table_active_entries', kind: 'gauge', help: 'Flow entries installed in the OpenFlow table (OFPMP_TABLE active_count).', read: (t) => t.size },
   {
     name: 'linc_flow_table_lookups_total', kind: 'counter',
-    help: 'Packets looked up in the OpenFlow table, answered by the exact-match cache or by the classifier (OFPMP_TABLE lookup_count).',
+    help: 'Packets looked up in the OpenFlow table, answered by a cache (megaflow or exact-match) or by the classifier (OFPMP_TABLE lookup_count).',
     read: (t) => t.counters[TableCounter.Lookups],
   },
   {
@@ -364,7 +367,7 @@ const TABLE_FAMILIES: TableFamilySpec[] = [
   },
   {
     name: 'linc_flow_table_classifier_lookups_total', kind: 'counter',
-    help: 'Lookups in the OpenFlow table that searched its classifier (exact-match cache misses walking the tables).',
+    help: 'Lookups in the OpenFlow table that searched its classifier (cache misses walking the tables).',
     read: (t) => t.classifier.stats[ClsStat.Lookups],
   },
   {
@@ -423,9 +426,14 @@ function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): voi
 
   const pipe = of.pipeline;
   const emc = pipe.emc.stats;
+  const mf = pipe.megaflow.stats;
   const stats = pipe.stats;
   const counters: ScalarSpec[] = [
-    { name: 'linc_datapath_cache_hits_total', help: 'Frames whose flow key was found in the exact-match cache: the cached path ran, no table was searched.', read: () => emc[EmcStat.Hits] },
+    { name: 'linc_datapath_megaflow_hits_total', help: 'Frames whose flow key matched a megaflow cache entry (the default cache: one entry per megaflow, the fields the tables match): the cached path ran, no table was searched.', read: () => mf[MfStat.Hits] },
+    { name: 'linc_datapath_megaflow_misses_total', help: 'Megaflow cache lookups that found nothing valid: the exact-match cache was asked next if it holds refused keys, else the frame walked the tables.', read: () => mf[MfStat.Misses] },
+    { name: 'linc_datapath_megaflow_inserts_total', help: 'Megaflows stored in the megaflow cache after a table walk.', read: () => mf[MfStat.Inserts] },
+    { name: 'linc_datapath_megaflow_refused_total', help: 'Megaflow cache inserts refused because every subtable was taken by other masks this generation: the exact flow key went to the exact-match cache instead.', read: () => mf[MfStat.Refused] },
+    { name: 'linc_datapath_cache_hits_total', help: 'Frames whose flow key was found in the exact-match cache (behind the megaflow cache, or alone with --no-megaflow): the cached path ran, no table was searched.', read: () => emc[EmcStat.Hits] },
     { name: 'linc_datapath_cache_misses_total', help: 'Exact-match cache lookups that found nothing valid (absent, or stale since the last flow, group, meter or port change): the frame walked the tables.', read: () => emc[EmcStat.Misses] },
     { name: 'linc_datapath_cache_inserts_total', help: 'Flow keys stored in the exact-match cache after a table walk.', read: () => emc[EmcStat.Inserts] },
     { name: 'linc_datapath_cache_evictions_total', help: 'Exact-match cache inserts that displaced a live entry holding another flow key.', read: () => emc[EmcStat.Evictions] },
@@ -468,6 +476,7 @@ function addOpenFlowFamilies(registry: Registry, of: OpenFlowMetricsSource): voi
   });
   const gauges: ScalarSpec[] = [
     { name: 'linc_datapath_cache_entries', help: 'Live entries of the exact-match cache (valid for the current tables).', read: () => pipe.emc.liveEntries() },
+    { name: 'linc_datapath_megaflow_entries', help: 'Live entries of the megaflow cache (valid for the current tables).', read: () => pipe.megaflow.liveEntries() },
     { name: 'linc_group_entries', help: 'OpenFlow groups installed.', read: () => of.groups.size },
     { name: 'linc_meter_entries', help: 'OpenFlow meters installed.', read: () => of.meters.size },
   ];

@@ -176,6 +176,7 @@ describe.skipIf(missing(root, tool('ovs-ofctl'), tool('ip'), tool('ping')))('lin
     sw = await SwitchProcess.start([
       'run', ...taps.flatMap((t, i) => ['--port', `tap:${t}=${i + 1}`]), '--listen', `ptcp:${port}`, '--fail-mode', 'secure',
       '--controller', `tcp:127.0.0.1:${deadController}`, '--datapath-id', '0x1a5ec', '--metrics', 'off', '--admin-socket', socket,
+      '--no-megaflow', // the exact-match cache alone: dump-cache lists its entries, full flows (the megaflow cache is the default)
     ]);
     await sw.waitForLog((l) => l.msg === 'openflow listener listening' && l.port === port);
     h = hosts(topo, taps, 214);
@@ -291,7 +292,7 @@ describe.skipIf(missing(root, tool('ovs-ofctl'), tool('ip'), tool('ping')))('lin
     expect(r.hits).toBeGreaterThanOrEqual(2); // echo requests 2 and 3, replies 2 and 3
     expect(r.hitCounts).toMatch(/not kept/);
     const text = ok('dump-cache', '-s', socket);
-    expect(text).toMatch(/^exact-match cache: \d+ of 8192 entries live \(generation \d+, insert 1 miss in 1; forwarding: OpenFlow tables\)\n/);
+    expect(text).toMatch(/^cache in use: the exact-match cache alone \(megaflow cache off\) \(forwarding: OpenFlow tables\)\nexact-match cache: \d+ of 8192 entries live \(generation \d+, insert 1 miss in 1\)\n/);
     expect(text).toMatch(/\ntotals: \d+ hits, \d+ misses, \d+ inserts, \d+ evictions; \d+ table walks, \d+ programs built, \d+ uncacheable walks\n/);
     expect(text).toMatch(/table 0 priority=100 cookie=0x0 n_packets=\d+ -> table 1 priority=10 cookie=0x0 n_packets=\d+ -> table 2 priority=5 cookie=0x2a n_packets=\d+/);
   });
@@ -354,5 +355,10 @@ describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status and tra
     expect(punt).toMatch(/Final: +controller \(no_match\)\n$/);
     // The trace sent nothing to the controller either (IPv6 chatter of the TAPs may come: no IPv4 frame does).
     expect(peers[0].ofType('packet_in').filter((pi) => pi.data[12] === 0x08 && pi.data[13] === 0x00)).toEqual([]);
+  });
+
+  it('dump-cache: the megaflow cache (the default) in use, the exact-match cache behind it', () => {
+    expect(ok('dump-cache', '-s', socket)).toMatch(/^cache in use: the megaflow cache, the exact-match cache behind it for the keys whose masks it refuses \(forwarding: OpenFlow tables\)\nmegaflow cache: \d+ entries live in \d+ subtables; \d+ hits, \d+ misses, \d+ inserts, 0 refused\n/);
+    expect(JSON.parse(ok('dump-cache', '--json', '-s', socket))).toMatchObject({ inUse: 'megaflow', megaflow: { refused: 0 } });
   });
 });

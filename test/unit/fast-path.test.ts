@@ -65,9 +65,9 @@ function state(h: Harness) {
   };
 }
 
-function pair(build: (h: Harness) => void, nPorts = 4): { batched: Harness; perFrame: Harness } {
-  const batched = setup(nPorts);
-  const perFrame = setup(nPorts);
+function pair(build: (h: Harness) => void, nPorts = 4, megaflow?: boolean): { batched: Harness; perFrame: Harness } {
+  const batched = setup(nPorts, { megaflow });
+  const perFrame = setup(nPorts, { megaflow });
   pipelineOf(perFrame).batching = false;
   build(batched);
   build(perFrame);
@@ -98,7 +98,7 @@ describe('batch plans', () => {
 
 describe('batch-per-flow fast path', () => {
   it('keeps each port in the per-frame order with interleaved flows, set-fields, several ports and misses in the middle; counters exact', () => {
-    const { batched, perFrame } = pair(tables);
+    const { batched, perFrame } = pair(tables, 4, false);
     const dports = [5001, 5002, 5003, 5004, 5005, 5006, 5999];
     // Warm-up: one frame of each microflow, so the next burst hits the cache.
     for (const h of [batched, perFrame]) h.send(0, ...dports.map((d, i) => frame(d, 1000 + i)));
@@ -177,7 +177,7 @@ describe('batch-per-flow fast path', () => {
 
 describe('batch path allocation', () => {
   it('forwards 1e6 frames of 4 interleaved flows (outputs-only and set-field programs) with a flat heap', () => {
-    const h = setup(4);
+    const h = setup(4, { megaflow: false });
     tables(h);
     const src = h.ports[0];
     src.setGenerator([5001, 5002, 5003, 5004].flatMap((d) => [frame(d, 1), frame(d, 2, 4001)]));

@@ -53,7 +53,7 @@ describe('GET /v1/fdb', () => {
 
 describe('GET /v1/cache', () => {
   it('lists the cached flows with the rules they stand for, and the totals', () => {
-    const h = setup(3);
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, priority: 5, cookie: 0xan, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 7, cookie: 0xbn, match: [], instructions: [apply(setField({ field: 'eth_dst', value: macNum(C) }), out(3))] });
     const { ctx } = admin(h);
@@ -78,7 +78,8 @@ describe('GET /v1/cache', () => {
     expect(handleAdminRequest(ctx, 'GET', '/v1/cache?limit=1').body).toMatchObject({ live: 2, entries: [{}] });
     expect(handleAdminRequest(ctx, 'GET', '/v1/cache?limit=x')).toEqual({ status: 400, body: { error: 'limit: "x" is not a whole number' } });
     const text = formatCache(r, 'OpenFlow tables');
-    expect(text).toMatch(/^exact-match cache: 2 of 8192 entries live/);
+    expect(text).toMatch(/^cache in use: the exact-match cache alone \(megaflow cache off\) \(forwarding: OpenFlow tables\)\nexact-match cache: 2 of 8192 entries live \(generation \d+, insert 1 miss in 1\)\n/);
+    expect(r.inUse).toBe('emc');
     expect(text).toMatch(/totals: 2 hits, 2 misses, 2 inserts, 0 evictions/);
     expect(text).toMatch(/slot \d+, program \d+: table 0 priority=5 cookie=0xa n_packets=3 -> table 1 priority=7 cookie=0xb n_packets=3/);
     // A flow change moves the generation: every entry is dead.

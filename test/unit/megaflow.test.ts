@@ -1,27 +1,36 @@
 /*
- * The megaflow cache (megaflow.ts; RulePipeline.setMegaflow): for random flow
+ * The megaflow cache (megaflow.ts, pipeline-caches.ts): for random flow
  * tables (several tables, priorities, overlapping masks, metadata, set-field
  * before goto, punts) and random bursts with flow-mods mid-run, the pipeline
  * looking frames up in the megaflow cache, batched or frame at a time, sends
  * the same frames in the same order, the same packet-ins and the same flow,
  * table, port and drop counters as the frame-at-a-time exact-match-cache path.
  * Walk counts differ by design (one walk covers every key of a megaflow).
+ * Also: it is the default (config, CLI, YAML, a pipeline built without the
+ * option); masks it refuses go to the EMC; dump-cache reports it.
  */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dumpCache } from '../../src/datapath/rules/cache-dump.js';
-import { MfStat } from '../../src/datapath/rules/megaflow.js';
+import { MEGAFLOW_DEFAULT, MF_SUBTABLES, MfStat } from '../../src/datapath/rules/megaflow.js';
+import { EmcStat } from '../../src/datapath/rules/emc.js';
+import { udpFrame } from '../helpers/frames.js';
 import { K } from '../../src/flow/key.js';
 import { cacheReport, formatCache } from '../../src/openflow/ofproto/trace-format.js';
-import { resolveConfig } from '../../src/config.js';
+import { loadConfigFile, resolveConfig } from '../../src/config.js';
+import { configError, tempConfigDir } from '../helpers/config-files.js';
+import { OfSwitch } from '../../src/openflow/ofproto/of-switch.js';
+import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { startSwitch } from '../../src/switch.js';
 import { pino } from 'pino';
 import { PipelineStat } from '../../src/datapath/rules/actions-exec.js';
 import { apply, gotoTable, inPort, out, setup, type Harness } from '../helpers/of-harness.js';
-import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb } from '../helpers/random-flow-table.js';
+import { burstsArb, forwardingState, installRules, ip4, microflowFrame, ruleArb, udp } from '../helpers/random-flow-table.js';
 
 /** Everything but the walk, cache and classifier counters (which a megaflow changes by design). */
+const { file } = tempConfigDir('mfcfg');
+
 function state(h: Harness) {
   return {
     ...forwardingState(h),
@@ -39,12 +48,10 @@ describe('the megaflow cache in the rule pipeline', () => {
         burstsArb,
         fc.array(ruleArb, { maxLength: 3 }),
         (rules, bursts, later) => {
-          const reference = setup(4);
+          const reference = setup(4, { megaflow: false });
           reference.sw.pipeline.batching = false;
-          const batched = setup(4);
-          batched.sw.pipeline.setMegaflow(true);
+          const batched = setup(4); // the megaflow cache is the default
           const perFrame = setup(4);
-          perFrame.sw.pipeline.setMegaflow(true);
           perFrame.sw.pipeline.batching = false;
           const all = [reference, batched, perFrame];
           for (const h of all) installRules(h, rules);
@@ -72,7 +79,7 @@ describe('the megaflow cache in the rule pipeline', () => {
 
   it('covers microflows that differ only in unmatched fields with one walk', () => {
     const h = setup(3);
-    h.sw.pipeline.setMegaflow(true);
+    expect(h.sw.pipeline.megaflowOn).toBe(true);
     h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
     h.send(0, ...Array.from({ length: 32 }, (_, i) => microflowFrame(i & 3, i))); // four microflows, one ipv4_dst (10.0.1.0)
@@ -89,36 +96,100 @@ describe('the megaflow cache in the rule pipeline', () => {
 
 describe('dump-cache with the megaflow cache', () => {
   it('reports its totals and masks, and nothing of it while it is off', () => {
-    const h = setup(3);
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100 }], instructions: [apply(out(2))] });
     h.send(0, microflowFrame(0, 0));
-    expect(cacheReport(dumpCache(h.sw.pipeline)).megaflow).toBeUndefined();
+    const before = cacheReport(dumpCache(h.sw.pipeline));
+    expect(before.inUse).toBe('emc');
+    expect(before.megaflow).toBeUndefined();
     h.sw.pipeline.setMegaflow(true);
     h.send(0, ...Array.from({ length: 8 }, (_, i) => microflowFrame(i & 3, i)));
     const r = cacheReport(dumpCache(h.sw.pipeline));
-    expect(r.megaflow).toMatchObject({ live: 1, hits: 7, misses: 1, inserts: 1, dropped: 0 });
+    expect(r.megaflow).toMatchObject({ live: 1, hits: 7, misses: 1, inserts: 1, refused: 0 });
     expect(r.megaflow!.masks).toHaveLength(1);
     // in_port, eth_type (the upper half of its word) and ipv4_dst: the words the two tables' masks cover
     expect(r.megaflow!.masks[0]).toBe(`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`);
-    expect(formatCache(r, 'openflow')).toMatch(/megaflow cache \(in use instead\): 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 dropped\n {4}mask /);
+    expect(r.inUse).toBe('megaflow');
+    expect(formatCache(r, 'OpenFlow tables')).toMatch(new RegExp([
+      '^cache in use: the megaflow cache, the exact-match cache behind it for the keys whose masks it refuses \\(forwarding: OpenFlow tables\\)',
+      'megaflow cache: 1 entries live in 1 subtables; 7 hits, 1 misses, 1 inserts, 0 refused',
+      ` {4}mask ${K.InPort}:ffffffff `,
+    ].join('\n')));
+    expect(formatCache(r, 'OpenFlow tables')).toMatch(/\nexact-match cache: 1 of 8192 entries live/); // the frame sent while it was off
+    h.sw.pipeline.setEmcInsertInvProb(0);
+    const off = cacheReport(dumpCache(h.sw.pipeline));
+    expect(off.inUse).toBe('off');
+    expect(formatCache(off, 'OpenFlow tables')).toMatch(/^cache in use: none, the caches are off \(every frame walks the tables\) \(forwarding: OpenFlow tables\)\n/);
   });
 });
 
 describe('the megaflow setting', () => {
-  it('is off unless --megaflow (or megaflow: true) asks for it', () => {
-    expect(resolveConfig({}).megaflow).toBe(false);
+  it('is on unless --no-megaflow (or megaflow: false) turns it off, and so is a pipeline built without the option', () => {
+    expect(resolveConfig({}).megaflow).toBe(true);
     expect(resolveConfig({ megaflow: true }).megaflow).toBe(true);
+    expect(resolveConfig({ megaflow: false }).megaflow).toBe(false); // what commander hands over for --no-megaflow
+    expect(resolveConfig({}, loadConfigFile(file('off.yaml', 'megaflow: false\n'))).megaflow).toBe(false);
+    expect(resolveConfig({}, loadConfigFile(file('on.yaml', 'megaflow: true\n'))).megaflow).toBe(true);
+    expect(resolveConfig({ megaflow: false }, loadConfigFile(file('on2.yaml', 'megaflow: true\n'))).megaflow).toBe(false); // the command line wins
+    expect(configError(() => loadConfigFile(file('bad.yaml', 'megaflow: sometimes\n')))).toMatch(/bad\.yaml: megaflow: /);
+    const d = setup(2).dp;
+    const sw = new OfSwitch({ datapath: d, normal: new NormalSwitch(), datapathId: 1n });
+    expect(sw.pipeline.megaflowOn).toBe(MEGAFLOW_DEFAULT);
+    expect(MEGAFLOW_DEFAULT).toBe(true);
   });
 
   it('puts a started switch\'s OpenFlow pipeline on the megaflow cache', () => {
-    for (const megaflow of [false, true]) {
+    for (const megaflow of [undefined, false, true]) {
       const sw = startSwitch(resolveConfig({ megaflow, metrics: 'off', adminSocket: 'off' }), pino({ level: 'silent' }));
       try {
-        expect(sw.ofSwitch.pipeline.megaflowOn).toBe(megaflow);
+        expect(sw.ofSwitch.pipeline.megaflowOn).toBe(megaflow ?? true);
       } finally {
         sw.close();
       }
+    }
+  });
+});
+
+describe('masks the megaflow cache refuses', () => {
+  const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b';
+  const T = MF_SUBTABLES + 2;
+  /** Table 0 sends udp_src 1000+t to table t, which matches ipv4_dst 10.0.0.0/(16+t): T paths, T distinct megaflow masks. */
+  const tables = (h: Harness) => {
+    for (let t = 1; t <= T; t++) {
+      h.flow({ tableId: 0, priority: 10, match: [ip4, udp, { field: 'udp_src', value: 1000 + t }], instructions: [gotoTable(t)] });
+      h.flow({ tableId: t, priority: 10, match: [ip4, { field: 'ipv4_dst', value: 0x0a000000, mask: (0xffffffff << (16 - t)) >>> 0 }], instructions: [apply(out(2))] });
+    }
+  };
+
+  it('go to the exact-match cache, whose entries answer the second pass; a generation move forgets them', () => {
+    for (const batching of [true, false]) {
+      const h = setup(3);
+      const p = h.sw.pipeline;
+      p.batching = batching;
+      tables(h);
+      const frames = Array.from({ length: T }, (_, i) => udpFrame(B, A, { sport: 1001 + i }));
+      h.send(0, ...frames);
+      expect(h.taken()[1]).toHaveLength(T);
+      expect(p.stats[PipelineStat.Walks]).toBe(T);
+      expect(p.megaflow.masks()).toHaveLength(MF_SUBTABLES);
+      expect(p.megaflow.stats[MfStat.Inserts]).toBe(MF_SUBTABLES);
+      expect(p.megaflow.stats[MfStat.Refused]).toBe(2);
+      expect(p.emc.stats[EmcStat.Inserts]).toBe(2);
+      // The EMC is probed only once it holds a refused key: by the last frame, not by the eight before.
+      expect(p.emc.stats[EmcStat.Misses]).toBe(1);
+      h.send(0, ...frames);
+      expect(h.taken()[1]).toHaveLength(T);
+      expect(p.stats[PipelineStat.Walks]).toBe(T); // no walk: every frame a cache hit
+      expect(p.megaflow.stats[MfStat.Hits]).toBe(MF_SUBTABLES);
+      expect(p.emc.stats[EmcStat.Hits]).toBe(2); // the two refused masks' frames
+      // A flow-mod moves the generation: the EMC's refused keys are dead, and a megaflow miss no longer probes it.
+      h.flow({ tableId: T + 1, priority: 1, match: [], instructions: [] });
+      const probes = p.emc.stats[EmcStat.Hits] + p.emc.stats[EmcStat.Misses];
+      h.send(0, ...frames.slice(0, MF_SUBTABLES));
+      expect(h.taken()[1]).toHaveLength(MF_SUBTABLES);
+      expect(p.emc.stats[EmcStat.Hits] + p.emc.stats[EmcStat.Misses]).toBe(probes);
+      expect(p.stats[PipelineStat.Walks]).toBe(T + MF_SUBTABLES);
     }
   });
 });

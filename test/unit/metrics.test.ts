@@ -17,6 +17,7 @@ import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { ClsStat } from '../../src/datapath/rules/classifier.js';
+import { MF_SUBTABLES } from '../../src/datapath/rules/megaflow.js';
 import { OFPFC, OFPM, OFPMC, OFPMF, OFPP } from '../../src/openflow/codec/v13/enums.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { BURST_BUCKET_BOUNDS, createSwitchMetrics, startMetricsServer, type MetricsServer } from '../../src/stats/metrics.js';
@@ -93,8 +94,8 @@ const C = '02:00:00:00:00:0c';
  *   table 1: eth_dst=B -> output 2
  * and OFPM_CONTROLLER letting a burst of 2 packet-ins through (the clock stands still).
  */
-function ofSetup3() {
-  const h = ofSetup(3);
+function ofSetup3(megaflow?: boolean) {
+  const h = ofSetup(3, { megaflow });
   h.flow({ tableId: 0, priority: 100, match: [inPort(1)], instructions: [gotoTable(1)] });
   h.flow({ tableId: 0, priority: 0, match: [], instructions: [apply(out(OFPP.CONTROLLER))] });
   h.flow({ tableId: 1, priority: 100, match: [{ field: 'eth_dst', value: 0x02000000000b }], instructions: [apply(out(2))] });
@@ -272,7 +273,7 @@ describe('Prometheus metrics', () => {
     });
 
     it('shows per-table entries, lookups and matches, cache hits and misses, drops and packet-ins from the traffic', async () => {
-      const { h, metrics } = ofSetup3();
+      const { h, metrics } = ofSetup3(false);
       const same = (n: number, f: Uint8Array) => Array.from({ length: n }, () => f);
       h.send(0, ...same(5, udpFrame(B, A))); // table 0 -> table 1 -> port 2: one walk, then 4 cache hits
       h.send(0, ...same(3, udpFrame(C, A))); // table 1 has no entry for C: dropped as a table miss (cached too)
@@ -325,8 +326,40 @@ describe('Prometheus metrics', () => {
       expect(value(e, 'linc_port_tx_packets_total', { port: '2' })).toBe(5);
     });
 
-    it('follows flow-mods and later traffic at the next scrape', async () => {
+    it('shows the megaflow cache (the default): hits, misses, inserts, refused inserts and live entries', async () => {
       const { h, metrics } = ofSetup3();
+      const microflows = (n: number, from: number) => Array.from({ length: n }, (_, i) => udpFrame(B, A, { sport: from + i }));
+      h.send(0, ...microflows(6, 1000)); // six microflows, one megaflow (in_port, eth_dst): one walk, then 5 hits
+      h.send(0, udpFrame(C, A)); // a table-1 miss: a second megaflow
+      h.send(0, ...microflows(3, 2000)); // three more microflows of the first megaflow: 3 hits
+      expect(h.taken()[1]).toHaveLength(9);
+      const e = parseExposition(await metrics.scrape());
+      for (const f of ['hits', 'misses', 'inserts', 'refused']) {
+        expect(e.type.get(`linc_datapath_megaflow_${f}_total`)).toBe('counter');
+        expect(e.help.get(`linc_datapath_megaflow_${f}_total`), f).toBeTruthy();
+      }
+      expect(e.type.get('linc_datapath_megaflow_entries')).toBe('gauge');
+      const mf = (n: string, ex = e) => value(ex, `linc_datapath_megaflow_${n}`, {});
+      expect([mf('hits_total'), mf('misses_total'), mf('inserts_total'), mf('refused_total'), mf('entries')]).toEqual([8, 2, 2, 0, 2]);
+      expect(value(e, 'linc_datapath_table_walks_total', {})).toBe(2);
+      // Nothing refused: the exact-match cache behind it is never asked.
+      expect([value(e, 'linc_datapath_cache_hits_total', {}), value(e, 'linc_datapath_cache_misses_total', {}), value(e, 'linc_datapath_cache_entries', {})]).toEqual([0, 0, 0]);
+      // MF_SUBTABLES + 1 paths with masks of their own (udp_src -> a table matching ipv4_dst under its own prefix): one refused, to the EMC.
+      for (let t = 1; t <= MF_SUBTABLES + 1; t++) {
+        h.flow({ tableId: 0, priority: 200, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 17 }, { field: 'udp_src', value: 3000 + t }], instructions: [gotoTable(10 + t)] });
+        h.flow({ tableId: 10 + t, priority: 10, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: 0x0a000000, mask: (0xffffffff << (16 - t)) >>> 0 }], instructions: [apply(out(2))] });
+      }
+      const paths = microflows(MF_SUBTABLES + 1, 3001);
+      h.send(0, ...paths);
+      h.send(0, ...paths);
+      expect(h.taken()[1]).toHaveLength(2 * (MF_SUBTABLES + 1));
+      const after = parseExposition(await metrics.scrape());
+      expect([mf('inserts_total', after), mf('refused_total', after), mf('entries', after), mf('hits_total', after)]).toEqual([2 + MF_SUBTABLES, 1, MF_SUBTABLES, 8 + MF_SUBTABLES]);
+      expect([value(after, 'linc_datapath_cache_inserts_total', {}), value(after, 'linc_datapath_cache_hits_total', {}), value(after, 'linc_datapath_cache_entries', {})]).toEqual([1, 1, 1]);
+    });
+
+    it('follows flow-mods and later traffic at the next scrape', async () => {
+      const { h, metrics } = ofSetup3(false);
       h.send(0, udpFrame(B, A), udpFrame(B, A));
       const before = parseExposition(await metrics.scrape());
       expect(value(before, 'linc_flow_table_active_entries', { table: '1' })).toBe(1);

@@ -114,7 +114,7 @@ describe('batched misses in the rule pipeline', () => {
   });
 
   it('resolves the new microflows of a burst in one batch per table and runs them with the hits', () => {
-    const h = setup(4);
+    const h = setup(4, { megaflow: false });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 7n, metadataMask: 0xffn }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });
@@ -136,7 +136,7 @@ describe('batched misses in the rule pipeline', () => {
 
 describe('batched misses: allocation', () => {
   it('resolve 1e6 frames that all miss the cache (more microflows than cache entries, paths already built) with a flat heap', () => {
-    const h = setup(3, { emc: 1 });
+    const h = setup(3, { megaflow: false, emc: 1 });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 7n, metadataMask: 0xffn }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5000 }], instructions: [apply(out(2))] });
     h.flow({ tableId: 1, match: [{ field: 'metadata', value: 7n }, ip4, udp, { field: 'udp_dst', value: 5001 }], instructions: [apply(out(3))] });

@@ -44,7 +44,7 @@ describe('flow tables decide', () => {
   });
 
   it('walks goto-table with metadata written on the way and matched later', () => {
-    const h = setup();
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 0x1234n, metadataMask: 0xffffn }, gotoTable(3)] });
     h.flow({ tableId: 0, match: [inPort(2)], instructions: [{ type: 'write_metadata', metadata: 0x9999n, metadataMask: 0xffffn }, gotoTable(3)] });
     h.flow({ tableId: 3, match: [{ field: 'metadata', value: 0x1234n }], instructions: [apply(out(3))] });
@@ -100,7 +100,7 @@ describe('flow tables decide', () => {
   });
 
   it('counts packets and bytes per flow and per table on cache hits as on walks', () => {
-    const h = setup();
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, match: [], priority: 0, instructions: [apply(out(2))] });
     const f = udpFrame(B, A, { size: 100 });
@@ -146,7 +146,7 @@ describe('flow tables decide', () => {
   });
 
   it('caches one program per path, not per microflow', () => {
-    const h = setup();
+    const h = setup(3, { megaflow: false });
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [gotoTable(1)] });
     h.flow({ tableId: 1, match: [], priority: 0, instructions: [apply(out(2))] });
     h.send(0, ...Array.from({ length: 20 }, (_, i) => udpFrame(B, A, { sport: 1000 + i })));
@@ -167,7 +167,7 @@ describe('flow tables decide', () => {
   });
 
   it('re-parses the frame for later tables when an earlier table rewrote it', () => {
-    const h = setup();
+    const h = setup(3, { megaflow: false });
     // Table 0 tags with VLAN 7 and goes to table 1, which matches on that VLAN.
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [apply({ type: 'push_vlan', ethertype: 0x8100 }, setField({ field: 'vlan_vid', value: 0x1007 })), gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'vlan_vid', value: 0x1007 }], instructions: [apply(out(2))] });
@@ -371,7 +371,7 @@ describe('exact-match cache equivalence', () => {
 
 describe('allocation', () => {
   it('forwards 1e6 frames through a 2-table pipeline with a flat heap', () => {
-    const h = setup(2, { sw: {} });
+    const h = setup(2, { megaflow: false, sw: {} });
     const src = h.ports[0], dst = h.ports[1];
     h.flow({ tableId: 0, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 1n, metadataMask: 1n }, gotoTable(1)] });
     h.flow({ tableId: 1, match: [{ field: 'eth_dst', value: macNum(B) }, { field: 'eth_type', value: 0x0800 }], instructions: [apply(setField({ field: 'ip_dscp', value: 10 }), out(2))] });

@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { portVlanOf } from '../../src/datapath/learning/vlan.js';
 import { traceFrame } from '../../src/datapath/rules/trace.js';
+import { MF_SUBTABLES } from '../../src/datapath/rules/megaflow.js';
 import type { DatapathTrace } from '../../src/datapath/rules/trace-events.js';
 import type { Action } from '../../src/openflow/codec/v13/actions.js';
 import { OFPCML, OFPG, OFPGT, OFPMC, OFPMF, OFPP, OFPR } from '../../src/openflow/codec/v13/enums.js';
@@ -34,6 +35,7 @@ function state(h: Harness): unknown {
     meters: sw.meters.list().map((m) => [...m.counters, ...m.tokens, ...m.bandCounters, m.last[0]]),
     pipeline: [...p.stats, p.programCount],
     emc: [[...p.emc.stats], Array.from(p.emc.gens), Array.from(p.emc.programs)],
+    megaflow: [[...p.megaflow.stats], p.megaflow.liveEntries(), p.megaflow.masks()],
     macs: [h.normal.macs.entries(h.clock.now), h.normal.macs.size, { ...h.normal.macs.stats }],
     pool: h.dp.pool.free,
     packetIns: h.events.packetIns.length,
@@ -104,11 +106,36 @@ describe('trace over the OpenFlow tables', () => {
     expect(sent[2]).toHaveLength(1);
     compareOutputs(trace, sent);
     expect(trace.drops).toEqual([]);
-    expect(trace.cached).toBe(-1); // first frame of this flow: the cache has no entry yet
-    // Sent once: the cache now holds it, and a second trace says so, still changing nothing.
+    expect(trace.cached).toEqual({ cache: 'none', program: -1 }); // first frame of this flow: no cache has an entry yet
+    // Sent once: the megaflow cache (the default) now holds it, and a second trace says so, still changing nothing.
     const again = traceThenSend(h, `in_port=1,${FLOW},udp,tp_dst=53`);
-    expect(again.trace.cached).toBeGreaterThanOrEqual(0);
+    expect(again.trace.cached).toMatchObject({ cache: 'megaflow' });
+    expect(again.trace.cached!.program).toBeGreaterThanOrEqual(0);
     compareOutputs(again.trace, again.sent);
+  });
+
+  it('names the cache that would answer: megaflow, the exact-match cache (alone, or behind it), none, or off', () => {
+    const line = (h: Harness, flow: string) => formatTrace(traceReport(traceThenSend(h, flow).trace, { why: 'test', portName: () => '' })).split('\n').find((l) => l.startsWith('Cache:'));
+    const flow = `in_port=1,${FLOW},udp,tp_dst=53`;
+    for (const megaflow of [true, false]) {
+      const h = setup(3, { megaflow });
+      multiTable(h);
+      expect(line(h, flow)).toBe('Cache:   miss (no cache holds it: the tables would be walked)');
+      expect(line(h, flow)).toBe(`Cache:   hit (the ${megaflow ? 'megaflow' : 'exact-match'} cache would serve it)`);
+    }
+    // A key whose mask the megaflow cache refused is in the exact-match cache behind it.
+    const h = setup(3);
+    for (let t = 1; t <= MF_SUBTABLES + 1; t++) {
+      h.flow({ tableId: 0, priority: 10, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 17 }, { field: 'udp_src', value: 1000 + t }], instructions: [gotoTable(t)] });
+      h.flow({ tableId: t, priority: 10, match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: 0x0a000000, mask: (0xffffffff << (16 - t)) >>> 0 }], instructions: [apply(out(2))] });
+    }
+    for (let t = 1; t <= MF_SUBTABLES + 1; t++) traceThenSend(h, `in_port=1,${FLOW},udp,tp_src=${1000 + t}`);
+    expect(traceThenSend(h, `in_port=1,${FLOW},udp,tp_src=1001`).trace.cached).toMatchObject({ cache: 'megaflow' });
+    expect(traceThenSend(h, `in_port=1,${FLOW},udp,tp_src=${1001 + MF_SUBTABLES}`).trace.cached).toMatchObject({ cache: 'emc' });
+    const off = setup(3, { emc: 0 });
+    multiTable(off);
+    traceThenSend(off, flow);
+    expect(line(off, flow)).toBe('Cache:   off');
   });
 
   it('a table miss drops the frame there, action set and all', () => {

@@ -1,6 +1,7 @@
 /*
- * What the exact-match cache holds (the datapath half of `linc-ts
- * dump-cache`, after OVS's dpif-netdev/dump-flows): each live entry's full
+ * What the caches hold (the datapath half of `linc-ts dump-cache`, after
+ * OVS's dpif-netdev/dump-flows): which cache is in use, and of the
+ * exact-match cache each live entry's full
  * flow key, the resolved program it names, and that program read back as
  * the path it stands for (the rule hit in each table, or the miss) and the
  * ops it runs.
@@ -10,8 +11,8 @@
  * (hits, misses, inserts, evictions) and the pipeline's walk counters are
  * reported instead; each rule's packet counter says how much used a path.
  *
- * While the megaflow cache stands in for the EMC, its totals and masks are
- * reported too (the EMC is then empty).
+ * While the megaflow cache is in use (the default), its totals and masks are
+ * reported too; the EMC then holds only the keys whose masks it refused.
  *
  * Invariants
  * - Read-only: no counter, entry or program changes. Slow path.
@@ -67,7 +68,9 @@ export interface CacheTotals {
   walks: number;
   programsBuilt: number;
   uncacheable: number;
-  /** Present while the megaflow cache stands in for the EMC (megaflow.ts): its totals and masks. */
+  /** The cache frames are looked up in: the megaflow cache (the EMC behind it), the EMC alone, or none. */
+  inUse: 'megaflow' | 'emc' | 'off';
+  /** Present while the megaflow cache is in use (megaflow.ts): its totals and masks. */
   megaflow?: MegaflowTotals;
 }
 
@@ -76,8 +79,8 @@ export interface MegaflowTotals {
   hits: number;
   misses: number;
   inserts: number;
-  /** Inserts dropped for want of a subtable. */
-  dropped: number;
+  /** Inserts refused for want of a subtable (those keys went to the EMC). */
+  refused: number;
   /** One mask row (KEY_WORDS words) per subtable of the current generation. */
   masks: Uint32Array[];
 }
@@ -139,6 +142,7 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
     walks: ps[PipelineStat.Walks],
     programsBuilt: ps[PipelineStat.ProgramsBuilt],
     uncacheable: ps[PipelineStat.Uncacheable],
+    inUse: !rules.caches.emcOn ? 'off' : rules.megaflowOn ? 'megaflow' : 'emc',
     ...(rules.megaflowOn ? { megaflow: megaflowTotals(rules) } : {}),
     entries,
   };
@@ -146,5 +150,5 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
 
 function megaflowTotals(rules: RulePipeline): MegaflowTotals {
   const mf = rules.megaflow, st = mf.stats;
-  return { live: mf.liveEntries(), hits: st[MfStat.Hits], misses: st[MfStat.Misses], inserts: st[MfStat.Inserts], dropped: st[MfStat.Dropped], masks: mf.masks() };
+  return { live: mf.liveEntries(), hits: st[MfStat.Hits], misses: st[MfStat.Misses], inserts: st[MfStat.Inserts], refused: st[MfStat.Refused], masks: mf.masks() };
 }

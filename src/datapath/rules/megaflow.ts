@@ -2,8 +2,9 @@
  * Megaflow cache: wildcarded entries in front of the rule pipeline, after
  * OVS dpif-netdev's dpcls (a tuple-space cache of datapath flows): one
  * subtable per distinct mask, each mapping a masked key to the integer id of
- * the program the pipeline resolved for it. An opt-in alternative to the
- * exact-match cache (RulePipeline.setMegaflow): a lookup hashes and compares
+ * the program the pipeline resolved for it. The pipeline's default lookup
+ * (MEGAFLOW_DEFAULT; RulePipeline.setMegaflow), the exact-match cache
+ * behind it for what it refuses: a lookup hashes and compares
  * only the words its masks cover (a 2-table in_port/eth_dst pipeline: 4
  * words instead of the EMC's 11 plus its 19-word kind check).
  *
@@ -20,7 +21,8 @@
  *     subtables may both match a key): they name the same program, so the
  *     first found is right and no priorities are needed.
  *   - At most MF_SUBTABLES masks per generation; an insert needing another is
- *     dropped (counted). Per subtable MF_SLOTS entries, two candidate slots per
+ *     refused (counted; insert returns false and the pipeline caches the
+ *     exact key in the EMC instead). Per subtable MF_SLOTS entries, two candidate slots per
  *     hash (bits 0..11 and 12..23), the older-generation or smaller-hash
  *     candidate evicted, as in the EMC. Masks of up to 6 non-zero words
  *     are hashed and compared unrolled.
@@ -44,6 +46,9 @@
 import { hashFinish } from './classifier.js';
 import { KEY_WORDS } from '../../flow/key.js';
 
+/** Whether a rule pipeline looks frames up in the megaflow cache when not told (the switch's default too). */
+export const MEGAFLOW_DEFAULT = true;
+
 export const MF_SUBTABLES = 8;
 const MF_SHIFT = 12;
 export const MF_SLOTS = 1 << MF_SHIFT;
@@ -57,8 +62,8 @@ export const enum MfStat {
   Hits = 0,
   Misses = 1,
   Inserts = 2,
-  /** Inserts dropped: every subtable was taken by other masks. */
-  Dropped = 3,
+  /** Inserts refused: every subtable was taken by other masks (the pipeline puts the key in the EMC instead). */
+  Refused = 3,
 }
 
 /** Masks of at most this many non-zero words take the unrolled probe (padded with word 0 under mask 0). */
@@ -196,8 +201,8 @@ export class MegaflowCache {
     return NO_PROGRAM;
   }
 
-  /** Caches `program` for every key equal to keys[base..] under `mask` (KEY_WORDS words). */
-  insert(mask: Uint32Array, keys: Uint32Array, base: number, program: number): void {
+  /** Caches `program` for every key equal to keys[base..] under `mask` (KEY_WORDS words); false: refused (no subtable left for the mask). */
+  insert(mask: Uint32Array, keys: Uint32Array, base: number, program: number): boolean {
     const gen = this.generation[0];
     if (this.subsGen !== gen) {
       this.spare = [...this.subs, ...this.spare].slice(0, MF_SUBTABLES);
@@ -209,8 +214,8 @@ export class MegaflowCache {
     for (let i = 0; i < this.n && st === null; i++) if (sameMask(this.subs[i].mask, mask)) st = this.subs[i];
     if (st === null) {
       if (this.n === MF_SUBTABLES) {
-        this.stats[MfStat.Dropped] += 1;
-        return;
+        this.stats[MfStat.Refused] += 1;
+        return false;
       }
       const k = this.spare.findIndex((sp) => sameMask(sp.mask, mask));
       st = k >= 0 ? this.spare.splice(k, 1)[0] : new MfSubtable(mask.slice(0, KEY_WORDS));
@@ -219,6 +224,7 @@ export class MegaflowCache {
     }
     st.put(keys, base, this.seed, gen, program);
     this.stats[MfStat.Inserts] += 1;
+    return true;
   }
 
   /** Forgets every entry (the generation wrapped). */

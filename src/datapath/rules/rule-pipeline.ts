@@ -1,9 +1,11 @@
 /*
  * RulePipeline: the rule pipeline as a datapath Pipeline (the tables a control
  * plane programs; OpenFlow drives it through src/openflow/ofproto/). Per
- * frame: exact-match cache (EMC) lookup on the full flow key; a hit runs the
- * cached program; a miss walks the tables from table 0 and caches what it
- * resolved.
+ * frame: a cache lookup (pipeline-caches.ts: the megaflow cache, by
+ * default, with the exact-match cache (EMC) behind it for the keys it
+ * refuses; or the EMC alone); a hit runs the cached program; a miss walks
+ * the tables from table 0 and caches what it resolved. Below, "EMC" stands
+ * for whichever cache is in use.
  *
  * Design
  *   - Batch per flow (segment(), fast-path.ts; OVS dpif-netdev's per-flow
@@ -64,7 +66,7 @@
 import { PortStat } from '../port-counters.js';
 import { ActionExecutor, PipelineStat, type ExecHost } from './actions-exec.js';
 import type { Datapath, DpPort, Pipeline } from '../datapath.js';
-import { ExactMatchCache } from './emc.js';
+import type { ExactMatchCache } from './emc.js';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, FRAG_ANY, K, KEY_WORDS } from '../../flow/key.js';
 import type { FlowEntry } from './flow-table.js';
 import type { GroupTable } from './groups.js';
@@ -80,8 +82,8 @@ import { PathCache } from './path-cache.js';
 import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
-import { MegaflowCache } from './megaflow.js';
-import { MegaflowMasks } from './megaflow-mask.js';
+import type { MegaflowCache } from './megaflow.js';
+import { PipelineCaches } from './pipeline-caches.js';
 import { PipelinePorts, PORT_TABLE_SIZE } from './pipeline-ports.js';
 
 export interface RulePipelineOptions {
@@ -92,6 +94,8 @@ export interface RulePipelineOptions {
   meters: MeterTable;
   /** EMC insertion knob (emc.ts): 1 = always (default), 0 = cache off. */
   emcInsertInvProb?: number;
+  /** Look frames up in the megaflow cache (default MEGAFLOW_DEFAULT), else in the EMC alone. */
+  megaflow?: boolean;
   /** Time source overriding the datapath's (tests: meters with a fake clock). */
   clock?: () => number;
 }
@@ -103,7 +107,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   readonly groups: GroupTable;
   readonly meters: MeterTable;
   readonly emc: ExactMatchCache;
-  /** The megaflow cache (megaflow.ts), used instead of the EMC while `megaflowOn`. */
+  /** The megaflow cache (megaflow.ts), in front of the EMC while `megaflowOn` (the default). */
   readonly megaflow: MegaflowCache;
   /** PipelineStat counters. */
   readonly stats = new Float64Array(PipelineStat.COUNT);
@@ -123,9 +127,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   private readonly exec: ActionExecutor;
   private readonly ports: PipelinePorts;
   private readonly clock: (() => number) | null;
-  private emcOn: boolean;
-  private mfOn = false;
-  private readonly mfMasks: MegaflowMasks;
+  /** The megaflow cache and the EMC (pipeline-caches.ts). */
+  readonly caches: PipelineCaches;
   private programs: Program[] = [];
   private readonly paths = new PathCache();
   private programsGen = -1;
@@ -146,14 +149,9 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.groups = opts.groups;
     this.meters = opts.meters;
     this.clock = opts.clock ?? null;
-    this.emc = new ExactMatchCache({ generation: this.tables.generationCell, insertInvProb: opts.emcInsertInvProb });
-    this.emcOn = this.emc.insertProbabilityInverse !== 0;
-    this.megaflow = new MegaflowCache(this.tables.generationCell);
-    this.mfMasks = new MegaflowMasks(this.tables);
-    this.tables.onGenerationWrap(() => {
-      this.emc.clear();
-      this.megaflow.clear();
-    });
+    this.caches = new PipelineCaches(this.tables, opts.emcInsertInvProb, opts.megaflow);
+    this.emc = this.caches.emc;
+    this.megaflow = this.caches.megaflow;
     this.exec = new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats);
     this.ports = new PipelinePorts(this.dp, this.tables, new ActionExecutor(this.dp, this.tables.tables, this.groups, this.meters, this.normal, this, this.stats), this.stats);
     this.path = new Int32Array(this.tables.nTables + 1);
@@ -161,37 +159,24 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.misses = new MissBatch(this);
   }
 
-  /** EMC insertion knob; 0 turns the cache off (every frame walks the tables). */
+  /** EMC insertion knob; 0 turns the caches off, the megaflow cache too (every frame walks the tables). */
   setEmcInsertInvProb(n: number): void {
-    this.emc.setInsertInvProb(n);
-    this.emcOn = n !== 0;
+    this.caches.setEmcInsertInvProb(n);
   }
 
-  /** Looks frames up in the megaflow cache (megaflow.ts) instead of the EMC. */
+  /** true: the megaflow cache (megaflow.ts) in front of the EMC (the default); false: the EMC alone. */
   setMegaflow(on: boolean): void {
-    this.mfOn = on;
+    this.caches.mfOn = on;
     this.misses.newBurst();
   }
 
   get megaflowOn(): boolean {
-    return this.mfOn;
+    return this.caches.mfOn;
   }
 
-  /** The program cached for a clean key row, or -1 (MissHost: the cache in use, counting nothing; h: its EMC hash). */
+  /** The program cached for a clean key row, or -1 (MissHost: the caches in use, counting nothing; h: its EMC hash). */
   cacheProbe(keys: Uint32Array, base: number, h: number): number {
-    return this.mfOn ? this.megaflow.probe(keys, base) : this.emc.probe(keys, base, h);
-  }
-
-  /**
-   * Caches program `pid` for key row keys[base..] after the walk in
-   * path[0..n) / pathFrags: in the megaflow cache under its mask (megaflow-mask.ts), else in the EMC.
-   */
-  private cacheResolved(keys: Uint32Array, base: number, h: number, n: number, pid: number): void {
-    if (!this.mfOn) {
-      this.emc.insertHashed(keys, base, h, pid);
-      return;
-    }
-    this.megaflow.insert(this.mfMasks.build(this.path, this.pathFrags, n), keys, base, pid);
+    return this.caches.probe(keys, base, h);
   }
 
   /** Resolved programs of the current generation (diagnostics). */
@@ -212,7 +197,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
     this.ports.sync();
     const now = this.clock === null ? nowMs : this.clock();
-    if (!this.emcOn || !this.batching) {
+    if (!this.caches.emcOn || !this.batching) {
       for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
       return;
     }
@@ -234,7 +219,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     const len = mb.copyPath(d, this.path, this.pathFrags);
     let pid = this.paths.lookup(this.path, len);
     if (pid < 0) pid = this.buildProgram(len, mb.missTable[d]);
-    this.cacheResolved(keys, i * KEY_WORDS, h, len, pid);
+    this.caches.insert(keys, i * KEY_WORDS, h, this.path, this.pathFrags, len, pid);
     for (let k = 0; k < len; k++) this.pathFrags[k] = null;
     return pid;
   }
@@ -257,7 +242,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
    * path after it. Returns the index of the next frame to process.
    */
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
-    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, mf = this.megaflow, mfOn = this.mfOn;
+    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, mf = this.megaflow, caches = this.caches, mfOn = caches.mfOn;
     let programs = this.programs;
     const len = this.dp.pool.len;
     const bg = this.batch;
@@ -274,6 +259,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       if (mfOn) {
         h = 0;
         pid = mf.lookup(keys, end * KEY_WORDS);
+        if (pid < 0) pid = caches.fallbackLookup(keys, end * KEY_WORDS);
       } else {
         h = emc.hash(keys, end * KEY_WORDS);
         pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
@@ -363,11 +349,12 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     }
     const ex = this.exec;
     let h = -1;
-    if (flags === 0 && this.emcOn) {
+    if (flags === 0 && this.caches.emcOn) {
       let pid: number;
-      if (this.mfOn) {
+      if (this.caches.mfOn) {
         h = 0;
         pid = this.megaflow.lookup(keys, base);
+        if (pid < 0) pid = this.caches.fallbackLookup(keys, base);
       } else {
         h = this.emc.hash(keys, base);
         pid = this.emc.lookupHashed(keys, base, h);
@@ -467,7 +454,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       if (this.programsGen !== gen) this.resetPrograms(gen);
       let pid = this.paths.lookup(path, n);
       if (pid < 0) pid = this.buildProgram(n, missTable);
-      this.cacheResolved(keys, base, h, n, pid);
+      this.caches.insert(keys, base, h, path, frags, n, pid);
     } else if (complete) {
       stats[PipelineStat.Uncacheable] += 1;
     }

@@ -9,6 +9,7 @@ import type { FlowEntry } from './flow-table.js';
 import type { Op } from './ops.js';
 import type { PuntReason } from './punt.js';
 import type { MeterVerdict, NormalVerdict } from './trace-peek.js';
+import type { CacheName } from './pipeline-caches.js';
 
 /** Where an op ran: a rule's apply-actions, the action set at the end of the walk, or a group bucket. */
 export type TraceStage = 'apply' | 'action-set' | 'bucket';
@@ -71,8 +72,8 @@ export interface DatapathTrace {
   key: Uint32Array;
   parseFlags: number;
   frameLength: number;
-  /** Rules only: the EMC would serve this key (its program id), -1 a miss, null the cache is off. */
-  cached: number | null;
+  /** Rules only: which cache would serve this key now ('none': a miss, the tables walked) and its program (-1 on a miss); null: the caches are off. */
+  cached: { cache: CacheName; program: number } | null;
   events: TraceEvent[];
   /** Where copies of the frame would go (ports and the control plane). */
   outputs: Array<TraceOutput | TracePunt>;

@@ -30,7 +30,7 @@
  *
  * Invariants
  * - Nothing outside the trace's own objects changes: no port, table, rule,
- *   group, meter, classifier or pipeline counter, no EMC entry, no MAC
+ *   group, meter, classifier or pipeline counter, no cache entry or count, no MAC
  *   entry, no tx queue, no slot of the datapath's pool, no token bucket.
  * - Slow path: allocates freely; never throws on any frame.
  */
@@ -66,8 +66,8 @@ export function traceFrame(dp: Datapath, rules: RulePipeline, inPortNo: number, 
   else if (pipeline === 'none') ex.drop(0, 'no-pipeline', 'the datapath has no pipeline');
   else if (pipeline === 'normal') ex.normal(0);
   else {
-    // The cache is asked only about clean frames (RulePipeline.processFrame); others always walk.
-    trace.cached = rules.emc.insertProbabilityInverse === 0 ? null : ex.parseFlags !== 0 ? -1 : rules.emc.peek(ex.key, 0);
+    // The caches are asked only about clean frames (RulePipeline.processFrame); others always walk.
+    trace.cached = !rules.caches.emcOn ? null : ex.parseFlags !== 0 ? { cache: 'none', program: -1 } : rules.caches.peek(ex.key, 0);
     ex.walk();
   }
   if (ex.outputs === 0 && ex.drops === 0) ex.drop(0, 'no-output', 'the actions send the frame nowhere');

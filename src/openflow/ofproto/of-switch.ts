@@ -79,6 +79,8 @@ export interface OfSwitchOptions {
   maxEntries?: number;
   /** EMC insertion knob (1 = always, 0 = off). */
   emcInsertInvProb?: number;
+  /** Look frames up in the megaflow cache (RulePipelineOptions.megaflow; default on). */
+  megaflow?: boolean;
   /** Time source (ms); performance.now by default. */
   clock?: () => number;
   /** OFPMP_DESC strings. */
@@ -140,7 +142,7 @@ export class OfSwitch implements OpenFlowSwitch {
     this.nTables = this.tables.nTables;
     this.pipeline = new RulePipeline({
       datapath: this.datapath, normal: this.normal, tables: this.tables, groups: this.groups, meters: this.meters,
-      emcInsertInvProb: opts.emcInsertInvProb, clock: opts.clock,
+      emcInsertInvProb: opts.emcInsertInvProb, megaflow: opts.megaflow, clock: opts.clock,
     });
     this.pipeline.missSendLen = puntLenOf(OFP_DEFAULT_MISS_SEND_LEN);
     this.missSendLen = OFP_DEFAULT_MISS_SEND_LEN;

@@ -49,8 +49,10 @@ export interface TraceReport {
   frameLength: number;
   /** The parser found a malformed header (the frame is still switched, never cached). */
   malformed: boolean;
-  /** OpenFlow mode: would the exact-match cache serve this flow now ("hit"), not yet ("miss"), or is it off. */
+  /** OpenFlow mode: would a cache serve this flow now ("hit"), not yet ("miss"), or are the caches off. */
   cache: 'hit' | 'miss' | 'off' | null;
+  /** OpenFlow mode with the caches on: the cache that would answer (megaflow, emc), or none (a miss: the tables walked). */
+  cacheBy: 'megaflow' | 'emc' | 'none' | null;
   /** The tables visited, in order, and the rule hit in each (null on a miss). */
   tables: Array<{ table: number; rule: RuleReport | null }>;
   /** Every step, indented under the one that caused it. */
@@ -160,7 +162,8 @@ export function traceReport(trace: DatapathTrace, ctx: TraceContext): TraceRepor
     flow: keyText(trace.key),
     frameLength: trace.frameLength,
     malformed: trace.parseFlags !== 0,
-    cache: trace.pipeline !== 'rules' ? null : trace.cached === null ? 'off' : trace.cached >= 0 ? 'hit' : 'miss',
+    cache: trace.pipeline !== 'rules' ? null : trace.cached === null ? 'off' : trace.cached.cache !== 'none' ? 'hit' : 'miss',
+    cacheBy: trace.pipeline !== 'rules' || trace.cached === null ? null : trace.cached.cache,
     tables,
     steps: trace.events.map((e) => ({ indent: e.indent, text: eventText(e, ctx, inFlow) })),
     outputs,
@@ -170,6 +173,7 @@ export function traceReport(trace: DatapathTrace, ctx: TraceContext): TraceRepor
 }
 
 const MODE_NAMES = { openflow: 'OpenFlow tables', standalone: 'standalone learning switch', none: 'none' } as const;
+const CACHE_NAMES = { megaflow: 'megaflow cache', emc: 'exact-match cache' } as const;
 
 export function formatTrace(r: TraceReport): string {
   const lines = [
@@ -177,7 +181,7 @@ export function formatTrace(r: TraceReport): string {
     `Frame:   ${r.frameLength} bytes on port ${r.inPort.port}${r.inPort.name ? ` (${r.inPort.name})` : ''}${r.malformed ? ', malformed' : ''}`,
     `Mode:    ${MODE_NAMES[r.mode]} (${r.why})`,
   ];
-  if (r.cache !== null) lines.push(`Cache:   ${r.cache === 'hit' ? 'hit (the exact-match cache would serve it)' : r.cache === 'miss' ? 'miss (the tables would be walked)' : 'off'}`);
+  if (r.cache !== null) lines.push(`Cache:   ${r.cache === 'hit' ? `hit (the ${CACHE_NAMES[r.cacheBy === 'megaflow' ? 'megaflow' : 'emc']} would serve it)` : r.cache === 'miss' ? 'miss (no cache holds it: the tables would be walked)' : 'off'}`);
   lines.push('');
   for (const s of r.steps) lines.push(`${'    '.repeat(s.indent)}${s.text}`);
   lines.push('', `Final:   ${r.verdict}`);
@@ -193,6 +197,13 @@ export interface CacheReport extends Omit<CacheTotals, 'megaflow'> {
   hitCounts: string;
   entries: Array<{ slot: number; program: number; flow: string; path: Array<{ table: number; rule: RuleReport | null }> | null; actions: string }>;
 }
+
+/** What dump-cache says of the caches in use (CacheTotals.inUse). */
+const IN_USE_TEXT = {
+  megaflow: 'the megaflow cache, the exact-match cache behind it for the keys whose masks it refuses',
+  emc: 'the exact-match cache alone (megaflow cache off)',
+  off: 'none, the caches are off (every frame walks the tables)',
+} as const;
 
 const HIT_COUNTS_NOTE =
   'per-entry hit counts are not kept: a count on every cache hit would slow the hottest path; the totals and each rule\'s n_packets tell how much a path is used';
@@ -221,16 +232,17 @@ export function cacheReport(dump: CacheDump): CacheReport {
 }
 
 export function formatCache(r: CacheReport, mode: string): string {
-  const lines = [
-    `exact-match cache: ${r.live} of ${r.capacity} entries live (generation ${r.generation}, ${r.insertInvProb === 0 ? 'off' : `insert 1 miss in ${r.insertInvProb}`}; forwarding: ${mode})`,
-    `totals: ${r.hits} hits, ${r.misses} misses, ${r.inserts} inserts, ${r.evictions} evictions; ${r.walks} table walks, ${r.programsBuilt} programs built, ${r.uncacheable} uncacheable walks`,
-    `(${r.hitCounts})`,
-  ];
+  const lines = [`cache in use: ${IN_USE_TEXT[r.inUse]} (forwarding: ${mode})`];
   if (r.megaflow !== undefined) {
     const m = r.megaflow;
-    lines.push(`megaflow cache (in use instead): ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.dropped} dropped`);
+    lines.push(`megaflow cache: ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.refused} refused`);
     for (const mask of m.masks) lines.push(`    mask ${mask}`);
   }
+  lines.push(
+    `exact-match cache: ${r.live} of ${r.capacity} entries live (generation ${r.generation}, ${r.insertInvProb === 0 ? 'off' : `insert 1 miss in ${r.insertInvProb}`})`,
+    `totals: ${r.hits} hits, ${r.misses} misses, ${r.inserts} inserts, ${r.evictions} evictions; ${r.walks} table walks, ${r.programsBuilt} programs built, ${r.uncacheable} uncacheable walks`,
+    `(${r.hitCounts})`,
+  );
   if (r.entries.length < r.live) lines.push(`showing ${r.entries.length} of ${r.live} entries`);
   for (const e of r.entries) {
     lines.push('', `${e.flow} actions:${e.actions}`);
