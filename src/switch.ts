@@ -28,7 +28,8 @@
  *   controllers or listeners are configured.
  */
 
-import { ConfigError, switchPorts, type SwitchConfig } from './config.js';
+import { switchPorts, type SwitchConfig } from './config.js';
+import { ConfigError } from './config-errors.js';
 import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
