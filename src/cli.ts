@@ -24,8 +24,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  ConfigError, DEFAULT_METRICS, DEFAULT_PORTS, FAIL_MODES, LOG_LEVELS, loadConfigFile, PORT_SPEC_HELP, portSpecText, resolveConfig, switchPorts, type CliValues,
+  DEFAULT_METRICS, DEFAULT_PORTS, LOG_LEVELS, loadConfigFile, portSpecText, resolveConfig, switchPorts, type CliValues,
 } from './config.js';
+import { ConfigError } from './config-errors.js';
+import { PORT_SPEC_HELP } from './config-ports.js';
+import { FAIL_MODES } from './config-schema.js';
 import { didYouMean } from './did-you-mean.js';
 import { addLlstatCommand } from './llstat-cli.js';
 import { addInspectCommands } from './inspect-cli.js';

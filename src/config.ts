@@ -1,50 +1,34 @@
 /*
- * The switch configuration: one validated shape, filled from the YAML config
- * file and the command line (flags win over the file). Every bad value is
- * reported as one sentence naming its key; nothing here opens a port.
+ * The switch configuration: one validated shape (SwitchConfig), filled from
+ * the YAML config file and the command line (flags win over the file), then
+ * the defaults. Every bad value is reported as one sentence naming its key
+ * (ConfigError, config-errors.ts); nothing here opens a port.
  *
- * YAML keys are the long flag names: ports, local-port, burst, datapath-id,
- * log-level, pool-slots, offload, mac-aging, mac-table-size, metrics,
- * admin-socket, busy-poll, rx-usecs, adaptive-rx, megaflow; and for OpenFlow controllers (one `--controller`
- * flag per entry), listen (one `--listen` per entry), fail-mode,
- * inactivity-probe, max-backoff; the peer limits handshake-timeout,
- * listen-max-connections, controller-rate-limit, controller-burst-limit;
- * and the TLS files of ssl:/pssl: targets private-key, certificate,
- * ca-cert (read and checked here: a missing, unreadable or mismatched one
- * is a configuration error).
- *
- * Port kinds come from the registry (src/ports/kinds.ts): the spec prefixes,
- * each kind's NAME check and mapping keys, and the messages listing them.
- *
- * Messages are the project's own sentences: zod's wording for a value of the
- * wrong type or a bad choice never reaches the user (plainIssue), and an
- * unknown key or choice close to a known one gets a "did you mean".
- *
- * Every kind takes the same VLAN options (the learning switch's, OVS's
- * tag/trunks): `KIND:NAME[=OFPORT][,vlan=ID | ,trunks=ID,ID...]`, or the
- * mapping keys `vlan: ID` / `trunks: [ID, ...]`; ids 1..4094, one or the
- * other. The local port (`--local-port tap:NAME`) is a TAP numbered
- * PORT_LOCAL (OpenFlow's LOCAL), never given a number of its own.
+ * What a key may hold is config-schema.ts's; port specs are config-ports.ts's.
+ * This module owns the defaults and the rules across keys: ports without a
+ * number get the lowest free one (names and numbers unique, the local port's
+ * too), the local port is numbered PORT_LOCAL, a burst limit needs a rate,
+ * busy-poll takes no polling window, and the TLS files of ssl:/pssl: targets
+ * go together and are read and checked here (a missing, unreadable or
+ * mismatched one is a configuration error).
  */
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { didYouMean } from './did-you-mean.js';
 import {
-  DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, parseControllerTarget, parseListenTarget, type ControllerTarget, type ListenTarget,
+  DEFAULT_INACTIVITY_PROBE_MS, DEFAULT_MAX_BACKOFF_MS, type ControllerTarget, type ListenTarget,
 } from './openflow/transport/connections.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_LISTENER, defaultBurstLimit } from './openflow/transport/peer-limits.js';
 import { loadTlsCredentials, TlsCredentialsError, type TlsFiles } from './openflow/transport/tls-credentials.js';
 import type { FailMode } from './openflow/ofproto/switch-api.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
-import { VLAN_ID_MAX, VLAN_ID_MIN } from './datapath/learning/vlan.js';
-import { MAX_RX_USECS } from './datapath/rx-moderation.js';
 import { MEGAFLOW_DEFAULT } from './datapath/rules/megaflow.js';
-import { SPEC_PORT_KINDS, type PortKindName, type SpecPortKind } from './ports/kinds.js';
-import { MAX_BURST } from './ports/port.js';
+import type { PortKindName } from './ports/kinds.js';
 import { defaultAdminSocketPath } from './stats/admin.js';
 import { LOG_LEVELS, type LogLevel } from './stats/log.js';
+import { ConfigError } from './config-errors.js';
+import { kindOptionsText, type PortEntry } from './config-ports.js';
+import { validate, type FileConfig } from './config-schema.js';
 
 export { LOG_LEVELS, type LogLevel };
 
@@ -106,307 +90,11 @@ export interface SwitchConfig {
   tls: TlsFiles | null;
 }
 
-export const FAIL_MODES = ['standalone', 'secure'] as const;
-
 /** Prometheus' /metrics: loopback only unless the operator says otherwise. */
 export const DEFAULT_METRICS = '127.0.0.1:9091';
 
 /** The embedded default: a standalone learning switch between two TAPs it creates. */
 export const DEFAULT_PORTS = ['tap:linc0=1', 'tap:linc1=2'];
-
-export class ConfigError extends Error {
-  readonly code = 'LINC_ERR_CONFIG';
-}
-
-/** Highest physical port number in OpenFlow 1.3 (OFPP_MAX). */
-const OFPP_MAX = 0xffffff00;
-
-/** The learning switch's VLAN options, after a comma in a port spec. */
-const VLAN_OPTIONS_USAGE = 'vlan=ID (access port) or trunks=ID,ID... (trunk port)';
-
-/** `tap:NAME[=OFPORT] (TAP, created if missing) or if:NAME[=OFPORT] (...)`, then the VLAN options: the --port help, from the registry. */
-export const PORT_SPEC_HELP = `${SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT] (${k.spec.help})`).join(' or ')}, optionally followed by ,vlan=ID (access port) or ,trunks=ID,ID... (trunk port)${SPEC_PORT_KINDS.flatMap((k) => Object.entries(k.spec.options ?? {}).map(([key, o]) => `; ${k.kind}: ports also ,${key}=${o.values.join('|')} (${o.help})`)).join('')}`;
-const PORT_SPEC_USAGE = SPEC_PORT_KINDS.map((k) => `${k.kind}:NAME[=OFPORT]`).join(' or ');
-const PORT_FORMS = `port specs (${PORT_SPEC_USAGE}) or mappings ({ type: ${SPEC_PORT_KINDS[0].kind}, name: NAME, ofport: N })`;
-
-/** A value as the user wrote it, for "must be X, not Y". */
-function valueWords(v: unknown): string {
-  if (v === null) return 'an empty value';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the text ${JSON.stringify(v)}`;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return typeof v;
-}
-
-/** `"a", "b" or "c"` */
-function quotedChoices(values: readonly unknown[]): string {
-  const q = values.map((v) => JSON.stringify(v));
-  return q.length > 1 ? `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}` : q.join('');
-}
-
-/** `unknown key "x" (did you mean "y"?)`, for keys not among `known`. */
-function unknownKeys(keys: readonly string[], known: readonly string[]): string {
-  return `unknown key${keys.length === 1 ? '' : 's'} ${keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
-}
-
-const WANTED: Record<string, string> = {
-  number: 'must be a number',
-  int: 'must be a whole number',
-  boolean: 'must be true or false',
-  string: 'must be a string',
-  array: 'must be a list',
-  object: 'must be a mapping',
-};
-
-/**
- * Every schema here parses with this error map: zod's wording for a wrong
- * type ("Invalid input: expected number, received string") or a bad choice
- * becomes a sentence. Messages set on a schema itself win over it; range
- * checks keep zod's ("Too small: expected number to be >=1").
- */
-function plainIssue(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return 'is missing';
-    return `${WANTED[issue.expected] ?? `must be a ${issue.expected}`}, not ${valueWords(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value') return `must be ${quotedChoices(issue.values)}${didYouMean(issue.input, issue.values.map(String))}`;
-  if (issue.code === 'invalid_union') return `is not valid here: ${valueWords(issue.input)}`;
-  return undefined;
-}
-const PLAIN = { error: plainIssue };
-
-/** A port as parsed from a spec string or a mapping, before numbering. */
-export interface PortEntry {
-  kind: PortKindName;
-  name: string;
-  ofPort?: number;
-  vlan?: number;
-  trunks?: number[];
-  options?: Record<string, string>;
-}
-
-const VLAN_RANGE = `an integer from ${VLAN_ID_MIN} to ${VLAN_ID_MAX}`;
-const BOTH_VLAN_MODES = 'a port takes vlan (access port) or trunks (trunk port), not both';
-
-/** A VLAN id of a spec string, or the sentence saying why not. */
-function vlanIdOf(text: string): number | string {
-  const id = Number(text);
-  return /^\d+$/.test(text) && id >= VLAN_ID_MIN && id <= VLAN_ID_MAX ? id : `VLAN id "${text}" must be ${VLAN_RANGE}`;
-}
-
-/** `KEY=VALUE` of a kind's own option: the value, or the sentence saying why not. */
-function kindOptionValue(kind: SpecPortKind, key: string, value: string): string | { value: string } {
-  const values = kind.spec.options![key].values;
-  if (!values.includes(value)) return `${kind.kind} port option ${key} must be ${values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` : values[0]}, not "${value}"`;
-  return { value };
-}
-
-/** How a kind's own options are written after a comma, for messages: `, or mode=ring|mmsg`. */
-function kindOptionsUsage(kind: SpecPortKind): string {
-  const opts = Object.entries(kind.spec.options ?? {});
-  return opts.length === 0 ? '' : `, or ${opts.map(([k, o]) => `${k}=${o.values.join('|')}`).join(', ')}`;
-}
-
-/** `,KEY=VALUE...` of a port's kind options (in the kind's declaration order), for spec texts in logs. */
-export function kindOptionsText(options: Readonly<Record<string, string>> | undefined): string {
-  return options === undefined ? '' : Object.entries(options).map(([k, v]) => `,${k}=${v}`).join('');
-}
-
-/** The options after a spec's first comma: `vlan=ID` or `trunks=ID,ID...`, and the kind's own. The options, or the sentence saying why not. */
-function parseVlanOptions(text: string, kind: SpecPortKind): Pick<PortEntry, 'vlan' | 'trunks' | 'options'> | string {
-  const out: Pick<PortEntry, 'vlan' | 'trunks' | 'options'> = {};
-  const usage = VLAN_OPTIONS_USAGE + kindOptionsUsage(kind);
-  let inTrunks = false;
-  for (const token of text.split(',')) {
-    if (token.trim() === '') return `an empty option after ",": use ${usage}`;
-    const eq = token.indexOf('=');
-    const key = eq < 0 ? null : token.slice(0, eq).trim();
-    const value = (eq < 0 ? token : token.slice(eq + 1)).trim();
-    if (key === null && !inTrunks) return `"${token}" is not a port option: use ${usage}`;
-    if (key !== null && kind.spec.options?.[key] !== undefined && key !== 'vlan' && key !== 'trunks') {
-      if (out.options?.[key] !== undefined) return `${key} is given twice`;
-      const v = kindOptionValue(kind, key, value);
-      if (typeof v === 'string') return v;
-      out.options = { ...out.options, [key]: v.value };
-      inTrunks = false;
-      continue;
-    }
-    if (key !== null && key !== 'vlan' && key !== 'trunks') return `"${key}" is not a port option: use ${usage}`;
-    if (key !== null && out[key] !== undefined) return `${key} is given twice`;
-    if (value === '') return `${key ?? 'trunks'} needs a VLAN id (${VLAN_RANGE})`;
-    const id = vlanIdOf(value);
-    if (typeof id === 'string') return id;
-    if (key === 'vlan') {
-      out.vlan = id;
-      inTrunks = false;
-    } else {
-      if (key === 'trunks') out.trunks = [];
-      out.trunks!.push(id);
-      inTrunks = true;
-    }
-  }
-  if (out.vlan !== undefined && out.trunks !== undefined) return BOTH_VLAN_MODES;
-  if (out.trunks !== undefined) out.trunks = [...new Set(out.trunks)].sort((a, b) => a - b);
-  return out;
-}
-
-/** KIND:NAME[=OFPORT][,vlan=ID | ,trunks=ID,ID...]: the kind checks NAME. */
-const portString = z.string().transform((s, ctx): PortEntry => {
-  const spec = s.trim();
-  const comma = spec.indexOf(',');
-  const head = comma < 0 ? spec : spec.slice(0, comma);
-  const m = /^([^:=]*):([^=]*)(?:=(.*))?$/.exec(head);
-  const kind = m ? SPEC_PORT_KINDS.find((k) => k.kind === m[1]) : undefined;
-  if (!m || !kind) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not a port spec: use ${PORT_SPEC_USAGE}` });
-    return z.NEVER;
-  }
-  const [, , name, num] = m;
-  const badName = kind.spec.checkName(name);
-  if (badName !== null) {
-    ctx.addIssue({ code: 'custom', message: badName });
-    return z.NEVER;
-  }
-  const entry: PortEntry = { kind: kind.kind, name };
-  if (num !== undefined) {
-    entry.ofPort = Number(num);
-    if (!/^\d+$/.test(num) || entry.ofPort < 1 || entry.ofPort > OFPP_MAX) {
-      ctx.addIssue({ code: 'custom', message: `OpenFlow port number "${num}" must be an integer from 1 to ${OFPP_MAX}` });
-      return z.NEVER;
-    }
-  }
-  if (comma < 0) return entry;
-  const options = parseVlanOptions(spec.slice(comma + 1), kind);
-  if (typeof options === 'string') {
-    ctx.addIssue({ code: 'custom', message: options });
-    return z.NEVER;
-  }
-  return { ...entry, ...options };
-});
-
-/** One port spec string (KIND:NAME[=OFPORT]) as --port takes it, for the port commands of a running switch; throws ConfigError. */
-export function parsePortSpec(spec: string): PortEntry {
-  const r = portString.safeParse(spec, PLAIN);
-  if (!r.success) throw new ConfigError(r.error.issues[0].message);
-  return r.data;
-}
-
-/** The mapping form, first step: `type` names a kind that config files may use. */
-const kindNames = SPEC_PORT_KINDS.map((k) => k.kind) as [PortKindName, ...PortKindName[]];
-const portType = z.looseObject(
-  { type: z.enum(kindNames, { error: (iss) => `type must be ${kindNames.map((n) => `"${n}"`).join(' or ')}${didYouMean(iss.input, kindNames)}` }) },
-  { error: (iss) => `must be a port spec (${PORT_SPEC_USAGE}) or a mapping with type and name, not ${valueWords(iss.input)}` },
-);
-
-const vlanId = z.number({ message: `must be a VLAN id, ${VLAN_RANGE}` }).int(`must be a VLAN id, ${VLAN_RANGE}`).min(VLAN_ID_MIN, `must be a VLAN id, ${VLAN_RANGE}`).max(VLAN_ID_MAX, `must be a VLAN id, ${VLAN_RANGE}`);
-const trunkList = z.array(vlanId, { message: 'must be a list of VLAN ids, e.g. [10, 20]' }).min(1, 'must name at least one VLAN id');
-
-/** The mapping form's keys of a kind's own options: each one of its values, optional. */
-function kindOptionFields(kind: SpecPortKind): Record<string, z.ZodOptional<z.ZodEnum>> {
-  const fields: Record<string, z.ZodOptional<z.ZodEnum>> = {};
-  for (const [key, o] of Object.entries(kind.spec.options ?? {})) {
-    fields[key] = z.enum(o.values, { message: `must be ${o.values.map((v) => `"${v}"`).join(' or ')}` }).optional();
-  }
-  return fields;
-}
-
-/** The mapping form, second step: type, the kind's own keys, ofport, vlan or trunks; nothing else. */
-const portMappings = new Map(
-  SPEC_PORT_KINDS.map((k) => [
-    k.kind,
-    z
-      .object({ type: z.literal(k.kind), ...k.spec.fields, ofport: z.number().int().min(1).max(OFPP_MAX).optional(), vlan: vlanId.optional(), trunks: trunkList.optional(), ...kindOptionFields(k) })
-      .strict()
-      .refine((o) => o.vlan === undefined || o.trunks === undefined, BOTH_VLAN_MODES)
-      .transform((o): PortEntry => {
-        const entry: PortEntry = { kind: o.type, name: o.name, ofPort: o.ofport };
-        if (o.vlan !== undefined) entry.vlan = o.vlan;
-        if (o.trunks !== undefined) entry.trunks = [...new Set(o.trunks)].sort((a, b) => a - b);
-        for (const key of Object.keys(k.spec.options ?? {})) {
-          const v = (o as Record<string, unknown>)[key];
-          if (typeof v === 'string') entry.options = { ...entry.options, [key]: v };
-        }
-        return entry;
-      }),
-  ]),
-);
-const portMappingKeys = new Map(SPEC_PORT_KINDS.map((k) => [k.kind, ['type', ...Object.keys(k.spec.fields), 'ofport', ...Object.keys(k.spec.options ?? {})]]));
-
-function parsePortMapping(v: unknown) {
-  const t = portType.safeParse(v, PLAIN);
-  if (!t.success) return { ...t, known: [] };
-  return { ...portMappings.get(t.data.type)!.safeParse(v, PLAIN), known: portMappingKeys.get(t.data.type)! };
-}
-
-/** A port is either a spec string or a mapping; errors come from whichever form was given (an unknown key first: it explains a missing one). */
-const portEntry = z.unknown().transform((v, ctx) => {
-  if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v))) {
-    ctx.addIssue({ code: 'custom', message: `must be a port spec (${PORT_SPEC_USAGE}) or a mapping with type and name, not ${valueWords(v)}` });
-    return z.NEVER;
-  }
-  const r = typeof v === 'string' ? { ...portString.safeParse(v, PLAIN), known: [] } : parsePortMapping(v);
-  if (r.success) return r.data;
-  const issues = [...r.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
-  for (const issue of issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys, r.known) : issue.message } as never);
-  return z.NEVER;
-});
-
-/** The local port: a port entry of kind tap, without a number (it is LOCAL). */
-const localPortEntry = portEntry.superRefine((p, ctx) => {
-  if (p.kind !== 'tap') ctx.addIssue({ code: 'custom', message: `the local port must be a TAP (tap:NAME), not ${p.kind}:${p.name}` });
-  else if (p.ofPort !== undefined) ctx.addIssue({ code: 'custom', message: `the local port is numbered LOCAL; it takes no OpenFlow port number (drop "=${p.ofPort}")` });
-});
-
-const DATAPATH_ID_FORM = 'up to 16 hex digits, e.g. 0x1 or 00:00:00:00:00:00:00:01';
-const datapathId = z.union([z.string(), z.number()], { error: (iss) => `must be a datapath id (${DATAPATH_ID_FORM}), not ${valueWords(iss.input)}` }).transform((v, ctx) => {
-  const s = String(v).trim().toLowerCase().replace(/^0x/, '').replaceAll(':', '');
-  if (!/^[0-9a-f]{1,16}$/.test(s)) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a datapath id: ${DATAPATH_ID_FORM}` });
-    return z.NEVER;
-  }
-  return BigInt('0x' + s);
-});
-
-/** `off`, or ADDR:PORT with ADDR an IPv4 address, a host name or a bracketed IPv6 address; port 0 picks a free one. */
-const metricsAddress = z.string({ error: (iss) => `must be ADDR:PORT or off (e.g. 127.0.0.1:9091), not ${valueWords(iss.input)}` }).transform((v, ctx) => {
-  const s = v.trim();
-  if (s === 'off') return null;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not ADDR:PORT or off (e.g. 127.0.0.1:9091, [::1]:9091)` });
-    return z.NEVER;
-  }
-  return { host: m[1] ?? m[2], port };
-});
-
-const socketPath = z
-  .string({ error: (iss) => `must be a path or off, not ${valueWords(iss.input)}` })
-  .min(1, 'must be a path or off')
-  .max(100, 'must be at most 100 characters (a Unix socket path)')
-  .transform((s) => (s === 'off' ? null : s));
-
-/** A list of OpenFlow targets (`what`, for the message when it is not a list), each parsed by `parse` (whose string result is the error), without duplicates. */
-function targetList<T extends { spec: string }>(what: string, parse: (s: string) => T | string) {
-  const entry = z.string({ message: 'must be a string' }).transform((s, ctx) => {
-    const t = parse(s);
-    if (typeof t === 'string') {
-      ctx.addIssue({ code: 'custom', message: t });
-      return z.NEVER;
-    }
-    return t;
-  });
-  return z.array(entry, { error: (iss) => `must be a list of ${what}, not ${valueWords(iss.input)}` }).superRefine((list, ctx) => {
-    const seen = new Set<string>();
-    list.forEach((t, i) => {
-      if (seen.has(t.spec)) ctx.addIssue({ code: 'custom', path: [i], message: `${t.spec} is listed twice` });
-      seen.add(t.spec);
-    });
-  });
-}
-
-const pemFile = z.string({ error: (iss) => `must be the path of a PEM file, not ${valueWords(iss.input)}` }).min(1, 'must be the path of a PEM file');
 
 /** The TLS keys, config-file name and SwitchConfig name. */
 const TLS_KEYS = [['private-key', 'privateKey'], ['certificate', 'certificate'], ['ca-cert', 'caCert']] as const;
@@ -433,55 +121,6 @@ function tlsFiles(merged: FileConfig, targets: ReadonlyArray<{ spec: string; tls
   }
   return files;
 }
-
-const seconds = (max: number) =>
-  z
-    .number({ message: 'must be a number of seconds' })
-    .min(0, 'must not be negative')
-    .max(max, `must be at most ${max} seconds`);
-
-const fileSchema = z
-  .object({
-    ports: z
-      .array(portEntry, {
-        error: (iss) => `must be a list of ${PORT_FORMS}, not ${valueWords(iss.input)}${typeof iss.input === 'string' ? ` (write ports: [${iss.input}])` : ''}`,
-      })
-      .min(1, 'needs at least one port'),
-    'local-port': localPortEntry,
-    burst: z.number().int().min(1).max(MAX_BURST),
-    'datapath-id': datapathId,
-    'log-level': z.enum(LOG_LEVELS),
-    'pool-slots': z.number().int().min(256).max(1 << 20),
-    offload: z.boolean(),
-    'mac-aging': z.number().int().min(1).max(1_000_000),
-    'mac-table-size': z.number().int().min(16).max(1 << 22),
-    'busy-poll': z.boolean(),
-    'rx-usecs': z.number({ message: 'must be a whole number of microseconds' }).int('must be a whole number of microseconds').min(0, 'must not be negative (0: no polling window)').max(MAX_RX_USECS, `must be at most ${MAX_RX_USECS} (for more, use busy-poll)`),
-    'adaptive-rx': z.boolean(),
-    megaflow: z.boolean(),
-    controllers: targetList('controller targets (tcp:HOST[:PORT] or ssl:HOST[:PORT])', parseControllerTarget),
-    listen: targetList('listen targets (ptcp:[PORT][:ADDR], pssl:[PORT][:ADDR] or punix:PATH)', parseListenTarget),
-    'fail-mode': z.enum(FAIL_MODES, { error: (iss) => `must be "standalone" or "secure"${didYouMean(iss.input, FAIL_MODES)}` }),
-    'inactivity-probe': seconds(3600).refine((v) => v === 0 || v >= 1, 'must be 0 (off) or at least 1 second'),
-    'max-backoff': seconds(3600).int('must be a whole number of seconds').min(1, 'must be at least 1 second'),
-    'handshake-timeout': seconds(3600).min(1, 'must be at least 1 second'),
-    'listen-max-connections': z.number({ message: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(65535, 'must be at most 65535'),
-    'controller-rate-limit': z.number({ message: 'must be a whole number of packets per second' }).int('must be a whole number of packets per second').min(0, 'must not be negative (0: no limit)').max(10_000_000, 'must be at most 10000000'),
-    'controller-burst-limit': z.number({ message: 'must be a whole number of packets' }).int('must be a whole number of packets').min(1, 'must be at least 1').max(10_000_000, 'must be at most 10000000'),
-    metrics: metricsAddress,
-    'admin-socket': socketPath,
-    'private-key': pemFile,
-    certificate: pemFile,
-    'ca-cert': pemFile,
-  })
-  .partial()
-  .strict();
-
-/** A validated config file; `source` is the file it was read from (messages name it). */
-/** The keys a config file may have. */
-export const CONFIG_FILE_KEYS = Object.keys(fileSchema.shape);
-
-type FileConfig = z.output<typeof fileSchema> & { source?: string };
 
 /** Command-line values, as commander hands them over (strings), all optional. */
 export interface CliValues {
@@ -512,20 +151,6 @@ export interface CliValues {
   privateKey?: string;
   certificate?: string;
   caCert?: string;
-}
-
-/** `where` is `config file PATH:` or `option`; the key follows it, then the message. */
-function describe(issue: z.core.$ZodIssue, where: string): string {
-  const key = issue.path.length === 0 ? '' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-  const head = key ? `${where} ${key}` : where.replace(/:$/, '');
-  if (issue.code === 'unrecognized_keys') return `${head}: ${unknownKeys(issue.keys, CONFIG_FILE_KEYS)}`;
-  return `${head}: ${issue.message}`;
-}
-
-function validate(raw: unknown, where: string): FileConfig {
-  const r = fileSchema.safeParse(raw, PLAIN);
-  if (!r.success) throw new ConfigError(describe(r.error.issues[0], where));
-  return r.data;
 }
 
 /** Read and validate a YAML config file. */

@@ -4,7 +4,8 @@
  */
 
 export { startSwitch, type RunningSwitch } from './switch.js';
-export { resolveConfig, loadConfigFile, ConfigError, type SwitchConfig, type PortConfig } from './config.js';
+export { resolveConfig, loadConfigFile, type SwitchConfig, type PortConfig } from './config.js';
+export { ConfigError } from './config-errors.js';
 export { Datapath, DpPort, type Pipeline } from './datapath/datapath.js';
 export { PacketPool } from './packet/pool.js';
 export { NormalSwitch } from './datapath/learning/normal.js';

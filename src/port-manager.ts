@@ -29,7 +29,9 @@
  * - Slow path only.
  */
 
-import { ConfigError, kindOptionsText, parsePortSpec, type PortConfig } from './config.js';
+import type { PortConfig } from './config.js';
+import { ConfigError } from './config-errors.js';
+import { kindOptionsText, parsePortSpec } from './config-ports.js';
 import type { Datapath, DpPort } from './datapath/datapath.js';
 import { PORT_LOCAL } from './datapath/rules/rule.js';
 import { findPortKind } from './ports/kinds.js';

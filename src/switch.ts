@@ -28,7 +28,8 @@
  *   controllers or listeners are configured.
  */
 
-import { ConfigError, switchPorts, type SwitchConfig } from './config.js';
+import { switchPorts, type SwitchConfig } from './config.js';
+import { ConfigError } from './config-errors.js';
 import { Datapath } from './datapath/datapath.js';
 import { NormalSwitch } from './datapath/learning/normal.js';
 import { GSO_FRAME_CAPACITY, PacketPool, STANDARD_FRAME_CAPACITY } from './packet/pool.js';
@@ -43,7 +44,9 @@ import { PortOpenError } from './ports/open-errors.js';
 import { AdminSocketError, startAdminServer, type AdminServer } from './stats/admin.js';
 import { LlstatWindows } from './stats/llstat.js';
 import type { Logger } from './stats/log.js';
-import { addControllerMetrics, createSwitchMetrics, startMetricsServer, type MetricsServer, type SwitchMetrics } from './stats/metrics.js';
+import { createSwitchMetrics, type SwitchMetrics } from './stats/metrics.js';
+import { addControllerMetrics } from './stats/controller-metrics.js';
+import { startMetricsServer, type MetricsServer } from './stats/metrics-server.js';
 import { ControllerManager } from './openflow/transport/controller-manager.js';
 import { addressText } from './openflow/transport/streams.js';
 import { loadTlsCredentials } from './openflow/transport/tls-credentials.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/config-errors.js';
 
 /** A temporary directory (prefix `linc-<name>-`), removed after the tests of the file or describe that calls this. */
 export function tempConfigDir(name: string): { dir: string; file: (fileName: string, text: string) => string } {

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_FILE_KEYS, ConfigError, loadConfigFile, portSpecText, resolveConfig, switchPorts } from '../../src/config.js';
+import { loadConfigFile, portSpecText, resolveConfig, switchPorts } from '../../src/config.js';
+import { ConfigError } from '../../src/config-errors.js';
+import { CONFIG_FILE_KEYS } from '../../src/config-schema.js';
 import { configError, tempConfigDir } from '../helpers/config-files.js';
 
 const { dir, file } = tempConfigDir('cfg');

@@ -24,7 +24,8 @@ import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PacketPool } from '../../src/packet/pool.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { udpFrame } from '../helpers/frames.js';
-import { createSwitchMetrics, addControllerMetrics } from '../../src/stats/metrics.js';
+import { createSwitchMetrics } from '../../src/stats/metrics.js';
+import { addControllerMetrics } from '../../src/stats/controller-metrics.js';
 import { duplexPair, FakeOfSwitch, flush, PeerController, listenTarget as listen } from '../helpers/fake-of-switch.js';
 import { missing, tool } from '../helpers/requirements.js';
 

@@ -17,7 +17,8 @@ import { ControllerManager } from '../../src/openflow/transport/controller-manag
 import type { ListenTarget } from '../../src/openflow/transport/connections.js';
 import { BurstLog, defaultBurstLimit, TokenBucket, type PeerLimits } from '../../src/openflow/transport/peer-limits.js';
 import { encodeMessage, makeHello, OFP_NO_BUFFER, OFPPR, OFPR } from '../../src/openflow/codec/wire.js';
-import { addControllerMetrics, createSwitchMetrics } from '../../src/stats/metrics.js';
+import { createSwitchMetrics } from '../../src/stats/metrics.js';
+import { addControllerMetrics } from '../../src/stats/controller-metrics.js';
 import { captureLogger, duplexPair, FakeOfSwitch, flush, helloChannel, PeerController, listenTarget as listen } from '../helpers/fake-of-switch.js';
 
 let managers: ControllerManager[] = [];

@@ -6,7 +6,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile, parsePortSpec, portSpecText, resolveConfig } from '../../src/config.js';
+import { loadConfigFile, portSpecText, resolveConfig } from '../../src/config.js';
+import { parsePortSpec } from '../../src/config-ports.js';
 import { IF_DEFAULT_MODE, ifKind } from '../../src/ports/kinds/if.js';
 import { PACKET_IO_MODES } from '../../src/ports/packet-port.js';
 import { configError, tempConfigDir } from '../helpers/config-files.js';
