@@ -6,7 +6,7 @@
  * name, kind, state and, when a port is not up, why.
  *
  * A port is specified as --port and config files do (KIND:NAME[=OFPORT],
- * parsed by config.ts from the port-kind registry); without a number it
+ * parsed by config-ports.ts from the port-kind registry); without a number it
  * gets the lowest free one. Opening goes through the registry (switch.ts
  * hands over `open`); kinds marked `exclusive` take the interface lock first
  * (src/ports/interface-lock.ts), so a second switch on the same interface is

@@ -1,7 +1,7 @@
 /*
  * The port-kind registry: every kind of port, one row each, declared in its
  * own file under src/ports/kinds/ (see port-kind.ts for what a row holds).
- * Spec parsing and the config schema (config.ts), the --port help (cli.ts)
+ * Spec parsing (config-ports.ts) and the config schema (config-schema.ts), the --port help (cli.ts)
  * and opening ports (switch.ts) all derive from this list, so adding a kind
  * is one file plus one row here.
  *

@@ -5,7 +5,7 @@
  * A row says how the command line and config files name the kind (the spec
  * prefix `KIND:NAME[=OFPORT]`, the NAME check, the mapping form's keys as a
  * zod fragment), how to open one port of it, and what such a port can do.
- * Options every kind takes (the VLAN options after a comma) are config.ts's;
+ * Options every kind takes (the VLAN options after a comma) are config-ports.ts's;
  * a NAME never contains the separators ':', '=' or ','.
  * The face (config.ts, cli.ts, switch.ts) derives everything kind-specific
  * from these rows; nothing outside src/ports/kinds/ names a kind.
@@ -65,7 +65,7 @@ export interface PortSpecSyntax {
   readonly help: string;
   /** The NAME of a spec string: null when acceptable, else the sentence saying why not. */
   checkName(name: string): string | null;
-  /** The mapping form's keys besides `type` and the ones every kind takes (`ofport`, `vlan`, `trunks`: config.ts), as a zod fragment in the order they are checked. */
+  /** The mapping form's keys besides `type` and the ones every kind takes (`ofport`, `vlan`, `trunks`: config-ports.ts), as a zod fragment in the order they are checked. */
   readonly fields: { readonly name: z.ZodType<string> };
   /**
    * The kind's own options, `KEY=VALUE` after a spec's comma or `KEY: VALUE`
