@@ -16,7 +16,8 @@
  * - from 0, a wakeup that comes within the ceiling of the previous wakeup
  *   (a window that long would have caught it without sleeping) sets it to
  *   that inter-arrival time with some margin;
- * - a window whose polls found frames doubles it (up to the ceiling);
+ * - a window that found frames (in its polls, or through a port's own
+ *   wakeup while it was open) doubles it (up to the ceiling);
  * - a window that has found nothing since the wakeup that opened it is
  *   waiting for an answer (request/response: the request woke the datapath,
  *   the answer comes back through another port): it waits
