@@ -85,14 +85,30 @@ export function openflowFlows(count: number): string[] {
   return lines;
 }
 
+/** A benchmark row that --forwarder names and --base-tree may twin: a name, and a start that is linc-ts's when it has `linc`. */
+export interface NamedRow {
+  readonly name: string;
+  readonly start: object;
+}
+
 /**
- * The rows a run measures: those named in `names` (all when undefined), each
- * linc-ts one followed, with `baseCli` (another tree's dist/src/cli.js), by
- * its twin from that tree, named "NAME (base)": an A/B in the same rounds.
+ * The rows of `rows` a run measures: those named in `names` (all when
+ * undefined), each linc-ts one followed, with `baseCli` (another tree's
+ * dist/src/cli.js), by its twin from that tree, named "NAME (base)": an A/B
+ * in the same rounds. Shared by every benchmark that takes --forwarder.
  */
+export function selectRows<R extends NamedRow>(rows: readonly R[], names: readonly string[] | undefined, baseCli: string | undefined): R[] {
+  const unknown = (names ?? []).filter((n) => !rows.some((f) => f.name === n));
+  if (unknown.length > 0) throw new Error(`no forwarder named ${unknown.map((n) => `"${n}"`).join(', ')}; the forwarders are ${rows.map((f) => `"${f.name}"`).join(', ')}`);
+  return rows.filter((f) => !names || names.includes(f.name)).flatMap((f) => {
+    if (baseCli === undefined || !('linc' in f.start)) return [f];
+    // The twin differs only in its name and its CLI: same shape as R.
+    const twin: R = { ...f, name: `${f.name} (base)`, start: { linc: { ...(f.start.linc as LincStart), cli: baseCli } } };
+    return [f, twin];
+  });
+}
+
+/** The end-to-end rows a run measures (selectRows over FORWARDERS). */
 export function selectForwarders(names: readonly string[] | undefined, baseCli: string | undefined): ForwarderRow[] {
-  const unknown = (names ?? []).filter((n) => !FORWARDERS.some((f) => f.name === n));
-  if (unknown.length > 0) throw new Error(`no forwarder named ${unknown.map((n) => `"${n}"`).join(', ')}; the forwarders are ${FORWARDERS.map((f) => `"${f.name}"`).join(', ')}`);
-  return FORWARDERS.filter((f) => !names || names.includes(f.name)).flatMap((f) =>
-    baseCli !== undefined && 'linc' in f.start ? [f, { ...f, name: `${f.name} (base)`, start: { linc: { ...f.start.linc, cli: baseCli } } }] : [f]);
+  return selectRows(FORWARDERS, names, baseCli);
 }

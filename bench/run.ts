@@ -17,6 +17,8 @@
  *   npm run bench -- --only tap --forwarder linc-ts --forwarder c-fwd [--base-tree /work/main]
  *                                      end-to-end: only the named forwarders (bench/e2e-forwarders.ts), and with
  *                                      --base-tree (a checkout with dist/ built) its linc-ts beside ours, A/B
+ *   npm run bench -- --only latency --forwarder linc-ts --forwarder 'veth direct, two cores' [--base-tree DIR]
+ *                                      the same for the latency rows (bench/latency.ts LATENCY_FORWARDERS)
  */
 
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -52,7 +54,7 @@ interface RunContext {
   /** The names of this row that were asked for (the end-to-end row has two: tap and veth). */
   selected: string[];
   soakSeconds: number | undefined;
-  /** End-to-end: only these forwarders (--forwarder), and another tree's linc-ts beside ours (--base-tree). */
+  /** End-to-end and latency: only these forwarders (--forwarder), and another tree's linc-ts beside ours (--base-tree). */
   forwarders?: string[];
   baseTree?: string;
 }
@@ -217,8 +219,8 @@ const BENCHES: Bench[] = [
     names: ['latency'],
     inDefault: false,
     needs: { root: true, commands: ['ip', 'ping', 'taskset', 'cc'], cores: 2 },
-    run: async ({ quick, runs }) => {
-      const rows = formatLatency(await runLatency(quick ? { rounds: 1, b2b: 1000, paced: 200, idleSeconds: 3 } : { rounds: runs }));
+    run: async ({ quick, runs, forwarders, baseTree }) => {
+      const rows = formatLatency(await runLatency({ ...(quick ? { rounds: 1, b2b: 1000, paced: 200, idleSeconds: 3 } : { rounds: runs }), forwarders, baseTree }));
       const [header] = LATENCY_TABLE_HEADER.split('\n');
       console.log(`\n${LATENCY_TABLE_HEADER}\n${rows.join('\n')}`);
       return [{ header, rows }];

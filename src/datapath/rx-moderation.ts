@@ -16,7 +16,15 @@
  * - from 0, a wakeup that comes within the ceiling of the previous wakeup
  *   (a window that long would have caught it without sleeping) sets it to
  *   that inter-arrival time with some margin;
- * - a window whose polls found frames doubles it (up to the ceiling);
+ * - a window that found frames (in its polls, or through a port's own
+ *   wakeup while it was open) doubles it (up to the ceiling);
+ * - a window that has found nothing since the wakeup that opened it is
+ *   waiting for an answer (request/response: the request woke the datapath,
+ *   the answer comes back through another port): it waits
+ *   ADAPTIVE_RX_ANSWER_WAIT times its length before it gives up, so that a
+ *   late answer (a slow wakeup of the host that answers) is still taken in
+ *   the window rather than after a sleep; once it has found frames it ends
+ *   its length after the last one, as before;
  * - after ADAPTIVE_RX_EMPTY_STREAK windows in a row whose polls all came
  *   back empty, each further empty one halves it, to 0 under
  *   ADAPTIVE_RX_MIN_USECS. (Request/response traffic alternates useful and
@@ -60,6 +68,8 @@ export const ADAPTIVE_RX_DEFAULT_MAX_USECS = 100;
 export const ADAPTIVE_RX_MIN_USECS = 4;
 /** Empty windows in a row before the adaptive window shrinks. */
 export const ADAPTIVE_RX_EMPTY_STREAK = 4;
+/** An adaptive window that has found nothing since its wakeup lasts this many times its length (the wait for an answer). */
+export const ADAPTIVE_RX_ANSWER_WAIT = 2;
 /** Margin over the inter-arrival time an adaptive window starts with. */
 const ADAPTIVE_RX_MARGIN = 1.25;
 
@@ -81,6 +91,8 @@ export class RxModeration {
   usefulWindows = 0;
   private deadlineMs = 0;
   private foundInWindow = 0;
+  /** The open window has been lengthened to wait for an answer (once per window). */
+  private answerWait = false;
   private emptyStreak = 0;
   private lastWakeupMs = -Infinity;
 
@@ -118,12 +130,15 @@ export class RxModeration {
     if (this.usecs === 0) return false;
     const end = t + this.usecs / 1000;
     if (this.active) {
+      // Frames in the window that the port's own wakeup took before a poll pass did: found in the window all the same.
+      this.foundInWindow += 1;
       if (end > this.deadlineMs) this.deadlineMs = end;
       return false;
     }
     this.active = true;
     this.windows += 1;
     this.foundInWindow = 0;
+    this.answerWait = false;
     this.deadlineMs = end;
     return true;
   }
@@ -141,6 +156,12 @@ export class RxModeration {
       return true;
     }
     if (t < this.deadlineMs) return true;
+    if (this.adaptive && this.foundInWindow === 0 && !this.answerWait) {
+      // Still waiting for the answer to the frames that opened it: wait longer, once.
+      this.answerWait = true;
+      this.deadlineMs += ((ADAPTIVE_RX_ANSWER_WAIT - 1) * this.usecs) / 1000;
+      if (t < this.deadlineMs) return true;
+    }
     this.close();
     return false;
   }

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { ADAPTIVE_RX_DEFAULT_MAX_USECS, ADAPTIVE_RX_EMPTY_STREAK, ADAPTIVE_RX_MIN_USECS, MAX_RX_USECS, RxModeration } from '../../src/datapath/rx-moderation.js';
+import { ADAPTIVE_RX_ANSWER_WAIT, ADAPTIVE_RX_DEFAULT_MAX_USECS, ADAPTIVE_RX_EMPTY_STREAK, ADAPTIVE_RX_MIN_USECS, MAX_RX_USECS, RxModeration } from '../../src/datapath/rx-moderation.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { NormalSwitch } from '../../src/datapath/learning/normal.js';
 import { PortStat } from '../../src/datapath/port-counters.js';
@@ -59,6 +59,22 @@ describe('RxModeration, fixed window (rx-usecs)', () => {
     clock.advanceUs(6);
     expect(m.polled(0)).toBe(false);
     expect(m.windows).toBe(1);
+    expect(m.usefulWindows).toBe(1); // the second wakeup's frames were found in the window
+  });
+
+  it("adaptive: an answer taken by its port's wakeup during the window counts as found (the window is useful, no answer wait, it grows)", () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ adaptive: true, rxUsecs: 200 }, clock.now);
+    m.wakeupFound();
+    clock.advanceUs(40);
+    expect(m.wakeupFound()).toBe(true); // the window opens: 50 us
+    expect(m.usecs).toBe(50);
+    clock.advanceUs(30);
+    expect(m.wakeupFound()).toBe(false); // the answer, through the other port's wakeup
+    clock.advanceUs(50);
+    expect(m.polled(0)).toBe(false); // 50 us after the answer: closed, not lengthened to wait for an answer
+    expect([m.windows, m.usefulWindows]).toEqual([1, 1]);
+    expect(m.usecs).toBe(100); // useful: doubled
   });
 });
 
@@ -113,7 +129,7 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
         clock.advanceUs(1);
         polls++;
       }
-      expect(polls).toBeLessThanOrEqual(size + 1);
+      expect(polls).toBeLessThanOrEqual(ADAPTIVE_RX_ANSWER_WAIT * size + 1); // empty: it waited for an answer, then gave up
       sizes.push(m.usecs);
       clock.advanceUs(5000); // far apart: no new window size from the gap
       m.wakeupFound();
@@ -151,6 +167,41 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
     }
     expect(caught.slice(0, 2)).toEqual([false, true]);
     expect(caught.slice(2).every(Boolean)).toBe(true);
+  });
+
+  it('waits for a late answer: a window that found nothing since its wakeup lasts twice its length, once it has found frames its length after the last', () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ adaptive: true }, clock.now);
+    m.wakeupFound();
+    clock.advanceUs(80);
+    expect(m.wakeupFound()).toBe(true);
+    expect(m.usecs).toBe(100);
+    expect(ADAPTIVE_RX_ANSWER_WAIT).toBe(2);
+    // The answer comes 150 us after the request: past the window's 100 us, within twice that.
+    clock.advanceUs(100);
+    expect(m.polled(0)).toBe(true); // its length is up, but it has found nothing yet: it keeps waiting
+    clock.advanceUs(50);
+    expect(m.polled(1)).toBe(true); // the answer, taken without a sleep
+    // After a frame the window ends its length after it, as before: no second lengthening.
+    clock.advanceUs(100);
+    expect(m.polled(0)).toBe(false);
+    expect([m.windows, m.usefulWindows]).toEqual([1, 1]);
+    // An answer that never comes: the window gives up at twice its length.
+    clock.advanceUs(1000);
+    expect(m.wakeupFound()).toBe(true);
+    clock.advanceUs(199);
+    expect(m.polled(0)).toBe(true);
+    clock.advanceUs(2);
+    expect(m.polled(0)).toBe(false);
+    expect([m.windows, m.usefulWindows]).toEqual([2, 1]);
+  });
+
+  it('a fixed window (rx-usecs alone) does not wait for answers', () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ rxUsecs: 100 }, clock.now);
+    expect(m.wakeupFound()).toBe(true);
+    clock.advanceUs(101);
+    expect(m.polled(0)).toBe(false);
   });
 
   it('refuses a window out of range', () => {
