@@ -12,7 +12,13 @@
  * flows in table 1), with the spread max/min (issue 11: within 20 %).
  * Run alone (`node dist/bench/of-pipeline.js --flows N ...`, the A/B
  * script's probe): the EMC alone per flow count, `--megaflow` the megaflow
- * cache too.
+ * cache too. With `--megaflow` both switches are built and warmed first and
+ * their runs alternate (EMC, megaflow, EMC, ...), and the line `flows N:
+ * megaflow/EMC` gives the median of the per-pair ratios: this host's speed
+ * drifts in phases of seconds (a pinned vCPU, no steal time shown), so two
+ * blocks of runs one after the other compared the phases, not the caches
+ * (at 100,000 flows megaflow 2.4 against the EMC's 4.2 in one process, the
+ * two equal when interleaved).
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
@@ -99,13 +105,15 @@ function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow?: bo
   return { pump, sink, sw };
 }
 
-/** Per run: frames/s over wall time, and over this process's CPU time (user + system; steadier on a shared core). */
-function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): { wall: number[]; cpu: number[] } {
+interface Runs { wall: number[]; cpu: number[] }
+
+/** A built and warmed bench switch (build()); run() pumps framesPerRun frames and records frames/s over wall time and over this process's CPU time (user + system). */
+function warmed(emcInsertInvProb: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): Runs & { run(): void } {
   const { pump, sink } = build(emcInsertInvProb, burst, flows, megaflow);
   pump(Math.min(framesPerRun, 500_000)); // warm-up: JIT, caches
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let r = 0; r < runs; r++) {
+  const run = () => {
     const before = sink.txFrames;
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -116,8 +124,15 @@ function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: numbe
     if (sent !== framesPerRun) throw new Error(`benchmark lost frames: ${sent} of ${framesPerRun}`);
     wall.push((sent / ns) * 1e9);
     cpu.push((sent / (c.user + c.system)) * 1e6);
-  }
-  return { wall, cpu };
+  };
+  return { wall, cpu, run };
+}
+
+/** Per run: frames/s over wall time, and over this process's CPU time (steadier on a shared core). */
+function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): Runs {
+  const w = warmed(emcInsertInvProb, framesPerRun, burst, flows, megaflow);
+  for (let r = 0; r < runs; r++) w.run();
+  return { wall: w.wall, cpu: w.cpu };
 }
 
 function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow?: boolean): number[] {
@@ -147,9 +162,19 @@ export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number;
   };
 }
 
-/** Frames/s (wall and CPU time) on cache hits (EMC on, or the megaflow cache) with `flows` extra flows in table 1 (see build()). */
-export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number; megaflow?: boolean } = {}): { wall: number[]; cpu: number[] } {
-  return measureRuns(1, opts.runs ?? 3, opts.framesPerRun ?? 1_000_000, opts.burst ?? 32, flows, opts.megaflow ?? false);
+/**
+ * Frames/s (wall and CPU time) on cache hits with `flows` extra flows in table 1 (see build()): the EMC
+ * alone, and with `megaflow` the megaflow cache too, its runs alternating with the EMC's (see the header).
+ */
+export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number; megaflow?: boolean } = {}): { emc: Runs; megaflow: Runs | null } {
+  const runs = opts.runs ?? 3, framesPerRun = opts.framesPerRun ?? 1_000_000, burst = opts.burst ?? 32;
+  const emc = warmed(1, framesPerRun, burst, flows, false);
+  const mf = opts.megaflow === true ? warmed(1, framesPerRun, burst, flows, true) : null;
+  for (let r = 0; r < runs; r++) {
+    emc.run();
+    mf?.run();
+  }
+  return { emc, megaflow: mf };
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
@@ -172,12 +197,13 @@ if (isMain) {
   }
   if (at > 0) {
     for (const a of process.argv.slice(at + 1)) {
-      const r = runOfPipelineFlowsBench(Number(a));
+      const { emc: r, megaflow: m } = runOfPipelineFlowsBench(Number(a), { megaflow: process.argv.includes('--megaflow') });
       const fmt = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(2)).join(', ');
       console.log(`flows ${a}: EMC on ${(median(r.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(r.wall)}), ${(median(r.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpu)})`);
-      if (process.argv.includes('--megaflow')) { // the same with the megaflow cache instead of the EMC
-        const m = runOfPipelineFlowsBench(Number(a), { megaflow: true });
+      if (m !== null) { // the same with the megaflow cache instead of the EMC, runs interleaved with the EMC's
         console.log(`flows ${a}: megaflow ${(median(m.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(m.wall)}), ${(median(m.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(m.cpu)})`);
+        const ratios = m.wall.map((x, i) => x / r.wall[i]);
+        console.log(`flows ${a}: megaflow/EMC ${median(ratios).toFixed(2)} (median of interleaved pairs: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
       }
     }
   } else {
