@@ -160,7 +160,8 @@ export function startSwitch(cfg: SwitchConfig, log: Logger, opts: { version?: st
   }, TICK_MS);
   if (linkEvents) tick.unref();
 
-  const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown', openflow: ofSwitch });
+  // Metrics is a restart setting: with `--metrics off` nothing can ever scrape the process metrics.
+  const metrics = createSwitchMetrics({ datapath, normal, datapathId, version: opts.version ?? 'unknown', openflow: ofSwitch, processMetrics: cfg.metrics !== null });
   let openflow: ControllerManager | null = null;
   if (cfg.controllers.length > 0 || cfg.listen.length > 0) {
     openflow = new ControllerManager({

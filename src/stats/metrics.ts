@@ -1,6 +1,7 @@
 /*
  * Prometheus metrics: a prom-client Registry of its own (never the global
- * one) with the default process/Node.js metrics and the switch's families.
+ * one) with the default process/Node.js metrics (only when /metrics is
+ * served: MetricsSource.processMetrics) and the switch's families.
  * This module wires the registry (createSwitchMetrics) and owns the switch's
  * own families (linc_switch_info, linc_ports) and the learning switch's
  * (NORMAL: linc_mac_*); the rest come from
@@ -24,6 +25,9 @@
  *   the megaflow cache's MfStat, the OpenFlow pipeline's PipelineStat) and
  *   from the MAC table; nothing in prom-client is touched per frame.
  * - The default metrics promtool refuses (gauges named *_total) are removed.
+ * - No steady timer unless the default metrics are on: prom-client's
+ *   event-loop lag monitor (nodejs_eventloop_lag_*) wakes the event loop
+ *   every 10 ms, about half an idle switch's CPU.
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
@@ -38,6 +42,12 @@ export interface MetricsSource {
   normal?: NormalSwitch | null;
   datapathId: bigint;
   version: string;
+  /**
+   * prom-client's default process/Node.js metrics (CPU, memory, GC, event-loop lag); default true.
+   * The switch turns them off when nothing serves /metrics (`--metrics off`): nobody could read them,
+   * and their event-loop lag monitor would wake the idle switch 100 times a second.
+   */
+  processMetrics?: boolean;
   /** The OpenFlow side (flow tables, cache, pipeline, groups, meters): its families are added when given. */
   openflow?: OpenFlowMetricsSource | null;
 }
@@ -54,10 +64,12 @@ const PROMTOOL_REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active
 /** The switch's registry: default process metrics plus the port, MAC-table and switch families. */
 export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check metrics
-  // refuses them); their per-type siblings (nodejs_active_handles{type}, ...) carry the same numbers.
-  for (const name of PROMTOOL_REFUSED_DEFAULTS) registry.removeSingleMetric(name);
+  if (src.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check metrics
+    // refuses them); their per-type siblings (nodejs_active_handles{type}, ...) carry the same numbers.
+    for (const name of PROMTOOL_REFUSED_DEFAULTS) registry.removeSingleMetric(name);
+  }
   const dp = src.datapath;
 
   addPortCounterFamilies(registry, dp);

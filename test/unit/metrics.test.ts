@@ -10,6 +10,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { pino } from 'pino';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
@@ -21,6 +22,7 @@ import { MF_SUBTABLES } from '../../src/datapath/rules/megaflow.js';
 import { OFPFC, OFPM, OFPMC, OFPMF, OFPP } from '../../src/openflow/codec/v13/enums.js';
 import { MemoryPort } from '../../src/ports/memory-port.js';
 import { createSwitchMetrics } from '../../src/stats/metrics.js';
+import { startSwitch } from '../../src/switch.js';
 import { startMetricsServer, type MetricsServer } from '../../src/stats/metrics-server.js';
 import { BURST_BUCKET_BOUNDS } from '../../src/stats/port-metrics.js';
 import { histBucket, PORT_STAT_NAMES, PortStat } from '../../src/datapath/port-counters.js';
@@ -143,6 +145,22 @@ describe('Prometheus metrics', () => {
     expect(value(e, 'linc_switch_info', { datapath_id: '0x0000000000000abc', version: '9.9.9' })).toBe(1);
     expect(value(e, 'linc_ports', {})).toBe(2);
     expect(value(e, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
+  });
+
+  it('has the process metrics (and their event-loop lag monitor, a 10 ms timer) only on a switch that serves /metrics', async () => {
+    for (const served of [false, true]) {
+      const sw = startSwitch(resolveConfig({ metrics: served ? '127.0.0.1:0' : 'off', adminSocket: 'off' }), pino({ level: 'silent' }));
+      try {
+        await sw.ready;
+        expect(sw.metricsServer() !== null, 'served').toBe(served);
+        const e = parseExposition(await sw.metrics.scrape());
+        expect(e.type.get('linc_switch_info'), 'the switch families either way').toBe('gauge');
+        expect(e.type.get('nodejs_eventloop_lag_seconds'), 'event-loop lag').toBe(served ? 'gauge' : undefined);
+        expect(value(e, 'process_cpu_seconds_total', {}) !== undefined, 'process CPU').toBe(served);
+      } finally {
+        sw.close();
+      }
+    }
   });
 
   it('reads the kernel\'s drops at scrape time into linc_port_rx_dropped_total{reason="kernel"}, accumulated over scrapes', async () => {
