@@ -61,11 +61,16 @@ export interface SwitchMetrics {
 /** Default prom-client metrics that break the Prometheus naming rules (gauges named *_total). */
 const PROMTOOL_REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/** How often the nodejs_eventloop_lag_* histogram samples the event loop's delay, in ms. */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** The switch's registry: default process metrics plus the port, MAC-table and switch families. */
 export function createSwitchMetrics(src: MetricsSource): SwitchMetrics {
   const registry = new Registry();
   if (src.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry });
+    // The event-loop delay histogram samples every EVENT_LOOP_SAMPLE_MS, not prom-client's 10 ms:
+    // each sample is a timer wakeup, and at 10 ms they were half of an idle switch's CPU.
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check metrics
     // refuses them); their per-type siblings (nodejs_active_handles{type}, ...) carry the same numbers.
     for (const name of PROMTOOL_REFUSED_DEFAULTS) registry.removeSingleMetric(name);
