@@ -5,8 +5,9 @@
  * for the keys it refuses; with the megaflow cache off the EMC alone.
  *
  * What
- *   probe(keys, base, h)          the program of a clean key row, counting nothing
- *   fallbackLookup(keys, base)    after a megaflow miss: the EMC's answer, counted
+ *   lookup(keys, base)            the program of a clean key row, counted (hash: the
+ *                                 EMC hash it computed, for the insert after a walk)
+ *   probe(keys, base, h)          the same, counting nothing
  *   insert(keys, base, h, ...)    after a walk resolved the key
  *   peek(keys, base)              which cache would answer, and its program (traces)
  *
@@ -46,6 +47,8 @@ export class PipelineCaches {
   private readonly masks: MegaflowMasks;
   /** The generation in which the megaflow cache last refused a key to the EMC. */
   private fallbackGen = -1;
+  /** The EMC hash the last lookup computed with the megaflow cache off; 0 with it on (insert hashes only on a refusal). */
+  hash = 0;
 
   constructor(private readonly tables: PipelineTables, emcInsertInvProb: number | undefined, megaflow: boolean | undefined) {
     this.emc = new ExactMatchCache({ generation: tables.generationCell, insertInvProb: emcInsertInvProb });
@@ -69,16 +72,22 @@ export class PipelineCaches {
     return this.fallbackGen === this.tables.generation;
   }
 
+  /** The program cached for a clean key row, or -1, counted by the cache that looked; sets `hash`. */
+  lookup(keys: Uint32Array, base: number): number {
+    if (!this.mfOn) {
+      const h = (this.hash = this.emc.hash(keys, base));
+      return this.emc.lookupHashed(keys, base, h);
+    }
+    this.hash = 0;
+    const pid = this.megaflow.lookup(keys, base);
+    return pid >= 0 || !this.emcFallback ? pid : this.emc.lookupHashed(keys, base, this.emc.hash(keys, base));
+  }
+
   /** The program cached for a clean key row, or -1, counting nothing (h: its EMC hash). */
   probe(keys: Uint32Array, base: number, h: number): number {
     if (!this.mfOn) return this.emc.probe(keys, base, h);
     const pid = this.megaflow.probe(keys, base);
     return pid >= 0 || !this.emcFallback ? pid : this.emc.probe(keys, base, h);
-  }
-
-  /** After a megaflow miss: the EMC's program for the key while it holds refused keys of this generation, else -1 (counted as the EMC counts). */
-  fallbackLookup(keys: Uint32Array, base: number): number {
-    return this.fallbackGen === this.tables.generation ? this.emc.lookupHashed(keys, base, this.emc.hash(keys, base)) : -1;
   }
 
   /**

@@ -242,7 +242,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
    * path after it. Returns the index of the next frame to process.
    */
   private segment(inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, from: number, n: number, now: number): number {
-    const keys = parsed.keys, flags = parsed.flags, emc = this.emc, mf = this.megaflow, caches = this.caches, mfOn = caches.mfOn;
+    const keys = parsed.keys, flags = parsed.flags, caches = this.caches;
     let programs = this.programs;
     const len = this.dp.pool.len;
     const bg = this.batch;
@@ -256,14 +256,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     for (; end < n; end++) {
       h = -1;
       if (flags[end] !== 0 || (this.fragDrop && this.isFragment(keys, end * KEY_WORDS))) break;
-      if (mfOn) {
-        h = 0;
-        pid = mf.lookup(keys, end * KEY_WORDS);
-        if (pid < 0) pid = caches.fallbackLookup(keys, end * KEY_WORDS);
-      } else {
-        h = emc.hash(keys, end * KEY_WORDS);
-        pid = emc.lookupHashed(keys, end * KEY_WORDS, h);
-      }
+      pid = caches.lookup(keys, end * KEY_WORDS);
+      h = caches.hash;
       if (pid < 0) {
         pid = this.resolvedMiss(keys, flags, end, n, h);
         if (pid < 0) break;
@@ -350,15 +344,8 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     const ex = this.exec;
     let h = -1;
     if (flags === 0 && this.caches.emcOn) {
-      let pid: number;
-      if (this.caches.mfOn) {
-        h = 0;
-        pid = this.megaflow.lookup(keys, base);
-        if (pid < 0) pid = this.caches.fallbackLookup(keys, base);
-      } else {
-        h = this.emc.hash(keys, base);
-        pid = this.emc.lookupHashed(keys, base, h);
-      }
+      const pid = this.caches.lookup(keys, base);
+      h = this.caches.hash;
       if (pid >= 0) {
         const prog = this.programs[pid];
         ex.begin(inPort, inPortNo, slot, keys, base, l3, l4, now);
