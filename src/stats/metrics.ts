@@ -27,7 +27,8 @@
  * - The default metrics promtool refuses (gauges named *_total) are removed.
  * - No steady timer unless the default metrics are on: prom-client's
  *   event-loop lag monitor (nodejs_eventloop_lag_*) wakes the event loop
- *   every 10 ms, about half an idle switch's CPU.
+ *   once per sample (EVENT_LOOP_SAMPLE_MS; at prom-client's 10 ms that was
+ *   about half an idle switch's CPU).
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
@@ -45,7 +46,7 @@ export interface MetricsSource {
   /**
    * prom-client's default process/Node.js metrics (CPU, memory, GC, event-loop lag); default true.
    * The switch turns them off when nothing serves /metrics (`--metrics off`): nobody could read them,
-   * and their event-loop lag monitor would wake the idle switch 100 times a second.
+   * and their event-loop lag monitor would still wake the idle switch.
    */
   processMetrics?: boolean;
   /** The OpenFlow side (flow tables, cache, pipeline, groups, meters): its families are added when given. */
