@@ -2,7 +2,8 @@
 # A/B of the in-process OpenFlow pipeline between two trees (BASE, NEW: each with dist/ built by
 # `npx tsc -p tsconfig.bench.json`), interleaved round by round, pinned to CPU ${CPU:-1}.
 # Each run prints the learning switch and the OpenFlow pipeline on cache hits at 0 (the 4-flow
-# bench), 10, 1,000 and 100,000 extra flows: frames/s over wall time and over CPU time.
+# bench), 10, 1,000 and 100,000 extra flows (all built first, run interleaved round by round in
+# the process): frames/s over wall time and over CPU time, and each count against 10 flows.
 # Extra arguments go to of-pipeline.js (e.g. --megaflow: NEW trees that know it also print the megaflow cache).
 # Usage: BASE=/path/to/base NEW=/path/to/new ROUNDS=3 bench/ab-fastpath.sh [--megaflow]
 set -u

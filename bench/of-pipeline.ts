@@ -9,16 +9,24 @@
  * frames/s (median of runs) with the default cache (the megaflow cache, the
  * EMC behind it), the exact-match cache alone (--no-megaflow) and the caches
  * off; and with the default cache per flow count (10, 1,000, 100,000 extra
- * flows in table 1), with the spread max/min (issue 11: within 20 %).
+ * flows in table 1) against the 10-flow switch (issue 11: within 20 %).
+ *
+ * Flow counts are compared interleaved: this host's speed drifts in phases
+ * of seconds (a pinned vCPU, no steal time shown), so blocks of runs one
+ * after the other compared the phases, not the switches (at 100,000 flows
+ * megaflow 2.4 Mpps against the EMC's 4.2 a few seconds earlier, the two
+ * equal when interleaved). Every switch of a comparison is built and warmed
+ * in one process first; then rounds run each once (the order rotating per
+ * round, a discarded round first), and a ratio is the median of the
+ * per-round ratios. The target line (`max/min`) is the largest over the
+ * smallest of the per-count median ratios against the 10-flow switch.
+ *
  * Run alone (`node dist/bench/of-pipeline.js --flows N ...`, the A/B
  * script's probe): the EMC alone per flow count, `--megaflow` the megaflow
- * cache too. With `--megaflow` both switches are built and warmed first and
- * their runs alternate (EMC, megaflow, EMC, ...), and the line `flows N:
- * megaflow/EMC` gives the median of the per-pair ratios: this host's speed
- * drifts in phases of seconds (a pinned vCPU, no steal time shown), so two
- * blocks of runs one after the other compared the phases, not the caches
- * (at 100,000 flows megaflow 2.4 against the EMC's 4.2 in one process, the
- * two equal when interleaved).
+ * cache too, every switch of every listed count interleaved as above; the
+ * line `flows N: megaflow/EMC` gives the median of the per-round ratios of
+ * the two caches, `flows N: against flows 10` each cache against its own
+ * 10-flow switch (the first count listed when 10 is not).
  */
 
 import { Datapath } from '../src/datapath/datapath.js';
@@ -43,11 +51,27 @@ export interface OfPipelineBenchResult {
   offFps: number;
   offRuns: number[];
   flows: number;
-  /** The default cache on cache hits with extra flows in table 1 (build()): frames/s per flow count, over wall and over CPU time. */
-  byFlows: Array<{ flows: number; fps: number; runs: number[]; cpuFps: number }>;
-  /** The largest of byFlows' rates over the smallest (1 = flat): wall clock, and per CPU-second (steadier on a shared core). */
+  /** The default cache on cache hits with extra flows in table 1 (build()), the counts interleaved round by round (see the header). */
+  byFlows: FlowCountSummary[];
+  /** Rounds of byFlows (each flow count ran once per round). */
+  flowRounds: number;
+  /** The largest over the smallest of byFlows' median per-round ratios against the 10-flow switch (1 = flat): wall clock, and per CPU-second. */
   flowsSpread: number;
   flowsSpreadCpu: number;
+}
+
+/** One flow count's switch, run interleaved with the others (summarize()). */
+export interface FlowCountSummary {
+  flows: number;
+  /** Frames/s, median and the runs in round order: over wall time and per CPU-second (user + system). */
+  fps: number;
+  runs: number[];
+  cpuFps: number;
+  cpuRuns: number[];
+  /** Median of the per-round ratios of this switch's rate to the reference switch's (the 10-flow one) in the same round, and those ratios. */
+  ratio: number;
+  ratios: number[];
+  cpuRatio: number;
 }
 
 /** The flow counts of the flow-count variant. */
@@ -107,13 +131,17 @@ function build(emcInsertInvProb: number, burst: number, flows = 0, megaflow?: bo
 
 interface Runs { wall: number[]; cpu: number[] }
 
-/** A built and warmed bench switch (build()); run() pumps framesPerRun frames and records frames/s over wall time and over this process's CPU time (user + system). */
-function warmed(emcInsertInvProb: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): Runs & { run(): void } {
+/**
+ * A built and warmed bench switch (build()); run() pumps framesPerRun frames (rounded up to whole bursts) and
+ * records frames/s over wall time and over this process's CPU time (user + system).
+ */
+function warmed(emcInsertInvProb: number, frames: number, burst: number, flows: number, megaflow?: boolean): Runs & { run(record?: boolean): void } {
+  const framesPerRun = Math.ceil(frames / burst) * burst;
   const { pump, sink } = build(emcInsertInvProb, burst, flows, megaflow);
   pump(Math.min(framesPerRun, 500_000)); // warm-up: JIT, caches
   const wall: number[] = [];
   const cpu: number[] = [];
-  const run = () => {
+  const run = (record = true) => {
     const before = sink.txFrames;
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -122,27 +150,53 @@ function warmed(emcInsertInvProb: number, framesPerRun: number, burst: number, f
     const c = process.cpuUsage(c0);
     const sent = sink.txFrames - before;
     if (sent !== framesPerRun) throw new Error(`benchmark lost frames: ${sent} of ${framesPerRun}`);
+    if (!record) return;
     wall.push((sent / ns) * 1e9);
     cpu.push((sent / (c.user + c.system)) * 1e6);
   };
   return { wall, cpu, run };
 }
 
-/** Per run: frames/s over wall time, and over this process's CPU time (steadier on a shared core). */
-function measureRuns(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows: number, megaflow?: boolean): Runs {
+function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow?: boolean): number[] {
   const w = warmed(emcInsertInvProb, framesPerRun, burst, flows, megaflow);
   for (let r = 0; r < runs; r++) w.run();
-  return { wall: w.wall, cpu: w.cpu };
-}
-
-function measure(emcInsertInvProb: number, runs: number, framesPerRun: number, burst: number, flows = 0, megaflow?: boolean): number[] {
-  return measureRuns(emcInsertInvProb, runs, framesPerRun, burst, flows, megaflow).wall;
+  return w.wall;
 }
 
 /**
+ * Runs already built and warmed switches round by round: one discarded round
+ * (every switch's code and caches warm again after the others ran), then
+ * `rounds` rounds in which each runs once, the starting switch rotating so
+ * no switch always runs first or after the same one.
+ */
+function interleave(switches: ReadonlyArray<{ run(record?: boolean): void }>, rounds: number): void {
+  const n = switches.length;
+  for (const s of switches) s.run(false);
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < n; i++) switches[(i + r) % n].run();
+}
+
+/** Per switch of one interleaved comparison: its medians and its per-round ratios against `ref` (one of them). */
+function summarize(byFlows: ReadonlyArray<Runs & { flows: number }>, ref: Runs): FlowCountSummary[] {
+  const perRound = (xs: number[], base: number[]) => xs.map((x, i) => x / base[i]);
+  return byFlows.map((f) => {
+    const ratios = perRound(f.wall, ref.wall);
+    return {
+      flows: f.flows, fps: median(f.wall), runs: f.wall, cpuFps: median(f.cpu), cpuRuns: f.cpu,
+      ratio: median(ratios), ratios, cpuRatio: median(perRound(f.cpu, ref.cpu)),
+    };
+  });
+}
+
+/** max/min over per-count ratios against one of them (that one's own ratio is 1). */
+const spreadOf = (ratios: number[]) => Math.max(...ratios) / Math.min(...ratios);
+
+/** The reference of the flow-count comparison: the 10-flow switch, or the first count when 10 is not among them. */
+const refIndex = (counts: readonly number[]) => Math.max(0, counts.indexOf(10));
+
+/**
  * Frames/s through a 2-table OpenFlow pipeline: the default cache (megaflow), the EMC alone, the
- * caches off; then the default cache per flow count (BENCH_FLOW_COUNTS; `flowRuns` runs of
- * `flowFrames` frames each).
+ * caches off; then the default cache per flow count (BENCH_FLOW_COUNTS, built up front and run
+ * interleaved: `flowRuns` rounds of `flowFrames` frames per switch).
  */
 export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number; burst?: number; flowRuns?: number; flowFrames?: number } = {}): OfPipelineBenchResult {
   const runs = opts.runs ?? 5;
@@ -151,35 +205,32 @@ export function runOfPipelineBench(opts: { runs?: number; framesPerRun?: number;
   const defaultRuns = measure(1, runs, framesPerRun, burst);
   const emcRuns = measure(1, runs, framesPerRun, burst, 0, false);
   const offRuns = measure(0, runs, framesPerRun, burst);
-  const byFlows = BENCH_FLOW_COUNTS.map((flows) => {
-    const r = measureRuns(1, opts.flowRuns ?? 3, opts.flowFrames ?? 1_000_000, burst, flows);
-    return { flows, fps: median(r.wall), runs: r.wall, cpuFps: median(r.cpu) };
-  });
-  const spread = (xs: number[]) => Math.max(...xs) / Math.min(...xs);
+  const flowRounds = opts.flowRuns ?? 9;
+  const switches = BENCH_FLOW_COUNTS.map((flows) => ({ flows, ...warmed(1, opts.flowFrames ?? 500_000, burst, flows) }));
+  interleave(switches, flowRounds);
+  const byFlows = summarize(switches, switches[refIndex(BENCH_FLOW_COUNTS)]);
   return {
     defaultFps: median(defaultRuns), defaultRuns, emcFps: median(emcRuns), emcRuns, offFps: median(offRuns), offRuns, flows: 4,
-    byFlows, flowsSpread: spread(byFlows.map((f) => f.fps)), flowsSpreadCpu: spread(byFlows.map((f) => f.cpuFps)),
+    byFlows, flowRounds, flowsSpread: spreadOf(byFlows.map((f) => f.ratio)), flowsSpreadCpu: spreadOf(byFlows.map((f) => f.cpuRatio)),
   };
 }
 
 /**
- * Frames/s (wall and CPU time) on cache hits with `flows` extra flows in table 1 (see build()): the EMC
- * alone, and with `megaflow` the megaflow cache too, its runs alternating with the EMC's (see the header).
+ * Frames/s (wall and CPU time) on cache hits with each of `counts` extra flows in table 1 (see build()): the EMC
+ * alone, and with `megaflow` the megaflow cache too; every switch built first, then all run interleaved (see the header).
  */
-export function runOfPipelineFlowsBench(flows: number, opts: { runs?: number; framesPerRun?: number; burst?: number; megaflow?: boolean } = {}): { emc: Runs; megaflow: Runs | null } {
-  const runs = opts.runs ?? 3, framesPerRun = opts.framesPerRun ?? 1_000_000, burst = opts.burst ?? 32;
-  const emc = warmed(1, framesPerRun, burst, flows, false);
-  const mf = opts.megaflow === true ? warmed(1, framesPerRun, burst, flows, true) : null;
-  for (let r = 0; r < runs; r++) {
-    emc.run();
-    mf?.run();
-  }
-  return { emc, megaflow: mf };
+export function runOfPipelineFlowsBench(counts: readonly number[], opts: { runs?: number; framesPerRun?: number; burst?: number; megaflow?: boolean } = {}): { emc: FlowCountSummary[]; megaflow: FlowCountSummary[] | null } {
+  const runs = opts.runs ?? 5, framesPerRun = opts.framesPerRun ?? 500_000, burst = opts.burst ?? 32;
+  const emc = counts.map((flows) => ({ flows, ...warmed(1, framesPerRun, burst, flows, false) }));
+  const mf = opts.megaflow === true ? counts.map((flows) => ({ flows, ...warmed(1, framesPerRun, burst, flows, true) })) : null;
+  interleave(mf === null ? emc : emc.flatMap((e, i) => [e, mf[i]]), runs);
+  const ref = refIndex(counts);
+  return { emc: summarize(emc, emc[ref]), megaflow: mf === null ? null : summarize(mf, mf[ref]) };
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
-  // node dist/bench/of-pipeline.js [--flows N ...]: EMC-on rate per flow count (the A/B script's probe).
+  // node dist/bench/of-pipeline.js [--learning] [--megaflow] [--rounds R] [--frames F] [--flows N ...]: per flow count (the A/B script's probe).
   const at = process.argv.indexOf('--flows');
   if (process.argv.includes('--learning')) {
     // The learning switch (bench/inprocess.ts topology), measured the same way: the target to reach.
@@ -196,18 +247,32 @@ if (isMain) {
     console.log(`learning: ${(median(wall) / 1e6).toFixed(3)} Mpps wall, ${(median(cpu) / 1e6).toFixed(3)} Mpps per CPU-second`);
   }
   if (at > 0) {
-    for (const a of process.argv.slice(at + 1)) {
-      const { emc: r, megaflow: m } = runOfPipelineFlowsBench(Number(a), { megaflow: process.argv.includes('--megaflow') });
-      const fmt = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(2)).join(', ');
-      console.log(`flows ${a}: EMC on ${(median(r.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(r.wall)}), ${(median(r.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpu)})`);
-      if (m !== null) { // the same with the megaflow cache instead of the EMC, runs interleaved with the EMC's
-        console.log(`flows ${a}: megaflow ${(median(m.wall) / 1e6).toFixed(3)} Mpps wall (${fmt(m.wall)}), ${(median(m.cpu) / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(m.cpu)})`);
-        const ratios = m.wall.map((x, i) => x / r.wall[i]);
-        console.log(`flows ${a}: megaflow/EMC ${median(ratios).toFixed(2)} (median of interleaved pairs: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+    const rest = process.argv.slice(at + 1), end = rest.findIndex((a) => a.startsWith('--'));
+    const counts = (end < 0 ? rest : rest.slice(0, end)).map(Number);
+    const opt = (name: string) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : undefined);
+    const { emc, megaflow } = runOfPipelineFlowsBench(counts, { megaflow: process.argv.includes('--megaflow'), runs: opt('--rounds'), framesPerRun: opt('--frames') });
+    const fmt = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(2)).join(', ');
+    const ref = counts[refIndex(counts)];
+    const caches = megaflow === null ? [['EMC', emc] as const] : [['EMC', emc] as const, ['megaflow', megaflow] as const];
+    counts.forEach((n, i) => {
+      for (const [name, rows] of caches) {
+        const r = rows[i];
+        console.log(`flows ${n}: ${name === 'EMC' ? 'EMC on' : name} ${(r.fps / 1e6).toFixed(3)} Mpps wall (${fmt(r.runs)}), ${(r.cpuFps / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpuRuns)})`);
       }
+      if (megaflow !== null) { // the megaflow cache against the EMC, runs interleaved
+        const ratios = megaflow[i].runs.map((x, k) => x / emc[i].runs[k]);
+        console.log(`flows ${n}: megaflow/EMC ${median(ratios).toFixed(2)} (median of per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+      }
+      for (const [name, rows] of caches) {
+        const r = rows[i];
+        console.log(`flows ${n}: against flows ${ref} (${name}) ${r.ratio.toFixed(2)} wall (per round: ${r.ratios.map((x) => x.toFixed(2)).join(', ')}), ${r.cpuRatio.toFixed(2)} per CPU-second`);
+      }
+    });
+    for (const [name, rows] of caches) {
+      console.log(`by flow count ${counts.join(', ')} (${name}): max/min ${spreadOf(rows.map((r) => r.ratio)).toFixed(2)} wall, ${spreadOf(rows.map((r) => r.cpuRatio)).toFixed(2)} per CPU-second (median per-round ratios against flows ${ref})`);
     }
   } else {
     const r = runOfPipelineBench({ runs: 3, framesPerRun: 1_000_000 });
-    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: megaflow (default) ${(r.defaultFps / 1e6).toFixed(2)} Mpps, EMC alone ${(r.emcFps / 1e6).toFixed(2)} Mpps, caches off ${(r.offFps / 1e6).toFixed(2)} Mpps; by flows ${r.byFlows.map((f) => `${f.flows}: ${(f.fps / 1e6).toFixed(2)}`).join(', ')} Mpps, max/min ${r.flowsSpread.toFixed(2)}`);
+    console.log(`OpenFlow 2-table pipeline, 64 B, burst 32: megaflow (default) ${(r.defaultFps / 1e6).toFixed(2)} Mpps, EMC alone ${(r.emcFps / 1e6).toFixed(2)} Mpps, caches off ${(r.offFps / 1e6).toFixed(2)} Mpps; by flows ${r.byFlows.map((f) => `${f.flows}: ${(f.fps / 1e6).toFixed(2)} (x${f.ratio.toFixed(2)})`).join(', ')} Mpps, max/min ${r.flowsSpread.toFixed(2)}`);
   }
 }

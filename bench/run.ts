@@ -30,7 +30,7 @@ import { BELOW_KNEE_DATAGRAMS, FWD_CPU, HOST_CPU, runE2e, type E2eResult, type L
 import { runInProcess } from './inprocess.js';
 import { runCounters } from './counters.js';
 import { formatClassifierBench, runClassifierBench } from './classifier.js';
-import { runOfPipelineBench } from './of-pipeline.js';
+import { runOfPipelineBench, type OfPipelineBenchResult } from './of-pipeline.js';
 import { formatChurn, runChurn } from './churn.js';
 import { formatCrc32cBench, runCrc32cBench } from './crc32c.js';
 import { formatIsolation, runIsolation } from './isolation.js';
@@ -114,14 +114,15 @@ const BENCHES: Bench[] = [
     names: ['ofpipeline'],
     inDefault: true,
     run: ({ quick }) => {
-      const r = runOfPipelineBench(quick ? { runs: 1, framesPerRun: 500_000, flowRuns: 1, flowFrames: 500_000 } : {});
+      const r = runOfPipelineBench(quick ? { runs: 1, framesPerRun: 500_000, flowRuns: 2, flowFrames: 250_000 } : {});
       const mpps = (fps: number) => (fps / 1e6).toFixed(2);
       const runsOf = (xs: number[]) => xs.map(mpps).join(', ');
       const setting = `2 tables, ${r.flows} flows, MemoryPort -> MemoryPort, 64 B, burst 32, 1 core`;
       const flowsSetting = (n: number) => `2 tables, 4 + ${n.toLocaleString('en-US')} flows (256 microflows over up to 256 of them), MemoryPort -> MemoryPort, 64 B, burst 32, 1 core`;
-      const spread = `max/min ${r.flowsSpread.toFixed(2)} wall, ${r.flowsSpreadCpu.toFixed(2)} per CPU-second (target: within 20 %, <= 1.20)`;
+      const spread = `max/min ${r.flowsSpread.toFixed(2)} wall, ${r.flowsSpreadCpu.toFixed(2)} per CPU-second (median per-round ratios against 10 flows, ${r.flowRounds} interleaved rounds; target: within 20 %, <= 1.20)`;
+      const against = (f: OfPipelineBenchResult['byFlows'][number]) => `${f.ratio.toFixed(2)}x 10 flows (per round ${f.ratios.map((x) => x.toFixed(2)).join(', ')}), ${f.cpuRatio.toFixed(2)}x per CPU-second`;
       console.log(`OpenFlow pipeline | ${setting} | megaflow cache (default) ${mpps(r.defaultFps)} Mpps (runs ${runsOf(r.defaultRuns)}) | EMC alone ${mpps(r.emcFps)} Mpps (runs ${runsOf(r.emcRuns)}) | caches off ${mpps(r.offFps)} Mpps (runs ${runsOf(r.offRuns)})`);
-      for (const f of r.byFlows) console.log(`OpenFlow pipeline | ${flowsSetting(f.flows)} | megaflow cache (default) ${mpps(f.fps)} Mpps (runs ${runsOf(f.runs)}), ${mpps(f.cpuFps)} Mpps per CPU-second`);
+      for (const f of r.byFlows) console.log(`OpenFlow pipeline | ${flowsSetting(f.flows)} | megaflow cache (default) ${mpps(f.fps)} Mpps (runs ${runsOf(f.runs)}), ${mpps(f.cpuFps)} Mpps per CPU-second | ${against(f)}`);
       console.log(`OpenFlow pipeline | by flow count ${r.byFlows.map((f) => f.flows).join(', ')} | ${spread}`);
       return [{
         header: '| OpenFlow pipeline | setting | throughput (wall clock) | detail |',
@@ -129,7 +130,7 @@ const BENCHES: Bench[] = [
           `| megaflow cache, the default (every frame a hit after warm-up) | ${setting} | ${mpps(r.defaultFps)} Mpps | runs ${runsOf(r.defaultRuns)} |`,
           `| exact-match cache alone, --no-megaflow (every frame a hit after warm-up) | ${setting} | ${mpps(r.emcFps)} Mpps | runs ${runsOf(r.emcRuns)} |`,
           `| caches off (every frame walks both tables) | ${setting} | ${mpps(r.offFps)} Mpps | runs ${runsOf(r.offRuns)} |`,
-          ...r.byFlows.map((f, i) => `| megaflow cache, the default (cache hits) | ${flowsSetting(f.flows)} | ${mpps(f.fps)} Mpps | runs ${runsOf(f.runs)}; ${mpps(f.cpuFps)} Mpps per CPU-second${i === r.byFlows.length - 1 ? `; ${spread}` : ''} |`),
+          ...r.byFlows.map((f, i) => `| megaflow cache, the default (cache hits) | ${flowsSetting(f.flows)} | ${mpps(f.fps)} Mpps | runs ${runsOf(f.runs)}; ${mpps(f.cpuFps)} Mpps per CPU-second; ${against(f)}${i === r.byFlows.length - 1 ? `; ${spread}` : ''} |`),
         ],
       }];
     },
