@@ -9,7 +9,7 @@
  *   linc-ts trace FLOW | --frame HEX [in_port=P]
  *                                   what the switch would do with a frame
  *                                   (tables, rules, actions, outputs), sending nothing
- *   linc-ts dump-cache              the caches in use; the megaflow cache's totals and masks, the exact-match cache's entries and totals
+ *   linc-ts dump-cache              the caches in use; the megaflow cache's and the exact-match cache's entries and totals
  *
  * Each prints text by default and the switch's JSON answer with --json.
  * Exit codes: 0 done, 1 the switch cannot be reached or refused the request
@@ -144,8 +144,8 @@ export function addInspectCommands(program: Command): void {
   socketOption(
     program
       .command('dump-cache')
-      .option('--limit <n>', 'show at most N entries (default 1000)')
-      .description('The caches in use: the megaflow cache\'s totals and masks; the exact-match cache\'s live entries (each one\'s flow, the path of rules it stands for and its actions) and totals.'),
+      .option('--limit <n>', 'show at most N entries of each cache (default 1000)')
+      .description('The caches in use and their live entries: the megaflow cache\'s (each one\'s mask and the fields it covers, the path of rules it stands for and its actions) and the exact-match cache\'s (the same with the full flow); the totals and masks.'),
   ).action(async (opts: CommonOpts & { limit?: string }) => {
     if (opts.limit !== undefined && !/^\d+$/.test(opts.limit)) fail(`option --limit: "${opts.limit}" is not a whole number`, 2);
     const r = await call((s) => adminRequest<CacheReport & { forwarding: string }>(s, 'GET', `/v1/cache${opts.limit !== undefined ? `?limit=${opts.limit}` : ''}`), opts);

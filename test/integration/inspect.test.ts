@@ -17,7 +17,9 @@
  *                `dump-cache` after real traffic
  *   controller   a controller (written here with the codec) connected as
  *                master: `status` says so, and a trace's punt is one it
- *                would get (yet it gets nothing)
+ *                would get (yet it gets nothing); `dump-cache` with the
+ *                megaflow cache (the default) lists its entries after
+ *                pings over the controller's flows
  *
  *   h1 (10.214.0.1) -- tap port 1 --+
  *   h2 (10.214.0.2) -- tap port 2 --+-- linc-ts   (admin socket, --listen for ovs-ofctl)
@@ -59,7 +61,7 @@ interface Hosts {
   macs: string[];
 }
 
-/** Three namespace hosts on the switch's TAPs (created by the switch), addresses 10.<net>.0.i/24. */
+/** A namespace host on each of the switch's TAPs (created by the switch), addresses 10.<net>.0.i/24. */
 function hosts(topo: Topology, taps: string[], net: number): Hosts {
   const ns: string[] = [];
   const macs: string[] = [];
@@ -73,8 +75,8 @@ function hosts(topo: Topology, taps: string[], net: number): Hosts {
 
 /** Every host knows every other's MAC: no ARP, so the switch sees only what a test sends. */
 function staticNeighbours(h: Hosts, net: number): void {
-  for (let a = 0; a < 3; a++) {
-    for (let b = 0; b < 3; b++) if (a !== b) h.topo.exec(h.ns[a], `ip neigh replace 10.${net}.0.${b + 1} lladdr ${h.macs[b]} dev ${h.taps[a]} nud permanent`);
+  for (let a = 0; a < h.ns.length; a++) {
+    for (let b = 0; b < h.ns.length; b++) if (a !== b) h.topo.exec(h.ns[a], `ip neigh replace 10.${net}.0.${b + 1} lladdr ${h.macs[b]} dev ${h.taps[a]} nud permanent`);
   }
 }
 
@@ -306,6 +308,7 @@ describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status and tra
   const server = createServer((s) => peers.push(new PeerController(s)));
   let sw: SwitchProcess;
   let ctlPort: number;
+  let h: Hosts;
 
   beforeAll(async () => {
     server.listen(0, '127.0.0.1');
@@ -323,6 +326,8 @@ describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status and tra
     peer.send({ type: 'role_request', xid: 2, role: OFPCR_ROLE.MASTER, generationId: 1n });
     await peer.waitFor((m) => m.type === 'role_reply');
     await sw.waitForLog((l) => l.msg === 'controller connected');
+    h = hosts(topo, taps, 215);
+    staticNeighbours(h, 215); // no ARP: the only IPv4 frames are the dump-cache test's pings
   }, 60_000);
 
   afterAll(async () => {
@@ -357,8 +362,40 @@ describe.skipIf(missing(root, tool('ip'), tool('ping')))('linc-ts status and tra
     expect(peers[0].ofType('packet_in').filter((pi) => pi.data[12] === 0x08 && pi.data[13] === 0x00)).toEqual([]);
   });
 
-  it('dump-cache: the megaflow cache (the default) in use, the exact-match cache behind it', () => {
+  it('dump-cache: the megaflow cache (the default) in use, the exact-match cache behind it; its entries after real traffic', async () => {
     expect(ok('dump-cache', '-s', socket)).toMatch(/^cache in use: the megaflow cache, the exact-match cache behind it for the keys whose masks it refuses \(forwarding: OpenFlow tables\)\nmegaflow cache: \d+ entries live in \d+ subtables; \d+ hits, \d+ misses, \d+ inserts, 0 refused\n/);
     expect(JSON.parse(ok('dump-cache', '--json', '-s', socket))).toMatchObject({ inUse: 'megaflow', megaflow: { refused: 0 } });
+    // IPv4 between ports 1 and 2 (cookie 0x6), over the controller punt rule of the trace test
+    for (const [xid, from, to] of [[5, 1, 2], [6, 2, 1]]) {
+      peers[0].send({
+        type: 'flow_mod', xid, cookie: 0x6n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority: 10, bufferId: 0xffffffff,
+        outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [{ field: 'in_port', value: from }, { field: 'eth_type', value: 0x0800 }],
+        instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: to, maxLen: 0xffff }] }],
+      });
+    }
+    peers[0].send({ type: 'barrier_request', xid: 7 });
+    await peers[0].waitFor((m) => m.type === 'barrier_reply' && m.xid === 7);
+    h.topo.exec(h.ns[0], 'ping -c 3 -i 0.2 -W 2 10.215.0.2');
+    const r = JSON.parse(ok('dump-cache', '--json', '-s', socket)) as {
+      megaflow: {
+        live: number; hits: number; masks: string[];
+        entries: Array<{ subtable: number; mask: string; slot: number; program: number; flow: string; actions: string; path: Array<{ table: number; rule: { cookie: string; priority: number; packets: number } | null }> }>;
+      };
+    };
+    const mf = r.megaflow;
+    // in_port and eth_type: what table 0's rules match (the punt rule matches nothing)
+    const ipMask = mf.masks.find((m) => /^0:ffffffff \d+:ffff0000$/.test(m));
+    expect(ipMask, JSON.stringify(mf.masks)).toBeDefined();
+    const request = mf.entries.find((e) => e.flow === 'ip,in_port=1');
+    const reply = mf.entries.find((e) => e.flow === 'ip,in_port=2');
+    expect(request, JSON.stringify(mf.entries.map((e) => e.flow))).toMatchObject({ mask: ipMask, actions: 'output:2', subtable: mf.masks.indexOf(ipMask!) });
+    expect(reply).toMatchObject({ mask: ipMask, actions: 'output:1' });
+    expect(request!.path.map((p) => [p.table, p.rule?.priority, p.rule?.cookie])).toEqual([[0, 10, '0x6']]);
+    expect(request!.path[0].rule!.packets).toBeGreaterThanOrEqual(3);
+    expect(mf.live).toBeGreaterThanOrEqual(mf.entries.length);
+    expect(mf.hits).toBeGreaterThanOrEqual(4); // echo requests and replies 2 and 3: one megaflow each way
+    const text = ok('dump-cache', '-s', socket);
+    expect(text).toContain(`\nip,in_port=1 actions:output:2\n    subtable ${request!.subtable} (mask ${ipMask}), slot ${request!.slot}, program ${request!.program}: table 0 priority=10 cookie=0x6 n_packets=`);
+    expect(ok('dump-cache', '--limit', '0', '-s', socket)).toContain(`\nshowing 0 of ${mf.live} megaflow entries\n`);
   });
 });

@@ -124,6 +124,63 @@ describe('dump-cache with the megaflow cache', () => {
   });
 });
 
+describe('dump-cache lists the megaflow cache\'s entries', () => {
+  /** Table 0: in_port=1 -> table 1; table 1: ip,nw_dst=10.0.1.0/24 (cookie 0x7) -> output:2, ip,nw_dst=10.0.1.4 -> output:3. */
+  function twoTables() {
+    const h = setup(3);
+    h.flow({ tableId: 0, priority: 10, match: [inPort(1)], instructions: [gotoTable(1)] });
+    h.flow({ tableId: 1, priority: 10, cookie: 0x7n, match: [ip4, { field: 'ipv4_dst', value: 0x0a000100, mask: 0xffffff00 }], instructions: [apply(out(2))] });
+    h.flow({ tableId: 1, priority: 20, match: [ip4, { field: 'ipv4_dst', value: 0x0a000104 }], instructions: [apply(out(3))] });
+    return h;
+  }
+
+  it('each live entry: its subtable and mask, the fields the mask covers, the program, the rules it stands for and its actions', () => {
+    const h = twoTables();
+    // microflows 0..3 go to 10.0.1.0, 4..7 to 10.0.1.1, 16..19 to 10.0.1.4: three megaflows (the mask covers all of ipv4_dst)
+    h.send(0, ...[0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19].map((f, i) => microflowFrame(f, i)));
+    const r = cacheReport(dumpCache(h.sw.pipeline));
+    const m = r.megaflow!;
+    expect(m).toMatchObject({ live: 3, capacity: MF_SUBTABLES * 4096, hits: 9, misses: 3, inserts: 3 });
+    expect(m.masks).toEqual([`${K.InPort}:ffffffff ${K.EthTypeVlan}:ffff0000 ${K.IpDst0}:ffffffff`]);
+    expect(m.entries.map((e) => [e.subtable, e.mask, e.flow, e.actions]).sort()).toEqual([
+      [0, m.masks[0], 'ip,in_port=1,nw_dst=10.0.1.0', 'output:2'],
+      [0, m.masks[0], 'ip,in_port=1,nw_dst=10.0.1.1', 'output:2'],
+      [0, m.masks[0], 'ip,in_port=1,nw_dst=10.0.1.4', 'output:3'],
+    ]);
+    const toTwo = m.entries.filter((e) => e.actions === 'output:2');
+    expect(toTwo[0].program).toBe(toTwo[1].program); // one path, one program
+    expect(toTwo[0].path!.map((p) => [p.table, p.rule?.priority, p.rule?.cookie, p.rule?.packets])).toEqual([[0, 10, '0x0', 12], [1, 10, '0x7', 8]]);
+    expect(r.entries).toEqual([]); // nothing refused: the EMC behind it holds nothing
+    const text = formatCache(r, 'OpenFlow tables');
+    const slot = m.entries.find((e) => e.flow.endsWith('nw_dst=10.0.1.4'))!.slot;
+    expect(text).toContain([
+      `    mask ${m.masks[0]}`,
+      '',
+      'ip,in_port=1,nw_dst=10.0.1.',
+    ].join('\n'));
+    expect(text).toContain([
+      'ip,in_port=1,nw_dst=10.0.1.4 actions:output:3',
+      `    subtable 0 (mask ${m.masks[0]}), slot ${slot}, program ${m.entries.find((e) => e.slot === slot)!.program}: table 0 priority=10 cookie=0x0 n_packets=12 -> table 1 priority=20 cookie=0x0 n_packets=4`,
+    ].join('\n'));
+    expect(text).toMatch(/n_packets=\d+\n\nexact-match cache: 0 of 8192 entries live/);
+  });
+
+  it('a mask covering part of a field shows it as value/mask; --limit cuts the list, not the count; a flow-mod empties it', () => {
+    const h = setup(3);
+    h.flow({ tableId: 0, priority: 10, match: [inPort(1), ip4, { field: 'ipv4_src', value: 0x0a000000, mask: 0xfffffffc }], instructions: [apply(out(2))] });
+    h.send(0, ...[0, 1, 2, 3].map((f, i) => microflowFrame(f, i))); // ipv4_src 10.0.0.1..4: 10.0.0.0/30 and 10.0.0.4/30
+    const m = cacheReport(dumpCache(h.sw.pipeline)).megaflow!;
+    expect(m.entries.map((e) => e.flow).sort()).toEqual(['ip,in_port=1,nw_src=10.0.0.0/30', 'ip,in_port=1,nw_src=10.0.0.4/30']);
+    expect(m.entries.map((e) => e.actions).sort()).toEqual(['drop', 'output:2']); // 10.0.0.4 misses table 0
+    const cut = cacheReport(dumpCache(h.sw.pipeline, 1));
+    expect(cut.megaflow!.live).toBe(2);
+    expect(cut.megaflow!.entries).toHaveLength(1);
+    expect(formatCache(cut, 'OpenFlow tables')).toMatch(/\nshowing 1 of 2 megaflow entries\n/);
+    h.flow({ tableId: 0, priority: 5, match: [ip4], instructions: [] });
+    expect(cacheReport(dumpCache(h.sw.pipeline)).megaflow).toMatchObject({ live: 0, entries: [] });
+  });
+});
+
 describe('the megaflow setting', () => {
   it('is on unless --no-megaflow (or megaflow: false) turns it off, and so is a pipeline built without the option', () => {
     expect(resolveConfig({}).megaflow).toBe(true);

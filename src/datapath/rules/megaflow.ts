@@ -13,6 +13,7 @@
  *   probe(keys, base)               the same, counting nothing
  *   insert(mask, keys, base, prog)  after a walk resolved the key (the pipeline
  *                                   chooses the mask: megaflow-mask.ts)
+ *   masks / entries / liveEntries   read-only views for dump-cache
  *
  * Design
  *   - Correctness rests on the mask the pipeline passes: every key bit the
@@ -64,6 +65,16 @@ export const enum MfStat {
   Inserts = 2,
   /** Inserts refused: every subtable was taken by other masks (the pipeline puts the key in the EMC instead). */
   Refused = 3,
+}
+
+/** One live entry (MegaflowCache.entries()). */
+export interface MegaflowEntry {
+  /** Its subtable: the index of its mask in masks(). */
+  subtable: number;
+  slot: number;
+  /** The key under the mask (bits outside it 0), KEY_WORDS words. */
+  key: Uint32Array;
+  program: number;
 }
 
 /** Masks of at most this many non-zero words take the unrolled probe (padded with word 0 under mask 0). */
@@ -154,6 +165,13 @@ class MfSubtable {
     return meta[s * META + 2];
   }
 
+  /** The masked key stored in slot s, unpacked to KEY_WORDS words (diagnostics; allocates). */
+  keyOf(s: number): Uint32Array {
+    const row = new Uint32Array(KEY_WORDS), words = this.words, nw = words.length, o = s * nw;
+    for (let i = 0; i < nw; i++) row[words[i]] |= this.keys[o + i]; // |=: a narrow mask's padding names word 0 with mask 0
+    return row;
+  }
+
   put(keys: Uint32Array, base: number, seed: number, gen: number, program: number): void {
     const h = this.hash(keys, base, seed), meta = this.meta;
     const s1 = h & MF_MASK, s2 = (h >>> MF_SHIFT) & MF_MASK;
@@ -238,6 +256,22 @@ export class MegaflowCache {
   /** The masks of the current generation (diagnostics). */
   masks(): Uint32Array[] {
     return this.subsGen === this.generation[0] ? this.subs.map((s) => s.mask.slice()) : [];
+  }
+
+  /**
+   * The live entries of the current generation, subtable by subtable (in
+   * lookup order, the index into masks()) and slot by slot: the masked key
+   * (KEY_WORDS words) and the program (diagnostics: dump-cache; O(subtables x
+   * slots), allocates).
+   */
+  entries(): MegaflowEntry[] {
+    const gen = this.generation[0];
+    const out: MegaflowEntry[] = [];
+    if (this.subsGen !== gen) return out;
+    this.subs.forEach((st, subtable) => {
+      for (let s = 0; s < MF_SLOTS; s++) if (st.meta[s * META] === gen) out.push({ subtable, slot: s, key: st.keyOf(s), program: st.meta[s * META + 2] });
+    });
+    return out;
   }
 
   /** Live entries (diagnostics; O(subtables x slots)). */

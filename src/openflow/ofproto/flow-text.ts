@@ -8,6 +8,7 @@
  *   instructionsText(list)      "meter:1,dec_ttl,write_actions(output:2),goto_table:3"
  *   actionsText(list)           "set_field:00:00:00:00:00:02->eth_dst,output:2" ("drop" when empty)
  *   keyText(key)                the fields a flow key carries, the same way
+ *   megaflowText(key, mask)     the fields a megaflow cache entry's mask covers, the same way
  *   opText(op, args, group, meter)  one datapath op, named like the action it came from
  *   macText / ipv4Text / ipv6Text
  *
@@ -28,7 +29,7 @@ import { OFPCML, OFPP } from '../codec/v13/enums.js';
 import type { Instruction } from '../codec/v13/instructions.js';
 import type { Match, Oxm } from '../codec/v13/oxm.js';
 import { Fid, FIELD_ID, FIELDS, Place, prereqMet, type FieldName } from '../../flow/fields.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_PBB, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K, VLAN_PRESENT } from '../../flow/key.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_PBB, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, K, KEY_WORDS, VLAN_PRESENT } from '../../flow/key.js';
 import { Op } from '../../datapath/rules/ops.js';
 import { PUNT_WHOLE_FRAME } from '../../datapath/rules/punt.js';
 
@@ -150,26 +151,30 @@ if (KEY_ORDER.length !== FIELDS.length) throw new Error('openflow/flow-text: KEY
 /** Position of each field id in KEY_ORDER. */
 const KEY_RANK = Int32Array.from(FIELDS, (f) => KEY_ORDER.indexOf(f));
 
+/** The value field `def` has in row[base..] (a key or a mask row); undefined for a field the key does not carry. */
+function placeValue(def: (typeof FIELDS)[number], row: Uint32Array, base: number): number | bigint | undefined {
+  const k = def.key;
+  switch (k.kind) {
+    case Place.Bits: return ((row[base + k.word] >>> k.shift) & k.bits) >>> 0;
+    case Place.MacA: return (row[base + k.word] >>> 0) * 0x10000 + (row[base + k.word + 1] >>> 16);
+    case Place.MacB: return (row[base + k.word] & 0xffff) * 0x100000000 + (row[base + k.word + 1] >>> 0);
+    case Place.U64: return (BigInt(row[base + k.word] >>> 0) << 32n) | BigInt(row[base + k.word + 1] >>> 0);
+    case Place.U128: {
+      let b = 0n;
+      for (let i = 0; i < 4; i++) b = (b << 32n) | BigInt(row[base + k.word + i] >>> 0);
+      return b;
+    }
+    default: return undefined;
+  }
+}
+
 /** The fields key row key[base..] carries (those whose prerequisites it meets), as a match; metadata and tunnel_id only when not 0. */
 export function keyFields(key: Uint32Array, base = 0): Match {
   const out: Match = [];
   const values = new Map<number, number>();
   for (const def of KEY_ORDER) {
-    const k = def.key;
-    let v: number | bigint;
-    switch (k.kind) {
-      case Place.Bits: v = ((key[base + k.word] >>> k.shift) & k.bits) >>> 0; break;
-      case Place.MacA: v = (key[base + k.word] >>> 0) * 0x10000 + (key[base + k.word + 1] >>> 16); break;
-      case Place.MacB: v = (key[base + k.word] & 0xffff) * 0x100000000 + (key[base + k.word + 1] >>> 0); break;
-      case Place.U64: v = (BigInt(key[base + k.word] >>> 0) << 32n) | BigInt(key[base + k.word + 1] >>> 0); break;
-      case Place.U128: {
-        let b = 0n;
-        for (let i = 0; i < 4; i++) b = (b << 32n) | BigInt(key[base + k.word + i] >>> 0);
-        v = b;
-        break;
-      }
-      default: continue;
-    }
+    const v = placeValue(def, key, base);
+    if (v === undefined) continue;
     if (!def.prereq.every((p) => values.has(p.field) && prereqMet(p, values.get(p.field)!, undefined))) continue;
     if ((def.id === Fid.Metadata || def.id === Fid.TunnelId || def.id === Fid.Ipv6Exthdr) && (v === 0n || v === 0)) continue;
     if (def.id === Fid.VlanVid && ((v as number) & VLAN_PRESENT) === 0) {
@@ -181,6 +186,30 @@ export function keyFields(key: Uint32Array, base = 0): Match {
   }
   return out;
 }
+
+/**
+ * A megaflow: the fields of key row key[base..] that `mask` (a row of the
+ * same shape) covers, each with its mask when the mask does not cover the
+ * whole field, as a match in ovs-ofctl's notation ("" when the mask covers
+ * no field; a field whose prerequisites the masked key does not meet is left
+ * out, as keyText does).
+ */
+export function megaflowText(key: Uint32Array, mask: Uint32Array, base = 0): string {
+  const out: Match = [];
+  const values = new Map<number, number>();
+  for (const def of KEY_ORDER) {
+    const v = placeValue(def, key, base), m = placeValue(def, mask, 0);
+    if (v === undefined || m === undefined || m === 0 || m === 0n) continue;
+    if (!def.prereq.every((p) => values.has(p.field) && prereqMet(p, values.get(p.field)!, undefined))) continue;
+    const whole = m === placeValue(def, FULL_ROW, 0);
+    if (typeof v === 'number' && whole) values.set(def.id, v);
+    out.push((whole ? { field: def.name, value: v } : { field: def.name, value: v, mask: m }) as Oxm);
+  }
+  return matchText(out);
+}
+
+/** A mask row covering every field whole. */
+const FULL_ROW = new Uint32Array(KEY_WORDS).fill(0xffffffff);
 
 /** A frame's flow key in ovs-ofctl's notation (plus nw_ttl for IP). */
 export function keyText(key: Uint32Array, base = 0): string {

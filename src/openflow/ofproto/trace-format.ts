@@ -1,6 +1,6 @@
 /*
  * The OpenFlow reading of a datapath trace (src/datapath/rules/trace.ts, trace-events.ts) and
- * of the exact-match cache (cache-dump.ts), for `linc-ts trace` and
+ * of the caches (cache-dump.ts: the megaflow cache, the exact-match cache), for `linc-ts trace` and
  * `linc-ts dump-cache`: each rule met is shown as the controller installed
  * it (its match and instructions, kept as the rule's origin), each op as
  * the action it came from, flow keys in ovs-ofctl's notation.
@@ -18,12 +18,12 @@
  *   by priority and cookie only.
  */
 
-import type { CacheDump, CacheTotals } from '../../datapath/rules/cache-dump.js';
+import type { CacheDump, CacheEntryDump, CacheTotals } from '../../datapath/rules/cache-dump.js';
 import type { FlowEntry } from '../../datapath/rules/flow-table.js';
 import { PuntReason } from '../../datapath/rules/punt.js';
 import type { DatapathTrace, TraceEvent, TracePunt } from '../../datapath/rules/trace-events.js';
 import type { FlowOrigin } from './flow-mods.js';
-import { instructionsText, keyText, matchText, opText } from './flow-text.js';
+import { instructionsText, keyText, matchText, megaflowText, opText } from './flow-text.js';
 
 /** A rule as a trace or dump shows it. */
 export interface RuleReport {
@@ -190,12 +190,24 @@ export function formatTrace(r: TraceReport): string {
 
 /* ------------------------------------------------------------ the cache */
 
+/** A cache entry: where it sits, its flow, its program, the path of rules the program stands for (null: gone) and its actions. */
+interface CacheEntryReport {
+  slot: number;
+  program: number;
+  flow: string;
+  path: Array<{ table: number; rule: RuleReport | null }> | null;
+  actions: string;
+}
+
 export interface CacheReport extends Omit<CacheTotals, 'megaflow'> {
-  /** The megaflow cache, when on: its masks as text (maskText). */
-  megaflow?: Omit<NonNullable<CacheTotals['megaflow']>, 'masks'> & { masks: string[] };
+  /**
+   * The megaflow cache, when on: its masks as text (maskText); its entries with
+   * their subtable and mask, and as `flow` the fields the mask covers (megaflowText).
+   */
+  megaflow?: Omit<NonNullable<CacheTotals['megaflow']>, 'masks' | 'entries'> & { masks: string[]; entries: Array<CacheEntryReport & { subtable: number; mask: string }> };
   /** Per-entry hits are not counted (see cache-dump.ts); say so to the reader. */
   hitCounts: string;
-  entries: Array<{ slot: number; program: number; flow: string; path: Array<{ table: number; rule: RuleReport | null }> | null; actions: string }>;
+  entries: CacheEntryReport[];
 }
 
 /** What dump-cache says of the caches in use (CacheTotals.inUse). */
@@ -215,20 +227,38 @@ function maskText(mask: Uint32Array): string {
   return parts.join(' ');
 }
 
+function entryReport(e: CacheEntryDump, flow: string): CacheEntryReport {
+  return {
+    slot: e.slot,
+    program: e.program,
+    flow,
+    path: e.path === null ? null : e.path.map((p) => ({ table: p.table, rule: p.entry === null ? null : ruleReport(p.entry) })),
+    actions: e.ops.length === 0 ? 'drop' : e.ops.map((o) => opText(o.op, o.args, o.groupId, o.meterId)).join(','),
+  };
+}
+
 export function cacheReport(dump: CacheDump): CacheReport {
   const { entries, megaflow, ...totals } = dump;
   return {
     ...totals,
-    ...(megaflow === undefined ? {} : { megaflow: { ...megaflow, masks: megaflow.masks.map(maskText) } }),
+    ...(megaflow === undefined ? {} : {
+      megaflow: {
+        ...megaflow,
+        masks: megaflow.masks.map(maskText),
+        entries: megaflow.entries.map((e) => ({ subtable: e.subtable, mask: maskText(e.mask), ...entryReport(e, megaflowText(e.key, e.mask)) })),
+      },
+    }),
     hitCounts: HIT_COUNTS_NOTE,
-    entries: entries.map((e) => ({
-      slot: e.slot,
-      program: e.program,
-      flow: keyText(e.key),
-      path: e.path === null ? null : e.path.map((p) => ({ table: p.table, rule: p.entry === null ? null : ruleReport(p.entry) })),
-      actions: e.ops.length === 0 ? 'drop' : e.ops.map((o) => opText(o.op, o.args, o.groupId, o.meterId)).join(','),
-    })),
+    entries: entries.map((e) => entryReport(e, keyText(e.key))),
   };
+}
+
+/** An entry's flow and actions, then where it sits and the path of rules its program stands for. */
+function entryLines(e: CacheEntryReport, where: string): string[] {
+  const path = e.path === null
+    ? 'stale (its program is gone)'
+    : e.path.map((p) => (p.rule === null ? `table ${p.table} miss` : `table ${p.table} priority=${p.rule.priority} cookie=${p.rule.cookie} n_packets=${p.rule.packets}`)).join(' -> ');
+  return ['', `${e.flow === '' ? '(any)' : e.flow} actions:${e.actions}`, `    ${where}, program ${e.program}: ${path}`];
 }
 
 export function formatCache(r: CacheReport, mode: string): string {
@@ -237,6 +267,9 @@ export function formatCache(r: CacheReport, mode: string): string {
     const m = r.megaflow;
     lines.push(`megaflow cache: ${m.live} entries live in ${m.masks.length} subtables; ${m.hits} hits, ${m.misses} misses, ${m.inserts} inserts, ${m.refused} refused`);
     for (const mask of m.masks) lines.push(`    mask ${mask}`);
+    if (m.entries.length < m.live) lines.push(`showing ${m.entries.length} of ${m.live} megaflow entries`);
+    for (const e of m.entries) lines.push(...entryLines(e, `subtable ${e.subtable} (mask ${e.mask}), slot ${e.slot}`));
+    if (m.entries.length > 0) lines.push('');
   }
   lines.push(
     `exact-match cache: ${r.live} of ${r.capacity} entries live (generation ${r.generation}, ${r.insertInvProb === 0 ? 'off' : `insert 1 miss in ${r.insertInvProb}`})`,
@@ -244,12 +277,6 @@ export function formatCache(r: CacheReport, mode: string): string {
     `(${r.hitCounts})`,
   );
   if (r.entries.length < r.live) lines.push(`showing ${r.entries.length} of ${r.live} entries`);
-  for (const e of r.entries) {
-    lines.push('', `${e.flow} actions:${e.actions}`);
-    const path = e.path === null
-      ? 'stale (its program is gone)'
-      : e.path.map((p) => (p.rule === null ? `table ${p.table} miss` : `table ${p.table} priority=${p.rule.priority} cookie=${p.rule.cookie} n_packets=${p.rule.packets}`)).join(' -> ');
-    lines.push(`    slot ${e.slot}, program ${e.program}: ${path}`);
-  }
+  for (const e of r.entries) lines.push(...entryLines(e, `slot ${e.slot}`));
   return lines.join('\n') + '\n';
 }
