@@ -129,7 +129,7 @@ export function dumpCache(rules: RulePipeline, limit = EMC_ENTRIES): CacheDump {
     walks: ps[PipelineStat.Walks],
     programsBuilt: ps[PipelineStat.ProgramsBuilt],
     uncacheable: ps[PipelineStat.Uncacheable],
-    inUse: !rules.caches.emcOn ? 'off' : rules.megaflowOn ? 'megaflow' : 'emc',
+    inUse: !rules.caches.cachesOn ? 'off' : rules.megaflowOn ? 'megaflow' : 'emc',
     ...(rules.megaflowOn ? { megaflow: megaflowDump(rules, limit, byCounters) } : {}),
     entries,
   };

@@ -22,10 +22,10 @@
  *     program from each: every live entry is right for every key it matches.
  *
  * Invariants
- * - probe / fallbackLookup / insert allocate nothing beyond what the caches'
- *   own inserts do (a new megaflow subtable: slow path after a walk).
- * - emcOn is false only when the EMC's insertion knob is 0: every frame then
- *   walks (both caches off).
+ * - lookup / probe / insert allocate nothing beyond what the caches' own
+ *   inserts do (a new megaflow subtable: slow path after a walk).
+ * - cachesOn is false exactly when the EMC's insertion knob is 0: both caches
+ *   are then off and every frame walks the tables.
  */
 
 import { ExactMatchCache } from './emc.js';
@@ -40,8 +40,8 @@ export type CacheName = 'megaflow' | 'emc' | 'none';
 export class PipelineCaches {
   readonly emc: ExactMatchCache;
   readonly megaflow: MegaflowCache;
-  /** The caches are on (the EMC knob is not 0). */
-  emcOn: boolean;
+  /** Frames are looked up in a cache at all (the megaflow cache, the EMC or both): false when the EMC knob is 0, which turns both off. */
+  cachesOn: boolean;
   /** The megaflow cache is in front. */
   mfOn: boolean;
   private readonly masks: MegaflowMasks;
@@ -52,7 +52,7 @@ export class PipelineCaches {
 
   constructor(private readonly tables: PipelineTables, emcInsertInvProb: number | undefined, megaflow: boolean | undefined) {
     this.emc = new ExactMatchCache({ generation: tables.generationCell, insertInvProb: emcInsertInvProb });
-    this.emcOn = this.emc.insertProbabilityInverse !== 0;
+    this.cachesOn = this.emc.insertProbabilityInverse !== 0;
     this.megaflow = new MegaflowCache(tables.generationCell);
     this.mfOn = megaflow ?? MEGAFLOW_DEFAULT;
     this.masks = new MegaflowMasks(tables);
@@ -64,7 +64,7 @@ export class PipelineCaches {
 
   setEmcInsertInvProb(n: number): void {
     this.emc.setInsertInvProb(n);
-    this.emcOn = n !== 0;
+    this.cachesOn = n !== 0;
   }
 
   /** The EMC holds keys the megaflow cache refused in this generation. */

@@ -197,7 +197,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
     this.ports.sync();
     const now = this.clock === null ? nowMs : this.clock();
-    if (!this.caches.emcOn || !this.batching) {
+    if (!this.caches.cachesOn || !this.batching) {
       for (let i = 0; i < n; i++) this.oneFrame(inPort, slots, parsed, i, now);
       return;
     }
@@ -343,7 +343,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     }
     const ex = this.exec;
     let h = -1;
-    if (flags === 0 && this.caches.emcOn) {
+    if (flags === 0 && this.caches.cachesOn) {
       const pid = this.caches.lookup(keys, base);
       h = this.caches.hash;
       if (pid >= 0) {

@@ -67,7 +67,7 @@ export function traceFrame(dp: Datapath, rules: RulePipeline, inPortNo: number, 
   else if (pipeline === 'normal') ex.normal(0);
   else {
     // The caches are asked only about clean frames (RulePipeline.processFrame); others always walk.
-    trace.cached = !rules.caches.emcOn ? null : ex.parseFlags !== 0 ? { cache: 'none', program: -1 } : rules.caches.peek(ex.key, 0);
+    trace.cached = !rules.caches.cachesOn ? null : ex.parseFlags !== 0 ? { cache: 'none', program: -1 } : rules.caches.peek(ex.key, 0);
     ex.walk();
   }
   if (ex.outputs === 0 && ex.drops === 0) ex.drop(0, 'no-output', 'the actions send the frame nowhere');
