@@ -20,6 +20,13 @@
  * round, a discarded round first), and a ratio is the median of the
  * per-round ratios. The target line (`max/min`) is the largest over the
  * smallest of the per-count median ratios against the 10-flow switch.
+ * What the counts differ in besides the table size: at 10 flows the 256
+ * microflows run 10 programs (about 10 per-program groups per burst of 32,
+ * fast-path.ts), from 256 flows on 256 programs (32 groups per burst). That
+ * per-group work, not the table, is what the 10-flow switch saves (this
+ * host, 2026-12-04, interleaved, per CPU-second: 1,000 and 100,000 flows with
+ * the traffic over 256 of them 0.87x the 10-flow switch, with it over 10 of
+ * them 0.98x and 0.99x).
  *
  * Run alone (`node dist/bench/of-pipeline.js --flows N ...`, the A/B
  * script's probe): the EMC alone per flow count, `--megaflow` the megaflow
