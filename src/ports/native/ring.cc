@@ -50,7 +50,16 @@
  *       fits its slot.
  *   tx: copies each frame into the next free tx slot (TP_STATUS_AVAILABLE),
  *       marks it TP_STATUS_SEND_REQUEST, and ends the burst with one
- *       send(tx socket, NULL, 0) "kick". A frame larger than a slot (a GSO
+ *       send(tx socket, NULL, 0) "kick". With vnet headers, a frame that is
+ *       not GSO gets hdr_len = its length in its slot's copy of the header
+ *       (the pool's stays as it was): the kernel then copies the whole frame
+ *       into the skb's linear head instead of attaching the ring page as a
+ *       fragment after the Ethernet header. A fragment of the ring is
+ *       zero-copy memory: a veth that hands the frame to another namespace
+ *       copies it out into a freshly allocated page (skb_copy_ubufs), and the
+ *       IP layer pulls its headers into the head; a linear frame skips
+ *       both (the kernel reads hdr_len only to size that linear part when
+ *       gso_type is NONE). A frame larger than a slot (a GSO
  *       super-frame with the vnet header) goes out through a second socket
  *       of the same interface (protocol 0: it receives nothing) after the
  *       frames queued before it were kicked, so the order holds. Frames a
@@ -408,7 +417,14 @@ int RingIo::TxRing(uint32_t n) {
       a_.status[kTxStopped] = 1;
       break;
     }
-    memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, a_.pool + off, len);
+    uint8_t* data = reinterpret_cast<uint8_t*>(h) + kTxDataOff;
+    memcpy(data, a_.pool + off, len);
+    if (vnet_ && len > static_cast<uint32_t>(kVnetHdrLen) && data[kVnetGsoType] == kVnetGsoNone) {
+      // hdr_len = the whole frame: the kernel copies it into the skb's linear head (see tx in the header comment).
+      const uint32_t frame = len - kVnetHdrLen;
+      data[kVnetHdrLenOff] = static_cast<uint8_t>(frame);
+      data[kVnetHdrLenOff + 1] = static_cast<uint8_t>(frame >> 8);
+    }
     h->tp_len = len;
     h->tp_snaplen = len;
     StoreRelease(&h->tp_status, TP_STATUS_SEND_REQUEST);
