@@ -30,12 +30,6 @@ constexpr uint32_t kMaxBurst = 256;
 
 /* Size of the virtio_net_hdr the addon asks TAPs for (TUNSETVNETHDRSZ). */
 constexpr int kVnetHdrLen = 10;
-/* The virtio_net_hdr fields the addon reads or writes: flags and gso_type (u8), hdr_len (little-endian u16). */
-constexpr uint32_t kVnetFlags = 0;
-constexpr uint32_t kVnetGsoType = 1;
-constexpr uint32_t kVnetHdrLenOff = 2;
-constexpr uint8_t kVnetNeedsCsum = 1;  // in flags
-constexpr uint8_t kVnetGsoNone = 0;    // gso_type
 
 }  // namespace linc
 

@@ -13,9 +13,10 @@
  *   PACKET_RX_RING (kRxBlocks blocks of `blockSize` bytes in kFrameSize
  *   slots) and its mmap. The tx ring lives on a second socket of the same
  *   interface (the tx socket: protocol 0, so it receives nothing; never
- *   polled): PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx
- *   frame is dropped instead of stopping the ring), PACKET_VNET_HDR as the
- *   port has it, PACKET_TX_RING (kTxBlocks blocks of kTxBlockSize, same
+ *   polled): the send buffer of the port's socket (kPacketSockBuf),
+ *   PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx frame is
+ *   dropped instead of stopping the ring), PACKET_VNET_HDR as the port has
+ *   it, PACKET_TX_RING (kTxBlocks blocks of kTxBlockSize, same
  *   slots) and its mmap. Why a socket of its own: the kernel frees each sent
  *   frame with a write-space callback that wakes the socket's wait queue,
  *   and the polled socket always has the event loop's epoll entry there, so
@@ -284,6 +285,7 @@ const char* RingIo::SetupTx(int ifindex, bool vnet) {
   // PACKET_VNET_HDR (OpenTxSocket) and PACKET_VERSION before the ring: the kernel refuses them once it exists.
   tx_fd_ = OpenTxSocket(ifindex, vnet);
   if (tx_fd_ < 0) return "socket AF_PACKET (tx)";
+  SetPacketSockBuf(tx_fd_, SO_SNDBUFFORCE, SO_SNDBUF);  // as the port's own socket has it (openPacket)
   const int v2 = TPACKET_V2, one = 1;
   if (setsockopt(tx_fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION (tx)";
   if (setsockopt(tx_fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
