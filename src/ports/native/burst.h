@@ -32,6 +32,13 @@
 
 namespace linc {
 
+/* The virtio_net_hdr fields the addon reads or writes: flags and gso_type (u8), hdr_len (little-endian u16). */
+constexpr uint32_t kVnetFlags = 0;
+constexpr uint32_t kVnetGsoType = 1;
+constexpr uint32_t kVnetHdrLenOff = 2;
+constexpr uint8_t kVnetNeedsCsum = 1;  // in flags
+constexpr uint8_t kVnetGsoNone = 0;    // gso_type
+
 /* The burst arrays and status of an Io, as createIo / createRingIo got them (see io.cc for their contract). */
 struct BurstArrays {
   uint8_t* pool = nullptr;

@@ -41,20 +41,6 @@ constexpr unsigned kTapOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_T
  * a write is handed to the stack before it returns, nothing of ours waits there.
  */
 constexpr int kTapTxQueueLen = 4096;
-/*
- * Socket buffers of a packet port (SO_*BUFFORCE, falling back to the capped SO_*BUF).
- * Receive: the kernel doubles the figure for its accounting and charges each
- * frame its skb truesize, so 4 MiB holds about 9,500 64-byte frames or 3,600
- * of 1514 bytes (measured on a veth, kernel 6.18; the default 208 KiB holds
- * under 500 small ones). That absorbs a stall of the event loop (GC, a
- * flow-mod storm) of 30 ms at 300 kpps; the price, paid only by the port that
- * is overloaded, is that its frames may wait that long, since every port has
- * its own socket (the other ports' frames never queue behind them). Drops
- * beyond it are counted (PACKET_STATISTICS, src/ports/kernel-drops.ts).
- * Send: a veth frees a frame's send charge when it hands it to the peer, so the
- * send buffer only bounds frames waiting in a NIC's qdisc or ring.
- */
-constexpr int kPacketSockBuf = 4 << 20;
 
 /* The interface name, or empty when it cannot be an interface name. */
 bool ValidIfName(const std::string& name) {
@@ -178,9 +164,8 @@ Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
     if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) failed = "PACKET_ADD_MEMBERSHIP";
   }
   if (failed == nullptr) {
-    const int sz = kPacketSockBuf;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    SetPacketSockBuf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+    SetPacketSockBuf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
     // No PACKET_QDISC_BYPASS: veth has no qdisc anyway, and on a NIC the
     // qdisc absorbs bursts that a full driver ring would otherwise drop.
     struct sockaddr_ll sll;

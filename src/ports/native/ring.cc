@@ -7,16 +7,26 @@
  * createRingIo(fd, pool, rxOff, rxCap, rxLen, rxTci, txOff, txLen, status,
  *              {ifindex, vnetHdr, blockSize, sndBuf?}) -> RingIo
  * takes a socket openPacket made (bound, PACKET_VNET_HDR already set, as
- * the kernel wants it set before any ring) and sets it up:
- *   PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx frame is
- *   dropped instead of stopping the ring), PACKET_COPY_THRESH = 1 (a frame
- *   larger than an rx slot is also queued whole on the socket, see rx),
+ * the kernel wants it set before any ring) and sets it up for rx:
+ *   PACKET_VERSION = TPACKET_V2, PACKET_COPY_THRESH = 1 (a frame larger
+ *   than an rx slot is also queued whole on the socket, see rx),
  *   PACKET_RX_RING (kRxBlocks blocks of `blockSize` bytes in kFrameSize
- *   slots), PACKET_TX_RING (kTxBlocks blocks of kTxBlockSize, same slots),
- *   one mmap of both. Any failing step throws NativeSysError{syscall: the
- *   step} after undoing the steps before it, so the caller keeps a plain
- *   socket for recvmmsg/sendmmsg (the fallback). Frames queued on the socket
- *   before its rx ring existed are discarded once, at setup.
+ *   slots) and its mmap. The tx ring lives on a second socket of the same
+ *   interface (the tx socket: protocol 0, so it receives nothing; never
+ *   polled): the send buffer of the port's socket (kPacketSockBuf),
+ *   PACKET_VERSION = TPACKET_V2, PACKET_LOSS = 1 (a malformed tx frame is
+ *   dropped instead of stopping the ring), PACKET_VNET_HDR as the port has
+ *   it, PACKET_TX_RING (kTxBlocks blocks of kTxBlockSize, same
+ *   slots) and its mmap. Why a socket of its own: the kernel frees each sent
+ *   frame with a write-space callback that wakes the socket's wait queue,
+ *   and the polled socket always has the event loop's epoll entry there, so
+ *   on it every frame sent cost a wakeup call (spinlocks and the epoll
+ *   callback, about 5 % of the switch's CPU forwarding 64 B veth -> veth);
+ *   nothing waits on the tx socket. Any failing step throws
+ *   NativeSysError{syscall: the step} after undoing the steps before it, so
+ *   the caller keeps a plain socket for recvmmsg/sendmmsg (the fallback).
+ *   Frames queued on the socket before its rx ring existed are discarded
+ *   once, at setup.
  *
  * Why TPACKET_V2 and not V3 for rx: the kernel hands a V2 slot over as soon
  * as its frame is written (per-slot status word) and wakes the poller per
@@ -41,7 +51,16 @@
  *       fits its slot.
  *   tx: copies each frame into the next free tx slot (TP_STATUS_AVAILABLE),
  *       marks it TP_STATUS_SEND_REQUEST, and ends the burst with one
- *       send(fd, NULL, 0) "kick". A frame larger than a slot (a GSO
+ *       send(tx socket, NULL, 0) "kick". With vnet headers, a frame that is
+ *       not GSO gets hdr_len = its length in its slot's copy of the header
+ *       (the pool's stays as it was): the kernel then copies the whole frame
+ *       into the skb's linear head instead of attaching the ring page as a
+ *       fragment after the Ethernet header. A fragment of the ring is
+ *       zero-copy memory: a veth that hands the frame to another namespace
+ *       copies it out into a freshly allocated page (skb_copy_ubufs), and the
+ *       IP layer pulls its headers into the head; a linear frame skips
+ *       both (the kernel reads hdr_len only to size that linear part when
+ *       gso_type is NONE). A frame larger than a slot (a GSO
  *       super-frame with the vnet header) goes out through a second socket
  *       of the same interface (protocol 0: it receives nothing) after the
  *       frames queued before it were kicked, so the order holds. Frames a
@@ -70,8 +89,9 @@
  *   bounds-checked as in io.cc; frames 0..k-1 of an rx are valid (no holes).
  * - rx consumes slots strictly in ring order, so the n-th TP_STATUS_COPY
  *   slot it meets goes with the n-th frame queued on the socket.
- * - The mapping and both fds live until close()/releaseFd(); releaseFd()
- *   unmaps and closes the side socket, and hands the ring socket over.
+ * - The mappings and the three fds live until close()/releaseFd();
+ *   releaseFd() unmaps, closes the tx and side sockets, and hands the rx
+ *   ring socket over.
  * - Kernel drops still count through PACKET_STATISTICS on the same socket
  *   (with TPACKET_V2, struct tpacket_stats; tp_drops counts frames that
  *   found no free slot).
@@ -126,12 +146,13 @@ class RingIo : public PolledIo<RingIo> {
   friend class PolledIo<RingIo>;
 
   const char* Setup(int ifindex, bool vnet, uint32_t block_size);
+  const char* SetupTx(int ifindex, bool vnet);
   int RxRing(uint32_t n);
   int RecvCopy(uint32_t off);
   void DiscardQueued();
   int TxRing(uint32_t n);
   /* One send() that makes the kernel transmit every slot marked SEND_REQUEST: 0 or an errno. */
-  int Kick() { return SendRetry(fd_, nullptr, 0); }
+  int Kick() { return SendRetry(tx_fd_, nullptr, 0); }
   /* Frames still wait in the tx ring for a kick: the newest slot queued is still SEND_REQUEST (the kernel sends in ring order). */
   bool TxPending() const {
     if (tx_ring_ == nullptr) return false;
@@ -140,9 +161,11 @@ class RingIo : public PolledIo<RingIo> {
     return LoadAcquire(&h->tp_status) == TP_STATUS_SEND_REQUEST;
   }
   void Unmap();
-  /* Unmap the rings and close the side socket; the ring socket is PolledIo's (close/releaseFd). */
+  /* Unmap the rings and close the tx and side sockets; the rx ring socket is PolledIo's (close/releaseFd). */
   void FreeSide() {
     Unmap();
+    if (tx_fd_ >= 0) close(tx_fd_);
+    tx_fd_ = -1;
     if (side_fd_ >= 0) close(side_fd_);
     side_fd_ = -1;
   }
@@ -151,11 +174,14 @@ class RingIo : public PolledIo<RingIo> {
   /* As io.cc's: a link that went down reports ENETDOWN as POLLERR; cleared, polling goes on. */
   int PollErrorFd() const { return fd_; }
 
+  int tx_fd_ = -1;  // the tx ring's socket (protocol 0, never polled)
   int side_fd_ = -1;
   bool vnet_ = false;
 
-  uint8_t* map_ = nullptr;
+  uint8_t* map_ = nullptr;  // the rx ring (fd_)
   size_t map_len_ = 0;
+  uint8_t* tx_map_ = nullptr;  // the tx ring (tx_fd_)
+  size_t tx_map_len_ = 0;
   uint8_t* rx_ring_ = nullptr;
   uint32_t rx_frames_ = 0;
   uint32_t rx_head_ = 0;  // the next slot to read
@@ -184,6 +210,26 @@ int SetRing(int fd, int opt, uint32_t block_size, uint32_t blocks) {
   return setsockopt(fd, SOL_PACKET, opt, &req, sizeof req);
 }
 
+/* A send-only packet socket of `ifindex`: bound with protocol 0 (it receives nothing), PACKET_VNET_HDR when `vnet`; or -1 (errno set). */
+int OpenTxSocket(int ifindex, bool vnet) {
+  const int one = 1;
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = ifindex;
+  if ((vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) ||
+      bind(fd, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) < 0) {
+    const int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
 RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   Napi::Env env = info.Env();
   int ifindex = 0;
@@ -196,10 +242,8 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
     FreeSide();
     // Undo what was set, so the caller keeps a plain socket (recvmmsg/sendmmsg) in the same state as before.
     SetRing(fd_, PACKET_RX_RING, 0, 0);
-    SetRing(fd_, PACKET_TX_RING, 0, 0);
     const int v1 = TPACKET_V1, zero = 0;
     setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v1, sizeof v1);
-    setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &zero, sizeof zero);
     setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &zero, sizeof zero);
     fd_ = -1;  // the caller still owns it
     ThrowSys(env, err, failed, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()));
@@ -209,7 +253,7 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
   const Napi::Value sndbuf = opts.Get("sndBuf");
   if (sndbuf.IsNumber()) {
     const int sz = sndbuf.As<Napi::Number>().Int32Value();
-    setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    setsockopt(tx_fd_, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
   }
 }
 
@@ -217,12 +261,9 @@ RingIo::RingIo(const Napi::CallbackInfo& info) : PolledIo<RingIo>(info) {
 const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   const int v2 = TPACKET_V2, one = 1;
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION";
-  if (setsockopt(fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
   if (setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) return "PACKET_COPY_THRESH";
   if (SetRing(fd_, PACKET_RX_RING, block_size, kRxBlocks) < 0) return "PACKET_RX_RING";
-  if (SetRing(fd_, PACKET_TX_RING, kTxBlockSize, kTxBlocks) < 0) return "PACKET_TX_RING";
-  const size_t rx_len = static_cast<size_t>(block_size) * kRxBlocks;
-  map_len_ = rx_len + static_cast<size_t>(kTxBlockSize) * kTxBlocks;
+  map_len_ = static_cast<size_t>(block_size) * kRxBlocks;
   void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
   if (m == MAP_FAILED) {
     map_len_ = 0;
@@ -232,27 +273,41 @@ const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   rx_ring_ = map_;
   rx_frames_ = RingFrames(block_size, kRxBlocks);
   rx_head_ = 0;
-  tx_ring_ = map_ + rx_len;
+  DiscardQueued();
+  if (const char* failed = SetupTx(ifindex, vnet)) return failed;
+  // The side socket for frames larger than a tx slot: same interface, protocol 0 (never receives).
+  side_fd_ = OpenTxSocket(ifindex, vnet);
+  return side_fd_ < 0 ? "socket AF_PACKET (side)" : nullptr;
+}
+
+/* The tx socket and its ring; nullptr, or the name of the step that failed (errno set). */
+const char* RingIo::SetupTx(int ifindex, bool vnet) {
+  // PACKET_VNET_HDR (OpenTxSocket) and PACKET_VERSION before the ring: the kernel refuses them once it exists.
+  tx_fd_ = OpenTxSocket(ifindex, vnet);
+  if (tx_fd_ < 0) return "socket AF_PACKET (tx)";
+  SetPacketSockBuf(tx_fd_, SO_SNDBUFFORCE, SO_SNDBUF);  // as the port's own socket has it (openPacket)
+  const int v2 = TPACKET_V2, one = 1;
+  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION (tx)";
+  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
+  if (SetRing(tx_fd_, PACKET_TX_RING, kTxBlockSize, kTxBlocks) < 0) return "PACKET_TX_RING";
+  tx_map_len_ = static_cast<size_t>(kTxBlockSize) * kTxBlocks;
+  void* m = mmap(nullptr, tx_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, tx_fd_, 0);
+  if (m == MAP_FAILED) {
+    tx_map_len_ = 0;
+    return "mmap (tx)";
+  }
+  tx_map_ = static_cast<uint8_t*>(m);
+  tx_ring_ = tx_map_;
   tx_frames_ = RingFrames(kTxBlockSize, kTxBlocks);
   tx_head_ = 0;
-  DiscardQueued();
-  // The side socket for frames larger than a tx slot: same interface, protocol 0 (never receives).
-  side_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (side_fd_ < 0) return "socket AF_PACKET";
-  if (vnet && setsockopt(side_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) return "PACKET_VNET_HDR";
-  struct sockaddr_ll sll;
-  memset(&sll, 0, sizeof sll);
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = 0;
-  sll.sll_ifindex = ifindex;
-  if (bind(side_fd_, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) < 0) return "bind";
   return nullptr;
 }
 
 void RingIo::Unmap() {
   if (map_ != nullptr) munmap(map_, map_len_);
-  map_ = rx_ring_ = tx_ring_ = nullptr;
-  map_len_ = 0;
+  if (tx_map_ != nullptr) munmap(tx_map_, tx_map_len_);
+  map_ = rx_ring_ = tx_map_ = tx_ring_ = nullptr;
+  map_len_ = tx_map_len_ = 0;
   rx_frames_ = 0;
 }
 
@@ -364,7 +419,14 @@ int RingIo::TxRing(uint32_t n) {
       a_.status[kTxStopped] = 1;
       break;
     }
-    memcpy(reinterpret_cast<uint8_t*>(h) + kTxDataOff, a_.pool + off, len);
+    uint8_t* data = reinterpret_cast<uint8_t*>(h) + kTxDataOff;
+    memcpy(data, a_.pool + off, len);
+    if (vnet_ && len > static_cast<uint32_t>(kVnetHdrLen) && data[kVnetGsoType] == kVnetGsoNone) {
+      // hdr_len = the whole frame: the kernel copies it into the skb's linear head (see tx in the header comment).
+      const uint32_t frame = len - kVnetHdrLen;
+      data[kVnetHdrLenOff] = static_cast<uint8_t>(frame);
+      data[kVnetHdrLenOff + 1] = static_cast<uint8_t>(frame >> 8);
+    }
     h->tp_len = len;
     h->tp_snaplen = len;
     StoreRelease(&h->tp_status, TP_STATUS_SEND_REQUEST);

@@ -25,6 +25,7 @@
 #define LINC_NATIVE_SYS_H_
 
 #include <napi.h>
+#include <sys/socket.h>
 
 #include <string>
 #include <vector>
@@ -36,6 +37,28 @@ Napi::Value ThrowSys(Napi::Env env, int err, const char* syscall, const std::str
 
 /* Throw a TypeError with `msg` and return undefined. */
 Napi::Value ThrowType(Napi::Env env, const char* msg);
+
+/*
+ * Socket buffers of a packet port (SO_*BUFFORCE, falling back to the capped SO_*BUF):
+ * openPacket's socket (open.cc) and, in ring mode, the tx ring's socket (ring.cc).
+ * Receive: the kernel doubles the figure for its accounting and charges each
+ * frame its skb truesize, so 4 MiB holds about 9,500 64-byte frames or 3,600
+ * of 1514 bytes (measured on a veth, kernel 6.18; the default 208 KiB holds
+ * under 500 small ones). That absorbs a stall of the event loop (GC, a
+ * flow-mod storm) of 30 ms at 300 kpps; the price, paid only by the port that
+ * is overloaded, is that its frames may wait that long, since every port has
+ * its own socket (the other ports' frames never queue behind them). Drops
+ * beyond it are counted (PACKET_STATISTICS, src/ports/kernel-drops.ts).
+ * Send: a veth frees a frame's send charge when it hands it to the peer, so the
+ * send buffer only bounds frames waiting in a NIC's qdisc or ring.
+ */
+constexpr int kPacketSockBuf = 4 << 20;
+
+/* Give a packet socket kPacketSockBuf of buffer `opt` (SO_RCVBUF, SO_SNDBUF) through its FORCE variant (`force_opt`), else as much as the cap allows. */
+inline void SetPacketSockBuf(int fd, int force_opt, int opt) {
+  const int sz = kPacketSockBuf;
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, opt, &sz, sizeof sz);
+}
 
 /* A JS function that constructs the class `ctor` (the FunctionReference given as its data) with its own arguments. */
 inline Napi::Value NewWithArgs(const Napi::CallbackInfo& info) {

@@ -97,8 +97,6 @@ constexpr uint32_t kFrames = kRxFrames + kTxFrames;
 constexpr uint32_t kTxBatch = 32;
 /* Largest frame a chunk holds in copy mode: the kernel keeps XDP_PACKET_HEADROOM (256) in front. */
 constexpr uint32_t kMaxXdpFrame = kChunk - 256;
-constexpr uint8_t kVnetNeedsCsum = 1;  // virtio_net_hdr flags
-constexpr uint8_t kVnetGsoNone = 0;    // virtio_net_hdr gso_type
 /* While the XSK ring fills whole bursts and the packet socket was empty, it is still read every this many bursts. */
 constexpr uint32_t kPacketProbe = 8;
 
@@ -361,7 +359,7 @@ int XdpIo::TxXsk(uint32_t n) {
     uint32_t off, len;
     if (!a_.TxFrame(i, hdr, &off, &len, &err)) continue;
     const uint8_t* frame = a_.pool + off;
-    const bool offload = hdr != 0 && ((frame[0] & kVnetNeedsCsum) != 0 || frame[1] != kVnetGsoNone);
+    const bool offload = hdr != 0 && ((frame[kVnetFlags] & kVnetNeedsCsum) != 0 || frame[kVnetGsoType] != kVnetGsoNone);
     if (offload || len - hdr > kMaxXdpFrame) {
       // The kernel's offloads (or a frame no chunk holds): the packet socket, after what is queued.
       if (queued > 0) {
