@@ -15,7 +15,12 @@
  * forwarder once (every other round in reverse order), so drift on a shared
  * machine spreads over all of them.
  * Per forwarder: 64-byte UDP frames from trafgen in A, delivered pps counted
- * by B's interface, offered pps and loss; iperf3 TCP Gbit/s with the hosts'
+ * by B's interface, offered pps and loss, with two sinks in turn (SINKS: B's
+ * own stack, which answers each frame with a route lookup and a rate-limited
+ * ICMP port unreachable; and a DROP rule in B's raw PREROUTING table, a
+ * generator's receive port; in both, the kernel's delivery into B runs on
+ * the forwarder's core, so the first charges every forwarder with B's stack
+ * as well); iperf3 TCP Gbit/s with the hosts'
  * default offloads; ping p50/p99 RTT; the forwarder's RSS under load. Each
  * figure is the median over the rounds, with the delivered rate's spread.
  * Only namespaces, TAPs and veths made here carry traffic, and all of them
@@ -55,7 +60,19 @@ export interface E2eResult {
   /** The forwarder process's CPU time (user + system) per delivered frame, and the share of a core it used. */
   cpuUsPerFrame: number;
   coreShare: number;
+  /** The same with B dropping the frames in its raw PREROUTING table (the 'drop' sink): delivered rate, its spread, CPU per frame. */
+  dropSinkKpps: number;
+  dropSinkMinKpps: number;
+  dropSinkMaxKpps: number;
+  dropSinkCpuUsPerFrame: number;
 }
+
+/**
+ * Where the 64-byte frames end in B: 'stack', B's IP stack (no listener: a
+ * route lookup and a rate-limited ICMP port unreachable per frame); 'drop',
+ * an iptables DROP rule in B's raw PREROUTING table, before routing.
+ */
+export type Sink = 'stack' | 'drop';
 
 /** The forwarder's core and the hosts' (generator, iperf3, ping) core, on 2+ cores; undefined: unpinned. */
 export const FWD_CPU = cpus().length >= 2 ? 1 : undefined;
@@ -280,8 +297,18 @@ async function buildSetup(link: Link, row: ForwarderRow, dir: string, made: Part
   return { topo, nsA, nsB, devA, devB, proc, ovs };
 }
 
-/** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed. */
-export async function udpPps(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
+/** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed, into `sink`. */
+export async function udpPps(s: Setup, seconds: number, dir: string, sink: Sink = 'stack'): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
+  const dropRule = `PREROUTING -i ${s.devB} -p udp -j DROP`;
+  if (sink === 'drop') s.topo.exec(s.nsB, `iptables -t raw -I ${dropRule}`);
+  try {
+    return await udpPpsInto(s, seconds, dir);
+  } finally {
+    if (sink === 'drop') s.topo.exec(s.nsB, `iptables -t raw -D ${dropRule}`);
+  }
+}
+
+async function udpPpsInto(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
   const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
   const cfg = join(dir, 'udp64.cfg');
   writeFileSync(cfg, trafgenConfig(frame));
@@ -348,6 +375,8 @@ interface Sample {
   lossBelow: number;
   cpuUsPerFrame: number;
   coreShare: number;
+  dropDelivered: number;
+  dropCpuUsPerFrame: number;
 }
 
 /**
@@ -382,13 +411,17 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
         }
         if (s === null) continue;
         try {
-          const u = await udpPps(s, seconds, dir);
+          // The two sinks in turn, the order alternating by round.
+          const first: Sink = r % 2 === 0 ? 'stack' : 'drop';
+          const one = await udpPps(s, seconds, dir, first);
+          const other = await udpPps(s, seconds, dir, first === 'stack' ? 'drop' : 'stack');
+          const [u, d] = first === 'stack' ? [one, other] : [other, one];
           const received = await udpFlood(s.nsA, s.nsB, '10.77.0.2', BELOW_KNEE_DATAGRAMS, 64);
           const lossBelow = (1 - received / BELOW_KNEE_DATAGRAMS) * 100;
           const tcp = row.noTcp?.includes(link) ? NaN : await tcpGbps(s, seconds);
           const ping = pingUs(s);
-          samples.get(`${link}/${fwd}`)!.push({ ...u, tcp, p50: ping.p50, p99: ping.p99, lossBelow });
-          log(`  round ${r + 1} ${link}/${fwd}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps (${u.cpuUsPerFrame.toFixed(2)} us CPU/frame, ${(u.coreShare * 100).toFixed(0)} % of a core), paced loss ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50/p99 ${ping.p50.toFixed(0)}/${ping.p99.toFixed(0)} us`);
+          samples.get(`${link}/${fwd}`)!.push({ ...u, tcp, p50: ping.p50, p99: ping.p99, lossBelow, dropDelivered: d.delivered, dropCpuUsPerFrame: d.cpuUsPerFrame });
+          log(`  round ${r + 1} ${link}/${fwd}: offered ${(u.offered / 1e3).toFixed(0)} kpps, delivered ${(u.delivered / 1e3).toFixed(0)} kpps (${u.cpuUsPerFrame.toFixed(2)} us CPU/frame, ${(u.coreShare * 100).toFixed(0)} % of a core), B dropping ${(d.delivered / 1e3).toFixed(0)} kpps (${d.cpuUsPerFrame.toFixed(2)} us CPU/frame), paced loss ${lossBelow.toFixed(2)} %, TCP ${tcp.toFixed(2)} Gbit/s, ping p50/p99 ${ping.p50.toFixed(0)}/${ping.p99.toFixed(0)} us`);
         } finally {
           await stopProc(s.proc);
           await s.ovs?.stop();
@@ -406,6 +439,7 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
 function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
   const offered = median(xs.map((x) => x.offered));
   const delivered = xs.length > 0 ? xs.map((x) => x.delivered) : [NaN];
+  const dropped = xs.length > 0 ? xs.map((x) => x.dropDelivered) : [NaN];
   return {
     link,
     forwarder,
@@ -421,5 +455,9 @@ function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
     rssMB: median(xs.map((x) => x.rss)),
     cpuUsPerFrame: median(xs.map((x) => x.cpuUsPerFrame)),
     coreShare: median(xs.map((x) => x.coreShare)),
+    dropSinkKpps: median(dropped) / 1e3,
+    dropSinkMinKpps: Math.min(...dropped) / 1e3,
+    dropSinkMaxKpps: Math.max(...dropped) / 1e3,
+    dropSinkCpuUsPerFrame: median(xs.map((x) => x.dropCpuUsPerFrame)),
   };
 }

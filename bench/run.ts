@@ -146,7 +146,7 @@ const BENCHES: Bench[] = [
   {
     names: ['tap', 'veth'],
     inDefault: true,
-    needs: { root: true, commands: ['trafgen', 'iperf3', 'ip', 'cc', 'taskset', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl'] },
+    needs: { root: true, commands: ['trafgen', 'iperf3', 'ip', 'cc', 'taskset', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'iptables'] },
     run: async ({ quick, runs, selected, forwarders, baseTree }) => {
       const results = await runE2e({ runs, seconds: quick ? 2 : 3, only: selected as Link[], forwarders, baseTree });
       const on = (r: E2eResult, f: E2eResult['forwarder']) => results.find((x) => x.link === r.link && x.forwarder === f);
@@ -155,15 +155,16 @@ const BENCHES: Bench[] = [
         return b && Number.isFinite(v(r)) && v(b) > 0 ? (v(r) / v(b)).toFixed(2) : '-';
       };
       const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs linc-ts | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) | CPU/frame vs C poll`;
+      const header = `link | forwarder | offered kpps | delivered kpps, median (min-max) | loss % | vs linc-ts | vs C poll | vs OVS in_port | vs OVS NORMAL | loss % paced (${BELOW_KNEE_DATAGRAMS / 1e3}k) | TCP Gbit/s | TCP vs C | ping p50/p99 us | RSS MB | forwarder CPU us/frame (share of its core) | CPU/frame vs C poll | B drops at ingress: delivered kpps (min-max) | vs C poll | vs OVS in_port | CPU us/frame`;
       console.log(`\n${header}`);
       const rows = results.map((r) => {
-        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'linc-ts'), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-', ratio(r, 'c-fwd', (x) => x.cpuUsPerFrame)];
+        const cells = [r.link, r.forwarder, r.offeredKpps.toFixed(0), `${r.deliveredKpps.toFixed(0)} (${r.deliveredMinKpps.toFixed(0)}-${r.deliveredMaxKpps.toFixed(0)})`, r.lossPct.toFixed(1), ratio(r, 'linc-ts'), ratio(r, 'c-fwd'), ratio(r, 'ovs in_port'), ratio(r, 'ovs NORMAL'), r.lossBelowKneePct.toFixed(2), fixed(r.tcpGbps, 2), ratio(r, 'c-fwd', (x) => x.tcpGbps), `${fixed(r.pingP50Us, 0)}/${fixed(r.pingP99Us, 0)}`, r.rssMB ? r.rssMB.toFixed(0) : '-', Number.isFinite(r.cpuUsPerFrame) ? `${r.cpuUsPerFrame.toFixed(2)} (${(r.coreShare * 100).toFixed(0)} %)` : '-', ratio(r, 'c-fwd', (x) => x.cpuUsPerFrame),
+          `${fixed(r.dropSinkKpps, 0)} (${fixed(r.dropSinkMinKpps, 0)}-${fixed(r.dropSinkMaxKpps, 0)})`, ratio(r, 'c-fwd', (x) => x.dropSinkKpps), ratio(r, 'ovs in_port', (x) => x.dropSinkKpps), fixed(r.dropSinkCpuUsPerFrame, 2)];
         console.log(cells.join(' | '));
         return `| ${cells.join(' | ')} |`;
       });
       return [{
-        preface: `End-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; linc-ts OpenFlow rows: fail-mode secure, flows added by ovs-ofctl -O OpenFlow13 add-flows (in_port 1 <-> 2; the 1000-flow table adds 998 higher-priority nw_dst /32 and eth_dst flows the traffic never matches, and a table-miss drop); c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev.`,
+        preface: `End-to-end: ${FWD_CPU === undefined ? 'unpinned (1 core)' : `forwarder alone on CPU ${FWD_CPU}, generator and hosts on CPU ${HOST_CPU}`}; ${runs} interleaved rounds; linc-ts OpenFlow rows: fail-mode secure, flows added by ovs-ofctl -O OpenFlow13 add-flows (in_port 1 <-> 2; the 1000-flow table adds 998 higher-priority nw_dst /32 and eth_dst flows the traffic never matches, and a table-miss drop); c-fwd is poll + read/write (tap) or recvmmsg/sendmmsg (veth), c-uring io_uring, c-ring TPACKET_V3 rings; ovs is Open vSwitch ovs-vswitchd, datapath_type=netdev. The 64 B UDP flood runs twice per round, into B's IP stack (the first columns: B answers each frame with a route lookup and a rate-limited ICMP port unreachable) and into a DROP rule in B's raw PREROUTING table (the last four: a generator's receive port); the kernel's delivery into B runs on the forwarder's core in both.`,
         header: `| ${header} |`,
         rows,
       }];

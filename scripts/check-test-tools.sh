@@ -20,7 +20,7 @@ programs=(
   unshare:util-linux nsenter:util-linux taskset:util-linux systemd-analyze:systemd
   podman:podman runc:runc debootstrap:debootstrap newuidmap:uidmap
   mnexec:mininet osken-manager:python3-os-ken openssl:openssl
-  ovsdb-server:openvswitch-switch ovs-vswitchd:openvswitch-switch ovs-vsctl:openvswitch-switch
+  ovsdb-server:openvswitch-switch ovs-vswitchd:openvswitch-switch ovs-vsctl:openvswitch-switch iptables:iptables
 )
 # Comes with Node.js (the README's set-up), not from install-test-deps.sh
 node_programs=(npm)

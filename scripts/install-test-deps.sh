@@ -7,7 +7,8 @@
 # addon and the benchmark's C forwarder), liburing-dev (the addon's io_uring TAP I/O and
 # that forwarder's io_uring mode), ovsdb-server/ovs-vswitchd/ovs-vsctl (openvswitch-switch: the
 # benchmark's Open vSwitch anchor, a private instance with its own run
-# directory; a system instance the package may start is not used); for the
+# directory; a system instance the package may start is not used), iptables
+# (the end-to-end benchmark's drop sink in host B); for the
 # shipping tests: podman,
 # runc, debootstrap and uidmap (the container image, built by
 # ../shared/tools/verify-dockerfile.sh), systemd-analyze (systemd: the unit
@@ -20,7 +21,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(iproute2 procps util-linux iputils-ping iperf3 netsniff-ng tshark tcpdump openvswitch-common prometheus ethtool python3 gcc g++ make
       podman runc debootstrap uidmap systemd mininet python3-os-ken openssl
-      liburing-dev openvswitch-switch)
+      liburing-dev openvswitch-switch iptables)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
