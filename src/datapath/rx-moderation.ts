@@ -30,8 +30,33 @@
  *   ADAPTIVE_RX_MIN_USECS. (Request/response traffic alternates useful and
  *   empty windows: one empty window must not undo what the useful ones
  *   learnt.)
+ * - the tail (how long a window stays open after the last frame it found)
+ *   is earned from traffic that keeps coming, like a NIC's adaptive
+ *   coalescing at a low rate: a wakeup that comes more than the ceiling after
+ *   a window that found frames closed (the traffic paused: the tail caught
+ *   nothing and no tail would have) turns the tail off, and such windows
+ *   then close as soon as a poll finds nothing; a wakeup that comes within
+ *   the ceiling of any window's close (a tail would have caught it) turns
+ *   it back on (the window's length).
  * So an idle port, or one that sees a frame now and then, costs nothing;
  * traffic that keeps coming keeps the datapath polling while it does.
+ *
+ * Why the tail: paced request/response (an exchange every ms) keeps the
+ * wait for the answer (it saves the answer's wakeup: paced p50 130 against
+ * 175 us without a window, 12-04) but spun a full window after each answer
+ * for a next request that came 1 ms later. A spinning main thread is
+ * preempted on its core by whatever wakes there (V8's GC/compiler threads,
+ * pinned with it, and other processes): perf sched on a busy 2-core host
+ * (12-04, 2,000 paced exchanges) counted 75 preemptions against 10 without
+ * a window, 50 of them after the answer, some lasting past the next
+ * request (a spinner has used its share, so it waits for the newcomer's
+ * slice to end at a tick, up to 4 ms at HZ=250; a thread that slept
+ * preempts at once). That is where the paced tail went on a busy day (p99
+ * 970 against 411 us without a window). With a bursty load on the switch's
+ * core (300 us busy, 1 ms asleep), closing at the answer took paced p50
+ * from 167-287 to 137-149 us and p99 from 558-621 to 517-535 us; on a quiet
+ * core the two are alike (the window's tail only costs when something else
+ * wants the core).
  *
  * The switch runs adaptive by default (config.ts; a Datapath built without
  * options has no window). What that does per pattern:
@@ -42,9 +67,9 @@
  *   window grows to cover it, and from then on the request wakes the
  *   process and the window takes the answer: one wakeup per exchange
  *   instead of two (a sleeping core's wakeup is the dearest part of a
- *   round trip, most of all in a VM). Each exchange then costs up to one
- *   window of empty polls after its last frame: CPU while traffic flows,
- *   none while idle;
+ *   round trip, most of all in a VM). After the first pause the tail is
+ *   off: the window closes at the answer, so each exchange spins only
+ *   while it waits for its answer;
  * - back to back or a flood: windows follow each other, the datapath polls
  *   without sleeping while frames come and gets no wakeups at all.
  * Off: --no-adaptive-rx (adaptive-rx: false) or --rx-usecs 0 alone (the old
@@ -91,10 +116,17 @@ export class RxModeration {
   usefulWindows = 0;
   private deadlineMs = 0;
   private foundInWindow = 0;
+  /** When the open window last found frames (a poll, or a port's own wakeup). */
+  private lastFrameMs = 0;
   /** The open window has been lengthened to wait for an answer (once per window). */
   private answerWait = false;
   private emptyStreak = 0;
   private lastWakeupMs = -Infinity;
+  /** Adaptive: a window stays open usecs after its last frame (on), or closes at the first empty poll after one (off). */
+  tail = true;
+  /** When the last window closed, and whether it had found frames (its tail ran). */
+  private closedMs = -Infinity;
+  private closedUseful = false;
 
   constructor(
     opts: RxModerationOptions,
@@ -120,6 +152,10 @@ export class RxModeration {
   wakeupFound(): boolean {
     const t = this.now();
     if (this.adaptive && !this.active) {
+      const sleptUs = (t - this.closedMs) * 1000;
+      if (sleptUs <= this.maxUsecs) this.tail = true;
+      else if (this.closedUseful) this.tail = false;
+      this.closedUseful = false; // judged once, by the first wakeup after the close
       const gapUs = (t - this.lastWakeupMs) * 1000;
       if (gapUs <= this.maxUsecs) {
         const want = Math.min(this.maxUsecs, Math.ceil(gapUs * ADAPTIVE_RX_MARGIN));
@@ -128,18 +164,19 @@ export class RxModeration {
     }
     this.lastWakeupMs = t;
     if (this.usecs === 0) return false;
-    const end = t + this.usecs / 1000;
     if (this.active) {
       // Frames in the window that the port's own wakeup took before a poll pass did: found in the window all the same.
       this.foundInWindow += 1;
-      if (end > this.deadlineMs) this.deadlineMs = end;
+      this.lastFrameMs = t;
+      const end = t + this.tailUsecs() / 1000;
+      if (end > this.deadlineMs || !this.tail) this.deadlineMs = end;
       return false;
     }
     this.active = true;
     this.windows += 1;
     this.foundInWindow = 0;
     this.answerWait = false;
-    this.deadlineMs = end;
+    this.deadlineMs = t + this.usecs / 1000;
     return true;
   }
 
@@ -152,7 +189,8 @@ export class RxModeration {
     const t = this.now();
     if (frames > 0) {
       this.foundInWindow += frames;
-      this.deadlineMs = t + this.usecs / 1000;
+      this.lastFrameMs = t;
+      this.deadlineMs = t + this.tailUsecs() / 1000;
       return true;
     }
     if (t < this.deadlineMs) return true;
@@ -166,13 +204,20 @@ export class RxModeration {
     return false;
   }
 
+  /** How long the open window stays open after a frame, us. */
+  private tailUsecs(): number {
+    return this.tail ? this.usecs : 0;
+  }
+
   /** Close the open window (its time is up, or the datapath stopped) and adapt. */
   close(): void {
     if (!this.active) return;
     this.active = false;
     if (this.foundInWindow > 0) this.usefulWindows += 1;
     // The last frame of a wakeup counts as its time: the next wakeup's gap starts there.
-    this.lastWakeupMs = this.foundInWindow > 0 ? this.deadlineMs - this.usecs / 1000 : this.lastWakeupMs;
+    if (this.foundInWindow > 0) this.lastWakeupMs = this.lastFrameMs;
+    this.closedMs = this.now();
+    this.closedUseful = this.foundInWindow > 0;
     if (!this.adaptive) return;
     if (this.foundInWindow > 0) {
       this.emptyStreak = 0;

@@ -169,6 +169,88 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
     expect(caught.slice(2).every(Boolean)).toBe(true);
   });
 
+  it('paced request/response: after the first pause the tail is off, so the window still takes the answer but closes at the first empty poll after it', () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ adaptive: true }, clock.now);
+    const caught: boolean[] = [];
+    const pollsAfterAnswer: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      clock.advanceUs(1000); // a request every ms
+      let elapsed = 0;
+      let gotReply = false;
+      let after = 0;
+      if (m.wakeupFound()) {
+        // Poll every 5 us; the reply arrives 50 us after the request.
+        let more: boolean;
+        do {
+          clock.advanceUs(5);
+          elapsed += 5;
+          if (gotReply) after++;
+          const frames = elapsed === 50 ? 1 : 0;
+          if (frames > 0) gotReply = true;
+          more = m.polled(frames);
+        } while (more);
+      }
+      caught.push(gotReply);
+      pollsAfterAnswer.push(after);
+      if (!gotReply) {
+        clock.advanceUs(50 - elapsed);
+        if (m.wakeupFound()) while (m.polled(0)) clock.advanceUs(5);
+      }
+    }
+    expect(caught.slice(1).every(Boolean)).toBe(true); // the wait for the answer stays
+    expect(m.tail).toBe(false);
+    // With the tail on the window would spin its length (100 us: 20 polls) after each answer for a request 1 ms away.
+    expect(pollsAfterAnswer.slice(3)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('turns the tail back on when a wakeup comes within the ceiling of a close (traffic that keeps coming), and a fixed window keeps its tail', () => {
+    const clock = fakeClock();
+    const m = new RxModeration({ adaptive: true }, clock.now);
+    m.wakeupFound();
+    clock.advanceUs(80);
+    expect(m.wakeupFound()).toBe(true);
+    clock.advanceUs(20);
+    m.polled(1);
+    while (m.polled(0)) clock.advanceUs(5); // a useful window, tail on: closes 100 us after its frame
+    clock.advanceUs(1000); // a pause after a useful window: tail off
+    expect(m.wakeupFound()).toBe(true);
+    expect(m.tail).toBe(false);
+    clock.advanceUs(20);
+    expect(m.polled(1)).toBe(true);
+    clock.advanceUs(1);
+    expect(m.polled(0)).toBe(false); // closed at the first empty poll after the frame
+    clock.advanceUs(30); // the next frame 30 us after the close: a tail would have caught it
+    expect(m.wakeupFound()).toBe(true);
+    expect(m.tail).toBe(true);
+    clock.advanceUs(10);
+    expect(m.polled(1)).toBe(true);
+    clock.advanceUs(m.usecs - 1);
+    expect(m.polled(0)).toBe(true); // its length after the frame again
+    clock.advanceUs(2);
+    expect(m.polled(0)).toBe(false);
+    // A pause after a window that found nothing says nothing about the tail.
+    clock.advanceUs(20);
+    expect(m.wakeupFound()).toBe(true);
+    while (m.polled(0)) clock.advanceUs(5);
+    clock.advanceUs(1000);
+    m.wakeupFound();
+    expect(m.tail).toBe(true);
+
+    const fixed = new RxModeration({ rxUsecs: 50 }, clock.now);
+    for (let i = 0; i < 3; i++) {
+      clock.advanceUs(1000);
+      expect(fixed.wakeupFound()).toBe(true);
+      clock.advanceUs(10);
+      fixed.polled(1);
+      clock.advanceUs(49);
+      expect(fixed.polled(0)).toBe(true);
+      clock.advanceUs(2);
+      expect(fixed.polled(0)).toBe(false);
+    }
+    expect(fixed.tail).toBe(true);
+  });
+
   it('waits for a late answer: a window that found nothing since its wakeup lasts twice its length, once it has found frames its length after the last', () => {
     const clock = fakeClock();
     const m = new RxModeration({ adaptive: true }, clock.now);
