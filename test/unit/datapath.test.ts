@@ -101,6 +101,25 @@ describe('standalone learning switch', () => {
     expect(taken()).toEqual([[ba], [], [ba]]);
   });
 
+  it('decides every frame of a burst by its own header when the frames before it share theirs', () => {
+    const { send, taken, normal } = setup();
+    send(1, udpFrame(BCAST, B), udpFrame(BCAST, B, { vlan: 10 })); // B behind port 2, untagged and in VLAN 10
+    send(2, udpFrame(BCAST, C)); // C behind port 3
+    taken();
+    const ab = udpFrame(B, A);
+    const ac = udpFrame(C, A);
+    const db = udpFrame(B, '02:00:00:00:00:0d'); // another source, same destination
+    const ab20 = udpFrame(B, A, { vlan: 20 }); // same MACs, a VLAN where B is unknown
+    const ab10 = udpFrame(B, A, { vlan: 10 });
+    send(0, ab, ab, ac, ac, ab, db, db, ab20, ab20, ab10, ab10);
+    expect(taken()).toEqual([[], [ab, ab, ab, db, db, ab20, ab20, ab10, ab10], [ac, ac, ab20, ab20]]);
+    const now = performance.now();
+    expect(normal.macs.size).toBe(7); // B (VLANs 0 and 10), C, and on port 1: A (VLANs 0, 20, 10) and D
+    for (const [vlan, mac] of [[0, 0x02000000000a], [20, 0x02000000000a], [10, 0x02000000000a], [0, 0x02000000000d]]) {
+      expect(normal.macs.lookup(vlan, mac, now)).toBe(1);
+    }
+  });
+
   it('forgets the MACs of a removed port', () => {
     const { send, taken, dp, normal } = setup();
     send(2, udpFrame(BCAST, C));

@@ -855,6 +855,23 @@ describe('ParsedBatch and parseBurst', () => {
     expect(() => parseBurst(pool, slots, 33, out)).toThrow(RangeError);
   });
 
+  it('a burst rewrites every row it parses whole: nothing of the burst before survives', () => {
+    const out = new ParsedBatch(32);
+    const nd = new PacketPool({ slots: 64 });
+    const ndSlots = new Int32Array(32);
+    nd.allocBurst(ndSlots, 32);
+    for (const s of ndSlots) nd.write(s, frameOf('nd-ns'));
+    parseBurst(nd, ndSlots, 32, out);
+    expect(out.keys[K.NdTarget3]).toBe(2);
+    const { pool, slots, names } = poolWithFixtures(32);
+    parseBurst(pool, slots, 32, out);
+    for (let j = 0; j < 32; j++) {
+      const exp = expectedFor(names[j], frameOf(names[j]).length);
+      exp.row[K.InPort] = 100 + j;
+      expect(named(out.keys, j * KEY_WORDS), names[j]).toEqual(named(exp.row, 0));
+    }
+  });
+
   it('does not allocate: 200k bursts of 32 frames after a warm-up', async () => {
     const gc = obtainGc();
     const { pool, slots } = poolWithFixtures(32);

@@ -75,15 +75,36 @@ export class NormalSwitch implements Pipeline {
     this.macs = new MacLearningTable(opts);
   }
 
+  /**
+   * A frame whose L2 words (addresses, outer VLAN tag and type) are those of the
+   * frame before it in the burst, when that one went as it was to one known
+   * port, goes there too without a second decision: the same in port, MACs
+   * and clock give the same learning (a refresh that changes nothing) and
+   * the same lookup, so a burst of one flow costs one decision.
+   */
   processBurst(dp: Datapath, inPort: DpPort, slots: Int32Array, parsed: ParsedBatch, n: number, nowMs: number): void {
     const keys = parsed.keys;
     const flags = parsed.flags;
+    let lastOut: DpPort | null = null;
+    let last = 0;
     for (let i = 0; i < n; i++) {
       if ((flags[i] & PARSE_TOO_SHORT) !== 0) {
         inPort.counters.c[PortStat.FwdDropped] += 1;
         continue;
       }
-      this.decide(dp, inPort, slots[i], keys, i * KEY_WORDS, nowMs, true);
+      const base = i * KEY_WORDS;
+      if (
+        lastOut !== null &&
+        keys[base + K.EthDstHi] === keys[last + K.EthDstHi] &&
+        keys[base + K.EthDstLoSrcHi] === keys[last + K.EthDstLoSrcHi] &&
+        keys[base + K.EthSrcLo] === keys[last + K.EthSrcLo] &&
+        keys[base + K.EthTypeVlan] === keys[last + K.EthTypeVlan]
+      ) {
+        dp.output(slots[i], lastOut);
+        continue;
+      }
+      lastOut = this.decide(dp, inPort, slots[i], keys, base, nowMs, true);
+      last = base;
     }
   }
 
@@ -114,15 +135,19 @@ export class NormalSwitch implements Pipeline {
     return form === SKIP ? 'skip' : form === AS_IS ? 'as-is' : tagged ? 'pop' : 'push';
   }
 
-  /** `owned`: the slot is the switch's own to edit (received by processBurst) while it is not queued. */
-  private decide(dp: Datapath, inPort: DpPort, slot: number, keys: Uint32Array, base: number, nowMs: number, owned: boolean): void {
+  /**
+   * `owned`: the slot is the switch's own to edit (received by processBurst) while it is not queued.
+   * Returns the port the frame went to as it was when that was the whole decision (known unicast,
+   * no VLAN configuration on either port), else null.
+   */
+  private decide(dp: Datapath, inPort: DpPort, slot: number, keys: Uint32Array, base: number, nowMs: number, owned: boolean): DpPort | null {
     const tagged = (keys[base + K.EthTypeVlan] & VLAN_PRESENT) !== 0;
     let vlan = keyVlanVid(keys, base);
     const inVlan = inPort.vlan;
     if (inVlan !== null) {
       if (inVlan.access < 0 ? inVlan.member[vlan] === 0 : vlan !== 0) {
         inPort.counters.c[PortStat.VlanDropped] += 1;
-        return;
+        return null;
       }
       if (inVlan.access >= 0) {
         vlan = inVlan.access;
@@ -131,7 +156,7 @@ export class NormalSwitch implements Pipeline {
           slot = this.editableSlot(dp, slot, owned);
           if (slot < 0) {
             inPort.counters.c[PortStat.FwdDropped] += 1;
-            return;
+            return null;
           }
           owned = true;
           this.setOuterVid(dp.pool, slot, vlan);
@@ -145,18 +170,19 @@ export class NormalSwitch implements Pipeline {
     macs.learnWords(vlan, dstLoSrcHi & 0xffff, keys[base + K.EthSrcLo] | 0, inPort.ofPort, nowMs);
     if ((dstHi & ETH_DST_GROUP_BIT) !== 0) {
       this.flood(dp, inPort, slot, vlan, tagged, owned);
-      return;
+      return null;
     }
     const to = macs.lookupWords(vlan, dstHi >>> 16, (dstHi << 16) | (dstLoSrcHi >>> 16), nowMs);
     if (to === inPort.ofPort) {
       inPort.counters.c[PortStat.FwdDropped] += 1;
-      return;
+      return null;
     }
     const out = to < 0 ? undefined : dp.port(to);
     if (out === undefined) {
       this.flood(dp, inPort, slot, vlan, tagged, owned);
     } else if (inVlan === null && out.vlan === null) {
       dp.output(slot, out);
+      return out;
     } else {
       const form = egressForm(out, vlan, tagged);
       if (form === AS_IS) {
@@ -169,6 +195,7 @@ export class NormalSwitch implements Pipeline {
         else dp.output(other, out);
       }
     }
+    return null;
   }
 
   /** Every port of the frame's VLAN but the in port: as-is outputs first, then the other form (one copy at most). */
