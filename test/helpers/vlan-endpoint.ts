@@ -22,6 +22,7 @@ ifname, outfile, vlans = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 SOL_PACKET, PACKET_AUXDATA, TP_STATUS_VLAN_VALID, PACKET_OUTGOING = 263, 8, 0x10, 4
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind((ifname, 0))
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: a flood waits here while this loop writes its counts
 s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
 mac = s.getsockname()[4]
 ips = {int(v): socket.inet_aton(a) for v, a in vlans.items()}

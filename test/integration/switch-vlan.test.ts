@@ -46,7 +46,7 @@ function ping(topo: Topology, ns: string, dst: string): string {
   }
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 300));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(missing(root, tool('ip'), tool('ping'), tool('python3')))('standalone VLANs: access and trunk ports', () => {
   const topo = new Topology();
@@ -59,6 +59,21 @@ describe.skipIf(missing(root, tool('ip'), tool('ping'), tool('python3')))('stand
   const dir = mkdtempSync(join(tmpdir(), 'linc-vlan-'));
   let trunkHost: VlanEndpoint | undefined;
   const trunkCount = (vlan: string) => trunkHost!.counts()[vlan] ?? 0;
+  /**
+   * Lets a flood land: 300 ms, then until the trunk host's counts (a python
+   * loop that rewrites its file per datagram, slow on a loaded machine) stop
+   * moving for 400 ms (at most ~10 s). The assertions stay exact.
+   */
+  async function settle(): Promise<void> {
+    await sleep(300);
+    let last = JSON.stringify(trunkHost!.counts());
+    for (let i = 0; i < 25; i++) {
+      await sleep(400);
+      const now = JSON.stringify(trunkHost!.counts());
+      if (now === last) return;
+      last = now;
+    }
+  }
 
   async function vlanDropped(port: number): Promise<number> {
     const text = await (await fetch(metricsUrl)).text();
