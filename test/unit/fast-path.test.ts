@@ -4,7 +4,9 @@
  * same frames on every port in the same order, the same packet-ins, exact
  * flow, table, pipeline, cache and port counters. Bursts interleave frames of
  * several flows (outputs-only programs, set-field, several ports, a meter,
- * CONTROLLER, a group, table misses) with cache misses in the middle.
+ * CONTROLLER, a group, table misses) with cache misses in the middle; and
+ * bursts of up to 32 flows over three table paths, every flow and table
+ * counter against a count frame by frame (the per-segment sums).
  */
 
 import fc from 'fast-check';
@@ -172,6 +174,65 @@ describe('batch-per-flow fast path', () => {
       ),
       { numRuns: 120 },
     );
+  });
+});
+
+describe('segment counters', () => {
+  /** A UDP frame to `dport` from `sport` with a payload of `size` bytes (byte counts differ per frame). */
+  const sized = (dport: number, sport: number, size: number) => ethFrame(B, A, 0x0800, ipv4Udp('10.0.0.1', '10.0.0.2', sport, dport, new Uint8Array(size)));
+  const T1_FLOWS = 40;
+  /** Table 0: udp_dst 7000..7004 output there (one table counted); the rest of in_port 1 goes to table 1: 40 udp_dst flows, 6099 to the controller, any other misses. */
+  const many = (h: Harness) => {
+    h.flow({ tableId: 0, priority: 100, cookie: 1n, match: [inPort(1)], instructions: [{ type: 'write_metadata', metadata: 1n, metadataMask: 1n }, gotoTable(1)] });
+    for (let d = 7000; d < 7005; d++) h.flow({ tableId: 0, priority: 200, cookie: BigInt(d), match: udpDst(d), instructions: [apply(out(3))] });
+    for (let d = 6000; d < 6000 + T1_FLOWS; d++) h.flow({ tableId: 1, cookie: BigInt(d), match: udpDst(d), instructions: [apply(out(2 + (d & 1)))] });
+    h.flow({ tableId: 1, cookie: 6099n, match: udpDst(6099), instructions: [apply(out(OFPP.CONTROLLER, 64))] });
+  };
+
+  it('counts every flow and table exactly when a burst holds many flows over several table paths (against the per-frame path and a count per frame)', () => {
+    const { batched, perFrame } = pair(many, 3);
+    // The reference count, frame by frame: [table][lookups, matched]; per cookie [packets, bytes].
+    const tableRef = [[0, 0], [0, 0]];
+    const flowRef = new Map<bigint, [number, number]>();
+    const hit = (cookie: number, bytes: number) => {
+      const c = flowRef.get(BigInt(cookie)) ?? [0, 0];
+      flowRef.set(BigInt(cookie), [c[0] + 1, c[1] + bytes]);
+    };
+    const countRef = (d: number, bytes: number) => {
+      tableRef[0][0] += 1;
+      tableRef[0][1] += 1;
+      if (d >= 7000) return hit(d, bytes);
+      hit(1, bytes);
+      tableRef[1][0] += 1;
+      if ((d >= 6000 && d < 6000 + T1_FLOWS) || d === 6099) {
+        tableRef[1][1] += 1;
+        hit(d, bytes);
+      }
+    };
+    const dportOf = (k: number) => (k < T1_FLOWS ? 6000 + k : k < T1_FLOWS + 5 ? 7000 + k - T1_FLOWS : k === T1_FLOWS + 5 ? 6099 : 6500 + k);
+    const bursts: Uint8Array[][] = [
+      Array.from({ length: 32 }, (_, i) => sized(dportOf(i), 4000, 18 + i)), // 32 flows, one frame each (cache misses)
+      Array.from({ length: 32 }, (_, i) => sized(dportOf(i), 4000, 18 + i)), // the same, now cache hits: 32 groups of one
+      Array.from({ length: 96 }, (_, i) => sized(dportOf((i * 13 + (i >> 2)) % (T1_FLOWS + 8)), 4000 + (i % 3), 18 + ((i * 7) % 40))), // all paths mixed, punts cutting segments, new microflows
+      Array.from({ length: 64 }, (_, i) => sized(dportOf(i % 3), 4000, 30 + (i & 7))), // few groups of many frames
+    ];
+    const run = () => {
+      for (const frames of bursts) {
+        for (const h of [batched, perFrame]) h.send(0, ...frames);
+        for (const f of frames) countRef((f[14 + 20 + 2] << 8) | f[14 + 20 + 3], f.length);
+      }
+    };
+    run();
+    for (const h of [batched, perFrame]) h.flow({ tableId: 1, cookie: 6200n, match: udpDst(6200), instructions: [apply(out(2))] }); // a new generation: programs rebuilt
+    run();
+    const b = state(batched);
+    expect(b).toEqual(state(perFrame));
+    expect(b.packetIns.length).toBeGreaterThan(0);
+    const tables = batched.sw.tables.tables;
+    for (const t of [0, 1]) expect([tables[t].counters[TableCounter.Lookups], tables[t].counters[TableCounter.Matched]]).toEqual(tableRef[t]);
+    const counted = new Map<bigint, [number, number]>();
+    for (const t of [0, 1]) for (const e of tables[t].list()) if (e.packetCount > 0) counted.set(e.cookie, [e.packetCount, e.byteCount]);
+    expect(counted).toEqual(flowRef);
   });
 });
 

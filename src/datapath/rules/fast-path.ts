@@ -9,8 +9,11 @@
  *                        final action set) with the rule counters it names
  *   resolvePath(...)     builds one from the entries a walk met (slow path)
  *   BatchGroups          the segment's scratch: per frame its program, per
- *                        program its group (stamped, so nothing is cleared)
- *   countGroup(...)      a group's hoisted counters, added once
+ *                        program its group (stamped, so nothing is cleared);
+ *                        per program what the batch path reads of it, in
+ *                        typed arrays (route, table vector, flow counters)
+ *   countSegment(...)    the segment's hoisted counters, added once per group
+ *                        (flows) and once per table vector (tables)
  *   BatchPlan            a resolved program split for batching: the counter
  *                        ops that may be hoisted out of the per-frame run
  *                        (applied once per group, with the group's frame
@@ -25,6 +28,12 @@
  *     `frames` and `bytes` once per group equals adding 1 and the frame's
  *     entry length per frame (the program's counters precede its edits, so
  *     the entry length is the received length).
+ *   - Per-group fixed cost is what a burst of many flows pays (32 groups
+ *     when its 32 frames are 32 flows): the table counters are the same
+ *     for every program whose path crosses the same tables (one "table
+ *     vector", interned per generation), so they are added once per
+ *     vector and segment; a group adds only its flow counters, read from
+ *     one flat list (no walk through Program and BatchPlan objects).
  *   - `rest`: the program without the hoisted counters, run per frame by the
  *     executor, starting with tableId = restTableId (the last hoisted
  *     CountTable's table, as the full program would have left it).
@@ -41,6 +50,9 @@
  * - Running the hoisted counters once per group (frames, bytes) then `rest`
  *   per frame has the same effect as running `code` per frame.
  * - Plans are immutable and built only with their program.
+ * - countSegment adds, per counter, exactly what running each group's
+ *   hoisted counters once with its totals would (sums regrouped by table
+ *   vector: each frame's lookups/matched counted once, in its segment).
  */
 
 import { type FlowTable, TableCounter } from './flow-table.js';
@@ -185,7 +197,11 @@ export function resolvePath(frags: readonly (EntryProgram | null)[], n: number, 
   return new Program(w.finish(), flows);
 }
 
-/** Scratch of the batch path (typed arrays, grown only when programs are built or bursts grow). */
+/**
+ * Scratch of the batch path and the per-program facts it reads (typed
+ * arrays indexed by program, grown only when programs are built or bursts
+ * grow; bind() fills a program's, reset() forgets them with the programs).
+ */
 export class BatchGroups {
   /** Per frame of the segment: its program. */
   pid = new Int32Array(64);
@@ -197,17 +213,31 @@ export class BatchGroups {
   list = new Int32Array(64);
   /** Per program, set when it is built (routeOf): not scratch, kept when grown. */
   route = new Int32Array(64);
+  /** Per program (bind): its table vector, an index into `vectors`. */
+  private vector = new Int32Array(64);
+  /** Per program (bind): its hoisted flow counters, flowRefs[flowAt[p] .. flowAt[p] + flowN[p]). */
+  private flowAt = new Int32Array(64);
+  private flowN = new Int32Array(64);
+  private readonly flowRefs: Float64Array[] = [];
+  /** The distinct hoisted table counter vectors (BatchPlan.tables) of the bound programs, and their index by text. */
+  private readonly vectors: Int32Array[] = [];
+  private readonly vectorIds = new Map<string, number>();
+  /** Per vector: the stamp of the segment that counts it, its frames there; the vectors of the segment. */
+  private vStamp = new Int32Array(64);
+  private vFrames = new Float64Array(64);
+  private vList = new Int32Array(64);
   private now = 1;
 
   nextStamp(): number {
     if (++this.now === 0x7fffffff) {
       this.stamp.fill(0);
+      this.vStamp.fill(0);
       this.now = 1;
     }
     return this.now;
   }
 
-  /** Room for `programs` programs. */
+  /** Room for `programs` programs (and as many table vectors). */
   fit(programs: number): void {
     if (programs <= this.stamp.length) return;
     const size = Math.max(programs, this.stamp.length * 2);
@@ -215,10 +245,81 @@ export class BatchGroups {
     this.frames = new Int32Array(size);
     this.bytes = new Float64Array(size);
     this.list = new Int32Array(size);
-    const route = new Int32Array(size);
-    route.set(this.route);
-    this.route = route;
+    this.vStamp = new Int32Array(size);
+    this.vFrames = new Float64Array(size);
+    this.vList = new Int32Array(size);
+    this.route = grown(this.route, size);
+    this.vector = grown(this.vector, size);
+    this.flowAt = grown(this.flowAt, size);
+    this.flowN = grown(this.flowN, size);
   }
+
+  /** Records what the batch path reads of program `pid`: its route (routeOf), its hoisted counters (slow path: when it is built). */
+  bind(pid: number, prog: Program, portLimit: number): void {
+    this.fit(pid + 1);
+    const plan = prog.plan, text = plan.tables.join(',');
+    this.route[pid] = routeOf(plan, portLimit);
+    let v = this.vectorIds.get(text);
+    if (v === undefined) {
+      v = this.vectors.length;
+      this.vectors.push(plan.tables);
+      this.vectorIds.set(text, v);
+    }
+    this.vector[pid] = v;
+    this.flowAt[pid] = this.flowRefs.length;
+    this.flowN[pid] = plan.flows.length;
+    for (let k = 0; k < plan.flows.length; k++) this.flowRefs.push(prog.flows[plan.flows[k]]);
+  }
+
+  /** Forgets the bound programs (their generation is over). */
+  reset(): void {
+    this.flowRefs.length = 0;
+    this.vectors.length = 0;
+    this.vectorIds.clear();
+  }
+
+  /**
+   * Adds the hoisted counters of the segment's `ng` groups (list[0..ng),
+   * stamped `stamp`): each group's flow counters once with its frames and
+   * bytes; the table counters once per distinct table vector of the
+   * segment, with the frames of all its groups (one vector for every path
+   * through the same tables, however many flows).
+   */
+  countSegment(ng: number, stamp: number, tables: readonly FlowTable[], now: number): void {
+    const list = this.list, frames = this.frames, bytes = this.bytes, vector = this.vector, flowAt = this.flowAt, flowN = this.flowN, refs = this.flowRefs;
+    const vStamp = this.vStamp, vFrames = this.vFrames, vList = this.vList;
+    let nv = 0;
+    for (let g = 0; g < ng; g++) {
+      const p = list[g], f = frames[p], b = bytes[p], v = vector[p];
+      if (vStamp[v] !== stamp) {
+        vStamp[v] = stamp;
+        vList[nv++] = v;
+        vFrames[v] = 0;
+      }
+      vFrames[v] += f;
+      for (let k = flowAt[p], e = k + flowN[p]; k < e; k++) {
+        const c = refs[k];
+        c[0] += f;
+        c[1] += b;
+        c[2] = now;
+      }
+    }
+    for (let j = 0; j < nv; j++) {
+      const t = this.vectors[vList[j]], f = vFrames[vList[j]];
+      for (let k = 0; k < t.length; k += 2) {
+        const c = tables[t[k]].counters;
+        c[TableCounter.Lookups] += f;
+        if (t[k + 1] !== 0) c[TableCounter.Matched] += f;
+      }
+    }
+  }
+}
+
+/** `a` copied into a zeroed array of `size` elements. */
+function grown(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 /** routeOf: the program calls out (it runs alone, outside a batch). */
@@ -231,24 +332,8 @@ export const ROUTE_PLAN = -1;
  * `portLimit` when the plan only outputs to that one port (no table miss
  * after it), else ROUTE_PLAN, or ROUTE_CALLS_OUT.
  */
-export function routeOf(plan: BatchPlan, portLimit: number): number {
+function routeOf(plan: BatchPlan, portLimit: number): number {
   if (!plan.calloutFree) return ROUTE_CALLS_OUT;
   if (plan.outputsOnly && !plan.missDrop && plan.outPorts.length === 1 && plan.outPorts[0] >= 0 && plan.outPorts[0] < portLimit) return plan.outPorts[0];
   return ROUTE_PLAN;
-}
-
-/** A group's hoisted counters: `frames` frames of `bytes` bytes in all, added once. */
-export function countGroup(prog: Program, tables: readonly FlowTable[], frames: number, bytes: number, now: number): void {
-  const plan = prog.plan, t = plan.tables, f = plan.flows;
-  for (let k = 0; k < t.length; k += 2) {
-    const c = tables[t[k]].counters;
-    c[TableCounter.Lookups] += frames;
-    if (t[k + 1] !== 0) c[TableCounter.Matched] += frames;
-  }
-  for (let k = 0; k < f.length; k++) {
-    const c = prog.flows[f[k]];
-    c[0] += frames;
-    c[1] += bytes;
-    c[2] = now;
-  }
 }

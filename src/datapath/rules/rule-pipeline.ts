@@ -12,9 +12,10 @@
  *     batches): a burst is looked up in the EMC frame by frame until the
  *     first frame that is not a call-out-free program; those frames are
  *     grouped by program, each group's leading counter ops applied once
- *     with its frame and byte totals, then the frames run the rest of their
- *     programs in burst order (a single-port output directly, by the
- *     program's route), so every port sends in the per-frame order.
+ *     with its totals (table counters: once per table vector, fast-path.ts),
+ *     then the frames run the rest of their programs in burst order (a
+ *     single-port output directly, by the program's route), so every port
+ *     sends in the per-frame order.
  *   - Misses as a batch (miss-batch.ts; OVS fast_path_processing): the
  *     first EMC miss of a burst dry-walks, on the keys alone, every distinct
  *     key of the burst that misses from there on, one batched classifier
@@ -79,7 +80,7 @@ import type { Punt, PuntMeters } from './punt.js';
 import { puntFrame } from './punt-frame.js';
 import { ParsedBatch, PARSE_TOO_SHORT, parseFrame } from '../parse/parse.js';
 import { PathCache } from './path-cache.js';
-import { BatchGroups, type BatchPlan, countGroup, Program, resolvePath, ROUTE_CALLS_OUT, routeOf } from './fast-path.js';
+import { BatchGroups, type BatchPlan, Program, resolvePath, ROUTE_CALLS_OUT } from './fast-path.js';
 import type { PipelineTables } from './pipeline-tables.js';
 import { MissBatch, type MissHost } from './miss-batch.js';
 import type { MegaflowCache } from './megaflow.js';
@@ -274,7 +275,7 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
       gFrames[pid] += 1;
       gBytes[pid] += len[slots[end]];
     }
-    for (let g = 0; g < ng; g++) countGroup(programs[gList[g]], this.tables.tables, gFrames[gList[g]], gBytes[gList[g]], now);
+    bg.countSegment(ng, stamp, this.tables.tables, now);
     const ex = this.exec, inPortNo = inPort.ofPort, fwd = inPort.counters.c, portTable = this.ports.table, dp = this.dp;
     for (let i = from; i < end; i++) {
       const pid = segPid[i], to = route[pid];
@@ -455,14 +456,14 @@ export class RulePipeline implements Pipeline, ExecHost, MissHost {
     this.programs.push(prog);
     this.paths.insert(this.path, n, pid);
     this.stats[PipelineStat.ProgramsBuilt] += 1;
-    this.batch.fit(pid + 1);
-    this.batch.route[pid] = routeOf(prog.plan, PORT_TABLE_SIZE);
+    this.batch.bind(pid, prog, PORT_TABLE_SIZE);
     return pid;
   }
 
   private resetPrograms(gen: number): void {
     this.programs = [];
     this.paths.clear();
+    this.batch.reset();
     this.programsGen = gen;
   }
 
