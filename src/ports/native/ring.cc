@@ -125,6 +125,8 @@ constexpr uint32_t kFrameSize = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
 constexpr uint32_t kTxBlocks = 16;
 constexpr uint32_t kRxBlocks = 16;
+/* Bytes of the tx ring's mapping. */
+constexpr size_t kTxMapLen = static_cast<size_t>(kTxBlockSize) * kTxBlocks;
 /* Where the frame starts in a tx slot (no PACKET_TX_HAS_OFF): after the aligned tpacket2_hdr. */
 constexpr uint32_t kTxDataOff = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
 
@@ -178,11 +180,8 @@ class RingIo : public PolledIo<RingIo> {
   int side_fd_ = -1;
   bool vnet_ = false;
 
-  uint8_t* map_ = nullptr;  // the rx ring (fd_)
-  size_t map_len_ = 0;
-  uint8_t* tx_map_ = nullptr;  // the tx ring (tx_fd_)
-  size_t tx_map_len_ = 0;
-  uint8_t* rx_ring_ = nullptr;
+  uint8_t* rx_ring_ = nullptr;  // fd_'s mapping, rx_map_len_ bytes; nullptr until set up
+  size_t rx_map_len_ = 0;
   uint32_t rx_frames_ = 0;
   uint32_t rx_head_ = 0;  // the next slot to read
   uint8_t* tx_ring_ = nullptr;
@@ -208,6 +207,12 @@ int SetRing(int fd, int opt, uint32_t block_size, uint32_t blocks) {
   req.tp_frame_size = kFrameSize;
   req.tp_frame_nr = RingFrames(block_size, blocks);
   return setsockopt(fd, SOL_PACKET, opt, &req, sizeof req);
+}
+
+/* A ring's mapping of `len` bytes on `fd`; nullptr (errno set) when mmap fails. */
+uint8_t* MapRing(int fd, size_t len) {
+  void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  return m == MAP_FAILED ? nullptr : static_cast<uint8_t*>(m);
 }
 
 /* A send-only packet socket of `ifindex`: bound with protocol 0 (it receives nothing), PACKET_VNET_HDR when `vnet`; or -1 (errno set). */
@@ -263,14 +268,10 @@ const char* RingIo::Setup(int ifindex, bool vnet, uint32_t block_size) {
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION";
   if (setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) return "PACKET_COPY_THRESH";
   if (SetRing(fd_, PACKET_RX_RING, block_size, kRxBlocks) < 0) return "PACKET_RX_RING";
-  map_len_ = static_cast<size_t>(block_size) * kRxBlocks;
-  void* m = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
-  if (m == MAP_FAILED) {
-    map_len_ = 0;
-    return "mmap";
-  }
-  map_ = static_cast<uint8_t*>(m);
-  rx_ring_ = map_;
+  const size_t rx_len = static_cast<size_t>(block_size) * kRxBlocks;
+  rx_ring_ = MapRing(fd_, rx_len);
+  if (rx_ring_ == nullptr) return "mmap";
+  rx_map_len_ = rx_len;
   rx_frames_ = RingFrames(block_size, kRxBlocks);
   rx_head_ = 0;
   DiscardQueued();
@@ -290,24 +291,18 @@ const char* RingIo::SetupTx(int ifindex, bool vnet) {
   if (setsockopt(tx_fd_, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0) return "PACKET_VERSION (tx)";
   if (setsockopt(tx_fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return "PACKET_LOSS";
   if (SetRing(tx_fd_, PACKET_TX_RING, kTxBlockSize, kTxBlocks) < 0) return "PACKET_TX_RING";
-  tx_map_len_ = static_cast<size_t>(kTxBlockSize) * kTxBlocks;
-  void* m = mmap(nullptr, tx_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, tx_fd_, 0);
-  if (m == MAP_FAILED) {
-    tx_map_len_ = 0;
-    return "mmap (tx)";
-  }
-  tx_map_ = static_cast<uint8_t*>(m);
-  tx_ring_ = tx_map_;
+  tx_ring_ = MapRing(tx_fd_, kTxMapLen);
+  if (tx_ring_ == nullptr) return "mmap (tx)";
   tx_frames_ = RingFrames(kTxBlockSize, kTxBlocks);
   tx_head_ = 0;
   return nullptr;
 }
 
 void RingIo::Unmap() {
-  if (map_ != nullptr) munmap(map_, map_len_);
-  if (tx_map_ != nullptr) munmap(tx_map_, tx_map_len_);
-  map_ = rx_ring_ = tx_map_ = tx_ring_ = nullptr;
-  map_len_ = tx_map_len_ = 0;
+  if (rx_ring_ != nullptr) munmap(rx_ring_, rx_map_len_);
+  if (tx_ring_ != nullptr) munmap(tx_ring_, kTxMapLen);
+  rx_ring_ = tx_ring_ = nullptr;
+  rx_map_len_ = 0;
   rx_frames_ = 0;
 }
 
@@ -328,19 +323,19 @@ void RingIo::DiscardQueued() {
 Napi::Value RingIo::Rx(const Napi::CallbackInfo& info) {
   const uint32_t want = BurstCount(info, a_.rx_burst);
   if (want == 0) return Napi::Number::New(info.Env(), 0);
-  return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : RxRing(want));
+  return Napi::Number::New(info.Env(), rx_ring_ == nullptr ? -EBADF : RxRing(want));
 }
 
 Napi::Value RingIo::Tx(const Napi::CallbackInfo& info) {
   a_.status[kTxStopped] = 0;
   const uint32_t want = BurstCount(info, a_.tx_burst);
   if (want == 0) return Napi::Number::New(info.Env(), 0);
-  return Napi::Number::New(info.Env(), map_ == nullptr ? -EBADF : TxRing(want));
+  return Napi::Number::New(info.Env(), rx_ring_ == nullptr ? -EBADF : TxRing(want));
 }
 
 /* kick(): one more kick of frames a full send buffer left in the tx ring: 1 while some still wait, 0 when none does, or -errno (a hard error: the next tx deals with it). */
 Napi::Value RingIo::TxKick(const Napi::CallbackInfo& info) {
-  if (map_ == nullptr || !TxPending()) return Napi::Number::New(info.Env(), 0);
+  if (rx_ring_ == nullptr || !TxPending()) return Napi::Number::New(info.Env(), 0);
   const int k = Kick();
   if (k != 0 && k != EAGAIN && k != ENOBUFS) return Napi::Number::New(info.Env(), -k);
   return Napi::Number::New(info.Env(), TxPending() ? 1 : 0);
