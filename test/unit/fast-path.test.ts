@@ -17,6 +17,7 @@ import { planProgram } from '../../src/datapath/rules/fast-path.js';
 import { TableCounter } from '../../src/datapath/rules/flow-table.js';
 import { Op } from '../../src/datapath/rules/ops.js';
 import { OFPP } from '../../src/openflow/codec/v13/enums.js';
+import { rd16 } from '../../src/packet/frame-bytes.js';
 import type { Oxm } from '../../src/openflow/codec/v13/oxm.js';
 import { ethFrame, ipv4Udp } from '../helpers/frames.js';
 import { apply, gotoTable, heapGrowthForwarding, inPort, layout, loadFrame, out, setField, setup, write, type Harness } from '../helpers/of-harness.js';
@@ -219,7 +220,7 @@ describe('segment counters', () => {
     const run = () => {
       for (const frames of bursts) {
         for (const h of [batched, perFrame]) h.send(0, ...frames);
-        for (const f of frames) countRef((f[14 + 20 + 2] << 8) | f[14 + 20 + 3], f.length);
+        for (const f of frames) countRef(rd16(f, 14 + 20 + 2), f.length); // the UDP destination port
       }
     };
     run();

@@ -21,18 +21,29 @@ function fakeClock(): { now: () => number; advanceUs: (us: number) => void } {
   return { now: () => t, advanceUs: (us) => (t += us / 1000) };
 }
 
+/** A RxModeration with `opts` on its own fake clock. */
+function moderation(opts: ConstructorParameters<typeof RxModeration>[0]): { clock: ReturnType<typeof fakeClock>; m: RxModeration } {
+  const clock = fakeClock();
+  return { clock, m: new RxModeration(opts, clock.now) };
+}
+
+/** Two wakeups `gapUs` apart (adaptive: the gap sizes the window); what the second returned (true: it opened a window). */
+function twoWakeups(m: RxModeration, clock: ReturnType<typeof fakeClock>, gapUs: number): boolean {
+  m.wakeupFound();
+  clock.advanceUs(gapUs);
+  return m.wakeupFound();
+}
+
 describe('RxModeration, fixed window (rx-usecs)', () => {
   it('0 is no window: a wakeup never opens one', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ rxUsecs: 0 }, clock.now);
+    const { m } = moderation({ rxUsecs: 0 });
     expect(m.enabled).toBe(false);
     expect(m.wakeupFound()).toBe(false);
     expect(m.active).toBe(false);
   });
 
   it('opens a window on a wakeup, keeps it open while polls find frames, closes it after rx-usecs of empty polls', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ rxUsecs: 50 }, clock.now);
+    const { clock, m } = moderation({ rxUsecs: 50 });
     expect(m.wakeupFound()).toBe(true);
     expect(m.active).toBe(true);
     clock.advanceUs(30);
@@ -49,8 +60,7 @@ describe('RxModeration, fixed window (rx-usecs)', () => {
   });
 
   it('a wakeup during an open window extends it instead of opening another', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ rxUsecs: 20 }, clock.now);
+    const { clock, m } = moderation({ rxUsecs: 20 });
     expect(m.wakeupFound()).toBe(true);
     clock.advanceUs(15);
     expect(m.wakeupFound()).toBe(false);
@@ -63,11 +73,8 @@ describe('RxModeration, fixed window (rx-usecs)', () => {
   });
 
   it("adaptive: an answer taken by its port's wakeup during the window counts as found (the window is useful, no answer wait, it grows)", () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true, rxUsecs: 200 }, clock.now);
-    m.wakeupFound();
-    clock.advanceUs(40);
-    expect(m.wakeupFound()).toBe(true); // the window opens: 50 us
+    const { clock, m } = moderation({ adaptive: true, rxUsecs: 200 });
+    expect(twoWakeups(m, clock, 40)).toBe(true); // the window opens: 50 us
     expect(m.usecs).toBe(50);
     clock.advanceUs(30);
     expect(m.wakeupFound()).toBe(false); // the answer, through the other port's wakeup
@@ -80,8 +87,7 @@ describe('RxModeration, fixed window (rx-usecs)', () => {
 
 describe('RxModeration, adaptive (adaptive-rx)', () => {
   it('starts at 0: a lone wakeup, or wakeups further apart than the ceiling, open no window', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
+    const { clock, m } = moderation({ adaptive: true });
     expect(m.maxUsecs).toBe(ADAPTIVE_RX_DEFAULT_MAX_USECS);
     expect(m.usecs).toBe(0);
     expect(m.wakeupFound()).toBe(false);
@@ -94,12 +100,9 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('sizes the window from the inter-arrival of wakeups, grows it while windows find frames, up to the ceiling', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true, rxUsecs: 200 }, clock.now);
+    const { clock, m } = moderation({ adaptive: true, rxUsecs: 200 });
     expect(m.maxUsecs).toBe(200);
-    m.wakeupFound();
-    clock.advanceUs(40);
-    expect(m.wakeupFound()).toBe(true); // 40 us apart: a 50 us window would have caught it
+    expect(twoWakeups(m, clock, 40)).toBe(true); // 40 us apart: a 50 us window would have caught it
     expect(m.usecs).toBe(50);
     const sizes: number[] = [];
     for (let w = 0; w < 4; w++) {
@@ -115,11 +118,8 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('after a streak of empty windows, halves the window with each further empty one, down to 0, and then costs nothing', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
-    m.wakeupFound();
-    clock.advanceUs(80);
-    expect(m.wakeupFound()).toBe(true);
+    const { clock, m } = moderation({ adaptive: true });
+    expect(twoWakeups(m, clock, 80)).toBe(true);
     expect(m.usecs).toBe(100);
     const sizes: number[] = [];
     while (m.usecs > 0) {
@@ -143,8 +143,7 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('request/response traffic: the window learns to cover the response and keeps it despite the empty windows after it', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
+    const { clock, m } = moderation({ adaptive: true });
     const caught: boolean[] = [];
     for (let i = 0; i < 8; i++) {
       clock.advanceUs(1000); // a request every ms
@@ -170,8 +169,7 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('paced request/response: after the first pause the tail is off, so the window still takes the answer but closes at the first empty poll after it', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
+    const { clock, m } = moderation({ adaptive: true });
     const caught: boolean[] = [];
     const pollsAfterAnswer: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -205,11 +203,8 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('turns the tail back on when a wakeup comes within the ceiling of a close (traffic that keeps coming), and a fixed window keeps its tail', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
-    m.wakeupFound();
-    clock.advanceUs(80);
-    expect(m.wakeupFound()).toBe(true);
+    const { clock, m } = moderation({ adaptive: true });
+    expect(twoWakeups(m, clock, 80)).toBe(true);
     clock.advanceUs(20);
     m.polled(1);
     while (m.polled(0)) clock.advanceUs(5); // a useful window, tail on: closes 100 us after its frame
@@ -252,11 +247,8 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('waits for a late answer: a window that found nothing since its wakeup lasts twice its length, once it has found frames its length after the last', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ adaptive: true }, clock.now);
-    m.wakeupFound();
-    clock.advanceUs(80);
-    expect(m.wakeupFound()).toBe(true);
+    const { clock, m } = moderation({ adaptive: true });
+    expect(twoWakeups(m, clock, 80)).toBe(true);
     expect(m.usecs).toBe(100);
     expect(ADAPTIVE_RX_ANSWER_WAIT).toBe(2);
     // The answer comes 150 us after the request: past the window's 100 us, within twice that.
@@ -279,8 +271,7 @@ describe('RxModeration, adaptive (adaptive-rx)', () => {
   });
 
   it('a fixed window (rx-usecs alone) does not wait for answers', () => {
-    const clock = fakeClock();
-    const m = new RxModeration({ rxUsecs: 100 }, clock.now);
+    const { clock, m } = moderation({ rxUsecs: 100 });
     expect(m.wakeupFound()).toBe(true);
     clock.advanceUs(101);
     expect(m.polled(0)).toBe(false);
