@@ -190,7 +190,7 @@ async function stopGroup(p: ChildProcess): Promise<void> {
 }
 
 /** linc-ts's argv for a row: no servers but an OpenFlow listener when the row has flows, its flags, ports 1 and 2 with the row's options. */
-function lincArgv(linc: LincStart, kind: 'tap' | 'if', devA: string, devB: string, ofSocket: string): string[] {
+export function lincArgv(linc: LincStart, kind: 'tap' | 'if', devA: string, devB: string, ofSocket: string): string[] {
   const port = (dev: string, n: number) => `${kind}:${dev}=${n}${linc.options ? `,${linc.options}` : ''}`;
   const openflow = linc.flows === undefined ? [] : ['--listen', `punix:${ofSocket}`, '--fail-mode', 'secure'];
   return [linc.cli ?? cliPath, 'run', '--metrics', 'off', '--admin-socket', 'off', ...openflow, ...(linc.flags ?? []), '--port', port(devA, 1), '--port', port(devB, 2)];
