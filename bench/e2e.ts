@@ -190,7 +190,7 @@ async function stopGroup(p: ChildProcess): Promise<void> {
 }
 
 /** linc-ts's argv for a row: no servers but an OpenFlow listener when the row has flows, its flags, ports 1 and 2 with the row's options. */
-function lincArgv(linc: LincStart, kind: 'tap' | 'if', devA: string, devB: string, ofSocket: string): string[] {
+export function lincArgv(linc: LincStart, kind: 'tap' | 'if', devA: string, devB: string, ofSocket: string): string[] {
   const port = (dev: string, n: number) => `${kind}:${dev}=${n}${linc.options ? `,${linc.options}` : ''}`;
   const openflow = linc.flows === undefined ? [] : ['--listen', `punix:${ofSocket}`, '--fail-mode', 'secure'];
   return [linc.cli ?? cliPath, 'run', '--metrics', 'off', '--admin-socket', 'off', ...openflow, ...(linc.flags ?? []), '--port', port(devA, 1), '--port', port(devB, 2)];
@@ -297,8 +297,11 @@ async function buildSetup(link: Link, row: ForwarderRow, dir: string, made: Part
   return { topo, nsA, nsB, devA, devB, proc, ovs };
 }
 
+/** One UDP flood (udpPps): offered and delivered frames/s, the forwarder's RSS (MB), its CPU per delivered frame (us) and share of its core. */
+export interface UdpRate { offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }
+
 /** 64-byte UDP frames from trafgen in A to B for `seconds`, at full speed, into `sink`. */
-export async function udpPps(s: Setup, seconds: number, dir: string, sink: Sink = 'stack'): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
+export async function udpPps(s: Setup, seconds: number, dir: string, sink: Sink = 'stack'): Promise<UdpRate> {
   const dropRule = `PREROUTING -i ${s.devB} -p udp -j DROP`;
   if (sink === 'drop') s.topo.exec(s.nsB, `iptables -t raw -I ${dropRule}`);
   try {
@@ -308,7 +311,7 @@ export async function udpPps(s: Setup, seconds: number, dir: string, sink: Sink 
   }
 }
 
-async function udpPpsInto(s: Setup, seconds: number, dir: string): Promise<{ offered: number; delivered: number; rss: number; cpuUsPerFrame: number; coreShare: number }> {
+async function udpPpsInto(s: Setup, seconds: number, dir: string): Promise<UdpRate> {
   const frame = udpTemplate(parseInt(linkMac(s.nsB, s.devB).replaceAll(':', ''), 16), parseInt(linkMac(s.nsA, s.devA).replaceAll(':', ''), 16), 60, 0x0a4d0001, 0x0a4d0002);
   const cfg = join(dir, 'udp64.cfg');
   writeFileSync(cfg, trafgenConfig(frame));

@@ -35,9 +35,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath, repoRoot, sh, Topology } from '../test/helpers/netns.js';
+import { repoRoot, sh, Topology } from '../test/helpers/netns.js';
 import { median } from './inprocess.js';
-import { buildBaseline, fwdBin, sleep, stopProc, waitFor } from './e2e.js';
+import { buildBaseline, fwdBin, lincArgv, sleep, stopProc, waitFor } from './e2e.js';
 import { PrivateOvs } from './ovs.js';
 import { type LincStart, selectRows } from './e2e-forwarders.js';
 
@@ -98,9 +98,8 @@ function cpuTicks(pid: number): number {
 
 function startForwarder(start: { linc: LincStart } | { c: 'tap' }, devA: string, devB: string): ChildProcess {
   if ('c' in start) return spawn('taskset', ['-c', FORWARDER_CPU, fwdBin, 'tap', devA, devB, '--vnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const { flags = [], options, cli = cliPath } = start.linc;
-  const portOpts = options ? `,${options}` : '';
-  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, cli, 'run', ...flags, '--metrics', 'off', '--admin-socket', 'off', '--port', `tap:${devA}=1${portOpts}`, '--port', `tap:${devB}=2${portOpts}`], {
+  if (start.linc.flows !== undefined) throw new Error('bench/latency: a linc-ts row with flows has no OpenFlow listener here');
+  return spawn('taskset', ['-c', FORWARDER_CPU, process.execPath, ...lincArgv(start.linc, 'tap', devA, devB, '')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -184,9 +184,11 @@ function interleave(switches: ReadonlyArray<{ run(record?: boolean): void }>, ro
   for (let r = 0; r < rounds; r++) for (let i = 0; i < n; i++) switches[(i + r) % n].run();
 }
 
+/** Each round's run of `xs` over the same round's run of `base` (the runs interleaved, in round order). */
+const perRound = (xs: number[], base: number[]) => xs.map((x, i) => x / base[i]);
+
 /** Per switch of one interleaved comparison: its medians and its per-round ratios against `ref` (one of them). */
 function summarize(byFlows: ReadonlyArray<Runs & { flows: number }>, ref: Runs): FlowCountSummary[] {
-  const perRound = (xs: number[], base: number[]) => xs.map((x, i) => x / base[i]);
   return byFlows.map((f) => {
     const ratios = perRound(f.wall, ref.wall);
     return {
@@ -269,7 +271,7 @@ if (isMain) {
         console.log(`flows ${n}: ${name === 'EMC' ? 'EMC on' : name} ${(r.fps / 1e6).toFixed(3)} Mpps wall (${fmt(r.runs)}), ${(r.cpuFps / 1e6).toFixed(3)} Mpps per CPU-second (${fmt(r.cpuRuns)})`);
       }
       if (megaflow !== null) { // the megaflow cache against the EMC, runs interleaved
-        const ratios = megaflow[i].runs.map((x, k) => x / emc[i].runs[k]);
+        const ratios = perRound(megaflow[i].runs, emc[i].runs);
         console.log(`flows ${n}: megaflow/EMC ${median(ratios).toFixed(2)} (median of per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
       }
       for (const [name, rows] of caches) {

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricValue, pingRtts, quantile, rawFrame, startFlood } from '../helpers/flood.js';
+import { metricValue, pingRtts, quantile, rawFrame, startFlood, type Flood } from '../helpers/flood.js';
 import { linkMac, linkStats, SwitchProcess, Topology, type LinkStats } from '../helpers/netns.js';
 import { missing, netns, tool } from '../helpers/requirements.js';
 
@@ -59,25 +59,35 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('switch under ove
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * A flood from G into port 1 (`count` frames; unbounded without) that overloads port 1 whatever the machine's
+   * speed: the switch may keep up with trafgen on a slow or busy machine (a flood crosses the same cores), so it
+   * is stopped (SIGSTOP) until port 1's veth has taken 20,000 frames, five times what its rx ring holds, or the
+   * flood ended (at most 20 s); then it serves the rest of the flood, which the caller awaits or stops.
+   */
+  async function floodOverloaded(frame: Uint8Array, count?: number): Promise<Flood> {
+    const o0 = linkStats(null, outer[0]).rxPackets;
+    process.kill(sw.pid, 'SIGSTOP');
+    let flood: Flood | undefined;
+    try {
+      flood = startFlood(ns[0], inner[0], frame, { dir, count });
+      let ended = false;
+      void flood.done.finally(() => (ended = true)).catch(() => undefined);
+      for (let i = 0; i < 2_000 && !ended && linkStats(null, outer[0]).rxPackets - o0 < 20_000; i++) await sleep(10);
+      return flood;
+    } catch (e) {
+      await flood?.stop();
+      throw e;
+    } finally {
+      process.kill(sw.pid, 'SIGCONT');
+    }
+  }
+
   it('counts every frame of a flood: forwarded, or dropped in a counter (the kernel\'s drops on our socket included)', async () => {
     const frame = rawFrame(linkMac(ns[1], inner[1]), linkMac(ns[0], inner[0]));
     const k0 = { g: linkStats(ns[0], inner[0]), o1: linkStats(null, outer[0]), o2: linkStats(null, outer[1]), r: linkStats(ns[1], inner[1]) };
     const m0 = await scrape();
-    // The switch may keep up with the generator on a slow or busy machine (a flood crosses the same cores):
-    // it stops reading (SIGSTOP) until port 1's veth has taken 20,000 frames, five times what its rx ring
-    // holds, so the kernel must drop for it whatever the machine's speed; then it serves the rest of the flood.
-    process.kill(sw.pid, 'SIGSTOP');
-    let sent: number;
-    try {
-      const flood = startFlood(ns[0], inner[0], frame, { dir, count: 400_000 });
-      let ended = false;
-      void flood.done.finally(() => (ended = true)).catch(() => undefined);
-      while (!ended && linkStats(null, outer[0]).rxPackets - k0.o1.rxPackets < 20_000) await sleep(10);
-      process.kill(sw.pid, 'SIGCONT');
-      sent = await flood.done;
-    } finally {
-      process.kill(sw.pid, 'SIGCONT');
-    }
+    const sent = await (await floodOverloaded(frame, 400_000)).done;
     // Wait until the switch has read (or the kernel dropped) everything port 1's veth received, and R's count settles.
     let m1 = '';
     let k1 = k0;
@@ -116,21 +126,14 @@ describe.skipIf(missing(netns, tool('ping'), tool('trafgen')))('switch under ove
     const frame = rawFrame(linkMac(ns[1], inner[1]), linkMac(ns[0], inner[0]));
     const m0 = await scrape();
     const r0 = linkStats(ns[1], inner[1]).rxPackets;
-    const o0 = linkStats(null, outer[0]).rxPackets;
-    // As in the first test, the switch may keep up with trafgen (a CI run forwarded the whole flood with 0 kernel
-    // drops): it stops reading (SIGSTOP) until port 1's veth has taken 20,000 frames, so port 1 starts the ping
-    // with its rx ring full and the kernel dropping for it, then serves the rest of the flood beside the ping.
-    process.kill(sw.pid, 'SIGSTOP');
-    let flood: ReturnType<typeof startFlood> | undefined;
+    // Port 1 starts the ping with its rx ring full and the kernel dropping for it (a CI run without the stop
+    // forwarded the whole flood with 0 kernel drops), then serves the rest of the flood beside the ping.
+    const flood = await floodOverloaded(frame);
     let ping;
     try {
-      flood = startFlood(ns[0], inner[0], frame, { dir });
-      for (let i = 0; i < 2_000 && linkStats(null, outer[0]).rxPackets - o0 < 20_000; i++) await sleep(10);
-      process.kill(sw.pid, 'SIGCONT');
       ping = await pingRtts(ns[2], '10.215.0.4', { count: 200, intervalS: 0.01 });
     } finally {
-      process.kill(sw.pid, 'SIGCONT');
-      await flood?.stop();
+      await flood.stop();
     }
     const m1 = await scrape();
     const kernelDrops = metricValue(m1, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' }) - metricValue(m0, 'linc_port_rx_dropped_total', { port: '1', reason: 'kernel' });

@@ -168,6 +168,9 @@ function placeValue(def: (typeof FIELDS)[number], row: Uint32Array, base: number
   }
 }
 
+/** Each KEY_ORDER field's whole mask (megaflowText), as placeValue reads it from an all-ones row. */
+const WHOLE_MASK = ((ones) => KEY_ORDER.map((def) => placeValue(def, ones, 0)))(new Uint32Array(KEY_WORDS).fill(0xffffffff));
+
 /** The fields key row key[base..] carries (those whose prerequisites it meets), as a match; metadata and tunnel_id only when not 0. */
 export function keyFields(key: Uint32Array, base = 0): Match {
   const out: Match = [];
@@ -197,19 +200,16 @@ export function keyFields(key: Uint32Array, base = 0): Match {
 export function megaflowText(key: Uint32Array, mask: Uint32Array, base = 0): string {
   const out: Match = [];
   const values = new Map<number, number>();
-  for (const def of KEY_ORDER) {
+  for (const [i, def] of KEY_ORDER.entries()) {
     const v = placeValue(def, key, base), m = placeValue(def, mask, 0);
     if (v === undefined || m === undefined || m === 0 || m === 0n) continue;
     if (!def.prereq.every((p) => values.has(p.field) && prereqMet(p, values.get(p.field)!, undefined))) continue;
-    const whole = m === placeValue(def, FULL_ROW, 0);
+    const whole = m === WHOLE_MASK[i];
     if (typeof v === 'number' && whole) values.set(def.id, v);
     out.push((whole ? { field: def.name, value: v } : { field: def.name, value: v, mask: m }) as Oxm);
   }
   return matchText(out);
 }
-
-/** A mask row covering every field whole. */
-const FULL_ROW = new Uint32Array(KEY_WORDS).fill(0xffffffff);
 
 /** A frame's flow key in ovs-ofctl's notation (plus nw_ttl for IP). */
 export function keyText(key: Uint32Array, base = 0): string {
