@@ -124,9 +124,8 @@ export class RxModeration {
   private lastWakeupMs = -Infinity;
   /** Adaptive: a window stays open usecs after its last frame (on), or closes at the first empty poll after one (off). */
   tail = true;
-  /** When the last window closed, and whether it had found frames (its tail ran). */
+  /** When the last window closed (whether it found frames: foundInWindow, kept until the next window opens). */
   private closedMs = -Infinity;
-  private closedUseful = false;
 
   constructor(
     opts: RxModerationOptions,
@@ -152,10 +151,10 @@ export class RxModeration {
   wakeupFound(): boolean {
     const t = this.now();
     if (this.adaptive && !this.active) {
+      // Judged once, by the first wakeup after a close: a window that found frames doubles the length, so this wakeup opens the next one.
       const sleptUs = (t - this.closedMs) * 1000;
       if (sleptUs <= this.maxUsecs) this.tail = true;
-      else if (this.closedUseful) this.tail = false;
-      this.closedUseful = false; // judged once, by the first wakeup after the close
+      else if (this.foundInWindow > 0) this.tail = false;
       const gapUs = (t - this.lastWakeupMs) * 1000;
       if (gapUs <= this.maxUsecs) {
         const want = Math.min(this.maxUsecs, Math.ceil(gapUs * ADAPTIVE_RX_MARGIN));
@@ -217,7 +216,6 @@ export class RxModeration {
     // The last frame of a wakeup counts as its time: the next wakeup's gap starts there.
     if (this.foundInWindow > 0) this.lastWakeupMs = this.lastFrameMs;
     this.closedMs = this.now();
-    this.closedUseful = this.foundInWindow > 0;
     if (!this.adaptive) return;
     if (this.foundInWindow > 0) {
       this.emptyStreak = 0;
