@@ -441,15 +441,15 @@ export async function runE2e(opts: { runs?: number; seconds?: number; only?: Lin
 
 function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
   const offered = median(xs.map((x) => x.offered));
-  const delivered = xs.length > 0 ? xs.map((x) => x.delivered) : [NaN];
-  const dropped = xs.length > 0 ? xs.map((x) => x.dropDelivered) : [NaN];
+  const delivered = kppsSpread(xs.map((x) => x.delivered));
+  const dropped = kppsSpread(xs.map((x) => x.dropDelivered));
   return {
     link,
     forwarder,
     offeredKpps: offered / 1e3,
-    deliveredKpps: median(delivered) / 1e3,
-    deliveredMinKpps: Math.min(...delivered) / 1e3,
-    deliveredMaxKpps: Math.max(...delivered) / 1e3,
+    deliveredKpps: delivered.median,
+    deliveredMinKpps: delivered.min,
+    deliveredMaxKpps: delivered.max,
     lossPct: offered > 0 ? Math.max(0, (1 - median(xs.map((x) => x.delivered / x.offered))) * 100) : 0,
     lossBelowKneePct: median(xs.map((x) => x.lossBelow)),
     tcpGbps: median(xs.map((x) => x.tcp)),
@@ -458,9 +458,15 @@ function summarise(link: Link, forwarder: string, xs: Sample[]): E2eResult {
     rssMB: median(xs.map((x) => x.rss)),
     cpuUsPerFrame: median(xs.map((x) => x.cpuUsPerFrame)),
     coreShare: median(xs.map((x) => x.coreShare)),
-    dropSinkKpps: median(dropped) / 1e3,
-    dropSinkMinKpps: Math.min(...dropped) / 1e3,
-    dropSinkMaxKpps: Math.max(...dropped) / 1e3,
+    dropSinkKpps: dropped.median,
+    dropSinkMinKpps: dropped.min,
+    dropSinkMaxKpps: dropped.max,
     dropSinkCpuUsPerFrame: median(xs.map((x) => x.dropCpuUsPerFrame)),
   };
+}
+
+/** Rates in frames/s as kpps: their median and spread (NaN for no rounds). */
+function kppsSpread(pps: number[]): { median: number; min: number; max: number } {
+  const xs = pps.length > 0 ? pps : [NaN];
+  return { median: median(xs) / 1e3, min: Math.min(...xs) / 1e3, max: Math.max(...xs) / 1e3 };
 }
